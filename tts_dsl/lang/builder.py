@@ -1,0 +1,350 @@
+"""Parse tree -> AST. A non-recursive Lark transformer: deep inputs cannot exhaust the
+Python stack here; the expression depth limit is enforced right after building."""
+
+from __future__ import annotations
+
+from lark import Token, Transformer_NonRecursive, v_args
+
+from . import ast as A
+from .diagnostics import Diagnostic, DiagnosticsError, Span
+from .limits import Limits
+from .diagnostics import did_you_mean
+from .parser import DIRECTIONS, SORT_ORDERS, parse_tree
+
+
+def _span(meta) -> Span:
+    if getattr(meta, "empty", True) and not hasattr(meta, "line"):
+        return Span(1, 1, 1, 2)
+    return Span(meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _tspan(tok: Token) -> Span:
+    return Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + len(tok))
+
+
+class _Params(list):
+    pass
+
+
+class _Tail(tuple):
+    pass
+
+
+@v_args(meta=True)
+class _Builder(Transformer_NonRecursive):
+    def __init__(self):
+        super().__init__()
+        self.errors: list[Diagnostic] = []
+
+    # ---------------------------------------------------------------- program
+    def start(self, meta, ch):
+        name_tok = ch[0]
+        params, vars_, bvars, body = [], [], [], []
+        for c in ch[1:]:
+            if isinstance(c, _Params):
+                params.extend(c)
+            elif isinstance(c, A.VarDecl):
+                (bvars if c.per_branch else vars_).append(c)
+            else:
+                body.append(c)
+        return A.Program(str(name_tok), params, vars_, bvars, body, span=_span(meta),
+                         name_span=_tspan(name_tok))
+
+    def header(self, meta, ch):
+        return ch[0]
+
+    def params_block(self, meta, ch):
+        return _Params(ch)
+
+    def param(self, meta, ch):
+        name, ty, direction, rng, value = ch
+        lo, hi = rng if rng else (None, None)
+        return A.Param(str(name), ty, direction, lo, hi, value, span=_span(meta), name_span=_tspan(name))
+
+    def direction(self, meta, ch):
+        word = str(ch[0])
+        if word not in DIRECTIONS:
+            self.errors.append(Diagnostic(
+                "E004", f"unknown direction '{word}'", _tspan(ch[0]), stage="parse",
+                expected="increasing, decreasing or constant", found=f"'{word}'",
+                hint=did_you_mean(word, DIRECTIONS)))
+        return word
+
+    def range(self, meta, ch):
+        return (ch[0], ch[1])
+
+    def var_decl(self, meta, ch):
+        return A.VarDecl(str(ch[0]), ch[1], ch[2], False, span=_span(meta), name_span=_tspan(ch[0]))
+
+    def branch_var_decl(self, meta, ch):
+        return A.VarDecl(str(ch[0]), ch[1], ch[2], True, span=_span(meta), name_span=_tspan(ch[0]))
+
+    def simple_type(self, meta, ch):
+        return A.TypeRef(str(ch[0]), None, span=_span(meta))
+
+    def branch_type(self, meta, ch):
+        return A.TypeRef("branch", None, span=_span(meta))
+
+    def answer_type(self, meta, ch):
+        return A.TypeRef("answer", None, span=_span(meta))
+
+    def generic_type(self, meta, ch):
+        return A.TypeRef(str(ch[0]), ch[1], span=_span(meta))
+
+    # ------------------------------------------------------------- statements
+    def block(self, meta, ch):
+        return list(ch)
+
+    def let_stmt(self, meta, ch):
+        return A.Let(str(ch[0]), ch[1], ch[2], span=_span(meta), name_span=_tspan(ch[0]))
+
+    def assign_name(self, meta, ch):
+        return A.Assign(A.Name(str(ch[0]), span=_tspan(ch[0])), ch[1], span=_span(meta))
+
+    def assign_attr(self, meta, ch):
+        obj = A.Name(str(ch[0]), span=_tspan(ch[0]))
+        target = A.Attr(obj, str(ch[1]), span=_tspan(ch[0]).to(_tspan(ch[1])), name_span=_tspan(ch[1]))
+        return A.Assign(target, ch[2], span=_span(meta))
+
+    def if_stmt(self, meta, ch):
+        arms = [(ch[0], ch[1])]
+        orelse = None
+        for c in ch[2:]:
+            if isinstance(c, tuple) and len(c) == 3 and c[0] == "elif":
+                arms.append((c[1], c[2]))
+            elif c is not None:
+                orelse = c[1]
+        return A.If(arms, orelse, span=_span(meta))
+
+    def elif_clause(self, meta, ch):
+        return ("elif", ch[0], ch[1])
+
+    def else_block(self, meta, ch):
+        return ("else", ch[0])
+
+    def for_stmt(self, meta, ch):
+        var, src, tail, body = ch
+        q = self._query(var, src, tail, meta)
+        return A.For(q, body, span=_span(meta))
+
+    def repeat_stmt(self, meta, ch):
+        count, var, body = ch
+        return A.Repeat(count, str(var) if var else None, body, span=_span(meta),
+                        var_span=_tspan(var) if var else _span(meta))
+
+    def _action(self, kind, meta, target, bind, on_ex):
+        return A.Action(kind, target, str(bind) if bind else None, on_ex, span=_span(meta),
+                        bind_span=_tspan(bind) if bind else _span(meta))
+
+    def open_stmt(self, meta, ch):
+        return self._action("open", meta, None, ch[0], ch[1])
+
+    def read_stmt(self, meta, ch):
+        return self._action("read", meta, None, ch[0], ch[1])
+
+    def advance_stmt(self, meta, ch):
+        return self._action("advance", meta, ch[0], None, ch[1])
+
+    def prune_stmt(self, meta, ch):
+        return self._action("prune", meta, ch[0], None, ch[1])
+
+    def on_exhausted(self, meta, ch):
+        return ch[0]
+
+    def on_exhausted_stmt(self, meta, ch):
+        return [ch[0]]
+
+    def answer_stmt(self, meta, ch):
+        return A.AnswerStmt(ch[0], span=_span(meta))
+
+    def break_stmt(self, meta, ch):
+        return A.Break(span=_span(meta))
+
+    def continue_stmt(self, meta, ch):
+        return A.Continue(span=_span(meta))
+
+    def pass_stmt(self, meta, ch):
+        return A.Pass(span=_span(meta))
+
+    def trace_stmt(self, meta, ch):
+        label = str(ch[0])[1:-1]
+        fields = ch[1] or []
+        return A.Trace(label, fields, span=_span(meta))
+
+    def trace_record(self, meta, ch):
+        return [c for c in ch if c is not None]
+
+    def trace_field(self, meta, ch):
+        return (str(ch[0]), ch[1])
+
+    # ---------------------------------------------------------------- queries
+    def query_tail(self, meta, ch):
+        return _Tail(ch)
+
+    def where_clause(self, meta, ch):
+        return ch[0]
+
+    def sort_clause(self, meta, ch):
+        word = str(ch[1]) if ch[1] is not None else "asc"
+        if word not in SORT_ORDERS:
+            self.errors.append(Diagnostic(
+                "E005", f"unknown sort order '{word}'", _tspan(ch[1]), stage="parse",
+                expected="asc or desc", found=f"'{word}'", hint=did_you_mean(word, SORT_ORDERS)))
+        return (ch[0], word == "desc")
+
+    def take_clause(self, meta, ch):
+        return ch[0]
+
+    def _query(self, var, src, tail, meta):
+        where, sort, take = tail
+        key, desc = sort if sort else (None, False)
+        return A.Query(str(var), src, where, key, desc, take, span=_span(meta), var_span=_tspan(var))
+
+    # ------------------------------------------------------------ expressions
+    def ifexp(self, meta, ch):
+        return A.IfExp(ch[1], ch[0], ch[2], span=_span(meta))
+
+    def or_op(self, meta, ch):
+        return A.BoolOp("or", ch[0], ch[1], span=_span(meta))
+
+    def and_op(self, meta, ch):
+        return A.BoolOp("and", ch[0], ch[1], span=_span(meta))
+
+    def not_op(self, meta, ch):
+        return A.Unary("not", ch[0], span=_span(meta))
+
+    def compare(self, meta, ch):
+        return A.Compare(str(ch[1]), ch[0], ch[2], span=_span(meta))
+
+    def in_op(self, meta, ch):
+        return A.Compare("in", ch[0], ch[1], span=_span(meta))
+
+    def not_in_op(self, meta, ch):
+        return A.Compare("not in", ch[0], ch[1], span=_span(meta))
+
+    def _bin(op):  # noqa: N805
+        def f(self, meta, ch):
+            return A.BinOp(op, ch[0], ch[1], span=_span(meta))
+        return f
+
+    add = _bin("+")
+    sub = _bin("-")
+    mul = _bin("*")
+    div = _bin("/")
+    floordiv = _bin("//")
+    mod = _bin("%")
+    del _bin
+
+    def neg(self, meta, ch):
+        return A.Unary("-", ch[0], span=_span(meta))
+
+    def pos(self, meta, ch):
+        return A.Unary("+", ch[0], span=_span(meta))
+
+    def attr(self, meta, ch):
+        return A.Attr(ch[0], str(ch[1]), span=_span(meta), name_span=_tspan(ch[1]))
+
+    def index(self, meta, ch):
+        return A.Index(ch[0], ch[1], span=_span(meta))
+
+    def slice(self, meta, ch):
+        return A.Slice(ch[0], ch[1], ch[2], span=_span(meta))
+
+    def int_lit(self, meta, ch):
+        return A.Num(int(ch[0]), str(ch[0]), span=_span(meta))
+
+    def float_lit(self, meta, ch):
+        return A.Num(float(ch[0]), str(ch[0]), span=_span(meta))
+
+    def true_lit(self, meta, ch):
+        return A.Bool(True, span=_span(meta))
+
+    def false_lit(self, meta, ch):
+        return A.Bool(False, span=_span(meta))
+
+    def none_lit(self, meta, ch):
+        return A.NoneLit(span=_span(meta))
+
+    def name(self, meta, ch):
+        return A.Name(str(ch[0]), span=_span(meta))
+
+    def call(self, meta, ch):
+        args = [c for c in ch[1:] if c is not None]
+        return A.Call(str(ch[0]), args, span=_span(meta), func_span=_tspan(ch[0]))
+
+    def list_lit(self, meta, ch):
+        return A.ListLit([c for c in ch if c is not None], span=_span(meta))
+
+    def comprehension(self, meta, ch):
+        elt, var, src, tail = ch
+        return A.Comprehension(elt, self._query(var, src, tail, meta), span=_span(meta))
+
+
+def _depth_check(prog: A.Program, limits: Limits) -> list[Diagnostic]:
+    """Iteratively measure statement nesting, expression depth and statement count."""
+    diags = []
+    n_stmts = 0
+    # (node, expr_depth, block_depth)
+    stack = [(s, 0, 1) for s in prog.body]
+    for d in prog.params + prog.vars + prog.branch_vars:
+        stack.append((d, 0, 0))
+    while stack:
+        node, ed, bd = stack.pop()
+        if isinstance(node, A.Stmt):
+            n_stmts += 1
+            if bd > limits.max_nesting:
+                diags.append(Diagnostic("L002", f"blocks nested deeper than {limits.max_nesting} levels",
+                                        node.span, file=prog.file, stage="parse",
+                                        hint="flatten the program"))
+                break
+        if isinstance(node, A.Expr) and ed > limits.max_expr_depth:
+            diags.append(Diagnostic("L003", f"expression nested deeper than {limits.max_expr_depth} levels",
+                                    node.span, file=prog.file, stage="parse",
+                                    hint="split the expression with 'let'"))
+            break
+        for fname in node.__dataclass_fields__:
+            if fname in ("span", "ty", "ref", "name_span", "func_span", "var_span", "bind_span"):
+                continue
+            v = getattr(node, fname)
+            items = v if isinstance(v, list) else [v]
+            for it in items:
+                if isinstance(it, tuple):
+                    sub = list(it)
+                else:
+                    sub = [it]
+                for x in sub:
+                    if isinstance(x, list):
+                        for s in x:
+                            if isinstance(s, A.Stmt):
+                                stack.append((s, 0, bd + 1))
+                    elif isinstance(x, A.Stmt):
+                        stack.append((x, 0, bd + 1))
+                    elif isinstance(x, (A.Expr, A.Query)):
+                        stack.append((x, ed + 1, bd))
+    if not diags and n_stmts > limits.max_statements:
+        diags.append(Diagnostic("L004", f"{n_stmts} statements; the limit is {limits.max_statements}",
+                                file=prog.file, stage="parse", hint="controllers are short"))
+    return diags
+
+
+def parse_program(source: str, file: str = "<program>", limits: Limits | None = None) -> A.Program:
+    """Text -> AST. Raises :class:`DiagnosticsError` with positioned diagnostics."""
+    limits = limits or Limits()
+    tree, comments = parse_tree(source, file, limits)
+    builder = _Builder()
+    try:
+        prog = builder.transform(tree)
+    except RecursionError:  # pragma: no cover - guarded by the nesting pre-check
+        raise DiagnosticsError([Diagnostic("L002", "program is nested too deeply", file=file,
+                                           stage="parse")], source) from None
+    if builder.errors:
+        for d in builder.errors:
+            d.file = file
+        raise DiagnosticsError(builder.errors, source)
+    prog.source = source
+    prog.file = file
+    prog.comments = [(c.line, c.column, str(c)) for c in comments]
+    diags = _depth_check(prog, limits)
+    if diags:
+        raise DiagnosticsError(diags, source)
+    return prog

@@ -1,0 +1,267 @@
+"""The registry of everything a program can name that it did not declare: built-in
+functions, state queries and branch attributes. The checker, the compiler, the docs and
+the discovery prompt all read this one table, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .types import ANSWER, ANY, BOOL, BRANCH, ERROR, FLOAT, INT, VOTES, WVOTES, Ty, is_num, list_of
+
+
+@dataclass(frozen=True)
+class Builtin:
+    name: str
+    signature: str
+    doc: str
+    arity: tuple[int, int]
+    typer: Callable[[list[Ty]], "Ty | str"]
+    schedule_ok: bool = False  # usable in the params block (functions of beta)
+
+
+def _num_result(ts):
+    return FLOAT if FLOAT in ts else INT
+
+
+def _need_num(ts, fname):
+    for i, t in enumerate(ts):
+        if not is_num(t):
+            return f"{fname}: argument {i + 1} must be a number, found {t}"
+    return None
+
+
+def _t_len(ts):
+    return INT if ts[0].is_list else f"len: expects a list, found {ts[0]}"
+
+
+def _t_count(ts):
+    if not ts[0].is_list:
+        return f"count: first argument must be a list, found {ts[0]}"
+    el = ts[0].arg
+    if el != ANY and not (el == ts[1] or (is_num(el) and is_num(ts[1]))):
+        return f"count: cannot count {ts[1]} values in a {ts[0]}"
+    return INT
+
+
+def _t_sum(ts):
+    t = ts[0]
+    if not t.is_list or not (is_num(t.arg) or t.arg == ANY or t.arg == BOOL):
+        return f"sum: expects a list of numbers, found {t}"
+    return FLOAT if t.arg == FLOAT else INT
+
+
+def _t_mean(ts):
+    t = ts[0]
+    if not t.is_list or not (is_num(t.arg) or t.arg == ANY or t.arg == BOOL):
+        return f"mean: expects a list of numbers, found {t}"
+    return FLOAT
+
+
+def _t_minmax(name):
+    def f(ts):
+        if len(ts) == 1:
+            t = ts[0]
+            if not t.is_list or not (is_num(t.arg) or t.arg == ANY):
+                return f"{name}: expects a list of numbers or two or more numbers, found {t}"
+            return FLOAT if t.arg == FLOAT else INT
+        err = _need_num(ts, name)
+        return err or _num_result(ts)
+    return f
+
+
+def _t_abs(ts):
+    return _need_num(ts, "abs") or ts[0]
+
+
+def _t_round(ts):
+    err = _need_num(ts, "round")
+    if err:
+        return err
+    if len(ts) == 2:
+        if ts[1] != INT:
+            return "round: ndigits must be an int"
+        return FLOAT
+    return INT
+
+
+def _t_to_int(name):
+    def f(ts):
+        return _need_num(ts, name) or INT
+    return f
+
+
+def _t_float_fn(name):
+    def f(ts):
+        return _need_num(ts, name) or FLOAT
+    return f
+
+
+def _t_clip(ts):
+    return _need_num(ts, "clip") or _num_result(ts)
+
+
+def _t_majority(ts):
+    t = ts[0]
+    if not (t.is_list and t.arg in (ANSWER, ANY)):
+        return f"majority: expects a list of answers, found {t}"
+    return ANSWER
+
+
+def _t_votes(ts):
+    t = ts[0]
+    if not (t.is_list and t.arg in (ANSWER, ANY)):
+        return f"votes: expects a list of answers, found {t}"
+    return VOTES
+
+
+def _t_wvotes(ts):
+    if not (ts[0].is_list and ts[0].arg in (ANSWER, ANY)):
+        return f"weighted_votes: first argument must be a list of answers, found {ts[0]}"
+    if not (ts[1].is_list and (is_num(ts[1].arg) or ts[1].arg == ANY)):
+        return f"weighted_votes: second argument must be a list of numbers, found {ts[1]}"
+    return WVOTES
+
+
+def _t_betaconf(ts):
+    for i, t in enumerate(ts):
+        if t != INT:
+            return f"beta_confidence: argument {i + 1} must be an int (a vote count), found {t}"
+    return FLOAT
+
+
+def _t_distinct(ts):
+    return ts[0] if ts[0].is_list else f"distinct: expects a list, found {ts[0]}"
+
+
+def _t_entropy(ts):
+    t = ts[0]
+    if not (t.is_list and t.arg in (ANSWER, ANY)):
+        return f"entropy: expects a list of answers, found {t}"
+    return FLOAT
+
+
+def _t_anyall(name):
+    def f(ts):
+        t = ts[0]
+        if not (t.is_list and t.arg in (BOOL, ANY)):
+            return f"{name}: expects a list of booleans, found {t}"
+        return BOOL
+    return f
+
+
+def _t_range(ts):
+    if any(t != INT for t in ts):
+        return "range: bounds must be ints"
+    return list_of(INT)
+
+
+FUNCTIONS: dict[str, Builtin] = {b.name: b for b in [
+    Builtin("len", "len(xs: list) -> int", "Number of elements.", (1, 1), _t_len),
+    Builtin("count", "count(xs: list, x) -> int", "How many elements of xs equal x.", (2, 2), _t_count),
+    Builtin("sum", "sum(xs: list[int|float|bool]) -> int|float", "Sum (0 for an empty list).", (1, 1), _t_sum),
+    Builtin("mean", "mean(xs: list[int|float]) -> float", "Arithmetic mean; an empty list is a runtime error.",
+            (1, 1), _t_mean),
+    Builtin("min", "min(xs: list) | min(a, b, ...) -> number", "Smallest value (first on ties).", (1, 16),
+            _t_minmax("min"), True),
+    Builtin("max", "max(xs: list) | max(a, b, ...) -> number", "Largest value (first on ties).", (1, 16),
+            _t_minmax("max"), True),
+    Builtin("abs", "abs(x) -> number", "Absolute value.", (1, 1), _t_abs, True),
+    Builtin("round", "round(x) -> int | round(x, ndigits) -> float",
+            "Python's round: ties to even, round(6.5) == 6.", (1, 2), _t_round, True),
+    Builtin("floor", "floor(x) -> int", "Largest int <= x.", (1, 1), _t_to_int("floor"), True),
+    Builtin("ceil", "ceil(x) -> int", "Smallest int >= x.", (1, 1), _t_to_int("ceil"), True),
+    Builtin("int", "int(x) -> int", "Truncation toward zero.", (1, 1), _t_to_int("int"), True),
+    Builtin("float", "float(x) -> float", "Conversion to float.", (1, 1), _t_float_fn("float"), True),
+    Builtin("sqrt", "sqrt(x) -> float", "Square root; x < 0 is an error.", (1, 1), _t_float_fn("sqrt"), True),
+    Builtin("exp", "exp(x) -> float", "e to the x.", (1, 1), _t_float_fn("exp"), True),
+    Builtin("log", "log(x) -> float", "Natural logarithm; x <= 0 is an error.", (1, 1), _t_float_fn("log"), True),
+    Builtin("sigmoid", "sigmoid(x) -> float", "1 / (1 + exp(-x)).", (1, 1), _t_float_fn("sigmoid"), True),
+    Builtin("clip", "clip(x, lo, hi) -> number", "min(max(x, lo), hi).", (3, 3), _t_clip, True),
+    Builtin("majority", "majority(xs: list[answer]) -> answer",
+            "Most frequent answer, ties to the first seen; none for an empty list.", (1, 1), _t_majority),
+    Builtin("votes", "votes(xs: list[answer]) -> votes",
+            "Vote statistics: .winner (as majority), .top1 (its count), .top2 (the next highest count, 0 if none).",
+            (1, 1), _t_votes),
+    Builtin("weighted_votes", "weighted_votes(xs: list[answer], ws: list[number]) -> weighted_votes",
+            "Like votes with summed weights: .winner, .top1, .top2 are weight sums (floats).", (2, 2), _t_wvotes),
+    Builtin("beta_confidence", "beta_confidence(top1: int, top2: int) -> float",
+            "P(X > 0.5) for X ~ Beta(top1 + 1, top2 + 1), exact; 0 if top1 <= 0.", (2, 2), _t_betaconf),
+    Builtin("distinct", "distinct(xs: list) -> list", "Distinct values in first-seen order.", (1, 1), _t_distinct),
+    Builtin("entropy", "entropy(xs: list[answer]) -> float",
+            "Shannon entropy (natural log) of the answer frequencies; 0 for an empty list.", (1, 1), _t_entropy),
+    Builtin("any", "any(xs: list[bool]) -> bool", "True if some element is true.", (1, 1), _t_anyall("any")),
+    Builtin("all", "all(xs: list[bool]) -> bool", "True if every element is true (true for empty).",
+            (1, 1), _t_anyall("all")),
+    Builtin("range", "range(n) | range(a, b) -> list[int]",
+            "The ints a..b-1. Bounds must be constant (literals and params).", (1, 2), _t_range),
+]}
+
+
+@dataclass(frozen=True)
+class StateName:
+    name: str
+    ty: Ty
+    doc: str
+
+
+STATE: dict[str, StateName] = {s.name: s for s in [
+    StateName("branches", list_of(BRANCH), "Every branch opened so far, in opening order (pruned ones included)."),
+    StateName("completed", list_of(ANSWER),
+              "Final answers of finished branches, in the order they finished."),
+    StateName("opened", INT, "Number of branches opened so far (open and read)."),
+    StateName("remaining", INT, "Number of fresh branches left in the pool."),
+    StateName("exhausted", BOOL, "True when no fresh branch is left (remaining == 0)."),
+    StateName("spent", INT, "Tokens charged so far in this episode."),
+    StateName("interval_tokens", INT, "Tokens per interval (the store's probe_freq, 500 in AutoTTS stores)."),
+]}
+
+
+@dataclass(frozen=True)
+class BranchAttr:
+    name: str
+    ty: Ty
+    doc: str
+
+
+BRANCH_ATTRS: dict[str, BranchAttr] = {a.name: a for a in [
+    BranchAttr("index", INT, "Opening index: 0 for the first branch opened."),
+    BranchAttr("steps", INT, "Intervals advanced: 1 after open, +1 per advance; 0 for a branch read whole."),
+    BranchAttr("latest", ANSWER, "The latest revealed answer (the final answer once finished)."),
+    BranchAttr("history", list_of(ANSWER), "Every answer revealed so far, oldest first."),
+    BranchAttr("finished", BOOL, "True once the branch has revealed its final answer."),
+    BranchAttr("pruned", BOOL, "True once the program pruned it."),
+    BranchAttr("cost", INT, "Tokens charged to this branch so far."),
+]}
+
+# Names that would leak hidden data; the checker explains why they do not exist.
+HIDDEN_NAMES = {
+    "gold": "the gold answer is never visible to a controller",
+    "gold_answer": "the gold answer is never visible to a controller",
+    "question": "the question text is never visible to a controller",
+    "final_answers_trace": "store internals are never visible to a controller",
+    "each_branch": "unopened branches are never visible; use 'open' or 'read'",
+    "order": "the branch order is hidden; 'open' takes the next branch",
+}
+HIDDEN_ATTRS = {
+    "final": "a branch's final answer is visible only as 'latest' once it is finished",
+    "final_answer": "a branch's final answer is visible only as 'latest' once it is finished",
+    "answer": "the revealed answer is 'latest'",
+    "tokens": "a branch's total length is hidden; 'cost' is what it has been charged so far",
+    "length": "a branch's total length is hidden; 'cost' is what it has been charged so far",
+    "probes": "unrevealed probes are hidden; 'history' holds the revealed ones",
+    "gold": "the gold answer is never visible to a controller",
+}
+
+ACTION_DOCS = {
+    "open": "open [as b] [else ...]: open the next fresh branch and advance it one interval. "
+            "Else-clause runs when the pool is exhausted.",
+    "read": "read [as a] [else ...]: read the next fresh branch whole (charged its full length); "
+            "its final answer joins completed. Else-clause runs when the pool is exhausted.",
+    "advance": "advance b [else ...]: reveal b's next interval (or its final answer). On a finished or "
+               "pruned branch nothing happens and the else-clause runs.",
+    "prune": "prune b [else ...]: stop b for good (it stays in branches with pruned = true). On an "
+             "already pruned branch nothing happens and the else-clause runs.",
+    "answer": "answer x: end the episode with answer x (an answer or none).",
+}

@@ -1,0 +1,571 @@
+"""Checked program + param binding -> executable episode function.
+
+Python source is generated only from the checked AST: every identifier in it is minted
+here (``_x<uid>`` for program variables, fixed ``_r_*``/state names for the runtime), every
+literal goes through ``repr``, and the code runs with a whitelist of built-ins. Nothing
+from the program text is ever evaluated as Python.
+
+The episode function works on flat per-question arrays (revealed answers as small ints)
+and per-episode preallocated lists, with the action code inlined: no per-action
+allocation and no method calls on the hot path.
+
+Signature of the generated function::
+
+    episode(PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR) -> (answer, cost, reason)
+
+``reason``: 0 answered, 1 action cap, 2 step cap (loop iterations), 3 fell off the end
+(impossible for checked programs).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .. import stats
+from . import ast as A
+from .checker import CheckedProgram
+from .diagnostics import Diagnostic, DiagnosticsError
+from .limits import Limits
+from .schedule import Binding, eval_expr
+from .types import INT, RECORDS
+
+REASONS = {0: "answer", 1: "action_cap", 2: "step_cap", 3: "end"}
+
+
+class RuntimeProblem(Exception):
+    """A clean runtime error of a program (division by zero, empty mean, ...)."""
+
+
+def _mean(xs):
+    if not xs:
+        raise RuntimeProblem("mean of an empty list")
+    return sum(xs) / len(xs)
+
+
+def _min(*a):
+    try:
+        return min(*a)
+    except ValueError:
+        raise RuntimeProblem("min of an empty list") from None
+
+
+def _max(*a):
+    try:
+        return max(*a)
+    except ValueError:
+        raise RuntimeProblem("max of an empty list") from None
+
+
+def _sqrt(x):
+    if x < 0:
+        raise RuntimeProblem(f"sqrt of a negative number ({x!r})")
+    return math.sqrt(x)
+
+
+def _log(x):
+    if x <= 0:
+        raise RuntimeProblem(f"log of a non-positive number ({x!r})")
+    return math.log(x)
+
+
+def _exp(x):
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def _sigmoid(x):
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _round(x, nd=None):
+    try:
+        return round(x) if nd is None else float(round(x, nd))
+    except (ValueError, OverflowError):
+        raise RuntimeProblem(f"round of a non-finite number ({x!r})") from None
+
+
+def _floor(x):
+    try:
+        return math.floor(x)
+    except (ValueError, OverflowError):
+        raise RuntimeProblem(f"floor of a non-finite number ({x!r})") from None
+
+
+def _ceil(x):
+    try:
+        return math.ceil(x)
+    except (ValueError, OverflowError):
+        raise RuntimeProblem(f"ceil of a non-finite number ({x!r})") from None
+
+
+def _int(x):
+    try:
+        return int(x)
+    except (ValueError, OverflowError):
+        raise RuntimeProblem(f"int of a non-finite number ({x!r})") from None
+
+
+def _clip(x, lo, hi):
+    return min(max(x, lo), hi)
+
+
+def _make_cat(limit):
+    def _cat(a, b):
+        if len(a) + len(b) > limit:
+            raise RuntimeProblem(f"a list grew beyond {limit:,} elements (limit L008)")
+        return a + b
+    return _cat
+
+
+def _imul(a, b):
+    r = a * b
+    if -(1 << 62) <= r <= (1 << 62):
+        return r
+    raise RuntimeProblem("integer overflow in '*' (beyond 2**62)")
+
+
+def _wvotes(xs, ws):
+    try:
+        return stats.weighted_vote_stats(xs, ws)
+    except ValueError as ex:
+        raise RuntimeProblem(str(ex)) from None
+
+
+_BC = stats._BC_CACHE
+
+
+def _bc(t1, t2):
+    r = _BC.get((t1, t2))
+    if r is None:
+        try:
+            r = stats.beta_confidence(t1, t2)
+        except ValueError as ex:
+            raise RuntimeProblem(str(ex)) from None
+    return r
+
+
+SAFE_BUILTINS = {
+    "len": len, "range": range, "sorted": sorted, "list": list, "abs": abs, "float": float,
+    "any": any, "all": all, "sum": sum,
+}
+
+FUNC_NAMES = {
+    "len": "len", "count": None, "sum": "sum", "mean": "_r_mean", "min": "_r_min", "max": "_r_max",
+    "abs": "abs", "round": "_r_round", "floor": "_r_floor", "ceil": "_r_ceil", "int": "_r_int",
+    "float": "float", "sqrt": "_r_sqrt", "exp": "_r_exp", "log": "_r_log", "sigmoid": "_r_sigmoid",
+    "clip": "_r_clip", "majority": "_r_majority", "votes": "_r_votes", "weighted_votes": "_r_wvotes",
+    "beta_confidence": "_r_bc", "distinct": "_r_distinct", "entropy": "_r_entropy", "any": "any",
+    "all": "all", "range": "range",
+}
+
+
+def runtime_namespace(limits: Limits) -> dict:
+    return {
+        "__builtins__": dict(SAFE_BUILTINS),
+        "_r_mean": _mean, "_r_min": _min, "_r_max": _max, "_r_round": _round, "_r_floor": _floor,
+        "_r_ceil": _ceil, "_r_int": _int, "_r_sqrt": _sqrt, "_r_exp": _exp, "_r_log": _log,
+        "_r_sigmoid": _sigmoid, "_r_clip": _clip, "_r_majority": stats.majority,
+        "_r_votes": stats.vote_stats, "_r_wvotes": _wvotes, "_r_bc": _bc, "_r_BC": _BC,
+        "_r_distinct": stats.distinct, "_r_entropy": stats.entropy, "_r_cat": _make_cat(limits.max_list_len),
+        "_r_imul": _imul,
+    }
+
+
+ATTR_ARRAYS = {"steps": "_st", "latest": "_lat", "finished": "_fin", "pruned": "_pr", "cost": "_cb"}
+STATE_EXPR = {
+    "opened": "_n", "remaining": "(NB - _n)", "exhausted": "(_n >= NB)", "spent": "_spent",
+    "interval_tokens": "PF",
+}
+
+
+@dataclass
+class Executable:
+    """A program compiled for one param binding."""
+
+    checked: CheckedProgram
+    binding: Binding
+    source: str
+    episode: object
+    line_map: dict = field(default_factory=dict)  # generated line -> source span
+    traced: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.checked.name
+
+
+class _Gen:
+    def __init__(self, checked: CheckedProgram, binding: Binding, limits: Limits, traced: bool):
+        self.c = checked
+        self.values = binding.values
+        self.limits = limits
+        self.traced = traced
+        self.lines: list[str] = []
+        self.spans: list = []
+        self.cur_span = None
+        self.diags: list[Diagnostic] = []
+        self.bvar_names = {s.name: f"_b{s.uid}" for s in checked.branch_vars}
+
+    def emit(self, depth, text):
+        self.lines.append("    " * depth + text)
+        self.spans.append(self.cur_span)
+
+    # ------------------------------------------------------------ expressions
+    def ex(self, e) -> str:
+        m = getattr(self, "x_" + type(e).__name__)
+        return m(e)
+
+    def x_Num(self, e):
+        return repr(e.value)
+
+    def x_Bool(self, e):
+        return "True" if e.value else "False"
+
+    def x_NoneLit(self, e):
+        return "None"
+
+    def x_Name(self, e):
+        s = e.ref
+        if s.kind == "state":
+            if e.id == "branches":
+                return "list(range(_n))"
+            if e.id == "completed":
+                return "_comp"
+            return STATE_EXPR[e.id]
+        if s.kind == "param":
+            return repr(self.values[e.id])
+        return f"_x{s.uid}"
+
+    def value(self, e) -> str:
+        """An expression whose value may be stored: state lists are copied."""
+        if isinstance(e, A.Name) and e.ref is not None and e.ref.kind == "state" and e.id == "completed":
+            return "_comp[:]"
+        if isinstance(e, A.IfExp):
+            return f"({self.value(e.then)} if {self.ex(e.cond)} else {self.value(e.orelse)})"
+        return self.ex(e)
+
+    def iterable(self, e) -> str:
+        """Source of a query, iterated at once (no copy needed unless actions run meanwhile)."""
+        if isinstance(e, A.Name) and e.ref is not None and e.ref.kind == "state" and e.id == "branches":
+            return "range(_n)"
+        if isinstance(e, A.Call) and e.func == "range":
+            return self.call_range(e)
+        return self.ex(e)
+
+    def call_range(self, e) -> str:
+        args = [eval_expr(a, self.values) for a in e.args]
+        lo, hi = (0, args[0]) if len(args) == 1 else (args[0], args[1])
+        if hi - lo > self.limits.max_loop_bound:
+            self.diags.append(Diagnostic("L005", f"range of {hi - lo:,} values; the limit is "
+                                         f"{self.limits.max_loop_bound:,}", e.span, stage="check",
+                                         file=self.c.file))
+        return f"range({lo!r}, {hi!r})"
+
+    def x_Attr(self, e):
+        ot = e.obj.ty
+        o = self.ex(e.obj)
+        if ot in RECORDS:
+            return f"{o}[{RECORDS[ot][e.name][0]}]"
+        if e.name == "index":
+            return o
+        if e.name == "history":
+            return (f"((PROBES[ORDER[{o}]][:_k[{o}]] + [FINAL[ORDER[{o}]]]) if _fin[{o}] "
+                    f"else PROBES[ORDER[{o}]][:_k[{o}]])")
+        if e.name in ATTR_ARRAYS:
+            return f"{ATTR_ARRAYS[e.name]}[{o}]"
+        return f"{self.bvar_names[e.name]}[{o}]"
+
+    def x_Index(self, e):
+        return f"{self.ex(e.obj)}[{self.ex(e.index)}]"
+
+    def x_Slice(self, e):
+        lo = self.ex(e.lo) if e.lo is not None else ""
+        hi = self.ex(e.hi) if e.hi is not None else ""
+        return f"{self.ex(e.obj)}[{lo}:{hi}]"
+
+    def x_Call(self, e):
+        f = e.func
+        if f == "len" and isinstance(e.args[0], A.Name) and e.args[0].id == "branches" \
+                and e.args[0].ref.kind == "state":
+            return "_n"
+        if f == "range":
+            return f"list({self.call_range(e)})"
+        if f == "count":
+            return f"{self.ex(e.args[0])}.count({self.ex(e.args[1])})"
+        if f == "beta_confidence":
+            a, b = self.ex(e.args[0]), self.ex(e.args[1])
+            return f"_r_bc({a}, {b})"
+        args = ", ".join(self.ex(a) for a in e.args)
+        return f"{FUNC_NAMES[f]}({args})"
+
+    def x_BinOp(self, e):
+        a, b = self.ex(e.left), self.ex(e.right)
+        if e.op == "+" and e.ty.is_list:
+            return f"_r_cat({a}, {b})"
+        if e.op == "*" and e.left.ty == INT and e.right.ty == INT:
+            return f"_r_imul({a}, {b})"
+        return f"({a} {e.op} {b})"
+
+    def x_Compare(self, e):
+        return f"({self.ex(e.left)} {e.op} {self.ex(e.right)})"
+
+    def x_BoolOp(self, e):
+        return f"({self.ex(e.left)} {e.op} {self.ex(e.right)})"
+
+    def x_Unary(self, e):
+        op = "not " if e.op == "not" else e.op
+        return f"({op}{self.ex(e.operand)})"
+
+    def x_IfExp(self, e):
+        return f"({self.ex(e.then)} if {self.ex(e.cond)} else {self.ex(e.orelse)})"
+
+    def x_ListLit(self, e):
+        return "[" + ", ".join(self.ex(i) for i in e.items) + "]"
+
+    def query_list(self, q: A.Query, elt: str | None = None) -> str:
+        v = f"_x{q.ref.uid}"
+        src = self.iterable(q.source)
+        cond = f" if {self.ex(q.where)}" if q.where is not None else ""
+        if q.key is None and q.take is None:
+            return f"[{elt or v} for {v} in {src}{cond}]"
+        inner = f"[{v} for {v} in {src}{cond}]"
+        if q.key is not None:
+            rev = ", reverse=True" if q.descending else ""
+            inner = f"sorted({inner}, key=lambda {v}: {self.ex(q.key)}{rev})"
+        if q.take is not None:
+            inner = f"{inner}[:_r_max(0, {self.ex(q.take)})]"
+        if elt is None:
+            return inner
+        return f"[{elt} for {v} in {inner}]"
+
+    def x_Comprehension(self, e):
+        return self.query_list(e.query, self.ex(e.elt))
+
+    # ------------------------------------------------------------- statements
+    def block(self, stmts, d):
+        n0 = len(self.lines)
+        for st in stmts:
+            self.stmt(st, d)
+        if len(self.lines) == n0:
+            self.emit(d, "pass")
+
+    def stmt(self, st, d):
+        self.cur_span = st.span
+        getattr(self, "s_" + type(st).__name__)(st, d)
+
+    def trace_set(self, d, name, var):
+        if self.traced:
+            self.emit(d, f"TR.append(('set', {name!r}, {var}, _spent))")
+
+    def s_Let(self, st, d):
+        self.emit(d, f"_x{st.ref.uid} = {self.value(st.value)}")
+        self.trace_set(d, st.name, f"_x{st.ref.uid}")
+
+    def s_Assign(self, st, d):
+        t = st.target
+        if isinstance(t, A.Name):
+            self.emit(d, f"_x{t.ref.uid} = {self.value(st.value)}")
+            self.trace_set(d, t.id, f"_x{t.ref.uid}")
+        else:
+            o = self.ex(t.obj)
+            self.emit(d, f"_i = {o}")
+            self.emit(d, f"{self.bvar_names[t.name]}[_i] = {self.value(st.value)}")
+            if self.traced:
+                self.emit(d, f"TR.append(('bset', {t.name!r}, _i, {self.bvar_names[t.name]}[_i], _spent))")
+
+    def s_If(self, st, d):
+        for i, (cond, body) in enumerate(st.arms):
+            self.cur_span = cond.span
+            self.emit(d, f"{'if' if i == 0 else 'elif'} {self.ex(cond)}:")
+            self.block(body, d + 1)
+        if st.orelse is not None:
+            self.emit(d, "else:")
+            self.block(st.orelse, d + 1)
+
+    def fuel(self, d):
+        self.emit(d, "_fuel -= 1")
+        self.emit(d, "if _fuel < 0:")
+        if self.traced:
+            self.emit(d + 1, "TR.append(('end', 'step_cap', None, _spent))")
+        self.emit(d + 1, "return (None, _spent, 2)")
+
+    def s_For(self, st, d):
+        q = st.query
+        v = f"_x{q.ref.uid}"
+        if q.where is None and q.key is None and q.take is None:
+            src = self.iterable(q.source)
+            if src == "_comp":
+                src = "_comp[:]"
+        else:
+            src = self.query_list(q)
+        self.emit(d, f"for {v} in {src}:")
+        self.fuel(d + 1)
+        self.block(st.body, d + 1)
+
+    def s_Repeat(self, st, d):
+        n = eval_expr(st.count, self.values)
+        if n > self.limits.max_loop_bound:
+            self.diags.append(Diagnostic("L005", f"repeat {n:,} times; the limit is {self.limits.max_loop_bound:,}",
+                                         st.count.span, stage="check", file=self.c.file,
+                                         hint="lower the count or the param"))
+        v = f"_x{st.ref.uid}" if st.ref is not None else "_"
+        self.emit(d, f"for {v} in range({n!r}):")
+        self.fuel(d + 1)
+        self.block(st.body, d + 1)
+
+    def count_action(self, d):
+        self.emit(d, "_acts += 1")
+        self.emit(d, "if _acts > CAP:")
+        if self.traced:
+            self.emit(d + 1, "TR.append(('end', 'action_cap', None, _spent))")
+        self.emit(d + 1, "return (None, _spent, 1)")
+
+    def explore(self, d):
+        e = self.emit
+        e(d, "_j = ORDER[_i]")
+        e(d, "_kk = _k[_i]")
+        e(d, "if _kk < NPROBES[_j]:")
+        e(d + 1, "_a = PROBES[_j][_kk]")
+        e(d + 1, "_k[_i] = _kk + 1")
+        e(d + 1, "_ch[_i] += PF")
+        e(d + 1, "_c = PF")
+        e(d, "else:")
+        e(d + 1, "_a = FINAL[_j]")
+        e(d + 1, "_c = TOK[_j] - _ch[_i]")
+        e(d + 1, "if _c < 0:")
+        e(d + 2, "_c = 0")
+        e(d + 1, "_fin[_i] = True")
+        e(d + 1, "_comp.append(_a)")
+        e(d, "_lat[_i] = _a")
+        e(d, "_st[_i] += 1")
+        e(d, "_cb[_i] += _c")
+        e(d, "_spent += _c")
+
+    def on_fail(self, st, d):
+        if st.on_exhausted is not None:
+            self.block(st.on_exhausted, d)
+        else:
+            self.emit(d, "pass")
+
+    def s_Action(self, st, d):
+        e = self.emit
+        k = st.kind
+        self.count_action(d)
+        if k in ("open", "read"):
+            e(d, "if _n >= NB:")
+            if self.traced:
+                e(d + 1, f"TR.append(({k!r}, None, None, 0, _spent, 'exhausted'))")
+            self.on_fail(st, d + 1)
+            e(d, "else:")
+            e(d + 1, "_i = _n")
+            e(d + 1, "_n += 1")
+            if k == "open":
+                self.explore(d + 1)
+            else:
+                e(d + 1, "_j = ORDER[_i]")
+                e(d + 1, "_a = FINAL[_j]")
+                e(d + 1, "_c = TOK[_j]")
+                e(d + 1, "_fin[_i] = True")
+                e(d + 1, "_lat[_i] = _a")
+                e(d + 1, "_cb[_i] = _c")
+                e(d + 1, "_spent += _c")
+                e(d + 1, "_comp.append(_a)")
+            if self.traced:
+                e(d + 1, f"TR.append(({k!r}, _i, _a, _c, _spent, _fin[_i]))")
+            if st.bind is not None:
+                e(d + 1, f"_x{st.ref.uid} = _i")
+            return
+        e(d, f"_i = {self.ex(st.target)}")
+        if k == "advance":
+            e(d, "if _fin[_i] or _pr[_i]:")
+            if self.traced:
+                e(d + 1, "TR.append(('advance', _i, None, 0, _spent, 'no-op'))")
+            self.on_fail(st, d + 1)
+            e(d, "else:")
+            self.explore(d + 1)
+            if self.traced:
+                e(d + 1, "TR.append(('advance', _i, _a, _c, _spent, _fin[_i]))")
+        else:  # prune
+            e(d, "if _pr[_i]:")
+            if self.traced:
+                e(d + 1, "TR.append(('prune', _i, None, 0, _spent, 'no-op'))")
+            self.on_fail(st, d + 1)
+            e(d, "else:")
+            e(d + 1, "_pr[_i] = True")
+            if self.traced:
+                e(d + 1, "TR.append(('prune', _i, None, 0, _spent, True))")
+
+    def s_AnswerStmt(self, st, d):
+        self.emit(d, f"_ans = {self.ex(st.value)}")
+        if self.traced:
+            self.emit(d, "TR.append(('end', 'answer', _ans, _spent))")
+        self.emit(d, "return (_ans, _spent, 0)")
+
+    def s_Break(self, st, d):
+        self.emit(d, "break")
+
+    def s_Continue(self, st, d):
+        self.emit(d, "continue")
+
+    def s_Pass(self, st, d):
+        self.emit(d, "pass")
+
+    def s_Trace(self, st, d):
+        if not self.traced:
+            return
+        fields = ", ".join(f"({k!r}, {self.value(v)})" for k, v in st.fields)
+        self.emit(d, f"TR.append(('trace', {st.label!r}, [{fields}], _spent))")
+
+    # ---------------------------------------------------------------- program
+    def program(self) -> str:
+        c = self.c
+        e = self.emit
+        e(0, "def _r_build():")
+        e(1, "def _episode(PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR):")
+        d = 2
+        e(d, "_n = 0")
+        e(d, "_spent = 0")
+        e(d, "_acts = 0")
+        e(d, "_fuel = FUEL")
+        e(d, "_k = [0] * NB")
+        e(d, "_ch = [0] * NB")
+        e(d, "_cb = [0] * NB")
+        e(d, "_st = [0] * NB")
+        e(d, "_fin = [False] * NB")
+        e(d, "_pr = [False] * NB")
+        e(d, "_lat = [None] * NB")
+        e(d, "_comp = []")
+        for s, decl in zip(c.branch_vars, c.program.branch_vars):
+            self.cur_span = decl.span
+            e(d, f"_b{s.uid} = [{self.ex(decl.value)}] * NB")
+        for s, decl in zip(c.vars, c.program.vars):
+            self.cur_span = decl.span
+            e(d, f"_x{s.uid} = {self.ex(decl.value)}")
+        self.block(c.program.body, d)
+        self.cur_span = None
+        if self.traced:
+            e(d, "TR.append(('end', 'end', None, _spent))")
+        e(d, "return (None, _spent, 3)")
+        e(1, "return _episode")
+        return "\n".join(self.lines) + "\n"
+
+
+def compile_program(checked: CheckedProgram, binding: Binding, limits: Limits | None = None,
+                    traced: bool = False) -> Executable:
+    limits = limits or Limits()
+    g = _Gen(checked, binding, limits, traced)
+    src = g.program()
+    if g.diags:
+        raise DiagnosticsError(g.diags, checked.source)
+    ns = runtime_namespace(limits)
+    code = compile(src, f"<tts:{checked.name}>", "exec")
+    exec(code, ns)  # noqa: S102 - source generated from the checked AST only (see module doc)
+    episode = ns["_r_build"]()
+    line_map = {i + 1: sp for i, sp in enumerate(g.spans) if sp is not None}
+    return Executable(checked, binding, src, episode, line_map, traced)

@@ -1,0 +1,225 @@
+"""Text -> parse tree. Loads the Lark grammar, normalises newlines, reports syntax errors
+as :class:`Diagnostic` objects (never as Lark or Python exceptions)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from .diagnostics import Diagnostic, DiagnosticsError, Span
+from .limits import Limits
+
+KEYWORDS = {
+    "controller", "params", "var", "branch", "let", "if", "elif", "else", "for", "in",
+    "where", "sorted", "by", "take", "repeat", "as", "open", "read", "advance", "prune",
+    "answer", "break", "continue", "trace", "pass", "and", "or", "not", "true", "false",
+    "none",
+}
+DIRECTIONS = ("increasing", "decreasing", "constant")
+SORT_ORDERS = ("asc", "desc")
+ACTIONS = {"open", "read", "advance", "prune"}
+
+
+def grammar_path() -> Path:
+    """The grammar file: inside the installed package (wheel) or in the checkout."""
+    here = Path(__file__).resolve().parent.parent
+    for p in (here / "grammar" / "tts.lark", here.parent / "grammar" / "tts.lark"):
+        if p.is_file():
+            return p
+    raise FileNotFoundError("tts.lark not found: the installation is incomplete")
+
+
+def grammar_text() -> str:
+    return grammar_path().read_text(encoding="utf-8")
+
+
+class _Newlines:
+    """Post-lexer: newline normalisation described at the top of the grammar."""
+
+    always_accept = ()
+
+    def process(self, stream):
+        stack: list[str] = []  # "(", "[", "rec" (trace record), "blk"
+        prev = None  # last emitted token
+        pending = None  # a held newline
+        for tok in stream:
+            if tok.type == "_NL":
+                if stack and stack[-1] != "blk":
+                    continue
+                if prev is None or prev.type == "_NL" or prev.value == "{":
+                    continue
+                if pending is None:
+                    pending = tok
+                continue
+            v = tok.value
+            if pending is not None:
+                if not (v in ("else", "elif") and prev is not None and prev.value == "}"):
+                    yield pending
+                    prev = pending
+                pending = None
+            if v == "}" and tok.type != "STRING":
+                kind = stack.pop() if stack else "blk"
+                if kind == "blk" and prev is not None and prev.type != "_NL" and prev.value != "{":
+                    nl = Token.new_borrow_pos("_NL", "\n", tok)
+                    yield nl
+            elif v in (")", "]") and tok.type != "STRING":
+                if stack:
+                    stack.pop()
+            elif v in ("(", "[") and tok.type != "STRING":
+                stack.append(v)
+            elif v == "{" and tok.type != "STRING":
+                stack.append("rec" if prev is not None and prev.type == "STRING" else "blk")
+            yield tok
+            prev = tok
+        if prev is not None and prev.type != "_NL":
+            yield Token.new_borrow_pos("_NL", "\n", prev)
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="basic",
+        postlex=_Newlines(),
+        propagate_positions=True,
+        maybe_placeholders=True,
+    )
+
+
+def _describe_terminals(names) -> list[str]:
+    lark = _lark()
+    pats = {t.name: t.pattern for t in lark.terminals}
+    nice = {
+        "NAME": "a name", "INT": "an integer", "FLOAT": "a number", "STRING": 'a "label"',
+        "_NL": "end of line", "COMP_OP": "a comparison", "$END": "end of file",
+    }
+    out = []
+    for n in sorted(names):
+        if n in nice:
+            out.append(nice[n])
+        elif n in pats and pats[n].type == "str":
+            out.append(f"'{pats[n].value}'")
+        else:
+            out.append(n.lower())
+    seen = []
+    for o in out:
+        if o not in seen:
+            seen.append(o)
+    return seen
+
+
+def _tok_text(tok) -> str:
+    if tok.type == "_NL":
+        return "end of line"
+    if tok.type == "$END":
+        return "end of file"
+    return f"'{tok.value}'"
+
+
+def _syntax_diagnostic(err: UnexpectedInput, source: str, file: str) -> Diagnostic:
+    if isinstance(err, UnexpectedCharacters):
+        ch = source[err.pos_in_stream] if err.pos_in_stream < len(source) else "?"
+        hint = None
+        if ch == "'":
+            hint = 'labels use double quotes: trace "label"'
+        elif ch == "\\":
+            hint = "backslashes are not part of the language"
+        elif ch in "@$`?!^&|~":
+            hint = "operators are + - * / // %, comparisons == != < <= > >=, and/or/not"
+        elif ch == '"':
+            hint = 'string literals are only trace labels, on one line: trace "label"'
+        elif ord(ch) > 127:
+            hint = "names use ASCII letters, digits and _ only"
+        return Diagnostic(
+            "E001", f"unexpected character {ch!r}", Span.point(err.line, err.column),
+            stage="parse", file=file, found=repr(ch), hint=hint,
+        )
+    tok = getattr(err, "token", None)
+    expected = set(getattr(err, "expected", None) or getattr(err, "accepts", None) or [])
+    if isinstance(err, UnexpectedEOF) or tok is None or tok.type == "$END":
+        lines = source.splitlines() or [""]
+        return Diagnostic(
+            "E002", "unexpected end of file", Span.point(len(lines), len(lines[-1]) + 1),
+            stage="parse", file=file, expected=", ".join(_describe_terminals(expected)[:8]) or None,
+            hint="a block or bracket is not closed" if source.count("{") > source.count("}") else None,
+        )
+    line, col = tok.line or 1, tok.column or 1
+    end = col + max(1, len(str(tok.value))) if tok.type != "_NL" else col + 1
+    if tok.type == "_NL":
+        # report at the end of the line that stopped
+        lines = source.splitlines()
+        if tok.value == "\n" and 1 <= line <= len(lines) and tok.end_line == line:
+            pass
+        span = Span(line, col, line, end)
+    else:
+        span = Span(line, col, line, end)
+    exp = _describe_terminals(expected)
+    found = _tok_text(tok)
+    msg = f"unexpected {found}"
+    hint = None
+    v = str(tok.value)
+    if v in ACTIONS and ("NAME" in expected or "INT" in expected):
+        msg = f"'{v}' is an action, not a value"
+        hint = (f"actions are statements: write '{v} ...' on its own line; "
+                "the branch it opens is branches[-1]" if v in ("open", "read") else
+                f"actions are statements: write '{v} ...' on its own line")
+    elif v == "=" and "COMP_OP" in expected:
+        hint = "use '==' to compare"
+    elif v == ":" and "LBRACE" in expected:
+        hint = "blocks are written with braces: if cond { ... }"
+    elif v in KEYWORDS and "NAME" in expected:
+        msg = f"'{v}' is a reserved word"
+        hint = "choose another name"
+    elif tok.type == "NAME" and v in ("while", "def", "return", "lambda", "import", "class",
+                                      "elif", "True", "False", "None", "print", "yield", "with"):
+        hint = {
+            "while": "there are no unbounded loops; use 'repeat N { ... }' or 'for i in range(N) { ... }'",
+            "def": "there are no user functions; write the logic inline",
+            "return": "end the episode with 'answer EXPR'",
+            "True": "booleans are 'true' and 'false'",
+            "False": "booleans are 'true' and 'false'",
+            "None": "the missing answer is 'none'",
+        }.get(v, f"'{v}' is not part of the language")
+    elif tok.type == "NAME" and "_NL" in expected:
+        hint = "one statement per line (or separate them with ';')"
+    elif tok.type == "_NL" and "LBRACE" in expected:
+        hint = "the block must start with '{' on the same line"
+    return Diagnostic(
+        "E003", msg, span, stage="parse", file=file,
+        expected=("one of " + ", ".join(exp[:10])) if len(exp) > 1 else (exp[0] if exp else None),
+        found=found, hint=hint,
+    )
+
+
+def parse_tree(source: str, file: str = "<program>", limits: Limits | None = None) -> tuple[Tree, list]:
+    """Parse ``source`` into a Lark tree. Returns ``(tree, comments)``.
+
+    Raises :class:`DiagnosticsError` on a syntax error or a violated size limit.
+    """
+    limits = limits or Limits()
+    pre = limits.check_source(source, file)
+    if pre:
+        raise DiagnosticsError(pre, source)
+    comments: list[Token] = []
+    lark = _lark()
+    try:
+        # comments are collected by lexing once with the same lexer
+        tree = lark.parse(source)
+        for tok in lark.lex(source, dont_ignore=True):
+            if tok.type == "COMMENT":
+                comments.append(tok)
+    except UnexpectedInput as err:
+        raise DiagnosticsError([_syntax_diagnostic(err, source, file)], source) from None
+    except RecursionError:
+        raise DiagnosticsError([Diagnostic(
+            "L002", "program is nested too deeply to parse", stage="parse", file=file,
+            hint="flatten the nesting")], source) from None
+    return tree, comments
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")

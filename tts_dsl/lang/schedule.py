@@ -1,0 +1,241 @@
+"""The params block as a beta schedule: evaluating knobs at a beta, applying overrides,
+checking declared and natural ranges. (The monotonicity prover lives in ``prover``.)"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from . import ast as A
+from .checker import CheckedProgram, ParamInfo
+from .diagnostics import Diagnostic, DiagnosticsError
+from .types import BOOL, FLOAT, INT
+
+
+class ScheduleError(Exception):
+    def __init__(self, msg, node):
+        super().__init__(msg)
+        self.node = node
+
+
+def _sigmoid(x):
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _round(x, nd=None):
+    if nd is None:
+        if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
+            raise ValueError("round of a non-finite number")
+        return round(x)
+    return float(round(x, nd))
+
+
+def _floor(x):
+    return math.floor(x)
+
+
+def _ceil(x):
+    return math.ceil(x)
+
+
+def _clip(x, lo, hi):
+    return min(max(x, lo), hi)
+
+
+def _log(x):
+    if x <= 0:
+        raise ValueError(f"log of {x!r}")
+    return math.log(x)
+
+
+def _sqrt(x):
+    if x < 0:
+        raise ValueError(f"sqrt of {x!r}")
+    return math.sqrt(x)
+
+
+def _exp(x):
+    try:
+        return math.exp(x)
+    except OverflowError:
+        raise ValueError(f"exp({x!r}) overflows") from None
+
+
+MATH = {
+    "min": min, "max": max, "abs": abs, "round": _round, "floor": _floor, "ceil": _ceil,
+    "int": int, "float": float, "sqrt": _sqrt, "exp": _exp, "log": _log, "sigmoid": _sigmoid,
+    "clip": _clip,
+}
+
+
+def eval_expr(e: A.Expr, env: dict):
+    """Evaluate a schedule (param-value) expression. ``env`` maps names to numbers."""
+    if isinstance(e, A.Num):
+        return e.value
+    if isinstance(e, A.Bool):
+        return e.value
+    if isinstance(e, A.Name):
+        return env[e.id]
+    if isinstance(e, A.Unary):
+        v = eval_expr(e.operand, env)
+        return -v if e.op == "-" else v
+    if isinstance(e, A.BinOp):
+        a = eval_expr(e.left, env)
+        b = eval_expr(e.right, env)
+        try:
+            if e.op == "+":
+                r = a + b
+            elif e.op == "-":
+                r = a - b
+            elif e.op == "*":
+                r = a * b
+            elif e.op == "/":
+                r = a / b
+            elif e.op == "//":
+                r = a // b
+            else:
+                r = a % b
+        except ZeroDivisionError:
+            raise ScheduleError("division by zero", e) from None
+        except OverflowError:
+            raise ScheduleError("overflow", e) from None
+        if isinstance(r, float) and not math.isfinite(r):
+            raise ScheduleError(f"the value is {r}", e)
+        if isinstance(r, int) and abs(r) > 10 ** 18:
+            raise ScheduleError("integer overflow (more than 10**18)", e)
+        return r
+    if isinstance(e, A.Call):
+        args = [eval_expr(a, env) for a in e.args]
+        try:
+            r = MATH[e.func](*args)
+        except (ValueError, OverflowError, ZeroDivisionError) as ex:
+            raise ScheduleError(f"{e.func}: {ex}", e) from None
+        if isinstance(r, float) and not math.isfinite(r):
+            raise ScheduleError(f"{e.func} gives {r}", e)
+        return r
+    raise ScheduleError(f"unsupported expression in a param value: {type(e).__name__}", e)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Concrete param values for one beta (and overrides)."""
+
+    beta: float | None
+    values: dict
+    overridden: tuple = ()
+
+    def key(self) -> tuple:
+        return tuple(sorted(self.values.items()))
+
+
+def parse_override(text: str) -> tuple[str, object]:
+    """``name=value`` from the command line."""
+    if "=" not in text:
+        raise ValueError(f"--set expects NAME=VALUE, got {text!r}")
+    name, raw = text.split("=", 1)
+    name, raw = name.strip(), raw.strip()
+    low = raw.lower()
+    if low in ("true", "false"):
+        return name, low == "true"
+    try:
+        return name, int(raw)
+    except ValueError:
+        pass
+    try:
+        v = float(raw)
+    except ValueError:
+        raise ValueError(f"--set {name}: {raw!r} is not a number or true/false") from None
+    if not math.isfinite(v):
+        raise ValueError(f"--set {name}: {raw!r} is not finite")
+    return name, v
+
+
+def _coerce(p: ParamInfo, v):
+    if p.ty == BOOL:
+        if not isinstance(v, bool):
+            raise TypeError(f"param '{p.name}' is a bool, got {v!r}")
+        return v
+    if isinstance(v, bool):
+        raise TypeError(f"param '{p.name}' is {p.ty}, got {v!r}")
+    if p.ty == INT:
+        if isinstance(v, float):
+            if v != int(v):
+                raise TypeError(f"param '{p.name}' is an int, got {v!r}")
+            v = int(v)
+        if not isinstance(v, int):
+            raise TypeError(f"param '{p.name}' is an int, got {v!r}")
+        return v
+    if p.ty == FLOAT:
+        if not isinstance(v, (int, float)):
+            raise TypeError(f"param '{p.name}' is a float, got {v!r}")
+        return float(v)
+    return v
+
+
+def range_problem(p: ParamInfo, v) -> str | None:
+    """Why ``v`` is outside the param's declared or natural range, or None."""
+    if p.ty == BOOL:
+        return None
+    if p.lo is not None and not (p.lo <= v <= p.hi):
+        return f"outside its declared range [{p.lo}, {p.hi}]"
+    if p.lo is None and p.ty == INT and v < 0:
+        return "negative, but an int param is a count (declare a range with 'in [lo, hi]' to allow it)"
+    return None
+
+
+def bind(checked: CheckedProgram, beta: float | None = None, overrides: dict | None = None) -> Binding:
+    """Evaluate every param at ``beta`` (clipped to [0, 1]) with ``overrides`` applied.
+
+    Raises :class:`DiagnosticsError` (stage ``params``) for unknown names, wrong types,
+    values out of range or expressions that fail at this beta.
+    """
+    overrides = dict(overrides or {})
+    diags: list[Diagnostic] = []
+    f = checked.file
+    names = {p.name for p in checked.params}
+    for k in overrides:
+        if k not in names:
+            from .diagnostics import did_you_mean
+
+            diags.append(Diagnostic("P001", f"the program has no param '{k}'", checked.program.name_span,
+                                    stage="params", file=f,
+                                    hint=did_you_mean(k, names) or
+                                    (f"params: {', '.join(sorted(names))}" if names else "it declares no params")))
+    b = None if beta is None else min(1.0, max(0.0, float(beta)))
+    if beta is not None and (beta != beta):
+        diags.append(Diagnostic("P004", "beta is not a number", stage="params", file=f))
+    env: dict = {"beta": b if b is not None else 0.5}
+    values = {}
+    for p in checked.params:
+        if p.name in overrides:
+            try:
+                v = _coerce(p, overrides[p.name])
+            except TypeError as ex:
+                diags.append(Diagnostic("P002", str(ex), p.decl.name_span, stage="params", file=f,
+                                        expected=str(p.ty), found=repr(overrides[p.name])))
+                continue
+        else:
+            try:
+                v = eval_expr(p.expr, env)
+            except ScheduleError as ex:
+                at = f" at beta={env['beta']}" if p.uses_beta else ""
+                diags.append(Diagnostic("P005", f"param '{p.name}'{at}: {ex}", ex.node.span, stage="params",
+                                        file=f))
+                continue
+            except KeyError:
+                continue
+            if p.ty == FLOAT:
+                v = float(v)
+        prob = range_problem(p, v)
+        if prob:
+            at = f" at beta={env['beta']}" if p.uses_beta and p.name not in overrides else ""
+            diags.append(Diagnostic("P003", f"param '{p.name}' = {v!r}{at} is {prob}", p.decl.name_span,
+                                    stage="params", file=f))
+        env[p.name] = v
+        values[p.name] = v
+    if diags:
+        raise DiagnosticsError(diags, checked.source)
+    return Binding(b if checked.uses_beta else None, values, tuple(sorted(overrides)))

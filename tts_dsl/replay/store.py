@@ -1,0 +1,226 @@
+"""Replay stores in the AutoTTS layout (``ROOT/<model>/<dataset>.json``), loaded into flat
+per-question arrays with answers interned to small integers.
+
+Loading validates everything a controller relies on and reports the first problems as
+:class:`StoreError` naming the file, the question index and the field. Nothing is ever
+written to a store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+
+class StoreError(Exception):
+    """A store that cannot be used, with a message naming file, question and field."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        self.problems = problems or [message]
+        super().__init__(message)
+
+
+@dataclass
+class Question:
+    """One question's branches as arrays. ``answers[i]`` is the text of answer id ``i``."""
+
+    index: int
+    probes: list  # list[list[int]]: revealed answer ids per interval, per branch
+    nprobes: list  # list[int]
+    tokens: list  # list[int]
+    final: list  # list[int]
+    probe_freq: int
+    gold: int  # answer id of the gold answer (may be an id no branch uses)
+    answers: list  # id -> answer text
+
+    @property
+    def n_branches(self) -> int:
+        return len(self.tokens)
+
+    def text(self, aid):
+        return None if aid is None else self.answers[aid]
+
+
+@dataclass
+class Store:
+    model: str
+    dataset: str
+    path: str
+    questions: list
+    digest: str = ""
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.model}/{self.dataset}"
+
+    def __len__(self):
+        return len(self.questions)
+
+
+@lru_cache(maxsize=64)
+def permutation(n: int, seed: int) -> tuple:
+    """Branch order for an episode: ``random.Random(seed).shuffle`` of ``n`` branches."""
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    return tuple(order)
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _problem(file, qi, fieldname, msg):
+    where = f"{file}: question {qi}" if qi is not None else f"{file}"
+    if fieldname:
+        where += f", field '{fieldname}'"
+    return f"{where}: {msg}"
+
+
+def questions_from_json(data, file: str, max_problems: int = 10) -> list[Question]:
+    """Validate and convert parsed JSON (a list of question objects)."""
+    problems: list[str] = []
+
+    def bad(qi, fld, msg):
+        problems.append(_problem(file, qi, fld, msg))
+        if len(problems) >= max_problems:
+            raise StoreError(problems[0], problems)
+
+    if not isinstance(data, list):
+        raise StoreError(_problem(file, None, None, f"expected a JSON list of questions, found {type(data).__name__}"))
+    if not data:
+        raise StoreError(_problem(file, None, None, "the store has no questions"))
+    out = []
+    freq0 = None
+    for qi, q in enumerate(data):
+        if not isinstance(q, dict):
+            bad(qi, None, f"expected an object, found {type(q).__name__}")
+            continue
+        missing = [k for k in ("gold_answer", "probe_freq", "each_branch") if k not in q]
+        if missing:
+            bad(qi, missing[0], "missing")
+            continue
+        gold = q["gold_answer"]
+        if not isinstance(gold, str):
+            bad(qi, "gold_answer", f"expected a string, found {type(gold).__name__}")
+            continue
+        pf = q["probe_freq"]
+        if not _is_int(pf) or pf <= 0:
+            bad(qi, "probe_freq", f"expected a positive integer, found {pf!r}")
+            continue
+        if freq0 is None:
+            freq0 = pf
+        elif pf != freq0:
+            bad(qi, "probe_freq", f"{pf} differs from question 0's {freq0}: a store has one interval size")
+            continue
+        branches = q["each_branch"]
+        if not isinstance(branches, list) or not branches:
+            bad(qi, "each_branch", "expected a non-empty list of branches")
+            continue
+        intern: dict = {}
+        answers: list = []
+
+        def aid(s):
+            i = intern.get(s)
+            if i is None:
+                i = intern[s] = len(answers)
+                answers.append(s)
+            return i
+
+        P, NP, T, F = [], [], [], []
+        ok = True
+        for bi, br in enumerate(branches):
+            fld = f"each_branch[{bi}]"
+            if not isinstance(br, list) or len(br) != 3:
+                bad(qi, fld, "expected [probes, tokens, final]")
+                ok = False
+                break
+            probes, tokens, final = br
+            if not isinstance(probes, list) or not probes:
+                bad(qi, fld + "[0]", "probes must be a non-empty list of strings")
+                ok = False
+                break
+            if not all(isinstance(p, str) for p in probes):
+                badp = next(p for p in probes if not isinstance(p, str))
+                bad(qi, fld + "[0]", f"probes must be strings, found {type(badp).__name__} {badp!r}"[:200])
+                ok = False
+                break
+            if not _is_int(tokens) or tokens < 0:
+                if isinstance(tokens, float) and tokens.is_integer() and tokens >= 0 and math.isfinite(tokens):
+                    tokens = int(tokens)
+                else:
+                    bad(qi, fld + "[1]", f"tokens must be a non-negative integer, found {tokens!r}"[:200])
+                    ok = False
+                    break
+            if not isinstance(final, str):
+                bad(qi, fld + "[2]", f"the final answer must be a string, found {type(final).__name__}")
+                ok = False
+                break
+            P.append([aid(p) for p in probes])
+            NP.append(len(probes))
+            T.append(tokens)
+            F.append(aid(final))
+        if not ok:
+            continue
+        out.append(Question(qi, P, NP, T, F, pf, aid(gold), answers))
+    if problems:
+        raise StoreError(problems[0], problems)
+    return out
+
+
+def load_file(path: str | Path, model: str | None = None, dataset: str | None = None) -> Store:
+    p = Path(path)
+    if not p.exists():
+        raise StoreError(f"{p}: no such file")
+    if p.is_dir():
+        raise StoreError(f"{p}: is a directory; give --model and --dataset, or the path of one .json file")
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as ex:
+        raise StoreError(f"{p}: not UTF-8 text (byte {ex.start})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as ex:
+        raise StoreError(f"{p}: invalid JSON at line {ex.lineno} column {ex.colno}: {ex.msg}") from None
+    qs = questions_from_json(data, str(p))
+    digest = hashlib.sha256(raw).hexdigest()[:16]
+    return Store(model or p.parent.name, dataset or p.stem, str(p), qs, digest)
+
+
+def list_models(root: str | Path) -> list[str]:
+    r = Path(root)
+    if not r.is_dir():
+        raise StoreError(f"{r}: no such directory")
+    return sorted(d.name for d in r.iterdir() if d.is_dir() and any(d.glob("*.json")))
+
+
+def list_datasets(root: str | Path, model: str) -> list[str]:
+    return sorted(f.stem for f in (Path(root) / model).glob("*.json"))
+
+
+def load_store(root: str | Path, model: str | None = None, dataset: str | None = None) -> Store:
+    """Load ``ROOT/<model>/<dataset>.json`` or a single ``.json`` file."""
+    r = Path(root)
+    if r.is_file():
+        return load_file(r, model, dataset)
+    if not r.exists():
+        raise StoreError(f"{r}: no such store (expected a directory ROOT/<model>/<dataset>.json or a .json file)")
+    if model is None or dataset is None:
+        models = list_models(r)
+        raise StoreError(f"{r}: a store directory needs --model and --dataset"
+                         + (f" (models here: {', '.join(models)})" if models else
+                            " (no <model>/<dataset>.json files found here)"))
+    f = r / model / f"{dataset}.json"
+    if not f.is_file():
+        models = list_models(r)
+        if model not in models:
+            raise StoreError(f"{r}: no model '{model}'" + (f"; models here: {', '.join(models)}" if models
+                                                         else "; no <model>/<dataset>.json files here"))
+        raise StoreError(f"{r}/{model}: no dataset '{dataset}'; datasets: {', '.join(list_datasets(r, model))}")
+    return load_file(f, model, dataset)
