@@ -1,0 +1,43 @@
+"""Shared fixtures. Tests marked ``shared`` need ../shared/replay (present in CI; .ci/run fails
+without it). Locally, without it, they are skipped with a clear reason."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROGRAMS = ROOT / "programs"
+SHARED = ROOT.parent / "shared"
+REPLAY = SHARED / "replay"
+REFERENCE = SHARED / "reference" / "aime24.csv"
+MODELS = ["Qwen3-0.6B", "Qwen3-1.7B", "Qwen3-4B", "Qwen3-8B"]
+
+
+def pytest_collection_modifyitems(config, items):
+    if REPLAY.is_dir():
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError(f"CI needs the shared replay stores at {REPLAY}")
+    skip = pytest.mark.skip(reason=f"needs {REPLAY}")
+    for item in items:
+        if "shared" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def replay_root() -> Path:
+    return REPLAY
+
+
+@pytest.fixture(scope="session")
+def small_store():
+    from tts_dsl.replay.synthetic import synthetic_store
+
+    return synthetic_store(seed=7, n_questions=6, n_branches=32)
+
+
+def program_path(name: str) -> Path:
+    return PROGRAMS / name

@@ -1,0 +1,122 @@
+"""``tts-dsl eval``: evaluate programs on stores, over betas, in parallel."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from ..api import check as check_source
+from ..api import read_source
+from ..evaluation.sweep import LocalExecutor, make_tasks, parse_beta_spec
+from ..lang.limits import Limits
+from ..lang.schedule import bind
+from .common import UserError, parse_sets, store_refs, table
+
+BASE_COLUMNS = ["program", "model", "dataset", "beta", "accuracy", "avg_cost", "episodes", "wall_s"]
+
+
+def get_executor(name: str, jobs: int | None, address: str | None = None):
+    if name == "local":
+        return LocalExecutor(jobs)
+    if name == "ray":
+        try:
+            from ..evaluation.ray_executor import RayExecutor
+        except ImportError as ex:
+            raise UserError(f"the ray executor needs the extra: pip install 'tts-dsl[ray]' ({ex})") from None
+        return RayExecutor(address=address, jobs=jobs)
+    raise UserError(f"unknown executor '{name}' (local or ray)")
+
+
+@click.command("eval")
+@click.argument("programs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--store", type=click.Path(), default=None,
+              help="Replay store: ROOT (AutoTTS layout ROOT/<model>/<dataset>.json) or one .json file. "
+                   "Default: the embedded synthetic store.")
+@click.option("--model", default=None, help="Model(s): a name, a comma list, or 'all' (default: all).")
+@click.option("--dataset", default=None, help="Dataset(s): a name, a comma list, or 'all' (default: all).")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Override a param (repeatable).")
+@click.option("--beta", "beta_spec", default=None, metavar="SPEC",
+              help="Beta: 0.5 | 0,0.5,1 | 0:1:0.1. Default: 0.5 for programs whose params use beta.")
+@click.option("--seeds", default=100, show_default=True, type=click.IntRange(1, 10_000),
+              help="Ordering seeds 0..N-1.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the rows as CSV.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON lines.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes (default: all cores).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--address", default=None, help="Ray cluster address (with --executor ray).")
+@click.option("--max-seconds", type=float, default=None, help="Wall-clock cap per evaluation (default 900).")
+@click.option("--max-actions", type=click.IntRange(1), default=None, help="Action cap per episode (default 50000).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_json, jobs, executor, address,
+             max_seconds, max_actions, quiet):
+    """Evaluate PROGRAMS under the replay protocol (100 ordering seeds, every question).
+
+    Prints accuracy (%), mean tokens per question, episodes and wall time per
+    (program, model, dataset, beta).
+    """
+    overrides = parse_sets(sets)
+    limits = Limits()
+    if max_seconds is not None:
+        limits = limits.with_(max_seconds=max_seconds)
+    if max_actions is not None:
+        limits = limits.with_(max_actions=max_actions)
+    try:
+        betas_given = parse_beta_spec(beta_spec) if beta_spec else None
+    except ValueError as ex:
+        raise UserError(str(ex)) from None
+    refs = store_refs(store, model, dataset)
+    for r in refs:  # fail early, with a clear message, on a broken store
+        r.load()
+    tasks = []
+    sweep_knobs: list[str] = []
+    for p in programs:
+        src = read_source(p)
+        checked = check_source(src, p, limits)
+        bind(checked, betas_given[0] if betas_given else None, overrides)  # params errors before running
+        betas = betas_given or ([0.5] if checked.uses_beta else [None])
+        for k in checked.params:
+            if k.uses_beta and k.name not in overrides and k.name not in sweep_knobs:
+                sweep_knobs.append(k.name)
+        tasks += make_tasks([(src, p)], refs, betas, overrides, range(seeds), limits)
+    ex = get_executor(executor, jobs, address)
+    t0 = time.perf_counter()
+    if len(tasks) > 1 and not quiet and not as_json:
+        with click.progressbar(length=len(tasks), label="evaluating", file=click.get_text_stream("stderr")) as bar:
+            rows = ex.map(tasks, bar.update)
+    else:
+        rows = ex.map(tasks)
+    wall = time.perf_counter() - t0
+    if out:
+        import pandas as pd
+
+        pd.DataFrame(rows).to_csv(out, index=False, float_format="%.6f")
+    if as_json:
+        for r in rows:
+            click.echo(json.dumps(r))
+    else:
+        cols = list(BASE_COLUMNS)
+        if all(r.get("beta") is None for r in rows):
+            cols.remove("beta")
+        if betas_given and len(betas_given) > 1:
+            cols += [f"param.{k}" for k in sweep_knobs]
+        shown = [{**r, **{c: r.get(c) for c in cols}} for r in rows]
+        if len(rows) == 1 and rows[0].get("error") is None:
+            r = rows[0]
+            for c in cols:
+                v = r.get(c)
+                if c == "avg_cost":
+                    v = f"{v:.3f}"
+                click.echo(f"{c:<10} {v if v is not None else '-'}")
+        else:
+            click.echo(table(shown, cols))
+        if len(rows) > 1:
+            click.echo(f"{len(rows)} evaluations in {wall:.1f} s")
+        if out:
+            click.echo(f"wrote {out}")
+    errors = [r for r in rows if r.get("error")]
+    for r in errors:
+        click.echo(f"error: {r['program']} on {r['model']}/{r['dataset']} beta={r['beta']}: {r['error']}", err=True)
+    if errors:
+        raise SystemExit(1)
