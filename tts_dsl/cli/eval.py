@@ -9,7 +9,8 @@ import click
 
 from ..api import check as check_source
 from ..api import read_source
-from ..evaluation.sweep import LocalExecutor, make_tasks, parse_beta_spec
+from ..evaluation import executors
+from ..evaluation.sweep import make_tasks, parse_beta_spec
 from ..lang.limits import Limits
 from ..lang.schedule import bind
 from .common import UserError, parse_sets, store_refs, table
@@ -18,15 +19,10 @@ BASE_COLUMNS = ["program", "model", "dataset", "beta", "accuracy", "avg_cost", "
 
 
 def get_executor(name: str, jobs: int | None, address: str | None = None):
-    if name == "local":
-        return LocalExecutor(jobs)
-    if name == "ray":
-        try:
-            from ..evaluation.ray_executor import RayExecutor
-        except ImportError as ex:
-            raise UserError(f"the ray executor needs the extra: pip install 'tts-dsl[ray]' ({ex})") from None
-        return RayExecutor(address=address, jobs=jobs)
-    raise UserError(f"unknown executor '{name}' (local or ray)")
+    try:
+        return executors.get_executor(name, jobs, address)
+    except executors.ExecutorError as ex:
+        raise UserError(str(ex)) from None
 
 
 @click.command("eval")
