@@ -71,7 +71,10 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
         src = read_source(p)
         checked = check_source(src, p, limits)
         bind(checked, betas_given[0] if betas_given else None, overrides)  # params errors before running
-        betas = betas_given or ([0.5] if checked.uses_beta else [None])
+        if checked.uses_beta:
+            betas = betas_given or [0.5]
+        else:
+            betas = [None]  # beta changes nothing: evaluate once
         for k in checked.params:
             if k.uses_beta and k.name not in overrides and k.name not in sweep_knobs:
                 sweep_knobs.append(k.name)
