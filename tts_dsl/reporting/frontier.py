@@ -1,0 +1,188 @@
+"""Accuracy-cost frontiers: Pareto points, the area under a frontier, and plots.
+
+Definitions (also in ``docs/reports.md``):
+
+* A *point* is ``(cost, accuracy)``: mean tokens per question and accuracy in percent.
+* :func:`pareto` keeps the points no other point dominates (another point with cost <= and
+  accuracy >= , one of them strict). Duplicates keep one copy. The result is sorted by cost
+  and its accuracies increase strictly.
+* The *budget envelope* of a set of points is the step function
+  ``A(c) = max{acc_i : cost_i <= c}`` (0 when no point fits in budget ``c``): the best
+  accuracy a configuration within budget ``c`` reaches. It only changes at Pareto points.
+* :func:`frontier_area` is the mean of ``A`` over ``[lo, hi]`` on a log-cost axis::
+
+      area = 1 / ln(hi / lo) * integral_{ln lo}^{ln hi} A(e^u) du
+
+  It is in accuracy units (percent): a program whose cheapest point already reaches 40%
+  at ``lo`` and never improves scores 40. It is computed exactly (a finite sum over the
+  steps), is monotone in every point's accuracy, and is never above the best accuracy.
+  With ``interpolate="linear"`` the envelope joins consecutive Pareto points by straight
+  lines in (log cost, accuracy) instead of steps (still 0 before the first point and flat
+  after the last); the default is ``"step"``.
+* :func:`common_range` gives the cost range shared by several curves: from the largest of
+  their cheapest costs to the smallest of their most expensive ones, so each curve is
+  compared only where it has points.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Sequence
+
+Point = tuple  # (cost, accuracy)
+
+
+def _clean(points: Iterable[Sequence[float]]) -> list[tuple[float, float]]:
+    out = []
+    for p in points:
+        c, a = float(p[0]), float(p[1])
+        if math.isfinite(c) and math.isfinite(a) and c > 0:
+            out.append((c, a))
+    return out
+
+
+def pareto(points: Iterable[Sequence[float]]) -> list[tuple[float, float]]:
+    """The non-dominated points, sorted by cost (accuracy strictly increasing).
+
+    Points with a non-finite or non-positive cost, or a non-finite accuracy, are ignored."""
+    pts = sorted(set(_clean(points)), key=lambda p: (p[0], -p[1]))
+    out: list[tuple[float, float]] = []
+    best = -math.inf
+    for c, a in pts:
+        if a > best:
+            out.append((c, a))
+            best = a
+    return out
+
+
+def pareto_mask(points: Sequence[Sequence[float]]) -> list[bool]:
+    """For each input point, whether it is on the Pareto front (a duplicate counts too)."""
+    front = set(pareto(points))
+    return [(float(p[0]), float(p[1])) in front for p in points]
+
+
+def envelope(points: Iterable[Sequence[float]], c: float) -> float:
+    """The budget envelope ``A(c)``: best accuracy among points with cost <= c (0 if none)."""
+    best = 0.0
+    found = False
+    for pc, pa in _clean(points):
+        if pc <= c and (not found or pa > best):
+            best, found = pa, True
+    return best if found else 0.0
+
+
+def frontier_area(points: list[tuple[float, float]], lo: float, hi: float,
+                  interpolate: str = "step") -> float:
+    """Mean of the budget envelope of ``points`` over costs ``[lo, hi]`` on a log axis.
+
+    See the module docstring for the exact definition. ``lo == hi`` gives the envelope at
+    that cost. Raises ``ValueError`` for ``lo <= 0`` or ``hi < lo``."""
+    lo, hi = float(lo), float(hi)
+    if not (lo > 0 and math.isfinite(lo) and math.isfinite(hi)) or hi < lo:
+        raise ValueError(f"frontier_area needs 0 < lo <= hi, got lo={lo}, hi={hi}")
+    if interpolate not in ("step", "linear"):
+        raise ValueError(f"interpolate must be 'step' or 'linear', not {interpolate!r}")
+    front = pareto(points)
+    if not front:
+        return 0.0
+    if hi == lo:
+        return _value(front, math.log(lo), interpolate)
+    L, H = math.log(lo), math.log(hi)
+    # breakpoints of the envelope inside (L, H)
+    xs = [L] + [math.log(c) for c, _ in front if L < math.log(c) < H] + [H]
+    total = 0.0
+    for x0, x1 in zip(xs, xs[1:]):
+        if x1 <= x0:
+            continue
+        if interpolate == "step":
+            total += _value(front, x0, "step") * (x1 - x0)
+        else:  # linear pieces: trapezoid is exact; jumps only at the first point
+            v0 = _value(front, x0, "linear", right=True)
+            v1 = _value(front, x1, "linear", right=False)
+            total += 0.5 * (v0 + v1) * (x1 - x0)
+    return total / (H - L)
+
+
+def _value(front, x, mode, right=True):
+    """Envelope at log-cost ``x``. For 'linear', ``right`` picks the limit from the right
+    at the jump at the first point."""
+    logs = [math.log(c) for c, _ in front]
+    if mode == "step":
+        v = 0.0
+        for lx, (_, a) in zip(logs, front):
+            if lx <= x:
+                v = a
+        return v
+    if x < logs[0] or (x == logs[0] and not right):
+        return 0.0
+    if x >= logs[-1]:
+        return front[-1][1]
+    for i in range(len(front) - 1):
+        if logs[i] <= x <= logs[i + 1]:
+            t = (x - logs[i]) / (logs[i + 1] - logs[i])
+            return front[i][1] + t * (front[i + 1][1] - front[i][1])
+    return front[-1][1]  # pragma: no cover
+
+
+def common_range(curves: Iterable[Iterable[Sequence[float]]]) -> tuple[float, float] | None:
+    """``(lo, hi)`` shared by all curves (max of minimum costs, min of maximum costs), or
+    ``None`` if they do not overlap or a curve has no valid point."""
+    lo, hi = -math.inf, math.inf
+    any_curve = False
+    for pts in curves:
+        pts = _clean(pts)
+        if not pts:
+            return None
+        any_curve = True
+        cs = [c for c, _ in pts]
+        lo, hi = max(lo, min(cs)), min(hi, max(cs))
+    if not any_curve or lo > hi:
+        return None
+    return (lo, hi)
+
+
+def plot_frontiers(curves: dict, path, lo: float | None = None, hi: float | None = None,
+                   title: str | None = None, areas: dict | None = None) -> None:
+    """Draw accuracy against tokens (log x axis) for several programs, one curve each.
+
+    ``curves`` maps a label to a list of ``(cost, accuracy)`` or ``(cost, accuracy, tag)``
+    points (tag, e.g. a beta, is written next to the point). Pareto-optimal points are
+    filled, dominated ones hollow; the common cost range is shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (label, pts) in enumerate(curves.items()):
+        pts = [p for p in pts if p[0] is not None and p[1] is not None and p[0] > 0]
+        if not pts:
+            continue
+        col = colors[i % len(colors)]
+        pts = sorted(pts, key=lambda p: p[0])
+        xs = [p[0] for p in pts]
+        ys = [p[1] for p in pts]
+        mask = pareto_mask([(p[0], p[1]) for p in pts])
+        lab = label if not areas or label not in areas or areas[label] is None else f"{label} (area {areas[label]:.2f})"
+        ax.plot(xs, ys, "-", color=col, alpha=0.6, label=lab)
+        ax.scatter([x for x, m in zip(xs, mask) if m], [y for y, m in zip(ys, mask) if m],
+                   color=col, zorder=3, s=30)
+        ax.scatter([x for x, m in zip(xs, mask) if not m], [y for y, m in zip(ys, mask) if not m],
+                   facecolors="white", edgecolors=col, zorder=3, s=30)
+        for p in pts:
+            if len(p) > 2 and p[2] is not None:
+                ax.annotate(str(p[2]), (p[0], p[1]), textcoords="offset points", xytext=(3, 3),
+                            fontsize=7, color=col)
+    if lo is not None and hi is not None and hi > lo:
+        ax.axvspan(lo, hi, color="0.9", zorder=0, label="common cost range")
+    ax.set_xscale("log")
+    ax.set_xlabel("tokens per question (log scale)")
+    ax.set_ylabel("accuracy (%)")
+    ax.grid(True, which="both", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
