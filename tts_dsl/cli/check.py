@@ -10,11 +10,12 @@ from ..api import check as check_source
 from ..api import read_source
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.schedule import bind
+from ..lang.prover import prove, schedule_diagnostics
 from .common import parse_sets
 
 
-def check_file(path: str, overrides: dict) -> dict:
-    """Check one file; returns a JSON-able report."""
+def check_file(path: str, overrides: dict, strict: bool = False) -> dict:
+    """Check one file (names, types, bounds, safety, then the schedule proofs)."""
     report = {"file": path, "ok": False, "diagnostics": [], "params": []}
     try:
         src = read_source(path)
@@ -30,28 +31,52 @@ def check_file(path: str, overrides: dict) -> dict:
         report["diagnostics"] = [d.to_dict() for d in ex.diagnostics]
         report["_text"] = ex.render()
         return report
-    report["ok"] = True
+    results = prove(checked)
+    sched = schedule_diagnostics(checked, strict, results)
+    diags = list(checked.warnings) + sched
+    report["ok"] = not any(d.severity == "error" for d in diags)
     report["name"] = checked.name
-    report["diagnostics"] = [d.to_dict() for d in checked.warnings]
-    report["_text"] = "\n\n".join(d.render(src) for d in checked.warnings)
-    report["params"] = [{"name": p.name, "type": str(p.ty), "direction": p.direction,
+    report["diagnostics"] = [d.to_dict() for d in diags]
+    report["_text"] = "\n\n".join(d.render(src) for d in diags)
+    report["params"] = [{"name": p.name, "type": str(p.ty), "direction": p.direction or "constant",
                          "uses_beta": p.uses_beta} for p in checked.params]
+    report["schedule"] = [r.to_dict() for r in results]
+    report["_results"] = results
     report["_checked"] = checked
     return report
+
+
+def _knob_lines(results) -> list[str]:
+    rows = []
+    for r in results:
+        p = r.param
+        rng = ""
+        if r.lo is not None and r.hi is not None:
+            rng = f"{r.lo:g} .. {r.hi:g}" if r.lo != r.hi else f"{r.lo:g}"
+        status = r.status
+        if r.range_status != "proved":
+            status += f", range {r.range_status}"
+        rows.append((r.name, str(p.ty), r.declared or "constant", status, rng))
+    if not rows:
+        return []
+    w = [max(len(x[i]) for x in rows) for i in range(5)]
+    return ["  " + "  ".join(x[i].ljust(w[i]) for i in range(5)).rstrip() for x in rows]
 
 
 @click.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print diagnostics as JSON (for tools and LLMs).")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Check with a param overridden.")
-@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-def check(files, as_json, sets, strict):
-    """Check .tts programs: syntax, names, types, bounds, information safety.
+@click.option("--strict", is_flag=True, help="Treat warnings (unproved knobs) as errors.")
+@click.option("--quiet", "-q", is_flag=True, help="Do not list the knobs of valid programs.")
+def check(files, as_json, sets, strict, quiet):
+    """Check .tts programs: syntax, names, types, bounds, information safety, and a proof
+    that every schedule knob is monotone in beta as declared and stays in its range.
 
     Exit status: 0 if every file is valid, 1 otherwise.
     """
     overrides = parse_sets(sets)
-    reports = [check_file(f, overrides) for f in files]
+    reports = [check_file(f, overrides, strict) for f in files]
     failed = 0
     for r in reports:
         if not r["ok"] or (strict and r["diagnostics"]):
@@ -62,11 +87,20 @@ def check(files, as_json, sets, strict):
     else:
         for r in reports:
             if r["ok"]:
-                knobs = ", ".join(p["name"] for p in r["params"]) or "none"
-                click.echo(f"{r['file']}: ok (controller {r['name']}; params: {knobs})")
+                n = len(r["params"])
+                proved = sum(1 for k in r["schedule"] if k["status"] == "proved")
+                click.echo(f"{r['file']}: ok (controller {r['name']}; {n} knob{'s' if n != 1 else ''}, "
+                           f"{proved} proved)")
+                if not quiet:
+                    for line in _knob_lines(r["_results"]):
+                        click.echo(line)
                 if r["_text"]:
                     click.echo(r["_text"])
             else:
+                if r.get("_results") is not None and not quiet:
+                    click.echo(f"{r['file']}: invalid", err=True)
+                    for line in _knob_lines(r["_results"]):
+                        click.echo(line, err=True)
                 click.echo(r["_text"], err=True)
         if len(reports) > 1:
             click.echo(f"{len(reports) - failed} of {len(reports)} programs valid")
