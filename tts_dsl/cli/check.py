@@ -69,7 +69,16 @@ def _knob_lines(results) -> list[str]:
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Check with a param overridden.")
 @click.option("--strict", is_flag=True, help="Treat warnings (unproved knobs) as errors.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not list the knobs of valid programs.")
-def check(files, as_json, sets, strict, quiet):
+@click.option("--behavior", is_flag=True,
+              help="Also run each program over a beta grid and check that mean cost is non-decreasing in beta.")
+@click.option("--store", type=click.Path(), default=None, help="Store for --behavior (default: the synthetic store).")
+@click.option("--model", default=None, help="Model(s) for --behavior: name, comma list or 'all'.")
+@click.option("--dataset", default=None, help="Dataset(s) for --behavior: name, comma list or 'all'.")
+@click.option("--beta", "beta_spec", default="0:1:0.1", show_default=True, help="Beta grid for --behavior.")
+@click.option("--seeds", default=100, show_default=True, type=click.IntRange(1, 10_000),
+              help="Ordering seeds for --behavior.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes for --behavior.")
+def check(files, as_json, sets, strict, quiet, behavior, store, model, dataset, beta_spec, seeds, jobs):
     """Check .tts programs: syntax, names, types, bounds, information safety, and a proof
     that every schedule knob is monotone in beta as declared and stays in its range.
 
@@ -77,9 +86,11 @@ def check(files, as_json, sets, strict, quiet):
     """
     overrides = parse_sets(sets)
     reports = [check_file(f, overrides, strict) for f in files]
+    if behavior:
+        _behavior(reports, overrides, store, model, dataset, beta_spec, seeds, jobs, as_json)
     failed = 0
     for r in reports:
-        if not r["ok"] or (strict and r["diagnostics"]):
+        if not r["ok"] or (strict and r["diagnostics"]) or r.get("behavior", {}).get("inversions"):
             failed += 1
     if as_json:
         out = [{k: v for k, v in r.items() if not k.startswith("_")} for r in reports]
@@ -96,6 +107,21 @@ def check(files, as_json, sets, strict, quiet):
                         click.echo(line)
                 if r["_text"]:
                     click.echo(r["_text"])
+                b = r.get("behavior")
+                if b is not None:
+                    if b.get("skipped"):
+                        click.echo(f"  behavior: {b['skipped']}")
+                    elif b["inversions"]:
+                        click.echo(f"  behavior: mean cost is NOT non-decreasing in beta "
+                                   f"({len(b['inversions'])} inversion(s)):")
+                        for inv in b["inversions"]:
+                            click.echo(f"    {inv['model']}/{inv['dataset']}: beta {inv['b1']:g} -> "
+                                       f"{inv['cost1']:.1f} tokens, beta {inv['b2']:g} -> {inv['cost2']:.1f}")
+                    else:
+                        click.echo(f"  behavior: mean cost non-decreasing in beta on {b['stores']} store(s) "
+                                   f"over {b['betas']} betas")
+                    for e in b.get("errors", []):
+                        click.echo(f"  behavior error: {e}")
             else:
                 if r.get("_results") is not None and not quiet:
                     click.echo(f"{r['file']}: invalid", err=True)
@@ -106,3 +132,37 @@ def check(files, as_json, sets, strict, quiet):
             click.echo(f"{len(reports) - failed} of {len(reports)} programs valid")
     if failed:
         raise SystemExit(1)
+
+
+def _behavior(reports, overrides, store, model, dataset, beta_spec, seeds, jobs, as_json):
+    from ..evaluation.behavior import behavior_rows, inversions
+    from ..evaluation.executors import get_executor
+    from ..evaluation.sweep import parse_beta_spec
+    from .common import UserError, store_refs
+
+    try:
+        betas = parse_beta_spec(beta_spec)
+    except ValueError as ex:
+        raise UserError(str(ex)) from None
+    refs = store_refs(store, model, dataset)
+    for ref in refs:
+        ref.load()
+    ex = get_executor("local", jobs)
+    for r in reports:
+        if not r["ok"]:
+            continue
+        checked = r["_checked"]
+        if not checked.uses_beta:
+            r["behavior"] = {"skipped": "no knob depends on beta", "inversions": []}
+            continue
+        rows = behavior_rows(checked.source, checked.file, refs, betas, ex, range(seeds), overrides)
+        invs = inversions(rows)
+        r["behavior"] = {
+            "stores": len(refs), "betas": len(betas),
+            "curve": [{"model": x["model"], "dataset": x["dataset"], "beta": x["beta"],
+                       "avg_cost": x["avg_cost"], "accuracy": x["accuracy"]} for x in rows],
+            "inversions": [vars(i) for i in invs],
+            "errors": [x["error"] for x in rows if x.get("error")],
+        }
+        if r["behavior"]["errors"]:
+            r["ok"] = False
