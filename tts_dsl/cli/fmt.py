@@ -1,0 +1,79 @@
+"""``tts-dsl fmt``: print (or check, or write) the canonical layout of programs."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from ..api import read_source
+from ..lang.diagnostics import DiagnosticsError
+from ..lang.formatter import FormatError, format_source
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+@click.command("fmt")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--check", "check_only", is_flag=True,
+              help="Print nothing but the files that are not in canonical layout; exit 1 if any.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff instead of the text.")
+@click.option("--write", "-w", is_flag=True, help="Rewrite the files in place.")
+def fmt(files, check_only, show_diff, write):
+    """Print the canonical layout of .tts programs (comments are kept).
+
+    Parsing the output gives the same program, and formatting it again changes nothing.
+    Exit status: 0 on success, 1 if a file has errors or (with --check) is not canonical.
+    """
+    if check_only and write:
+        raise click.UsageError("--check and --write exclude each other")
+    status = 0
+    for f in files:
+        try:
+            src = read_source(f)
+            out = format_source(src, f)
+        except DiagnosticsError as ex:
+            click.echo(ex.render(), err=True)
+            status = 1
+            continue
+        except FormatError as ex:  # pragma: no cover - parsed programs are always writable
+            click.echo(f"{f}: error: {ex}", err=True)
+            status = 1
+            continue
+        changed = out != src
+        if check_only:
+            if changed:
+                click.echo(f"{f}: not formatted")
+                status = 1
+        elif show_diff:
+            if changed:
+                click.echo("".join(difflib.unified_diff(src.splitlines(True), out.splitlines(True),
+                                                        f"{f} (original)", f"{f} (formatted)")), nl=False)
+        elif write:
+            if changed:
+                _write_atomic(Path(f), out)
+                click.echo(f"{f}: reformatted", err=True)
+        else:
+            click.echo(out, nl=False)
+    if check_only and status == 0:
+        click.echo(f"{len(files)} file{'s' if len(files) != 1 else ''} already formatted")
+    if status:
+        raise SystemExit(status)
+
+
+COMMANDS = [fmt]
