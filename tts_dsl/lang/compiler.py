@@ -359,40 +359,65 @@ class _Gen:
         self.cur_span = st.span
         getattr(self, "s_" + type(st).__name__)(st, d)
 
-    def trace_set(self, d, name, var):
+    def trace_line(self):
+        """Source line of the statement being generated (for trace events)."""
+        return self.cur_span.line if self.cur_span is not None else None
+
+    def trace_set(self, d, name, var, ty=None):
         if self.traced:
-            self.emit(d, f"TR.append(('set', {name!r}, {var}, _spent))")
+            self.emit(d, f"TR.append(('set', {name!r}, {var}, _spent, {self.trace_line()!r}, {str(ty)!r}))")
 
     def s_Let(self, st, d):
         self.emit(d, f"_x{st.ref.uid} = {self.value(st.value)}")
-        self.trace_set(d, st.name, f"_x{st.ref.uid}")
+        self.trace_set(d, st.name, f"_x{st.ref.uid}", st.ref.ty)
 
     def s_Assign(self, st, d):
         t = st.target
         if isinstance(t, A.Name):
             self.emit(d, f"_x{t.ref.uid} = {self.value(st.value)}")
-            self.trace_set(d, t.id, f"_x{t.ref.uid}")
+            self.trace_set(d, t.id, f"_x{t.ref.uid}", t.ref.ty)
         else:
             o = self.ex(t.obj)
             self.emit(d, f"_i = {o}")
             self.emit(d, f"{self.bvar_names[t.name]}[_i] = {self.value(st.value)}")
             if self.traced:
-                self.emit(d, f"TR.append(('bset', {t.name!r}, _i, {self.bvar_names[t.name]}[_i], _spent))")
+                self.emit(d, f"TR.append(('bset', {t.name!r}, _i, {self.bvar_names[t.name]}[_i], _spent, "
+                             f"{self.trace_line()!r}, {self.trace_bvar_type(t.name)!r}))")
 
     def s_If(self, st, d):
         for i, (cond, body) in enumerate(st.arms):
             self.cur_span = cond.span
             self.emit(d, f"{'if' if i == 0 else 'elif'} {self.ex(cond)}:")
+            if self.traced:
+                self.emit(d + 1, f"TR.append(('if', {i!r}, _spent, {self.trace_line()!r}))")
             self.block(body, d + 1)
         if st.orelse is not None:
             self.emit(d, "else:")
+            if self.traced:
+                self.emit(d + 1, f"TR.append(('if', 'else', _spent, {st.span.line!r}))")
             self.block(st.orelse, d + 1)
+        elif self.traced:
+            self.emit(d, "else:")
+            self.emit(d + 1, f"TR.append(('if', None, _spent, {st.span.line!r}))")
+
+    def trace_bvar_type(self, name):
+        return next((str(s.ty) for s in self.c.branch_vars if s.name == name), None)
+
+    def trace_iter_init(self, d):
+        """Traced only: top-level loops count their iterations (the controller's steps)."""
+        if self.traced and d == 2:
+            self.emit(d, "_tr_it = -1")
+
+    def trace_iter(self, d, st):
+        if self.traced and d == 3:
+            self.emit(d, "_tr_it += 1")
+            self.emit(d, f"TR.append(('iter', _tr_it, _spent, {st.span.line!r}))")
 
     def fuel(self, d):
         self.emit(d, "_fuel -= 1")
         self.emit(d, "if _fuel < 0:")
         if self.traced:
-            self.emit(d + 1, "TR.append(('end', 'step_cap', None, _spent))")
+            self.emit(d + 1, f"TR.append(('end', 'step_cap', None, _spent, {self.trace_line()!r}))")
         self.emit(d + 1, "return (None, _spent, 2)")
 
     def s_For(self, st, d):
@@ -404,8 +429,10 @@ class _Gen:
                 src = "_comp[:]"
         else:
             src = self.query_list(q)
+        self.trace_iter_init(d)
         self.emit(d, f"for {v} in {src}:")
         self.fuel(d + 1)
+        self.trace_iter(d + 1, st)
         self.block(st.body, d + 1)
 
     def s_Repeat(self, st, d):
@@ -415,15 +442,17 @@ class _Gen:
                                          st.count.span, stage="check", file=self.c.file,
                                          hint="lower the count or the param"))
         v = f"_x{st.ref.uid}" if st.ref is not None else "_"
+        self.trace_iter_init(d)
         self.emit(d, f"for {v} in range({n!r}):")
         self.fuel(d + 1)
+        self.trace_iter(d + 1, st)
         self.block(st.body, d + 1)
 
     def count_action(self, d):
         self.emit(d, "_acts += 1")
         self.emit(d, "if _acts > CAP:")
         if self.traced:
-            self.emit(d + 1, "TR.append(('end', 'action_cap', None, _spent))")
+            self.emit(d + 1, f"TR.append(('end', 'action_cap', None, _spent, {self.trace_line()!r}))")
         self.emit(d + 1, "return (None, _spent, 1)")
 
     def explore(self, d):
@@ -460,7 +489,7 @@ class _Gen:
         if k in ("open", "read"):
             e(d, "if _n >= NB:")
             if self.traced:
-                e(d + 1, f"TR.append(({k!r}, None, None, 0, _spent, 'exhausted'))")
+                e(d + 1, f"TR.append(({k!r}, None, None, 0, _spent, 'exhausted', {self.trace_line()!r}))")
             self.on_fail(st, d + 1)
             e(d, "else:")
             e(d + 1, "_i = _n")
@@ -477,7 +506,7 @@ class _Gen:
                 e(d + 1, "_spent += _c")
                 e(d + 1, "_comp.append(_a)")
             if self.traced:
-                e(d + 1, f"TR.append(({k!r}, _i, _a, _c, _spent, _fin[_i]))")
+                e(d + 1, f"TR.append(({k!r}, _i, _a, _c, _spent, _fin[_i], {self.trace_line()!r}))")
             if st.bind is not None:
                 e(d + 1, f"_x{st.ref.uid} = _i")
             return
@@ -485,26 +514,26 @@ class _Gen:
         if k == "advance":
             e(d, "if _fin[_i] or _pr[_i]:")
             if self.traced:
-                e(d + 1, "TR.append(('advance', _i, None, 0, _spent, 'no-op'))")
+                e(d + 1, f"TR.append(('advance', _i, None, 0, _spent, 'no-op', {self.trace_line()!r}))")
             self.on_fail(st, d + 1)
             e(d, "else:")
             self.explore(d + 1)
             if self.traced:
-                e(d + 1, "TR.append(('advance', _i, _a, _c, _spent, _fin[_i]))")
+                e(d + 1, f"TR.append(('advance', _i, _a, _c, _spent, _fin[_i], {self.trace_line()!r}))")
         else:  # prune
             e(d, "if _pr[_i]:")
             if self.traced:
-                e(d + 1, "TR.append(('prune', _i, None, 0, _spent, 'no-op'))")
+                e(d + 1, f"TR.append(('prune', _i, None, 0, _spent, 'no-op', {self.trace_line()!r}))")
             self.on_fail(st, d + 1)
             e(d, "else:")
             e(d + 1, "_pr[_i] = True")
             if self.traced:
-                e(d + 1, "TR.append(('prune', _i, None, 0, _spent, True))")
+                e(d + 1, f"TR.append(('prune', _i, None, 0, _spent, True, {self.trace_line()!r}))")
 
     def s_AnswerStmt(self, st, d):
         self.emit(d, f"_ans = {self.ex(st.value)}")
         if self.traced:
-            self.emit(d, "TR.append(('end', 'answer', _ans, _spent))")
+            self.emit(d, f"TR.append(('end', 'answer', _ans, _spent, {self.trace_line()!r}))")
         self.emit(d, "return (_ans, _spent, 0)")
 
     def s_Break(self, st, d):
@@ -520,7 +549,8 @@ class _Gen:
         if not self.traced:
             return
         fields = ", ".join(f"({k!r}, {self.value(v)})" for k, v in st.fields)
-        self.emit(d, f"TR.append(('trace', {st.label!r}, [{fields}], _spent))")
+        tys = [str(v.ty) for _, v in st.fields]
+        self.emit(d, f"TR.append(('trace', {st.label!r}, [{fields}], _spent, {self.trace_line()!r}, {tys!r}))")
 
     # ---------------------------------------------------------------- program
     def program(self) -> str:
@@ -550,7 +580,7 @@ class _Gen:
         self.block(c.program.body, d)
         self.cur_span = None
         if self.traced:
-            e(d, "TR.append(('end', 'end', None, _spent))")
+            e(d, "TR.append(('end', 'end', None, _spent, None))")
         e(d, "return (None, _spent, 3)")
         e(1, "return _episode")
         return "\n".join(self.lines) + "\n"
