@@ -536,7 +536,8 @@ class Checker:
             cands = set(scope.all_names())
             if self.mode == "schedule":
                 cands = {n for n in cands if scope.lookup(n).kind in ("param", "beta")}
-            hint = did_you_mean(e.id, cands)
+            hint = {"True": "booleans are 'true' and 'false'", "False": "booleans are 'true' and 'false'",
+                    "None": "the missing answer is 'none'"}.get(e.id) or did_you_mean(e.id, cands)
             self.err("E301", f"unknown name '{e.id}'", e.span, hint=hint)
             return ERROR
         e.ref = s

@@ -121,6 +121,35 @@ def _tok_text(tok) -> str:
     return f"'{tok.value}'"
 
 
+PYTHONISMS = {
+    "while": "there are no unbounded loops; use 'repeat N { ... }' or 'for i in range(N) { ... }'",
+    "def": "there are no user functions; write the logic inline",
+    "return": "end the episode with 'answer EXPR'",
+    "True": "booleans are 'true' and 'false'",
+    "False": "booleans are 'true' and 'false'",
+    "None": "the missing answer is 'none'",
+    "lambda": "there are no user functions; use a comprehension [e for x in xs where ...]",
+    "import": "programs cannot import anything",
+    "class": "there are no classes; declare per-branch state with 'branch var NAME: TYPE = VALUE'",
+    "print": "use trace \"label\" {key: value} to record values",
+    "yield": "end the episode with 'answer EXPR'",
+    "with": "'with' is not part of the language",
+}
+
+
+def _python_word(tok, source: str) -> str | None:
+    """A Python keyword at or just before the unexpected token, if any."""
+    if tok.type == "NAME" and str(tok.value) in PYTHONISMS:
+        return str(tok.value)
+    lines = source.splitlines()
+    line = tok.line or 1
+    if 1 <= line <= len(lines):
+        words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", lines[line - 1][: max(0, (tok.column or 1) - 1)])
+        if words and words[-1] in PYTHONISMS:
+            return words[-1]
+    return None
+
+
 def _syntax_diagnostic(err: UnexpectedInput, source: str, file: str) -> Diagnostic:
     if isinstance(err, UnexpectedCharacters):
         ch = source[err.pos_in_stream] if err.pos_in_stream < len(source) else "?"
@@ -175,16 +204,9 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str, file: str) -> Diagnost
     elif v in KEYWORDS and "NAME" in expected:
         msg = f"'{v}' is a reserved word"
         hint = "choose another name"
-    elif tok.type == "NAME" and v in ("while", "def", "return", "lambda", "import", "class",
-                                      "elif", "True", "False", "None", "print", "yield", "with"):
-        hint = {
-            "while": "there are no unbounded loops; use 'repeat N { ... }' or 'for i in range(N) { ... }'",
-            "def": "there are no user functions; write the logic inline",
-            "return": "end the episode with 'answer EXPR'",
-            "True": "booleans are 'true' and 'false'",
-            "False": "booleans are 'true' and 'false'",
-            "None": "the missing answer is 'none'",
-        }.get(v, f"'{v}' is not part of the language")
+    elif _python_word(tok, source) is not None:
+        w = _python_word(tok, source)
+        hint = PYTHONISMS[w]
     elif tok.type == "NAME" and "_NL" in expected:
         hint = "one statement per line (or separate them with ';')"
     elif tok.type == "_NL" and "LBRACE" in expected:
