@@ -251,7 +251,13 @@ class _Builder(Transformer_NonRecursive):
         return A.Slice(ch[0], ch[1], ch[2], span=_span(meta))
 
     def int_lit(self, meta, ch):
-        return A.Num(int(ch[0]), str(ch[0]), span=_span(meta))
+        text = str(ch[0])
+        if len(text) > 1000:  # int() refuses > 4300 digits; the checker allows 15 anyway
+            self.errors.append(Diagnostic(
+                "E110", f"integer literal with {len(text):,} digits is too large", _span(meta),
+                stage="parse", hint="use at most 15 digits"))
+            return A.Num(0, text[:20] + "...", span=_span(meta))
+        return A.Num(int(text), text, span=_span(meta))
 
     def float_lit(self, meta, ch):
         return A.Num(float(ch[0]), str(ch[0]), span=_span(meta))
