@@ -188,6 +188,10 @@ def load_file(path: str | Path, model: str | None = None, dataset: str | None = 
         data = json.loads(text)
     except json.JSONDecodeError as ex:
         raise StoreError(f"{p}: invalid JSON at line {ex.lineno} column {ex.colno}: {ex.msg}") from None
+    except RecursionError:
+        raise StoreError(f"{p}: invalid store: JSON nested too deeply") from None
+    except ValueError as ex:  # e.g. an integer with more digits than Python converts
+        raise StoreError(f"{p}: invalid JSON: {ex}"[:300]) from None
     qs = questions_from_json(data, str(p))
     digest = hashlib.sha256(raw).hexdigest()[:16]
     return Store(model or p.parent.name, dataset or p.stem, str(p), qs, digest)
