@@ -1,0 +1,77 @@
+"""``tts-dsl trace``: one episode as a readable timeline, optionally as JSON and a picture."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..api import check as check_source
+from ..api import read_source
+from ..lang.compiler import compile_program
+from ..lang.diagnostics import DiagnosticsError
+from ..lang.limits import Limits
+from ..lang.schedule import bind
+from .common import UserError, parse_sets, store_refs
+
+
+def one_store(store, model, dataset):
+    refs = store_refs(store, model, dataset)
+    if len(refs) != 1:
+        raise UserError(f"--store {store} holds {len(refs)} stores ({', '.join(r.label for r in refs[:6])}"
+                        f"{', …' if len(refs) > 6 else ''}); pick one with --model and --dataset")
+    return refs[0].load()
+
+
+@click.command("trace")
+@click.argument("program", type=click.Path(dir_okay=False))
+@click.option("--store", type=click.Path(), default=None,
+              help="Replay store root or .json file (default: the embedded synthetic store).")
+@click.option("--model", default=None, help="Model (needed when the store root holds several).")
+@click.option("--dataset", default=None, help="Dataset (needed when the model has several).")
+@click.option("--question", "-q", default=0, show_default=True, type=click.IntRange(0), help="Question index.")
+@click.option("--seed", "-s", default=0, show_default=True, type=click.IntRange(0), help="Ordering seed.")
+@click.option("--beta", type=click.FloatRange(0, 1), default=None,
+              help="Beta for the params (default: 0.5 for programs whose params use beta).")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Override a param (repeatable).")
+@click.option("--png", type=click.Path(dir_okay=False), default=None, help="Draw the width-depth picture here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the trace record (docs/traces.md) instead.")
+@click.option("--decisions", is_flag=True, help="Also show which arm each 'if' took.")
+@click.option("--no-vars", is_flag=True, help="Hide variable changes.")
+@click.option("--max-events", type=click.IntRange(1), default=None, help="Show at most this many actions.")
+@click.option("--max-actions", type=click.IntRange(1), default=None, help="Action cap per episode (default 50000).")
+def trace_cmd(program, store, model, dataset, question, seed, beta, sets, png, as_json, decisions, no_vars,
+              max_events, max_actions):
+    """Replay one episode of PROGRAM (a question under an ordering seed) and show what the
+    controller did: every action, the revealed answers, tokens, changed variables, why it
+    stopped. Answers equal to the episode's final answer are marked '*'."""
+    from ..reporting.timeline import render_timeline
+    from ..reporting.traces import TraceError, trace_episodes
+
+    overrides = parse_sets(sets)
+    limits = Limits() if max_actions is None else Limits().with_(max_actions=max_actions)
+    src = read_source(program)
+    checked = check_source(src, program, limits)
+    st = one_store(store, model, dataset)
+    if question >= len(st.questions):
+        raise UserError(f"question {question} is out of range: {st.label} has {len(st.questions)} questions "
+                        f"(0..{len(st.questions) - 1})")
+    b = beta if beta is not None else (0.5 if checked.uses_beta else None)
+    binding = bind(checked, b, overrides)
+    exe = compile_program(checked, binding, limits, traced=True)
+    try:
+        rec = trace_episodes(exe, st, [question], [seed], limits, file=program)[0]
+    except TraceError as ex:
+        raise DiagnosticsError([ex.diagnostic], src) from None
+    if as_json:
+        click.echo(json.dumps(rec, indent=1, allow_nan=False))
+    else:
+        click.echo(render_timeline(rec, decisions=decisions, variables=not no_vars, max_events=max_events))
+    if png:
+        from ..reporting.picture import draw_episode
+
+        draw_episode(rec, png)
+        click.echo(f"wrote {png}", err=as_json)
+
+
+COMMANDS = [trace_cmd]

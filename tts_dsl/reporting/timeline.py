@@ -1,0 +1,101 @@
+"""A decoded episode trace as a readable terminal timeline."""
+
+from __future__ import annotations
+
+import json
+
+
+def _short(v, width: int = 14) -> str:
+    if v is None:
+        s = "none"
+    elif isinstance(v, str):
+        s = v
+    elif isinstance(v, float):
+        s = f"{v:.4g}"
+    else:
+        s = json.dumps(v, separators=(",", ":"))
+    return s if len(s) <= width else s[: width - 1] + "…"
+
+
+def _tok(n: int) -> str:
+    return f"{n:,}"
+
+
+def render_timeline(rec: dict, decisions: bool = False, variables: bool = True, max_events: int | None = None,
+                    value_width: int = 40) -> str:
+    """One episode as text: a header, one line per action (step, line, action, branch,
+    revealed answer, tokens charged, cumulative cost), the variables each step changed,
+    program ``trace`` events, the top-level loop iterations, and how the episode ended.
+
+    Revealed answers equal to the episode's final answer are marked ``*``."""
+    out = []
+    beta = "" if rec.get("beta") is None else f", beta {rec['beta']:g}"
+    out.append(f"{rec['program']} on {rec['model']}/{rec['dataset']}: question {rec['question']}, "
+               f"seed {rec['seed']}{beta}")
+    if rec.get("params"):
+        out.append("params: " + ", ".join(f"{k}={_short(v, 12)}" for k, v in rec["params"].items()))
+    verdict = "correct" if rec["correct"] else "wrong"
+    out.append(f"answer {_short(rec['answer'], 30)} ({verdict}; gold {_short(rec['gold'], 30)}) · "
+               f"{_tok(rec['cost'])} tokens · {rec['actions']} actions · {rec['opened']} branches opened")
+    out.append("")
+    out.append(f"{'step':>5} {'line':>4}  {'action':<8} {'branch':>6}  {'answer':<15} {'tokens':>7} {'cost':>10}")
+    final = rec["answer"]
+    shown = 0
+    pending: list[str] = []
+
+    def flush():
+        if pending:
+            out.append("       " + "  ".join(pending))
+            pending.clear()
+
+    for ev in rec["events"]:
+        if max_events is not None and shown >= max_events:
+            flush()
+            out.append(f"… {len(rec['events']) - ev['i']} more events (raise --max-events)")
+            break
+        k = ev["kind"]
+        line = "" if ev.get("line") is None else str(ev["line"])
+        if k in ("open", "read", "advance", "prune"):
+            flush()
+            shown += 1
+            st = "" if ev["step"] is None else str(ev["step"])
+            b = "-" if ev["branch"] is None else f"b{ev['branch']}"
+            if ev["status"] != "ok":
+                out.append(f"{st:>5} {line:>4}  {k:<8} {b:>6}  ({ev['status']})")
+                continue
+            if k == "prune":
+                out.append(f"{st:>5} {line:>4}  {k:<8} {b:>6}  {'':<15} {'':>7} {_tok(ev['cost']):>10}")
+                continue
+            a = _short(ev["answer"])
+            mark = "*" if final is not None and ev["answer"] == final else " "
+            tail = ""
+            if ev.get("finished"):
+                tail = "  finished" if k != "read" else "  (read whole)"
+            if k in ("open", "advance"):
+                tail = f"  interval {ev.get('interval')}" + tail
+            out.append(f"{st:>5} {line:>4}  {k:<8} {b:>6} {mark}{a:<15} {_tok(ev['charged']):>7} "
+                       f"{_tok(ev['cost']):>10}{tail}")
+        elif k == "iter":
+            flush()
+            out.append(f"  -- iteration {ev['n']} of the loop at line {ev['line']} "
+                       f"(cost so far {_tok(ev['cost'])}) --")
+        elif k == "set" and variables:
+            pending.append(f"{ev['name']} = {_short(ev['value'], value_width)}")
+        elif k == "bset" and variables:
+            pending.append(f"b{ev['branch']}.{ev['name']} = {_short(ev['value'], value_width)}")
+        elif k == "trace":
+            flush()
+            fields = ", ".join(f"{fk}={_short(fv, value_width)}" for fk, fv in ev["fields"].items())
+            out.append(f"{'':>5} {line:>4}  trace \"{ev['label']}\" {fields}")
+        elif k == "if" and decisions:
+            arm = ev["arm"]
+            what = "no branch taken" if arm is None else ("else" if arm == "else" else f"arm {arm} taken")
+            pending.append(f"[if line {ev['line']}: {what}]")
+    flush()
+    why = {"answer": "answer statement", "action_cap": "action cap reached", "step_cap": "step cap reached",
+           "end": "fell off the end"}.get(rec["ended"], rec["ended"])
+    where = f" at line {rec['end_line']}" if rec.get("end_line") else ""
+    ex = "; the pool was exhausted" if rec.get("pool_exhausted") else ""
+    out.append(f"end: {why}{where}{ex}; answer {_short(rec['answer'], 30)} ({verdict}), "
+               f"{_tok(rec['cost'])} tokens")
+    return "\n".join(out)

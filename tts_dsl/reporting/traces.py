@@ -1,0 +1,351 @@
+"""Episode traces: decode the interpreter's raw trace events into JSON records, write and
+read them as JSONL, and validate them against the documented schema (``docs/traces.md``).
+
+The compiled program, when compiled with ``traced=True``, appends tuples to a list (see
+``tts_dsl.lang.compiler``); answers in them are per-question integer ids. Decoding turns ids
+back into answer text (using the static type of each value), numbers the actions, keeps
+only the variable assignments that changed a value, and adds a per-branch summary that
+the timeline and the width-depth picture are drawn from.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Iterable
+
+from ..replay.store import Question, permutation
+
+SCHEMA = "tts-dsl/trace/1"
+ACTIONS = ("open", "read", "advance", "prune")
+END_REASONS = ("answer", "action_cap", "step_cap", "end")
+
+
+# ------------------------------------------------------------------ values
+def _split_type(ty: str | None):
+    if ty and ty.startswith("list[") and ty.endswith("]"):
+        return "list", ty[5:-1]
+    return ty, None
+
+
+def _num(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return "nan" if x != x else ("inf" if x > 0 else "-inf")
+    return x
+
+
+def decode_value(v, ty: str | None, answers: list):
+    """A runtime value -> JSON value: answer ids become answer text (``None`` stays null),
+    votes records become objects, non-finite floats become the strings inf/-inf/nan."""
+    head, arg = _split_type(ty)
+    if head == "list":
+        if not isinstance(v, (list, tuple)):
+            return _num(v)
+        return [decode_value(x, arg, answers) for x in v]
+    if head == "answer":
+        return None if v is None else (answers[v] if isinstance(v, int) and 0 <= v < len(answers) else str(v))
+    if head in ("votes", "weighted_votes") and isinstance(v, tuple) and len(v) == 3:
+        w, t1, t2 = v
+        return {"winner": decode_value(w, "answer", answers), "top1": _num(t1), "top2": _num(t2)}
+    if isinstance(v, tuple):
+        return [_num(x) for x in v]
+    if isinstance(v, bool) or v is None or isinstance(v, (int, str)):
+        return v
+    if isinstance(v, float):
+        return _num(v)
+    return str(v)
+
+
+# ----------------------------------------------------------------- decoding
+@dataclass
+class EpisodeMeta:
+    program: str
+    file: str | None
+    model: str
+    dataset: str
+    beta: float | None
+    params: dict
+
+
+def decode_episode(events: list, question: Question, seed: int, answer, cost, reason: str,
+                   meta: EpisodeMeta, changes_only: bool = True, decisions: bool = True) -> dict:
+    """Raw events of one episode -> one JSON-able trace record (see ``docs/traces.md``)."""
+    ans_text = question.answers
+    order = permutation(question.n_branches, seed)
+    pf = question.probe_freq
+    records = []
+    branches: dict[int, dict] = {}
+    last_vals: dict = {}
+    step = 0
+    it = None
+    exhausted = False
+    end_line = None
+
+    def branch(i):
+        b = branches.get(i)
+        if b is None:
+            src = order[i]
+            b = branches[i] = {
+                "index": i, "source": src, "tokens": question.tokens[src], "n_probes": question.nprobes[src],
+                "mode": None, "revealed": [], "final_revealed": False, "finished": False, "pruned": False,
+                "pruned_after": None, "charged": 0, "opened_at": None,
+            }
+        return b
+
+    for ev in events:
+        kind = ev[0]
+        if kind in ACTIONS:
+            k, bi, aid, charged, spent, flag = ev[:6]
+            line = ev[6] if len(ev) > 6 else None
+            status = "ok"
+            if flag in ("exhausted", "no-op"):
+                status = flag
+            else:
+                step += 1
+            rec = {"kind": k, "step": step if status == "ok" else None, "iter": it, "line": line,
+                   "branch": bi, "answer": decode_value(aid, "answer", ans_text), "charged": charged,
+                   "cost": spent, "status": status}
+            if status == "exhausted":
+                exhausted = True
+            if bi is not None and status == "ok":
+                b = branch(bi)
+                if k in ("open", "read"):
+                    b["opened_at"] = step
+                    b["mode"] = "probe" if k == "open" else "read"
+                if k in ("open", "advance"):
+                    fin = bool(flag)
+                    b["revealed"].append(rec["answer"])
+                    b["finished"] = fin
+                    b["final_revealed"] = fin
+                    rec["interval"] = len(b["revealed"])
+                    rec["finished"] = fin
+                elif k == "read":
+                    b["finished"] = True
+                    b["final_revealed"] = True
+                    b["revealed"] = [rec["answer"]]
+                    rec["finished"] = True
+                else:  # prune
+                    b["pruned"] = True
+                    b["pruned_after"] = len(b["revealed"])
+                    rec["answer"] = None
+                b["charged"] += charged
+            records.append(rec)
+        elif kind == "set":
+            _, name, val, spent = ev[:4]
+            line = ev[4] if len(ev) > 4 else None
+            ty = ev[5] if len(ev) > 5 else None
+            dv = decode_value(val, ty, ans_text)
+            if changes_only and name in last_vals and last_vals[name] == dv:
+                continue
+            last_vals[name] = dv
+            records.append({"kind": "set", "name": name, "value": dv, "type": ty, "iter": it, "line": line,
+                            "cost": spent})
+        elif kind == "bset":
+            _, name, bi, val, spent = ev[:5]
+            line = ev[5] if len(ev) > 5 else None
+            ty = ev[6] if len(ev) > 6 else None
+            dv = decode_value(val, ty, ans_text)
+            key = (name, bi)
+            if changes_only and key in last_vals and last_vals[key] == dv:
+                continue
+            last_vals[key] = dv
+            records.append({"kind": "bset", "name": name, "branch": bi, "value": dv, "type": ty, "iter": it,
+                            "line": line, "cost": spent})
+        elif kind == "trace":
+            _, label, fields, spent = ev[:4]
+            line = ev[4] if len(ev) > 4 else None
+            tys = ev[5] if len(ev) > 5 else [None] * len(fields)
+            records.append({"kind": "trace", "label": label, "iter": it, "line": line, "cost": spent,
+                            "fields": {k: decode_value(v, t, ans_text) for (k, v), t in zip(fields, tys)}})
+        elif kind == "if":
+            _, arm, spent, line = ev
+            if decisions:
+                records.append({"kind": "if", "arm": arm, "iter": it, "line": line, "cost": spent})
+        elif kind == "iter":
+            _, n, spent, line = ev
+            it = n
+            records.append({"kind": "iter", "n": n, "line": line, "cost": spent})
+        elif kind == "end":
+            end_line = ev[4] if len(ev) > 4 else None
+    for i, rec in enumerate(records):
+        rec["i"] = i
+    final_text = decode_value(answer, "answer", ans_text)
+    gold = ans_text[question.gold] if 0 <= question.gold < len(ans_text) else None
+    return {
+        "schema": SCHEMA,
+        "program": meta.program, "file": meta.file, "model": meta.model, "dataset": meta.dataset,
+        "beta": meta.beta, "params": {k: _num(v) for k, v in meta.params.items()},
+        "question": question.index, "seed": seed, "probe_freq": pf,
+        "answer": final_text, "gold": gold, "correct": final_text is not None and final_text == gold,
+        "cost": cost, "ended": reason, "end_line": end_line, "pool_exhausted": exhausted,
+        "actions": step, "opened": len(branches),
+        "branches": [branches[i] for i in sorted(branches)],
+        "events": records,
+    }
+
+
+# -------------------------------------------------------------- selections
+def parse_selection(spec: str | None, n: int, what: str) -> list[int] | None:
+    """``None``/``all`` -> all; ``3``; ``0,2,5``; ``0-9`` (inclusive ranges); mixes of them.
+    Raises ``ValueError`` naming ``what`` for bad specs or indices outside ``0..n-1``."""
+    if spec is None or spec.strip().lower() == "all":
+        return list(range(n))
+    out: list[int] = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if "-" in part[1:]:
+                a, b = part.split("-", 1)
+                lo, hi = int(a), int(b)
+                if hi < lo:
+                    raise ValueError
+                vals = range(lo, hi + 1)
+            else:
+                vals = [int(part)]
+        except ValueError:
+            raise ValueError(f"bad {what} selection {part!r}: use 3, 0,2,5 or 0-9") from None
+        for v in vals:
+            if not 0 <= v < n:
+                raise ValueError(f"{what} {v} is out of range: there are {n} ({what}s 0..{n - 1})")
+            if v not in out:
+                out.append(v)
+    if not out:
+        raise ValueError(f"empty {what} selection {spec!r}")
+    return out
+
+
+# ------------------------------------------------------------------ running
+def trace_episodes(exe_traced, store, questions: Iterable[int], seeds: Iterable[int], limits=None,
+                   file: str | None = None, changes_only: bool = True, decisions: bool = True) -> list[dict]:
+    """Run the selected episodes of a traced executable and return their trace records,
+    in (seed, question) order. Raises :class:`TraceError` on a runtime error of the program."""
+    from ..evaluation.runner import run
+
+    if not exe_traced.traced:
+        raise ValueError("trace_episodes needs an executable compiled with traced=True")
+    meta = EpisodeMeta(exe_traced.name, file, store.model, store.dataset, exe_traced.binding.beta,
+                       dict(exe_traced.binding.values))
+    out: list[dict] = []
+
+    def tracer(q, s, events, ans, cost, reason):
+        out.append(decode_episode(events, q, s, ans, cost, reason, meta, changes_only, decisions))
+
+    res = run(exe_traced, store, list(seeds), limits, questions=list(questions), keep_episodes=False,
+              tracer=tracer)
+    if res.error is not None:
+        raise TraceError(res.error)
+    return out
+
+
+class TraceError(Exception):
+    def __init__(self, diagnostic):
+        self.diagnostic = diagnostic
+        super().__init__(diagnostic.message)
+
+
+def write_jsonl(records: Iterable[dict], fh) -> int:
+    n = 0
+    for r in records:
+        fh.write(json.dumps(r, separators=(",", ":"), allow_nan=False))
+        fh.write("\n")
+        n += 1
+    return n
+
+
+def read_jsonl(path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+# --------------------------------------------------------------- validation
+_TOP = {
+    "schema": str, "program": str, "file": (str, type(None)), "model": str, "dataset": str,
+    "beta": (int, float, type(None)), "params": dict, "question": int, "seed": int, "probe_freq": int,
+    "answer": (str, type(None)), "gold": (str, type(None)), "correct": bool, "cost": int,
+    "ended": str, "end_line": (int, type(None)), "pool_exhausted": bool, "actions": int, "opened": int,
+    "branches": list, "events": list,
+}
+_BRANCH = {
+    "index": int, "source": int, "tokens": int, "n_probes": int, "mode": (str, type(None)), "revealed": list,
+    "final_revealed": bool, "finished": bool, "pruned": bool, "pruned_after": (int, type(None)),
+    "charged": int, "opened_at": (int, type(None)),
+}
+_OPT_INT = (int, type(None))
+_EVENTS = {
+    "action": {"i": int, "kind": str, "step": _OPT_INT, "iter": _OPT_INT, "line": _OPT_INT,
+               "branch": _OPT_INT, "answer": (str, type(None)), "charged": int, "cost": int, "status": str},
+    "set": {"i": int, "kind": str, "name": str, "type": (str, type(None)), "iter": _OPT_INT, "line": _OPT_INT,
+            "cost": int},
+    "bset": {"i": int, "kind": str, "name": str, "branch": int, "type": (str, type(None)), "iter": _OPT_INT,
+             "line": _OPT_INT, "cost": int},
+    "trace": {"i": int, "kind": str, "label": str, "fields": dict, "iter": _OPT_INT, "line": _OPT_INT,
+              "cost": int},
+    "if": {"i": int, "kind": str, "arm": (int, str, type(None)), "iter": _OPT_INT, "line": _OPT_INT,
+           "cost": int},
+    "iter": {"i": int, "kind": str, "n": int, "line": _OPT_INT, "cost": int},
+}
+
+
+def _check_fields(obj, spec, where, problems):
+    if not isinstance(obj, dict):
+        problems.append(f"{where}: expected an object")
+        return
+    for k, t in spec.items():
+        if k not in obj:
+            problems.append(f"{where}: missing '{k}'")
+        elif isinstance(obj[k], bool) and t in (int, _OPT_INT) or not isinstance(obj[k], t):
+            problems.append(f"{where}: '{k}' has type {type(obj[k]).__name__}")
+
+
+def validate_record(rec: dict) -> list[str]:
+    """Problems with one trace record against the schema (empty list: valid). Checks types,
+    and the invariants: costs never decrease, action costs add up to the episode cost, steps
+    count the actions, the status and reason vocabularies."""
+    problems: list[str] = []
+    _check_fields(rec, _TOP, "record", problems)
+    if problems:
+        return problems
+    if rec["schema"] != SCHEMA:
+        problems.append(f"record: schema {rec['schema']!r}, expected {SCHEMA!r}")
+    if rec["ended"] not in END_REASONS:
+        problems.append(f"record: ended {rec['ended']!r} not in {END_REASONS}")
+    for j, b in enumerate(rec["branches"]):
+        _check_fields(b, _BRANCH, f"branches[{j}]", problems)
+    last_cost = 0
+    total = 0
+    steps = 0
+    for j, ev in enumerate(rec["events"]):
+        kind = ev.get("kind") if isinstance(ev, dict) else None
+        spec = _EVENTS["action"] if kind in ACTIONS else _EVENTS.get(kind)
+        if spec is None:
+            problems.append(f"events[{j}]: unknown kind {kind!r}")
+            continue
+        _check_fields(ev, spec, f"events[{j}]", problems)
+        if ev.get("i") != j:
+            problems.append(f"events[{j}]: 'i' is {ev.get('i')!r}")
+        c = ev.get("cost")
+        if isinstance(c, int):
+            if c < last_cost:
+                problems.append(f"events[{j}]: cost decreased ({last_cost} -> {c})")
+            last_cost = c
+        if kind in ACTIONS:
+            if ev.get("status") not in ("ok", "exhausted", "no-op"):
+                problems.append(f"events[{j}]: bad status {ev.get('status')!r}")
+            if ev.get("status") == "ok":
+                steps += 1
+                if ev.get("step") != steps:
+                    problems.append(f"events[{j}]: step {ev.get('step')!r}, expected {steps}")
+                total += ev.get("charged") or 0
+                if ev.get("cost") != total:
+                    problems.append(f"events[{j}]: cost {ev.get('cost')} is not the sum of charges ({total})")
+    if not problems:
+        if total != rec["cost"]:
+            problems.append(f"record: cost {rec['cost']} differs from the sum of charges {total}")
+        if steps != rec["actions"]:
+            problems.append(f"record: actions {rec['actions']} but {steps} action events")
+        if rec["correct"] != (rec["answer"] is not None and rec["answer"] == rec["gold"]):
+            problems.append("record: 'correct' disagrees with answer and gold")
+    return problems
