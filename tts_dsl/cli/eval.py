@@ -45,8 +45,14 @@ def get_executor(name: str, jobs: int | None, address: str | None = None):
 @click.option("--max-seconds", type=float, default=None, help="Wall-clock cap per evaluation (default 900).")
 @click.option("--max-actions", type=click.IntRange(1), default=None, help="Action cap per episode (default 50000).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--traces", "traces_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write episode traces as JSONL (schema: docs/traces.md).")
+@click.option("--trace-questions", default="all", show_default=True, metavar="SPEC",
+              help="Questions to trace: all | 3 | 0,2,5 | 0-9.")
+@click.option("--trace-seeds", default="0", show_default=True, metavar="SPEC",
+              help="Seeds to trace: all | 0 | 0,1 | 0-4.")
 def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_json, jobs, executor, address,
-             max_seconds, max_actions, quiet):
+             max_seconds, max_actions, quiet, traces_path, trace_questions, trace_seeds):
     """Evaluate PROGRAMS under the replay protocol (100 ordering seeds, every question).
 
     Prints accuracy (%), mean tokens per question, episodes and wall time per
@@ -79,6 +85,15 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
             if k.uses_beta and k.name not in overrides and k.name not in sweep_knobs:
                 sweep_knobs.append(k.name)
         tasks += make_tasks([(src, p)], refs, betas, overrides, range(seeds), limits)
+    if traces_path:  # check the selections before running anything
+        from ..reporting.traces import parse_selection
+
+        try:
+            for r in refs:
+                parse_selection(trace_questions, len(r.load().questions), "question")
+            parse_selection(trace_seeds, seeds, "seed")
+        except ValueError as ex_:
+            raise UserError(str(ex_)) from None
     ex = get_executor(executor, jobs, address)
     t0 = time.perf_counter()
     if len(tasks) > 1 and not quiet and not as_json:
@@ -87,6 +102,13 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
     else:
         rows = ex.map(tasks)
     wall = time.perf_counter() - t0
+    if traces_path:
+        from ..reporting.traces import trace_tasks
+
+        with open(traces_path, "w", encoding="utf-8") as fh:
+            n_traces = trace_tasks(tasks, fh, trace_questions, trace_seeds, seeds)
+        if not as_json:
+            click.echo(f"wrote {n_traces} episode traces to {traces_path}", err=True)
     if out:
         import pandas as pd
 

@@ -349,3 +349,32 @@ def validate_record(rec: dict) -> list[str]:
         if rec["correct"] != (rec["answer"] is not None and rec["answer"] == rec["gold"]):
             problems.append("record: 'correct' disagrees with answer and gold")
     return problems
+
+
+# ------------------------------------------------------ traces for eval tasks
+def trace_tasks(tasks, fh, questions_spec: str | None = None, seeds_spec: str | None = "0",
+                n_seeds: int | None = None) -> int:
+    """Write JSONL trace records for the selected episodes of every evaluation task (a
+    :class:`tts_dsl.evaluation.sweep.Task`), in task order, then (seed, question) order.
+
+    Runs in this process, separately from the (possibly parallel) evaluation: tracing never
+    changes an evaluation's numbers. Tasks whose params fail to bind are skipped (the
+    evaluation reports them). Returns the number of records written."""
+    from ..evaluation.sweep import _checked
+    from ..lang.compiler import compile_program
+    from ..lang.diagnostics import DiagnosticsError
+    from ..lang.schedule import bind
+
+    n = 0
+    for t in tasks:
+        store = t.store.load()
+        qs = parse_selection(questions_spec, len(store.questions), "question")
+        ss = parse_selection(seeds_spec, n_seeds if n_seeds is not None else len(t.seeds), "seed")
+        checked = _checked(t.source, t.file, t.limits)
+        try:
+            exe = compile_program(checked, bind(checked, t.beta, dict(t.params)), t.limits, traced=True)
+            recs = trace_episodes(exe, store, qs, ss, t.limits, file=t.file)
+        except (DiagnosticsError, TraceError):
+            continue
+        n += write_jsonl(recs, fh)
+    return n
