@@ -141,48 +141,73 @@ def common_range(curves: Iterable[Iterable[Sequence[float]]]) -> tuple[float, fl
     return (lo, hi)
 
 
+def _draw_axis(ax, curves: dict, lo=None, hi=None, title=None, areas=None, colors=None):
+    for i, (label, pts) in enumerate(curves.items()):
+        pts = [p for p in pts if p[0] is not None and p[1] is not None and p[0] > 0]
+        if not pts:
+            continue
+        col = colors[label] if isinstance(colors, dict) else None
+        pts = sorted(pts, key=lambda p: p[0])
+        xs = [p[0] for p in pts]
+        ys = [p[1] for p in pts]
+        mask = pareto_mask([(p[0], p[1]) for p in pts])
+        area = None if not areas else areas.get(label)
+        lab = label if area is None else f"{label} (area {area:.2f})"
+        (ln,) = ax.plot(xs, ys, "-", marker="o", markersize=5, color=col, alpha=0.7, label=lab)
+        col = ln.get_color()
+        ax.scatter([x for x, m in zip(xs, mask) if m], [y for y, m in zip(ys, mask) if m],
+                   color=col, zorder=3, s=28)
+        ax.scatter([x for x, m in zip(xs, mask) if not m], [y for y, m in zip(ys, mask) if not m],
+                   facecolors="white", edgecolors=col, zorder=3, s=28)
+        for p in pts:
+            if len(p) > 2 and p[2] is not None and len(pts) > 1:
+                ax.annotate(str(p[2]), (p[0], p[1]), textcoords="offset points", xytext=(3, 3),
+                            fontsize=6, color=col)
+    if lo is not None and hi is not None and hi > lo:
+        ax.axvspan(lo, hi, color="0.93", zorder=0)
+    ax.set_xscale("log")
+    ax.set_xlabel("tokens per question (log scale)")
+    ax.set_ylabel("accuracy (%)")
+    ax.grid(True, which="both", alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+
+
 def plot_frontiers(curves: dict, path, lo: float | None = None, hi: float | None = None,
                    title: str | None = None, areas: dict | None = None) -> None:
     """Draw accuracy against tokens (log x axis) for several programs, one curve each.
 
     ``curves`` maps a label to a list of ``(cost, accuracy)`` or ``(cost, accuracy, tag)``
     points (tag, e.g. a beta, is written next to the point). Pareto-optimal points are
-    filled, dominated ones hollow; the common cost range is shaded."""
+    filled, dominated ones hollow; the cost range ``[lo, hi]`` is shaded; ``areas`` (label
+    -> frontier area) go into the legend."""
+    plot_frontier_panels([(title, curves, lo, hi, areas)], path)
+
+
+def plot_frontier_panels(panels: list, path, ncols: int | None = None) -> None:
+    """Several frontier plots in one PNG: ``panels`` is a list of
+    ``(title, curves, lo, hi, areas)``; a program keeps its colour across panels."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7.5, 5))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, (label, pts) in enumerate(curves.items()):
-        pts = [p for p in pts if p[0] is not None and p[1] is not None and p[0] > 0]
-        if not pts:
-            continue
-        col = colors[i % len(colors)]
-        pts = sorted(pts, key=lambda p: p[0])
-        xs = [p[0] for p in pts]
-        ys = [p[1] for p in pts]
-        mask = pareto_mask([(p[0], p[1]) for p in pts])
-        lab = label if not areas or label not in areas or areas[label] is None else f"{label} (area {areas[label]:.2f})"
-        ax.plot(xs, ys, "-", color=col, alpha=0.6, label=lab)
-        ax.scatter([x for x, m in zip(xs, mask) if m], [y for y, m in zip(ys, mask) if m],
-                   color=col, zorder=3, s=30)
-        ax.scatter([x for x, m in zip(xs, mask) if not m], [y for y, m in zip(ys, mask) if not m],
-                   facecolors="white", edgecolors=col, zorder=3, s=30)
-        for p in pts:
-            if len(p) > 2 and p[2] is not None:
-                ax.annotate(str(p[2]), (p[0], p[1]), textcoords="offset points", xytext=(3, 3),
-                            fontsize=7, color=col)
-    if lo is not None and hi is not None and hi > lo:
-        ax.axvspan(lo, hi, color="0.9", zorder=0, label="common cost range")
-    ax.set_xscale("log")
-    ax.set_xlabel("tokens per question (log scale)")
-    ax.set_ylabel("accuracy (%)")
-    ax.grid(True, which="both", alpha=0.3)
-    if title:
-        ax.set_title(title)
-    ax.legend(fontsize=8, loc="lower right")
+    n = max(1, len(panels))
+    ncols = ncols or (1 if n == 1 else 2 if n <= 4 else 3)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(6.4 * ncols, 4.6 * nrows), squeeze=False)
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    names: list = []
+    for _, curves, *_ in panels:
+        for k in curves:
+            if k not in names:
+                names.append(k)
+    colors = {k: cycle[i % len(cycle)] for i, k in enumerate(names)}
+    for ax, (title, curves, lo, hi, areas) in zip(axes.flat, panels):
+        _draw_axis(ax, curves, lo, hi, title, areas, colors)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -1,0 +1,208 @@
+"""``tts-dsl compare``: a Table-1-style report of several programs on several stores, with
+bootstrap intervals, paired tests against a baseline, frontier areas and a frontier plot."""
+
+from __future__ import annotations
+
+import itertools
+
+import click
+
+from ..api import check as check_source
+from ..api import read_source
+from ..evaluation import executors
+from ..evaluation.sweep import Task, parse_beta_spec
+from ..lang.limits import Limits
+from ..lang.schedule import bind, parse_override
+from .common import UserError, parse_sets, store_refs
+
+
+def parse_sweeps(values) -> dict:
+    """``NAME=V1,V2,...`` (repeatable) -> {name: [values]}."""
+    out: dict = {}
+    for v in values:
+        if "=" not in v:
+            raise UserError(f"bad --sweep {v!r}: use NAME=V1,V2,... (e.g. n=4,8,16)")
+        name, vals = v.split("=", 1)
+        name = name.strip()
+        items = [x.strip() for x in vals.split(",") if x.strip()]
+        if not name or not items:
+            raise UserError(f"bad --sweep {v!r}: use NAME=V1,V2,... (e.g. n=4,8,16)")
+        parsed = []
+        for x in items:
+            try:
+                parsed.append(parse_override(f"{name}={x}")[1])
+            except ValueError as ex:
+                raise UserError(f"bad --sweep value in {v!r}: {ex}") from None
+        out[name] = parsed
+    return out
+
+
+def parse_cost_range(spec: str | None):
+    if spec is None:
+        return None
+    try:
+        lo, hi = (float(x) for x in spec.split(":"))
+    except ValueError:
+        raise UserError(f"bad --cost-range {spec!r}: use LO:HI in tokens, e.g. 50000:1000000") from None
+    if not (0 < lo < hi):
+        raise UserError(f"bad --cost-range {spec!r}: need 0 < LO < HI")
+    return (lo, hi)
+
+
+def make_configs(programs, betas_given, sets: dict, sweeps: dict, limits: Limits):
+    from ..reporting.compare import Config
+
+    configs = []
+    used_sets, used_sweeps = set(), set()
+    names_seen: dict = {}
+    for path in programs:
+        src = read_source(path)
+        checked = check_source(src, path, limits)
+        pnames = {p.name for p in checked.params}
+        mine_sets = {k: v for k, v in sets.items() if k in pnames}
+        used_sets |= set(mine_sets)
+        mine_sweeps = {k: v for k, v in sweeps.items() if k in pnames}
+        used_sweeps |= set(mine_sweeps)
+        betas = (betas_given or [0.5]) if checked.uses_beta else [None]
+        name = checked.name
+        if name in names_seen and names_seen[name] != path:
+            name = f"{name}({path})"
+        names_seen[name] = path
+        keys = list(mine_sweeps)
+        for b in betas:
+            for combo in itertools.product(*(mine_sweeps[k] for k in keys)) if keys else [()]:
+                params = {**mine_sets, **dict(zip(keys, combo))}
+                bind(checked, b, params)  # params errors (ranges, types) before running anything
+                configs.append(Config(name, path, src, b, params, dict(zip(keys, combo))))
+    for k in sets:
+        if k not in used_sets:
+            raise UserError(f"--set {k}: no program declares a param '{k}'")
+    for k in sweeps:
+        if k not in used_sweeps:
+            raise UserError(f"--sweep {k}: no program declares a param '{k}'")
+    return configs
+
+
+def pick_baseline(configs, spec: str | None):
+    if not configs:
+        return None
+    if spec is None:
+        return configs[0]
+    for c in configs:
+        if c.label == spec:
+            return c
+    for c in configs:
+        if c.program == spec or c.file == spec:
+            return c
+    labels = ", ".join(repr(c.label) for c in configs[:12])
+    raise UserError(f"--baseline {spec!r} matches no row; rows: {labels}{', …' if len(configs) > 12 else ''}")
+
+
+@click.command("compare")
+@click.argument("programs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--store", type=click.Path(), default=None,
+              help="Replay store root or .json file (default: the embedded synthetic store).")
+@click.option("--model", default=None, help="Model(s): a name, a comma list, or 'all' (default: all).")
+@click.option("--dataset", default=None, help="Dataset(s): a name, a comma list, or 'all' (default: all).")
+@click.option("--beta", "beta_spec", default=None, metavar="SPEC",
+              help="Betas for programs whose params use beta: 0.5 | 0,0.5,1 | 0:1:0.1 (default 0.5).")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="Override a param in the programs that declare it (repeatable).")
+@click.option("--sweep", "sweeps", multiple=True, metavar="NAME=V1,V2,...",
+              help="One row per value, in the programs that declare NAME (repeatable), e.g. n=4,8,16,32,64.")
+@click.option("--baseline", default=None, metavar="ROW",
+              help="Row to pair against: a row label ('sc n=64', 'cmc beta=0.5') or a program name "
+                   "(its first row). Default: the first row.")
+@click.option("--seeds", default=100, show_default=True, type=click.IntRange(1, 10_000), help="Ordering seeds 0..N-1.")
+@click.option("--bootstrap", "n_boot", default=2000, show_default=True, type=click.IntRange(100, 1_000_000),
+              help="Bootstrap resamples of the questions.")
+@click.option("--permutations", "n_perm", default=10000, show_default=True, type=click.IntRange(100, 10_000_000),
+              help="Sign vectors for the paired permutation test.")
+@click.option("--ci-seed", default=0, show_default=True, type=click.IntRange(0), help="Seed of bootstrap and test.")
+@click.option("--level", default=0.95, show_default=True, type=click.FloatRange(0.5, 0.999), help="Interval level.")
+@click.option("--cost-range", default=None, metavar="LO:HI",
+              help="Tokens range for the frontier areas (default: cheapest to dearest point, per column).")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the Markdown report here.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Write the numbers as CSV.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Draw the accuracy-cost frontiers (one panel per store, plus the average) as PNG.")
+@click.option("--title", default=None, help="Report title.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes (default: all cores).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--address", default=None, help="Ray cluster address (with --executor ray).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseline, seeds, n_boot, n_perm, ci_seed,
+                level, cost_range, out, csv_path, plot, title, jobs, executor, address, quiet):
+    """Compare PROGRAMS: accuracy (with bootstrap intervals) and tokens per store and on
+    average, paired differences against a baseline with p-values and token ratios, and the
+    area under each accuracy-cost frontier. Prints Markdown; see docs/reports.md."""
+    from ..reporting.compare import Cell, build_report, curves_for_plot, to_markdown, write_csv
+
+    import numpy as np
+
+    limits = Limits()
+    overrides = parse_sets(sets)
+    sweep_vals = parse_sweeps(sweeps)
+    crange = parse_cost_range(cost_range)
+    try:
+        betas_given = parse_beta_spec(beta_spec) if beta_spec else None
+    except ValueError as ex:
+        raise UserError(str(ex)) from None
+    refs = store_refs(store, model, dataset)
+    for r in refs:
+        r.load()
+    configs = make_configs(programs, betas_given, overrides, sweep_vals, limits)
+    base = pick_baseline(configs, baseline)
+    tasks, keys = [], []
+    for cfg in configs:
+        for r in refs:
+            tasks.append(Task(cfg.source, cfg.file, r, cfg.beta, tuple(sorted(cfg.params.items())),
+                              tuple(range(seeds)), limits, True))
+            keys.append((cfg, r.label))
+    try:
+        ex = executors.get_executor(executor, jobs, address)
+    except executors.ExecutorError as e:
+        raise UserError(str(e)) from None
+    if len(tasks) > 1 and not quiet:
+        with click.progressbar(length=len(tasks), label="evaluating", file=click.get_text_stream("stderr")) as bar:
+            rows = ex.map(tasks, bar.update)
+    else:
+        rows = ex.map(tasks)
+    cells = []
+    for (cfg, label), row in zip(keys, rows):
+        err = row.get("error")
+        corr = np.asarray(row["_correct"], dtype=float) if not err and row.get("_correct") else None
+        cost = np.asarray(row["_cost"], dtype=float) if not err and row.get("_cost") else None
+        cells.append(Cell(cfg, label, corr, cost, err))
+    rep = build_report(cells, [r.label for r in refs], configs, base if len(configs) > 1 else None,
+                       n_boot, n_perm, ci_seed, level, crange)
+    md = to_markdown(rep, title)
+    click.echo(md, nl=False)
+    if out:
+        with open(out, "w", encoding="utf-8") as fh:
+            fh.write(md)
+        click.echo(f"wrote {out}", err=True)
+    if csv_path:
+        write_csv(rep, csv_path)
+        click.echo(f"wrote {csv_path}", err=True)
+    if plot:
+        from ..reporting.frontier import plot_frontier_panels
+
+        curves = curves_for_plot(rep)
+        areas: dict = {}
+        for fr in rep.frontier:
+            areas.setdefault(fr["store"], {})[fr["program"]] = fr["frontier_area"]
+        panels = []
+        for s, cv in curves.items():
+            lo, hi = rep.cost_range.get(s) or (None, None)
+            panels.append((s if s != "average" else "average over stores", cv, lo, hi, areas.get(s, {})))
+        plot_frontier_panels(panels, plot)
+        click.echo(f"wrote {plot}", err=True)
+    errors = [c for c in cells if c.error]
+    for c in errors:
+        click.echo(f"error: {c.config.label} on {c.store}: {c.error}", err=True)
+    if errors:
+        raise SystemExit(1)
+
+
+COMMANDS = [compare_cmd]
