@@ -1,0 +1,224 @@
+"""Discovery configuration: a TOML file (documented in ``docs/discovery.md``) loaded into
+plain dataclasses, with every problem reported as a :class:`ConfigError` naming the key."""
+
+from __future__ import annotations
+
+import glob
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass
+class StoreSpec:
+    """A set of stores: a replay root with model/dataset lists, or synthetic stores."""
+
+    root: str | None = None
+    models: list = field(default_factory=lambda: ["all"])
+    datasets: list = field(default_factory=lambda: ["aime24"])
+    synthetic: list = field(default_factory=list)  # [{seed, questions, branches}]
+    seeds: int = 100          # ordering seeds seed_start .. seed_start + seeds - 1
+    seed_start: int = 0
+
+
+@dataclass
+class ProposerConfig:
+    kind: str = "evolve"  # evolve | openai | command | replay
+    # openai
+    base_url: str = "https://api.openai.com/v1"
+    model: str = ""
+    api_key_env: str = "OPENAI_API_KEY"
+    temperature: float = 0.7
+    max_tokens: int = 4096
+    extra: dict = field(default_factory=dict)  # merged into the request body
+    max_retries: int = 4
+    backoff_s: float = 2.0
+    price_in_per_mtok: float = 0.0
+    price_out_per_mtok: float = 0.0
+    # command
+    command: list = field(default_factory=list)
+    # openai and command
+    timeout_s: float = 300.0
+    # replay
+    responses: str = ""        # responses.jsonl to serve (replay) or to write (record)
+    record: bool = False       # record mode: wrap [proposer.inner] and write responses
+    inner: dict | None = None  # the wrapped proposer's table (record mode)
+    # evolve
+    tries: int = 40            # mutations tried per proposal until one checks and is new
+    elite: int = 6             # parents drawn from the best this many programs
+
+
+@dataclass
+class DiscoverConfig:
+    out: str = "discovery-run"
+    seed: int = 0
+    max_rounds: int = 20
+    max_llm_calls: int = 200
+    max_usd: float | None = None
+    max_wall_s: float | None = None
+    max_repairs: int = 3
+    select: str = "frontier"  # frontier | accuracy
+    seed_programs: list = field(default_factory=lambda: ["programs/*.tts"])
+    betas: list = field(default_factory=lambda: [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+    area_range: list | None = None  # [lo, hi] tokens; default: the seed programs' cost span per store
+    executor: str = "local"
+    jobs: int | None = None
+    address: str | None = None
+    max_seconds: float = 300.0  # per evaluation (one program, one store, one beta)
+    search: StoreSpec = field(default_factory=StoreSpec)
+    heldout: StoreSpec | None = None
+    proposer: ProposerConfig = field(default_factory=ProposerConfig)
+    prompt: dict = field(default_factory=dict)
+    smoke: dict = field(default_factory=dict)
+    base_dir: str = "."  # directory the config's relative paths are resolved against
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    # ----------------------------------------------------------------- helpers
+    def path(self, p: str) -> Path:
+        q = Path(p).expanduser()
+        return q if q.is_absolute() else Path(self.base_dir) / q
+
+    def seed_program_paths(self) -> list[Path]:
+        out: list[Path] = []
+        for pat in self.seed_programs:
+            full = str(self.path(pat))
+            hits = sorted(glob.glob(full)) if any(ch in pat for ch in "*?[") else [full]
+            if not hits:
+                raise ConfigError(f"seed_programs: nothing matches {pat!r} (relative to {self.base_dir})")
+            for h in hits:
+                if not Path(h).is_file():
+                    raise ConfigError(f"seed_programs: no such file {h}")
+                out.append(Path(h))
+        return out
+
+
+PROMPT_DEFAULTS = {"budget_chars": 60_000, "top_k": 3, "recent": 2, "failures": 3, "trace_chars": 1_200,
+                   "program_chars": 4_000, "seed_programs": True}
+SMOKE_DEFAULTS = {"seed": 0, "questions": 6, "branches": 32, "seeds": 3, "betas": [0.0, 0.5, 1.0],
+                  "max_seconds": 30.0}
+
+
+def _take(table: dict, cls, where: str):
+    known = set(cls.__dataclass_fields__)
+    for k in table:
+        if k not in known:
+            import difflib
+
+            close = difflib.get_close_matches(k, known, n=1)
+            raise ConfigError(f"[{where}] unknown key '{k}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    return cls(**table)
+
+
+def _store_spec(t, where: str) -> StoreSpec:
+    if not isinstance(t, dict):
+        raise ConfigError(f"[{where}] must be a table")
+    t = dict(t)
+    for k in ("models", "datasets"):
+        if isinstance(t.get(k), str):
+            t[k] = [x.strip() for x in t[k].split(",") if x.strip()]
+    s = _take(t, StoreSpec, where)
+    if s.root is None and not s.synthetic:
+        raise ConfigError(f"[{where}] needs 'root' (a replay store directory) or 'synthetic' stores")
+    if not isinstance(s.seeds, int) or s.seeds < 1:
+        raise ConfigError(f"[{where}] seeds must be a positive int")
+    for i, sy in enumerate(s.synthetic):
+        if not isinstance(sy, dict) or set(sy) - {"seed", "questions", "branches"}:
+            raise ConfigError(f"[{where}] synthetic[{i}] must be a table with seed, questions, branches")
+    return s
+
+
+def parse_betas(v) -> list[float]:
+    from ..evaluation.sweep import parse_beta_spec
+
+    if isinstance(v, str):
+        try:
+            return parse_beta_spec(v)
+        except ValueError as ex:
+            raise ConfigError(f"betas: {ex}") from None
+    if not isinstance(v, list) or not v:
+        raise ConfigError("betas must be a list of numbers or a spec string like '0:1:0.1'")
+    out = []
+    for x in v:
+        if not isinstance(x, (int, float)) or isinstance(x, bool) or not 0 <= x <= 1:
+            raise ConfigError(f"betas: {x!r} is not a number in [0, 1]")
+        out.append(float(x))
+    return out
+
+
+def config_from_dict(d: dict, base_dir: str = ".") -> DiscoverConfig:
+    d = dict(d)
+    run = dict(d.pop("run", {}))
+    search = d.pop("search", None)
+    heldout = d.pop("heldout", None)
+    proposer = d.pop("proposer", {})
+    prompt = d.pop("prompt", {})
+    smoke = d.pop("smoke", {})
+    evaluation = d.pop("evaluation", {})
+    if d:
+        raise ConfigError(f"unknown section(s): {', '.join(sorted(d))} "
+                          "(sections: run, search, heldout, proposer, prompt, smoke, evaluation)")
+    for k in ("betas", "area_range", "executor", "jobs", "address", "max_seconds"):
+        if k in evaluation:
+            run[k] = evaluation.pop(k)
+    if evaluation:
+        raise ConfigError(f"[evaluation] unknown key(s): {', '.join(sorted(evaluation))}")
+    cfg = _take(run, DiscoverConfig, "run")
+    cfg.base_dir = str(base_dir)
+    cfg.betas = parse_betas(cfg.betas)
+    if search is None:
+        raise ConfigError("missing [search]: the stores candidates are evaluated on")
+    cfg.search = _store_spec(search, "search")
+    cfg.heldout = _store_spec(heldout, "heldout") if heldout is not None else None
+    if not isinstance(proposer, dict):
+        raise ConfigError("[proposer] must be a table")
+    cfg.proposer = _take(proposer, ProposerConfig, "proposer")
+    if cfg.proposer.kind not in ("evolve", "openai", "command", "replay"):
+        raise ConfigError(f"[proposer] kind must be evolve, openai, command or replay, not {cfg.proposer.kind!r}")
+    if cfg.proposer.kind == "command" and not cfg.proposer.command:
+        raise ConfigError("[proposer] kind = 'command' needs command = [\"prog\", \"arg\", ...]")
+    if isinstance(cfg.proposer.command, str):
+        import shlex
+
+        cfg.proposer.command = shlex.split(cfg.proposer.command)
+    if cfg.proposer.kind == "openai" and not cfg.proposer.model:
+        raise ConfigError("[proposer] kind = 'openai' needs model = \"...\"")
+    if cfg.proposer.kind == "replay" and not cfg.proposer.responses:
+        raise ConfigError("[proposer] kind = 'replay' needs responses = \"path/to/responses.jsonl\"")
+    if cfg.proposer.record and not cfg.proposer.inner:
+        raise ConfigError("[proposer] record = true needs a [proposer.inner] table (the proposer to record)")
+    for k in prompt:
+        if k not in PROMPT_DEFAULTS:
+            raise ConfigError(f"[prompt] unknown key '{k}' (keys: {', '.join(PROMPT_DEFAULTS)})")
+    cfg.prompt = {**PROMPT_DEFAULTS, **prompt}
+    for k in smoke:
+        if k not in SMOKE_DEFAULTS:
+            raise ConfigError(f"[smoke] unknown key '{k}' (keys: {', '.join(SMOKE_DEFAULTS)})")
+    cfg.smoke = {**SMOKE_DEFAULTS, **smoke}
+    if cfg.select not in ("frontier", "accuracy"):
+        raise ConfigError(f"select must be 'frontier' or 'accuracy', not {cfg.select!r}")
+    if cfg.area_range is not None:
+        if (not isinstance(cfg.area_range, list) or len(cfg.area_range) != 2
+                or not 0 < cfg.area_range[0] < cfg.area_range[1]):
+            raise ConfigError("area_range must be [lo, hi] with 0 < lo < hi (tokens per question)")
+    if cfg.max_repairs < 0 or cfg.max_rounds < 0:
+        raise ConfigError("max_repairs and max_rounds must be >= 0")
+    return cfg
+
+
+def load_config(path: str | Path) -> DiscoverConfig:
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as ex:
+        raise ConfigError(f"{p}: cannot read config ({ex.strerror})") from None
+    try:
+        d = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as ex:
+        raise ConfigError(f"{p}: invalid TOML: {ex}") from None
+    return config_from_dict(d, str(p.resolve().parent))

@@ -1,0 +1,165 @@
+"""The end of a run: select a winner by the configured rule, evaluate it and the seed
+programs on the held-out split (which no prompt ever contained), write ``final.json``,
+``best.tts``, the frontier plots and ``report.md``."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from .archive import atomic_write
+from .config import StoreSpec
+from .scoring import Curves, ranges_from, ref_label, resolve_stores, score, seeds_of
+
+
+def select(records: list[dict], seeds: list[dict], rule: str) -> dict | None:
+    """The winning entry among valid candidates (seed programs if there is none).
+
+    ``frontier``: the largest search frontier area (ties: the earlier candidate).
+    ``accuracy``: the highest best mean search accuracy over the beta grid (the paper's rule;
+    ties: the lower cost at that accuracy, then the earlier candidate)."""
+    ok = [r for r in records if r.get("status") == "ok" and r.get("score")]
+    pool = ok or [dict(s, id=s["id"]) for s in seeds]
+    if not pool:
+        return None
+    if rule == "accuracy":
+        def k(r):
+            s = r["score"]
+            return (-(s["best_accuracy"] or 0), s["best_accuracy_cost"] or 0)
+    else:
+        def k(r):
+            return (-r["score"]["area"],)
+    return sorted(pool, key=k)[0]
+
+
+def _label(e) -> str:
+    return f"c{e['id']:04d}" if isinstance(e.get("id"), int) else f"seed:{e['id']}"
+
+
+def heldout_spec(cfg) -> tuple[StoreSpec, str]:
+    if cfg.heldout is not None:
+        return cfg.heldout, "configured [heldout] stores"
+    s = cfg.search
+    spec = StoreSpec(root=s.root, models=list(s.models), datasets=list(s.datasets), synthetic=list(s.synthetic),
+                     seeds=s.seeds, seed_start=s.seed_start + s.seeds)
+    return spec, (f"no [heldout] configured: the search stores with fresh ordering seeds "
+                  f"{spec.seed_start}..{spec.seed_start + spec.seeds - 1} (a weak split; configure [heldout])")
+
+
+def finalize(disc, records: list[dict]) -> dict:
+    from ..api import check
+
+    cfg = disc.cfg
+    seeds = disc.state["seeds"]
+    t0 = time.perf_counter()
+    winners = {rule: select(records, seeds, rule) for rule in ("frontier", "accuracy")}
+    chosen = winners[cfg.select]
+    spec, spec_note = heldout_spec(cfg)
+    refs = resolve_stores(spec, cfg)
+    hseeds = seeds_of(spec)
+    entries = {}
+    for s in seeds:
+        entries[f"seed:{s['id']}"] = {"source": s["source"], "hash": s["hash"], "uses_beta": s["uses_beta"],
+                                      "search": s["curves"], "search_score": s["score"]}
+    for rule, w in winners.items():
+        if w is None or not isinstance(w.get("id"), int):
+            continue
+        entries[_label(w)] = {"source": w["source"], "hash": w["hash"],
+                              "uses_beta": check(w["source"], _label(w)).uses_beta,
+                              "search": w["curves"], "search_score": w["score"]}
+    disc.log(f"held-out evaluation of {len(entries)} program(s) on {len(refs)} store(s)")
+    hcurves = {}
+    for lab, e in entries.items():
+        hcurves[lab] = disc.evaluator.evaluate(e["source"], f"{lab}.tts", e["hash"], e["uses_beta"], refs, hseeds)
+    hranges = ranges_from([hcurves[lab] for lab in entries if lab.startswith("seed:")], cfg.area_range)
+    for lab, e in entries.items():
+        e["heldout"] = hcurves[lab].to_dict()
+        e["heldout_score"] = score(hcurves[lab], hranges)
+        e["search_mean"] = Curves(e["search"]).mean_curve()
+        e["heldout_mean"] = hcurves[lab].mean_curve()
+    final = {
+        "rule": cfg.select,
+        "selected": _label(chosen) if chosen else None,
+        "winners": {rule: (_label(w) if w else None) for rule, w in winners.items()},
+        "stop_reason": disc.stop_reason,
+        "rounds": len(records),
+        "valid": sum(1 for r in records if r.get("status") == "ok"),
+        "status_counts": {s: sum(1 for r in records if r.get("status") == s)
+                          for s in sorted({r.get("status") for r in records})},
+        "search": {"stores": disc.state["search_stores"], "seeds": disc.state["search_seeds"],
+                   "ranges": disc.state["ranges"]},
+        "heldout": {"stores": [ref_label(r) for r in refs], "seeds": [hseeds[0], len(hseeds)], "note": spec_note,
+                    "ranges": {k: list(v) for k, v in hranges.items()}},
+        "programs": entries,
+        "wall_s": round(time.perf_counter() - t0, 3),
+    }
+    root = disc.archive.root
+    atomic_write(root / "final.json", json.dumps(final, indent=2))
+    if chosen is not None:
+        atomic_write(root / "best.tts", chosen["source"] if chosen["source"].endswith("\n") else chosen["source"] + "\n")
+    plots = {}
+    for split in ("search", "heldout"):
+        try:
+            plots[split] = _plot(final, split, root / f"frontier_{split}.png")
+        except Exception as ex:  # noqa: BLE001 - a missing plot must not lose the report
+            plots[split] = f"(plot failed: {type(ex).__name__}: {ex})"
+    atomic_write(root / "report.md", render_report(final, records, plots))
+    return final
+
+
+def _plot(final, split, path):
+    from ..reporting.frontier import plot_frontiers
+
+    curves, areas = {}, {}
+    for lab, e in final["programs"].items():
+        pts = [(r["avg_cost"], r["accuracy"], r["beta"]) for r in e[f"{split}_mean"]]
+        curves[lab] = pts
+        areas[lab] = e[f"{split}_score"]["area"]
+    plot_frontiers(curves, path, title=f"{split}: mean over stores", areas=areas)
+    return path.name
+
+
+def render_report(final, records, plots) -> str:
+    sel = final["selected"]
+    out = ["# Discovery report", "",
+           f"- rounds: {final['rounds']} ({', '.join(f'{k}: {v}' for k, v in final['status_counts'].items())}); "
+           f"stopped: {final['stop_reason']}",
+           f"- selection rule: `{final['rule']}`; selected: **{sel}** "
+           f"(frontier rule: {final['winners']['frontier']}, accuracy rule: {final['winners']['accuracy']})",
+           f"- search split: {', '.join(final['search']['stores'])}, seeds {final['search']['seeds'][0]}.."
+           f"{final['search']['seeds'][0] + final['search']['seeds'][1] - 1}",
+           f"- held-out split: {', '.join(final['heldout']['stores'])}, seeds {final['heldout']['seeds'][0]}.."
+           f"{final['heldout']['seeds'][0] + final['heldout']['seeds'][1] - 1} ({final['heldout']['note']})",
+           "", "Frontier area: mean over stores of the area under each store's best-accuracy-within-budget "
+           "curve on a log-cost axis, over the seed programs' cost span on that store (accuracy points).",
+           "", "| program | search area | search best acc | held-out area | held-out best acc |",
+           "|---|---:|---:|---:|---:|"]
+    for lab, e in sorted(final["programs"].items(), key=lambda kv: -kv[1]["search_score"]["area"]):
+        s, h = e["search_score"], e["heldout_score"]
+        mark = " (selected)" if lab == sel else ""
+        out.append(f"| {lab}{mark} | {s['area']:.3f} | {s['best_accuracy']} | {h['area']:.3f} | {h['best_accuracy']} |")
+    for split in ("search", "heldout"):
+        p = plots.get(split)
+        if p and not str(p).startswith("("):
+            out += ["", f"![{split} frontier]({p})"]
+        elif p:
+            out += ["", f"{split} plot: {p}"]
+    if sel and sel in final["programs"]:
+        e = final["programs"][sel]
+        out += ["", f"## Selected program ({sel})", "", "```tts", e["source"].rstrip(), "```", "",
+                "| beta | search acc | search tokens | held-out acc | held-out tokens |", "|---:|---:|---:|---:|---:|"]
+        hm = {r["beta"]: r for r in e["heldout_mean"]}
+        for r in e["search_mean"]:
+            h = hm.get(r["beta"], {})
+            out.append(f"| {r['beta']} | {r['accuracy']:.2f} | {r['avg_cost']:,.0f} | "
+                       f"{h.get('accuracy', '-')} | {h.get('avg_cost', 0):,.0f} |")
+    ok = sorted([r for r in records if r.get("status") == "ok"], key=lambda r: -r["score"]["area"])[:10]
+    if ok:
+        out += ["", "## Best candidates (search split)", "", "| id | area | best acc | parents | file |",
+                "|---|---:|---:|---|---|"]
+        for r in ok:
+            out.append(f"| c{r['id']:04d} | {r['score']['area']:.3f} | {r['score']['best_accuracy']} | "
+                       f"{', '.join(map(str, r.get('parents') or []))} | {r.get('program_file')} |")
+    out += ["", "Replay data and reference controllers: AutoTTS (arXiv 2605.08083) and Parallel-Probe "
+            "(arXiv 2602.03845)."]
+    return "\n".join(out) + "\n"

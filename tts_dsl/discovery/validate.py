@@ -1,0 +1,183 @@
+"""Validation of a proposal, cheapest stage first: extract the fenced program, parse,
+check, deduplicate, prove the beta schedule, smoke-run on a small synthetic store. (The
+full sweep, the last stage, is run by the loop.) Every failure is a list of structured
+diagnostics that goes back to the proposer."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from ..lang.diagnostics import Diagnostic, DiagnosticsError
+
+STAGES = ("extract", "parse", "check", "dedupe", "schedule", "smoke", "sweep")
+
+_FENCE = re.compile(r"^[ \t]*```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)^[ \t]*```[ \t]*$", re.S | re.M)
+
+
+def extract_program(text: str) -> tuple[str | None, Diagnostic | None]:
+    """The program in the reply's fenced ``tts`` block (the last one if several)."""
+    blocks = [(lang.lower(), body) for lang, body in _FENCE.findall(text or "")]
+    tts = [b for lang, b in blocks if lang == "tts"]
+    if tts:
+        return tts[-1], None
+    other = [b for lang, b in blocks if b.lstrip().startswith("controller")]
+    found = (f"{len(blocks)} fenced block(s) tagged {', '.join(repr(lang or '') for lang, _ in blocks)}"
+             if blocks else "no fenced block")
+    hint = ("tag the block: write ```tts on the line that opens it"
+            if other else "put one whole program, starting with 'controller NAME', in a ```tts fenced block")
+    return None, Diagnostic("X001", "the reply contains no ```tts fenced program", stage="extract",
+                            file="<reply>", expected="one ```tts ... ``` block holding a whole program",
+                            found=found, hint=hint)
+
+
+def canonical(program) -> tuple[str, str]:
+    """Canonical text of a program AST for deduplication (the controller name is ignored):
+    the formatter's output when available, else the AST's repr (which excludes spans)."""
+    prog = dataclasses.replace(program, name="_")
+    try:
+        from ..lang.formatter import format_program
+
+        return format_program(prog), "format"
+    except ImportError:
+        return re.sub(r", text='[^']*'", "", repr(prog)), "repr"
+    except Exception:  # a formatter bug must not stop discovery: fall back
+        return re.sub(r", text='[^']*'", "", repr(prog)), "repr"
+
+
+def program_hash(program) -> str:
+    return hashlib.sha256(canonical(program)[0].encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class Validation:
+    ok: bool
+    stage: str | None = None  # the failing stage
+    diagnostics: list = field(default_factory=list)  # dicts (Diagnostic.to_dict + rendered)
+    source: str | None = None
+    checked: object = None
+    hash: str | None = None
+    duplicate_of: object = None
+    warnings: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "stage": self.stage, "diagnostics": self.diagnostics, "hash": self.hash,
+                "duplicate_of": self.duplicate_of, "warnings": self.warnings}
+
+
+def diag_dicts(diags, source: str | None) -> list[dict]:
+    out = []
+    for d in diags:
+        dd = d.to_dict()
+        dd["rendered"] = d.render(source)
+        out.append(dd)
+    return out
+
+
+def _fail(stage, diags, source, **kw) -> Validation:
+    return Validation(False, stage, diag_dicts(diags, source), source=source, **kw)
+
+
+def schedule_diagnostics(checked, betas) -> list[Diagnostic]:
+    """The prover's diagnostics if the prover is available; otherwise a sampled check:
+    every knob is evaluated on a fine beta grid, ranges are checked at each point and
+    declared directions between consecutive points."""
+    try:
+        from ..lang.prover import schedule_diagnostics as prover_diags
+    except ImportError:
+        prover_diags = None
+    if prover_diags is not None:
+        return list(prover_diags(checked))
+    from ..lang.schedule import bind
+
+    grid = sorted(set([round(i / 20, 4) for i in range(21)] + [float(b) for b in betas if b is not None]))
+    diags: list[Diagnostic] = []
+    values = []
+    for b in grid:
+        try:
+            values.append((b, bind(checked, b).values))
+        except DiagnosticsError as ex:
+            for d in ex.diagnostics:
+                diags.append(dataclasses.replace(d, stage="schedule"))
+            return diags
+    for p in checked.params:
+        if not p.uses_beta or p.direction in (None,):
+            continue
+        for (b1, v1), (b2, v2) in zip(values, values[1:]):
+            x1, x2 = v1[p.name], v2[p.name]
+            bad = ((p.direction == "increasing" and x2 < x1) or (p.direction == "decreasing" and x2 > x1)
+                   or (p.direction == "constant" and x2 != x1))
+            if bad:
+                diags.append(Diagnostic(
+                    "S001", f"param '{p.name}' is declared {p.direction} but {p.name}({b1}) = {x1!r} and "
+                    f"{p.name}({b2}) = {x2!r}", p.decl.name_span, stage="schedule", file=checked.file,
+                    hint="fix the expression or the declared direction"))
+                break
+    return diags
+
+
+def smoke(checked, cfg_smoke: dict) -> list[Diagnostic]:
+    """Run the program on a small synthetic store at a few betas; runtime errors and
+    episodes cut off by a resource cap are failures."""
+    from ..evaluation.runner import run
+    from ..lang.compiler import compile_program
+    from ..lang.limits import Limits
+    from ..lang.schedule import bind
+    from ..replay.synthetic import synthetic_store
+
+    store = synthetic_store(int(cfg_smoke["seed"]), int(cfg_smoke["questions"]), int(cfg_smoke["branches"]))
+    limits = Limits().with_(max_seconds=float(cfg_smoke["max_seconds"]))
+    betas = list(cfg_smoke["betas"]) if checked.uses_beta else [None]
+    diags: list[Diagnostic] = []
+    for b in betas:
+        try:
+            exe = compile_program(checked, bind(checked, b), limits)
+        except DiagnosticsError as ex:
+            return [dataclasses.replace(d, stage="smoke") for d in ex.diagnostics]
+        res = run(exe, store, range(int(cfg_smoke["seeds"])), limits, keep_episodes=False)
+        if res.error is not None:
+            d = dataclasses.replace(res.error, stage="smoke")
+            d.message = f"{d.message} (smoke run at beta={b} on a synthetic store)"
+            return [d]
+        for why, code in (("action_cap", "L006"), ("step_cap", "L007")):
+            n = res.ended.get(why, 0)
+            if n:
+                diags.append(Diagnostic(code, f"{n} of {res.episodes} smoke episodes at beta={b} were cut off "
+                                        f"by the {why.replace('_', ' ')} ({limits.max_actions if why == 'action_cap' else limits.max_steps})",
+                                        stage="smoke", file=checked.file,
+                                        hint="make sure every loop ends: break when nothing is left to advance"))
+                return diags
+    return diags
+
+
+def validate(reply_text: str, file: str, known: dict, cfg) -> Validation:
+    """Stages extract .. smoke. ``known`` maps canonical hashes of programs already seen
+    (evaluated or seeds) to their ids."""
+    from ..api import check as api_check
+
+    source, d = extract_program(reply_text)
+    if source is None:
+        return _fail("extract", [d], None)
+    try:
+        checked = api_check(source, file)
+    except DiagnosticsError as ex:
+        stage = ex.diagnostics[0].stage if ex.diagnostics and ex.diagnostics[0].stage == "parse" else "check"
+        return _fail(stage, ex.errors or ex.diagnostics, source)
+    warnings = diag_dicts(checked.warnings, source)
+    h = program_hash(checked.program)
+    if h in known:
+        d = Diagnostic("D001", f"this program is identical (up to formatting, comments and the controller "
+                       f"name) to {known[h]}, which was already evaluated", checked.program.name_span,
+                       stage="dedupe", file=file, hint="propose a program that behaves differently")
+        return _fail("dedupe", [d], source, hash=h, duplicate_of=known[h], warnings=warnings)
+    sd = schedule_diagnostics(checked, cfg.betas)
+    errs = [x for x in sd if x.severity == "error"]
+    warnings += diag_dicts([x for x in sd if x.severity != "error"], source)
+    if errs:
+        return _fail("schedule", errs, source, hash=h, warnings=warnings)
+    sm = smoke(checked, cfg.smoke)
+    if sm:
+        return _fail("smoke", sm, source, hash=h, warnings=warnings)
+    return Validation(True, None, [], source=source, checked=checked, hash=h, warnings=warnings)
