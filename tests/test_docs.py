@@ -47,3 +47,17 @@ def test_language_doc_covers_registry():
         assert f"`{name}" in text, name
     for name in BRANCH_ATTRS:
         assert f"`b.{name}`" in text, name
+
+
+@pytest.mark.shared
+def test_readme_python_example_runs(monkeypatch, capsys):
+    """The README's Python API example runs as written (from the repo root)."""
+    text = (ROOT / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    monkeypatch.chdir(ROOT)
+    ns: dict = {}
+    exec(compile(code, "README.md", "exec"), ns)  # our own documentation, not a program
+    df = ns["df"]
+    assert list(df["beta"]) == [0.0, 0.5, 1.0]
+    assert list(df["accuracy"]) == [81.4, 84.27, 85.77]  # CMC reference rows, Qwen3-8B
+    assert "avg_cost" in capsys.readouterr().out
