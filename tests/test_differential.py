@@ -1,0 +1,436 @@
+"""Differential testing of the execution paths: the compiled episode function (traces off
+and traces on) against the tree-walking reference evaluator (:mod:`tts_dsl.lang.interp`),
+on random well-typed programs and random stores. Every episode must give the same answer,
+the same cost and the same end reason; a runtime error must be the same error.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from conftest import PROGRAMS, REPLAY
+from tts_dsl.lang.builder import parse_program
+from tts_dsl.lang.checker import check_program
+from tts_dsl.lang.compiler import compile_program
+from tts_dsl.lang.diagnostics import DiagnosticsError
+from tts_dsl.lang.interp import interpret_program
+from tts_dsl.lang.limits import Limits
+from tts_dsl.lang.schedule import bind
+from tts_dsl.replay.store import permutation
+from tts_dsl.replay.synthetic import synthetic_store
+
+# ------------------------------------------------------------------ random programs
+INT, FLOAT, BOOL, ANS, BR, LA, LI, LB, VOTES = "int", "float", "bool", "answer", "branch", \
+    "list[answer]", "list[int]", "list[branch]", "votes"
+
+
+class _Gen:
+    """Draws a random, mostly well-typed program as text. Scopes are tracked so names are
+    declared before use and never shadowed; loops are small so episodes stay fast."""
+
+    def __init__(self, draw):
+        self.draw = draw
+        self.n = 0
+        self.scopes = [{"acc": INT, "fx": FLOAT, "last": ANS, "seen": LA, "p_int": INT, "p_float": FLOAT,
+                        "p_flag": BOOL}]
+        self.mutable = {"acc", "fx", "last", "seen"}
+        self.loops = 0
+        self.budget = 40  # statements left
+        self.hidden: set = set()
+
+    def fresh(self, stem):
+        self.n += 1
+        return f"{stem}{self.n}"
+
+    def names(self, ty):
+        out = []
+        for s in self.scopes:
+            out += [k for k, v in s.items() if v == ty and k not in self.hidden]
+        return out
+
+    def pick(self, xs):
+        return self.draw(st.sampled_from(xs))
+
+    def coin(self, p=0.5):
+        return self.draw(st.floats(0, 1)) < p
+
+    # expressions --------------------------------------------------------
+    def e(self, ty, d=0):
+        leaf = d >= 3 or self.coin(0.35)
+        m = getattr(self, "e_" + ty.replace("[", "_").replace("]", ""))
+        return m(d + 1, leaf)
+
+    def e_int(self, d, leaf):
+        atoms = [str(self.draw(st.integers(0, 6))), "len(completed)", "opened", "remaining",
+                 "spent // 500", "len(branches)"] + self.names(INT)
+        if leaf:
+            return self.pick(atoms)
+        bs = self.names(BR)
+        opts = ["bin", "minmax", "round", "len", "count", "votes", "sum", "attr" if bs else "bin", "ifexp", "neg"]
+        k = self.pick(opts)
+        if k == "bin":
+            op = self.pick(["+", "-", "*", "//", "%"])
+            rhs = self.e(INT, d) if op in "+-*" else str(self.draw(st.integers(1, 4)))
+            return f"({self.e(INT, d)} {op} {rhs})"
+        if k == "minmax":
+            return f"{self.pick(['min', 'max'])}({self.e(INT, d)}, {self.e(INT, d)})"
+        if k == "round":
+            return f"round({self.e(FLOAT, d)})"
+        if k == "len":
+            return f"len({self.e(self.pick([LA, LI, LB]), d)})"
+        if k == "count":
+            return f"count({self.e(LA, d)}, {self.e(ANS, d)})"
+        if k == "votes":
+            return f"votes({self.e(LA, d)}).{self.pick(['top1', 'top2'])}"
+        if k == "sum":
+            return f"sum({self.e(LI, d)})"
+        if k == "attr":
+            b = self.pick(bs)
+            return f"{b}.{self.pick(['steps', 'cost', 'index', 'off'])}"
+        if k == "ifexp":
+            return f"({self.e(INT, d)} if {self.e(BOOL, d)} else {self.e(INT, d)})"
+        return f"(-{self.e(INT, d)})"
+
+    def e_float(self, d, leaf):
+        atoms = ["0.5", "0.0", "1.25", "fx", "p_float"]
+        if leaf:
+            return self.pick(atoms)
+        k = self.pick(["bc", "bin", "div", "entropy", "mean", "conv", "fn"])
+        if k == "bc":
+            v = self.e(LA, d)
+            return f"beta_confidence(votes({v}).top1, votes({v}).top2)"
+        if k == "bin":
+            return f"({self.e(FLOAT, d)} {self.pick(['+', '-', '*'])} {self.e(self.pick([INT, FLOAT]), d)})"
+        if k == "div":
+            return f"({self.e(self.pick([INT, FLOAT]), d)} / {self.e(self.pick([INT, FLOAT]), d)})"
+        if k == "entropy":
+            return f"entropy({self.e(LA, d)})"
+        if k == "mean":
+            return f"mean({self.e(LI, d)})"
+        if k == "conv":
+            return f"float({self.e(INT, d)})"
+        return f"{self.pick(['sigmoid', 'abs', 'exp'])}({self.e(FLOAT, d)})"
+
+    def e_bool(self, d, leaf):
+        bs = self.names(BR)
+        atoms = ["exhausted", "p_flag", "true", "false"] + [f"{b}.{a}" for b in bs for a in ("finished", "pruned")]
+        if leaf:
+            return self.pick(atoms)
+        k = self.pick(["cmp", "cmp", "ans", "not", "andor", "in", "anyall"])
+        if k == "cmp":
+            t = self.pick([INT, FLOAT])
+            return f"({self.e(t, d)} {self.pick(['<', '<=', '>', '>=', '==', '!='])} {self.e(INT, d)})"
+        if k == "ans":
+            return f"({self.e(ANS, d)} {self.pick(['==', '!='])} {self.e(ANS, d)})"
+        if k == "not":
+            return f"(not {self.e(BOOL, d)})"
+        if k == "andor":
+            return f"({self.e(BOOL, d)} {self.pick(['and', 'or'])} {self.e(BOOL, d)})"
+        if k == "in":
+            return f"({self.e(ANS, d)} {self.pick(['in', 'not in'])} {self.e(LA, d)})"
+        v = self.fresh("q")
+        return f"{self.pick(['any', 'all'])}([{self.with_var(v, BR, lambda: self.e(BOOL, d))} for {v} in branches])"
+
+    def e_answer(self, d, leaf):
+        bs = self.names(BR)
+        atoms = ["none", "last"] + self.names(ANS) + [f"{b}.latest" for b in bs]
+        if leaf:
+            return self.pick(atoms)
+        k = self.pick(["maj", "winner", "index"])
+        if k == "maj":
+            return f"majority({self.e(LA, d)})"
+        if k == "winner":
+            return f"votes({self.e(LA, d)}).winner"
+        return f"{self.e(LA, d)}[{self.draw(st.integers(-2, 2))}]"  # may be out of range: a runtime error
+
+    def e_list_answer(self, d, leaf):
+        bs = self.names(BR)
+        atoms = ["completed", "seen"] + self.names(LA) + [f"{b}.history" for b in bs]
+        if leaf:
+            return self.pick(atoms)
+        k = self.pick(["comp", "slice", "cat", "distinct", "lit"])
+        if k == "comp":
+            v = self.fresh("q")
+            return "[" + self.with_var(v, BR, lambda: f"{v}.latest for {v} in branches{self.tail(v, d)}") + "]"
+        if k == "slice":
+            lo = self.pick(["", "1", "-3"])
+            hi = self.pick(["", "-1", "4"])
+            return f"{self.e(LA, d)}[{lo}:{hi}]"
+        if k == "cat":
+            return f"({self.e(LA, d)} + {self.e(LA, d)})"
+        if k == "distinct":
+            return f"distinct({self.e(LA, d)})"
+        return f"[{self.e(ANS, d)}]"
+
+    def e_list_int(self, d, leaf):
+        if leaf:
+            return self.pick(["[1, 2, 3]", "[]", f"range({self.draw(st.integers(0, 5))})"] + self.names(LI))
+        v = self.fresh("q")
+        return "[" + self.with_var(v, BR, lambda: f"{v}.{self.pick(['steps', 'cost', 'off'])} for {v} in branches"
+                                   f"{self.tail(v, d)}") + "]"
+
+    def e_list_branch(self, d, leaf):
+        if leaf:
+            return self.pick(["branches"] + self.names(LB))
+        v = self.fresh("q")
+        return "[" + self.with_var(v, BR, lambda: f"{v} for {v} in branches{self.tail(v, d)}") + "]"
+
+    def tail(self, v, d):
+        """A random query tail; ``v`` is in scope."""
+        out = ""
+        if self.coin(0.5):
+            out += f" where {self.e(BOOL, d)}"
+        if self.coin(0.4):
+            out += f" sorted by {v}.{self.pick(['steps', 'cost', 'off', 'index'])}{self.pick(['', ' asc', ' desc'])}"
+        if self.coin(0.3):  # the loop variable is not bound while 'take' is evaluated
+            self.hidden.add(v)
+            try:
+                out += f" take {self.e(INT, d)}"
+            finally:
+                self.hidden.discard(v)
+        return out
+
+    def with_var(self, name, ty, fn):
+        self.scopes.append({name: ty})
+        try:
+            return fn()
+        finally:
+            self.scopes.pop()
+
+    # statements ---------------------------------------------------------
+    def block(self, ind, n_max=3):
+        n = self.draw(st.integers(1, n_max))
+        lines = []
+        self.scopes.append({})
+        try:
+            for _ in range(n):
+                if self.budget <= 0:
+                    break
+                lines += self.stmt(ind)
+            if self.loops and self.coin(0.15):
+                lines.append(ind + self.pick(["break", "continue"]))
+            elif self.coin(0.1):
+                lines.append(ind + f"answer {self.e(ANS)}")
+        finally:
+            self.scopes.pop()
+        return lines or [ind + "pass"]
+
+    def stmt(self, ind):
+        self.budget -= 1
+        k = self.pick(["open", "open", "read", "advance", "prune", "let", "assign", "if", "for", "for",
+                       "repeat", "trace", "bset"])
+        bs = self.names(BR)
+        if k == "open":
+            if self.coin(0.3):
+                b = self.fresh("nb")
+                jump = self.pick(["break", "continue"]) if self.loops else f"answer {self.e(ANS)}"
+                line = f"{ind}open as {b} else {jump}"
+                self.scopes[-1][b] = BR
+                return [line]
+            return [ind + "open" + (" else break" if self.loops and self.coin(0.5) else "")]
+        if k == "read":
+            return [ind + "read" + (" else break" if self.loops and self.coin(0.5) else "")]
+        if k in ("advance", "prune", "bset") and not bs:
+            return [ind + "open"]
+        if k == "advance":
+            b = self.pick(bs)
+            if self.coin(0.3):
+                return [f"{ind}advance {b} else {{", *self.block(ind + "  ", 2), ind + "}"]
+            return [f"{ind}advance {b}"]
+        if k == "prune":
+            return [f"{ind}prune {self.pick(bs)}"]
+        if k == "bset":
+            return [f"{ind}{self.pick(bs)}.off = {self.e(INT)}"]
+        if k == "let":
+            ty = self.pick([INT, FLOAT, BOOL, ANS, LA, LI])
+            name = self.fresh("v")
+            line = f"{ind}let {name} = {self.e(ty)}"
+            self.scopes[-1][name] = ty
+            return [line]
+        if k == "assign":
+            name = self.pick(sorted(self.mutable))
+            ty = self.scopes[0][name]
+            return [f"{ind}{name} = {self.e(ty)}"]
+        if k == "if":
+            out = [f"{ind}if {self.e(BOOL)} {{", *self.block(ind + "  ")]
+            for _ in range(self.draw(st.integers(0, 1))):
+                out += [f"{ind}}} elif {self.e(BOOL)} {{", *self.block(ind + "  ")]
+            if self.coin(0.5):
+                out += [f"{ind}}} else {{", *self.block(ind + "  ")]
+            return out + [ind + "}"]
+        if k == "trace":
+            # trace fields are evaluated only with traces on: keep them free of runtime errors
+            return [f'{ind}trace "t{self.n}" {{a: {self.pick(["acc", "spent", "len(completed)"])}, '
+                    f'b: {self.pick(["completed", "seen", "[b.latest for b in branches]"])}}}']
+        self.loops += 1
+        try:
+            if k == "repeat":
+                count = self.pick(["2", "3", "p_int", "1"])
+                v = self.fresh("i")
+                head = f"{ind}repeat {count} as {v} {{" if self.coin(0.5) else f"{ind}repeat {count} {{"
+                if " as " in head:
+                    body = self.with_var(v, INT, lambda: self.block(ind + "  "))
+                else:
+                    body = self.block(ind + "  ")
+                return [head, *body, ind + "}"]
+            v = self.fresh("b")
+            src = self.pick(["branches", "branches", "completed", "range"])
+            if src == "completed":
+                head = f"{ind}for {v} in completed {{"
+                body = self.with_var(v, ANS, lambda: self.block(ind + "  "))
+            elif src == "range":
+                head = f"{ind}for {v} in range({self.draw(st.integers(0, 12))}) {{"
+                body = self.with_var(v, INT, lambda: self.block(ind + "  "))
+            else:
+                self.scopes.append({v: BR})
+                try:
+                    head = f"{ind}for {v} in branches{self.tail(v, 0)} {{"
+                    body = self.block(ind + "  ")
+                finally:
+                    self.scopes.pop()
+            return [head, *body, ind + "}"]
+        finally:
+            self.loops -= 1
+
+
+@st.composite
+def programs(draw):
+    g = _Gen(draw)
+    a, b = draw(st.integers(0, 4)), draw(st.integers(0, 8))
+    head = [
+        "controller fuzz",
+        "params {",
+        f"  p_int: int increasing in [0, 20] = round({a} + {b} * beta)",
+        "  p_float: float increasing = round(0.25 + 0.5 * beta, 4)",
+        f"  p_flag: bool = {draw(st.sampled_from(['true', 'false']))}",
+        "}",
+        "branch var off: int = 0",
+        "var acc: int = 0",
+        "var fx: float = 0.0",
+        "var last: answer = none",
+        "var seen: list[answer] = []",
+    ]
+    body = []
+    while g.budget > 0 and len(body) < 60:
+        body += g.stmt("")
+        if draw(st.integers(0, 3)) == 0:
+            break
+    tail = draw(st.sampled_from(["answer majority(completed)", "answer last",
+                                 "answer majority([b.latest for b in branches where not b.pruned])"]))
+    return "\n".join(head + body + [tail]) + "\n"
+
+
+# ------------------------------------------------------------------ running the paths
+def _episodes(exe, store, seeds, limits):
+    out = []
+    for s in seeds:
+        for q in store.questions:
+            order = permutation(q.n_branches, s)
+            tr = [] if exe.traced else None
+            try:
+                r = exe.episode(q.probes, q.nprobes, q.tokens, q.final, q.probe_freq, q.n_branches, order,
+                                limits.max_actions, limits.max_steps, tr)
+            except Exception as ex:  # noqa: BLE001 - runtime errors must agree too
+                r = ("error", type(ex).__name__, str(ex))
+            out.append(r)
+    return out
+
+
+def _compare(source, store, beta, seeds, limits):
+    try:
+        checked = check_program(parse_program(source, "<fuzz>", limits), limits)
+        binding = bind(checked, beta)
+        fast = compile_program(checked, binding, limits)
+        traced = compile_program(checked, binding, limits, traced=True)
+        ref = interpret_program(checked, binding, limits)
+    except DiagnosticsError:
+        return None
+    a = _episodes(fast, store, seeds, limits)
+    assert _episodes(traced, store, seeds, limits) == a, "traced and untraced compiled episodes differ"
+    assert _episodes(ref, store, seeds, limits) == a, "the compiled program and the reference evaluator differ"
+    return a
+
+
+@settings(max_examples=int(os.environ.get("TTS_FUZZ_EXAMPLES", "250")), deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.data_too_large])
+@given(src=programs(), store_seed=st.integers(0, 10_000), nb=st.integers(2, 24),
+       beta=st.sampled_from([0.0, 0.3, 1.0]), caps=st.sampled_from([(50_000, 2_000_000), (7, 40), (60, 400)]))
+def test_random_programs_agree(src, store_seed, nb, beta, caps):
+    limits = Limits(max_actions=caps[0], max_steps=caps[1])
+    store = synthetic_store(store_seed, n_questions=2, n_branches=nb)
+    out = _compare(src, store, beta, range(3), limits)
+    assume(out is not None)
+
+
+def test_generator_mostly_yields_valid_programs():
+    """The strategy must produce checkable programs, or the property above tests little."""
+    ok = total = 0
+
+    @settings(max_examples=150, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(programs())
+    def sample(src):
+        nonlocal ok, total
+        total += 1
+        try:
+            check_program(parse_program(src, "<fuzz>"))
+            ok += 1
+        except DiagnosticsError:
+            pass
+
+    sample()
+    assert total >= 100
+    assert ok / total > 0.75, f"only {ok}/{total} generated programs check"
+
+
+@pytest.mark.parametrize("name,params,betas", [
+    ("sc", {"n": 16}, [None]), ("asc", {"max_samples": 32}, [None]), ("esc", {"max_samples": 32}, [None]),
+    ("parallel_probe", {"num_chains": 16}, [None]), ("cmc", {}, [0.0, 0.5, 1.0]),
+])
+def test_reference_controllers_agree_on_synthetic_stores(name, params, betas):
+    src = (PROGRAMS / f"{name}.tts").read_text()
+    limits = Limits()
+    checked = check_program(parse_program(src, name, limits), limits)
+    for seed in (1, 2):
+        store = synthetic_store(seed, n_questions=4, n_branches=64)
+        for beta in betas:
+            binding = bind(checked, beta, params)
+            a = _episodes(compile_program(checked, binding, limits), store, range(4), limits)
+            b = _episodes(interpret_program(checked, binding, limits), store, range(4), limits)
+            assert a == b
+
+
+@pytest.mark.shared
+def test_cmc_agrees_on_a_real_store():
+    from tts_dsl.replay.store import load_store
+
+    store = load_store(REPLAY, "Qwen3-8B", "aime24")
+    src = (PROGRAMS / "cmc.tts").read_text()
+    limits = Limits()
+    checked = check_program(parse_program(src, "cmc", limits), limits)
+    binding = bind(checked, 0.5)
+    a = _episodes(compile_program(checked, binding, limits), store, range(2), limits)
+    b = _episodes(interpret_program(checked, binding, limits), store, range(2), limits)
+    assert a == b
+    assert {r[2] for r in a} == {0}  # every episode answered
+
+
+def test_differential_detects_a_wrong_compiler(monkeypatch):
+    """The comparison can fail: a compiler that charges one token too many is caught."""
+    from tts_dsl.lang import compiler
+
+    orig = compiler._Gen.explore
+
+    def bad_explore(self, d):
+        orig(self, d)
+        self.emit(d, "_spent += 1")
+
+    monkeypatch.setattr(compiler._Gen, "explore", bad_explore)
+    src = (PROGRAMS / "parallel_probe.tts").read_text()
+    store = synthetic_store(3, n_questions=2, n_branches=16)
+    with pytest.raises(AssertionError):
+        _compare(src, store, None, range(2), Limits())

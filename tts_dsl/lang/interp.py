@@ -1,0 +1,423 @@
+"""A simple tree-walking reference evaluator over the checked AST.
+
+It exists for differential testing of :mod:`tts_dsl.lang.compiler`: it follows the replay
+spec (``explore``, ``probe_new``, ``get_new_branch_final_answer``) literally, with one
+small object per branch, and evaluates expressions by walking the AST. It is slow and
+meant to stay obviously correct; the compiled path is the one used for evaluation.
+
+:func:`interpret_program` returns an :class:`~tts_dsl.lang.compiler.Executable` whose
+``episode`` has the compiled signature, so :func:`tts_dsl.evaluation.runner.run` accepts
+either. Semantics shared with the compiler (and pinned by ``tests/test_differential.py``):
+
+* every loop iteration (``for``, ``repeat``) costs one unit of fuel (``step_cap`` when it
+  runs out); every action counts towards the action cap (``action_cap``);
+* a ``for`` evaluates its source once, before the first iteration (``for b in branches``
+  does not visit branches opened by its own body);
+* ``advance`` on a finished or pruned branch and ``prune`` on a pruned branch do nothing
+  and run the else-clause;
+* list values are snapshots: ``completed`` is copied whenever it is used as a value.
+"""
+
+from __future__ import annotations
+
+from .. import stats
+from . import ast as A
+from .checker import CheckedProgram
+from .compiler import (Executable, RuntimeProblem, _bc, _ceil, _clip, _exp, _floor, _imul, _int, _log,
+                       _make_cat, _max, _mean, _min, _round, _sigmoid, _sqrt, _wvotes)
+from .diagnostics import Diagnostic, DiagnosticsError
+from .limits import Limits
+from .schedule import Binding, eval_expr
+from .types import INT, RECORDS
+
+
+class _Branch:
+    __slots__ = ("index", "source", "k", "charged", "steps", "latest", "finished", "pruned", "cost", "vars")
+
+    def __init__(self, index, source, bvars):
+        self.index = index
+        self.source = source  # index into the question's branches
+        self.k = 0  # intervals revealed
+        self.charged = 0  # tokens charged by explore (the spec's 'charged')
+        self.steps = 0
+        self.latest = None
+        self.finished = False
+        self.pruned = False
+        self.cost = 0  # tokens charged to this branch (any action)
+        self.vars = dict(bvars)
+
+
+class _Break(Exception):
+    pass
+
+
+class _Continue(Exception):
+    pass
+
+
+class _Stop(Exception):
+    def __init__(self, answer, reason):
+        self.answer = answer
+        self.reason = reason
+
+
+class _Episode:
+    """The state of one episode and the evaluator over it."""
+
+    def __init__(self, interp: "Interpreter", probes, nprobes, tokens, final, pf, nb, order, cap, fuel):
+        self.it = interp
+        self.probes, self.nprobes, self.tokens, self.final = probes, nprobes, tokens, final
+        self.pf, self.nb, self.order = pf, nb, order
+        self.cap, self.fuel = cap, fuel
+        self.branches: list[_Branch] = []
+        self.completed: list = []
+        self.spent = 0
+        self.actions = 0
+        self.env: dict = {}  # symbol uid -> value
+
+    # ------------------------------------------------------------ the pool
+    def explore(self, b: _Branch):
+        """The spec's explore(branch): reveal the next probe, or the final answer."""
+        j = b.source
+        if b.k < self.nprobes[j]:
+            a = self.probes[j][b.k]
+            b.k += 1
+            c = self.pf
+            b.charged += c
+        else:
+            a = self.final[j]
+            c = max(0, self.tokens[j] - b.charged)
+            b.finished = True
+            self.completed.append(a)
+        b.latest = a
+        b.steps += 1
+        b.cost += c
+        self.spent += c
+
+    def new_branch(self) -> _Branch:
+        b = _Branch(len(self.branches), self.order[len(self.branches)], self.it.bvar_init)
+        self.branches.append(b)
+        return b
+
+    # ------------------------------------------------------------ statements
+    def block(self, stmts):
+        for st in stmts:
+            self.stmt(st)
+
+    def stmt(self, st):
+        getattr(self, "s_" + type(st).__name__)(st)
+
+    def s_Let(self, st):
+        self.env[st.ref.uid] = self.ev(st.value)
+
+    def s_Assign(self, st):
+        t = st.target
+        if isinstance(t, A.Name):
+            self.env[t.ref.uid] = self.ev(st.value)
+        else:
+            b = self.branches[self.ev(t.obj)]
+            b.vars[t.name] = self.ev(st.value)
+
+    def s_If(self, st):
+        for cond, body in st.arms:
+            if self.ev(cond):
+                self.block(body)
+                return
+        if st.orelse is not None:
+            self.block(st.orelse)
+
+    def tick(self):
+        self.fuel -= 1
+        if self.fuel < 0:
+            raise _Stop(None, 2)
+
+    def loop(self, var_uid, values, body):
+        for v in values:
+            self.tick()
+            if var_uid is not None:
+                self.env[var_uid] = v
+            try:
+                self.block(body)
+            except _Continue:
+                continue
+            except _Break:
+                break
+
+    def s_For(self, st):
+        self.loop(st.query.ref.uid, self.query(st.query), st.body)
+
+    def s_Repeat(self, st):
+        n = eval_expr(st.count, self.it.values)
+        self.loop(st.ref.uid if st.ref is not None else None, range(n), st.body)
+
+    def s_Action(self, st):
+        self.actions += 1
+        if self.actions > self.cap:
+            raise _Stop(None, 1)
+        k = st.kind
+        if k in ("open", "read"):
+            if len(self.branches) >= self.nb:
+                self.otherwise(st)
+                return
+            b = self.new_branch()
+            if k == "open":
+                self.explore(b)
+            else:
+                a = self.final[b.source]
+                c = self.tokens[b.source]
+                b.finished = True
+                b.latest = a
+                b.cost = c
+                self.spent += c
+                self.completed.append(a)
+            if st.bind is not None:
+                self.env[st.ref.uid] = b.index
+            return
+        b = self.branches[self.ev(st.target)]
+        if k == "advance":
+            if b.finished or b.pruned:
+                self.otherwise(st)
+            else:
+                self.explore(b)
+        elif b.pruned:
+            self.otherwise(st)
+        else:
+            b.pruned = True
+
+    def otherwise(self, st):
+        if st.on_exhausted is not None:
+            self.block(st.on_exhausted)
+
+    def s_AnswerStmt(self, st):
+        raise _Stop(self.ev(st.value), 0)
+
+    def s_Break(self, st):
+        raise _Break()
+
+    def s_Continue(self, st):
+        raise _Continue()
+
+    def s_Pass(self, st):
+        pass
+
+    def s_Trace(self, st):
+        pass
+
+    # ----------------------------------------------------------- expressions
+    def ev(self, e):
+        return getattr(self, "x_" + type(e).__name__)(e)
+
+    def x_Num(self, e):
+        return e.value
+
+    def x_Bool(self, e):
+        return e.value
+
+    def x_NoneLit(self, e):
+        return None
+
+    def x_Name(self, e):
+        s = e.ref
+        if s.kind == "state":
+            n = e.id
+            if n == "branches":
+                return list(range(len(self.branches)))
+            if n == "completed":
+                return list(self.completed)
+            if n == "opened":
+                return len(self.branches)
+            if n == "remaining":
+                return self.nb - len(self.branches)
+            if n == "exhausted":
+                return len(self.branches) >= self.nb
+            if n == "spent":
+                return self.spent
+            if n == "interval_tokens":
+                return self.pf
+            raise AssertionError(n)
+        if s.kind == "param":
+            return self.it.values[e.id]
+        return self.env[s.uid]
+
+    def x_Attr(self, e):
+        o = self.ev(e.obj)
+        if e.obj.ty in RECORDS:
+            return o[RECORDS[e.obj.ty][e.name][0]]
+        if e.name == "index":
+            return o
+        b = self.branches[o]
+        if e.name == "history":
+            h = list(self.probes[b.source][:b.k])
+            if b.finished:
+                h.append(self.final[b.source])
+            return h
+        if e.name in ("steps", "latest", "finished", "pruned", "cost"):
+            return getattr(b, e.name)
+        return b.vars[e.name]
+
+    def x_Index(self, e):
+        return self.ev(e.obj)[self.ev(e.index)]
+
+    def x_Slice(self, e):
+        xs = self.ev(e.obj)
+        lo = self.ev(e.lo) if e.lo is not None else None
+        hi = self.ev(e.hi) if e.hi is not None else None
+        return xs[lo:hi]
+
+    def x_Call(self, e):
+        f = e.func
+        if f == "range":
+            return list(self.it.const_range(e))
+        args = [self.ev(a) for a in e.args]
+        if f == "count":
+            return args[0].count(args[1])
+        return self.it.functions[f](*args)
+
+    def x_BinOp(self, e):
+        a = self.ev(e.left)
+        b = self.ev(e.right)
+        op = e.op
+        if op == "+":
+            if e.ty.is_list:
+                return self.it.cat(a, b)
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            if e.left.ty == INT and e.right.ty == INT:
+                return _imul(a, b)
+            return a * b
+        if op == "/":
+            return a / b
+        if op == "//":
+            return a // b
+        return a % b
+
+    def x_Compare(self, e):
+        a = self.ev(e.left)
+        b = self.ev(e.right)
+        op = e.op
+        if op == "==":
+            return a == b
+        if op == "!=":
+            return a != b
+        if op == "<":
+            return a < b
+        if op == "<=":
+            return a <= b
+        if op == ">":
+            return a > b
+        if op == ">=":
+            return a >= b
+        if op == "in":
+            return a in b
+        return a not in b
+
+    def x_BoolOp(self, e):
+        a = self.ev(e.left)
+        if e.op == "and":
+            return self.ev(e.right) if a else a
+        return a if a else self.ev(e.right)
+
+    def x_Unary(self, e):
+        v = self.ev(e.operand)
+        if e.op == "not":
+            return not v
+        return -v if e.op == "-" else +v
+
+    def x_IfExp(self, e):
+        return self.ev(e.then) if self.ev(e.cond) else self.ev(e.orelse)
+
+    def x_ListLit(self, e):
+        return [self.ev(i) for i in e.items]
+
+    def query(self, q: A.Query) -> list:
+        """The elements a query yields, computed once."""
+        uid = q.ref.uid
+        out = []
+        for x in self.ev(q.source):
+            if q.where is not None:
+                self.env[uid] = x
+                if not self.ev(q.where):
+                    continue
+            out.append(x)
+        if q.key is not None:
+            keyed = []
+            for x in out:
+                self.env[uid] = x
+                keyed.append(self.ev(q.key))
+            idx = sorted(range(len(out)), key=keyed.__getitem__, reverse=q.descending)
+            out = [out[i] for i in idx]
+        if q.take is not None:
+            out = out[:max(0, self.ev(q.take))]
+        return out
+
+    def x_Comprehension(self, e):
+        uid = e.query.ref.uid
+        out = []
+        for x in self.query(e.query):
+            self.env[uid] = x
+            out.append(self.ev(e.elt))
+        return out
+
+
+class Interpreter:
+    """A checked program with its params bound, ready to interpret episodes."""
+
+    def __init__(self, checked: CheckedProgram, binding: Binding, limits: Limits | None = None):
+        self.c = checked
+        self.values = dict(binding.values)
+        self.limits = limits or Limits()
+        self.cat = _make_cat(self.limits.max_list_len)
+        self.functions = {
+            "len": len, "sum": sum, "mean": _mean, "min": _min, "max": _max, "abs": abs, "round": _round,
+            "floor": _floor, "ceil": _ceil, "int": _int, "float": float, "sqrt": _sqrt, "exp": _exp,
+            "log": _log, "sigmoid": _sigmoid, "clip": _clip, "majority": stats.majority,
+            "votes": stats.vote_stats, "weighted_votes": _wvotes, "beta_confidence": _bc,
+            "distinct": stats.distinct, "entropy": stats.entropy, "any": any, "all": all,
+        }
+        self.diags: list[Diagnostic] = []
+        # initial values are constants (literals and params): evaluate them once
+        boot = _Episode(self, [], [], [], [], 1, 0, (), 0, 0)
+        self.bvar_init = {d.name: boot.ev(d.value) for d in checked.program.branch_vars}
+        self.var_init = [(s.uid, d.value) for s, d in zip(checked.vars, checked.program.vars)]
+        self._check_bounds()
+        if self.diags:
+            raise DiagnosticsError(self.diags, checked.source)
+
+    def _check_bounds(self):
+        lim = self.limits.max_loop_bound
+        for n in A.walk(self.c.program.body):
+            if isinstance(n, A.Repeat):
+                k = eval_expr(n.count, self.values)
+                if k > lim:
+                    self.diags.append(Diagnostic("L005", f"repeat {k:,} times; the limit is {lim:,}",
+                                                 n.count.span, stage="check", file=self.c.file))
+            elif isinstance(n, A.Call) and n.func == "range":
+                r = self.const_range(n)
+                if len(r) > lim:
+                    self.diags.append(Diagnostic("L005", f"range of {len(r):,} values; the limit is {lim:,}",
+                                                 n.span, stage="check", file=self.c.file))
+
+    def const_range(self, e: A.Call) -> range:
+        args = [eval_expr(a, self.values) for a in e.args]
+        return range(0, args[0]) if len(args) == 1 else range(args[0], args[1])
+
+    def episode(self, PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR=None):  # noqa: N803
+        ep = _Episode(self, PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL)
+        for uid, value in self.var_init:
+            ep.env[uid] = ep.ev(value)
+        try:
+            ep.block(self.c.program.body)
+        except _Stop as s:
+            return (s.answer, ep.spent, s.reason)
+        return (None, ep.spent, 3)
+
+
+def interpret_program(checked: CheckedProgram, binding: Binding, limits: Limits | None = None) -> Executable:
+    """An :class:`Executable` backed by the reference evaluator (traces are not recorded)."""
+    it = Interpreter(checked, binding, limits)
+    return Executable(checked, binding, "", it.episode, {}, False)
+
+
+__all__ = ["Interpreter", "interpret_program", "RuntimeProblem"]
