@@ -35,7 +35,7 @@ INDENT = "  "
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _INT = re.compile(r"[0-9]+\Z")
 _FLOAT = re.compile(r"(([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+)\Z")
-_LABEL = re.compile(r'[^"\\\n\r]*\Z')
+_LABEL = re.compile(r'[^"\\\n]*\Z')  # the grammar's STRING, without the quotes
 _TYPE_KEYWORDS = ("branch", "answer")
 
 # precedence levels, lowest first (mirrors grammar/tts.lark)
@@ -298,7 +298,7 @@ class _Emitter:
         elif isinstance(s, A.Trace):
             if not isinstance(s.label, str) or not _LABEL.match(s.label):
                 raise FormatError(f"cannot write trace label {s.label!r}: labels have no quotes, "
-                                  "backslashes or line breaks")
+                                  "backslashes or newlines")
             rec = ""
             if s.fields:
                 rec = " {" + ", ".join(f"{_name(k, 'field')}: {format_expr(v)}" for k, v in s.fields) + "}"
@@ -344,7 +344,7 @@ def _params_lines(prog: A.Program) -> tuple[Optional[int], Optional[int]]:
     """Source lines of the (first) 'params {' and of the '}' closing the last params block."""
     if not prog.source or not prog.params or not all(_known(p.span) for p in prog.params):
         return None, None
-    lines = prog.source.splitlines()
+    lines = prog.source.split("\n")  # Lark counts "\n" only (not "\r", "\x0b", "\u2028", ...)
     first = prog.params[0].span.line
     open_line = None
     for i in range(min(first, len(lines)), 0, -1):
@@ -353,7 +353,7 @@ def _params_lines(prog: A.Program) -> tuple[Optional[int], Optional[int]]:
             break
     close_line = None
     last = prog.params[-1].span.end_line
-    for i in range(last + 1, len(lines) + 1):
+    for i in range(last, len(lines) + 1):  # param values contain no braces
         if _CLOSE.match(lines[i - 1]):
             close_line = i
             break
