@@ -416,13 +416,48 @@ def doc_rows():
 
 def test_doc_table_names_its_command_and_covers_the_library():
     text = DOC.read_text()
-    assert "tts-dsl eval" in text
+    cmd = re.search(r"```\n(tts-dsl eval .*?)```", text, re.S)
+    assert cmd, "the doc names the command that produced its table"
+    for name in LIBRARY + ["sc", "cmc"]:
+        assert f"programs/{name}.tts" in cmd.group(1)
+    assert "--beta 0,0.5,1" in cmd.group(1) and "--model all" in cmd.group(1)
     rows = doc_rows()
-    have = {(r["program"], r["model"], float(r["beta"])) for r in rows}
-    for name in LIBRARY:
-        for model in MODELS:
+    have = {(r["program"], r["model"], float(r["beta"]) if r["beta"] else None) for r in rows}
+    for model in MODELS:
+        for name in LIBRARY + ["cmc"]:
             for beta in (0.0, 0.5, 1.0):
                 assert (name, model, beta) in have, (name, model, beta)
+        for name in ("sc", "asc", "esc", "parallel_probe"):
+            assert (name, model, None) in have
+
+
+def test_doc_listings_are_the_programs():
+    """The doc shows each library program verbatim."""
+    blocks = re.findall(r"```tts\n(.*?)```", DOC.read_text(), re.S)
+    for name in LIBRARY:
+        assert (PROGRAMS / f"{name}.tts").read_text() in blocks, name
+
+
+def test_doc_baseline_rows_are_the_reference_figures():
+    """The baselines in the doc table are the AutoTTS reference figures."""
+    from conftest import REFERENCE
+
+    if not REFERENCE.is_file():
+        pytest.skip(f"needs {REFERENCE}")
+    ref = {}
+    for r in csv.DictReader(REFERENCE.open()):
+        ref[(r["model"], r["method"], r["params"])] = (float(r["accuracy"]), float(r["avg_cost"]))
+    keys = {"sc": "n=64", "asc": "max_samples=64;threshold=0.95", "esc": "max_samples=64;window_size=8",
+            "parallel_probe": "num_chains=64;T=40;prune_patience=7;warm_up=15"}
+    n = 0
+    for r in doc_rows():
+        if r["program"] in keys or r["program"] == "cmc":
+            params = keys.get(r["program"]) or f"beta={float(r['beta']):.1f}"
+            acc, cost = ref[(r["model"], r["program"], params)]
+            assert float(r["accuracy"]) == acc
+            assert abs(float(r["avg_cost"]) - cost) < 0.01
+            n += 1
+    assert n == 4 * 7
 
 
 @pytest.mark.shared
