@@ -16,9 +16,12 @@ Definitions (also in ``docs/reports.md``):
   It is in accuracy units (percent): a program whose cheapest point already reaches 40%
   at ``lo`` and never improves scores 40. It is computed exactly (a finite sum over the
   steps), is monotone in every point's accuracy, and is never above the best accuracy.
-  With ``interpolate="linear"`` the envelope joins consecutive Pareto points by straight
-  lines in (log cost, accuracy) instead of steps (still 0 before the first point and flat
-  after the last); the default is ``"step"``.
+  With ``interpolate="mix"`` the envelope is instead the upper concave hull of the points
+  in linear (cost, accuracy) (:func:`mixture_hull`): what running one of two configurations
+  at random per question reaches; still 0 before the cheapest point and flat after the
+  dearest. Its integral on a log axis is also exact (``alpha*ln(c1/c0) + beta*(c1-c0)`` on
+  a piece ``alpha + beta*c``). The default is ``"step"``. Both are monotone: raising a
+  point's accuracy or adding a point never lowers the area.
 * :func:`common_range` gives the cost range shared by several curves: from the largest of
   their cheapest costs to the smallest of their most expensive ones, so each curve is
   compared only where it has points.
@@ -71,6 +74,22 @@ def envelope(points: Iterable[Sequence[float]], c: float) -> float:
     return best if found else 0.0
 
 
+def mixture_hull(points: Iterable[Sequence[float]]) -> list[tuple[float, float]]:
+    """The upper concave hull, in linear (cost, accuracy), of the Pareto points: the
+    accuracy-cost pairs reachable by running one of two configurations at random per
+    question (cost and accuracy both mix linearly)."""
+    h: list[tuple[float, float]] = []
+    for p in pareto(points):
+        while len(h) >= 2:
+            (x0, y0), (x1, y1) = h[-2], h[-1]
+            if (x1 - x0) * (p[1] - y0) - (y1 - y0) * (p[0] - x0) >= 0:
+                h.pop()
+            else:
+                break
+        h.append(p)
+    return h
+
+
 def frontier_area(points: list[tuple[float, float]], lo: float, hi: float,
                   interpolate: str = "step") -> float:
     """Mean of the budget envelope of ``points`` over costs ``[lo, hi]`` on a log axis.
@@ -80,48 +99,36 @@ def frontier_area(points: list[tuple[float, float]], lo: float, hi: float,
     lo, hi = float(lo), float(hi)
     if not (lo > 0 and math.isfinite(lo) and math.isfinite(hi)) or hi < lo:
         raise ValueError(f"frontier_area needs 0 < lo <= hi, got lo={lo}, hi={hi}")
-    if interpolate not in ("step", "linear"):
-        raise ValueError(f"interpolate must be 'step' or 'linear', not {interpolate!r}")
-    front = pareto(points)
+    if interpolate not in ("step", "mix"):
+        raise ValueError(f"interpolate must be 'step' or 'mix', not {interpolate!r}")
+    front = pareto(points) if interpolate == "step" else mixture_hull(points)
     if not front:
         return 0.0
+    pieces = _pieces(front, interpolate)
     if hi == lo:
-        return _value(front, math.log(lo), interpolate)
-    L, H = math.log(lo), math.log(hi)
-    # breakpoints of the envelope inside (L, H)
-    xs = [L] + [math.log(c) for c, _ in front if L < math.log(c) < H] + [H]
-    total = 0.0
-    for x0, x1 in zip(xs, xs[1:]):
-        if x1 <= x0:
-            continue
-        if interpolate == "step":
-            total += _value(front, x0, "step") * (x1 - x0)
-        else:  # linear pieces: trapezoid is exact; jumps only at the first point
-            v0 = _value(front, x0, "linear", right=True)
-            v1 = _value(front, x1, "linear", right=False)
-            total += 0.5 * (v0 + v1) * (x1 - x0)
-    return total / (H - L)
-
-
-def _value(front, x, mode, right=True):
-    """Envelope at log-cost ``x``. For 'linear', ``right`` picks the limit from the right
-    at the jump at the first point."""
-    logs = [math.log(c) for c, _ in front]
-    if mode == "step":
-        v = 0.0
-        for lx, (_, a) in zip(logs, front):
-            if lx <= x:
-                v = a
-        return v
-    if x < logs[0] or (x == logs[0] and not right):
+        for a, b, alpha, beta in pieces:
+            if a <= lo < b:
+                return alpha + beta * lo
         return 0.0
-    if x >= logs[-1]:
-        return front[-1][1]
-    for i in range(len(front) - 1):
-        if logs[i] <= x <= logs[i + 1]:
-            t = (x - logs[i]) / (logs[i + 1] - logs[i])
-            return front[i][1] + t * (front[i + 1][1] - front[i][1])
-    return front[-1][1]  # pragma: no cover
+    total = 0.0
+    for a, b, alpha, beta in pieces:  # value alpha + beta * c on [a, b)
+        x0, x1 = max(a, lo), min(b, hi)
+        if x1 > x0:
+            total += alpha * math.log(x1 / x0) + beta * (x1 - x0)
+    return total / math.log(hi / lo)
+
+
+def _pieces(front, mode):
+    """The envelope as pieces ``(a, b, alpha, beta)``: value ``alpha + beta * c`` on [a, b)."""
+    out = [(0.0, front[0][0], 0.0, 0.0)]
+    for (c0, a0), (c1, a1) in zip(front, front[1:]):
+        if mode == "step":
+            out.append((c0, c1, a0, 0.0))
+        else:
+            slope = (a1 - a0) / (c1 - c0)
+            out.append((c0, c1, a0 - slope * c0, slope))
+    out.append((front[-1][0], math.inf, front[-1][1], 0.0))
+    return out
 
 
 def common_range(curves: Iterable[Iterable[Sequence[float]]]) -> tuple[float, float] | None:
