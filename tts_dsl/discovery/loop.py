@@ -198,6 +198,9 @@ class Discovery:
                     break
                 self.archive.append(rec)
                 records.append(rec)
+                if rec["status"] == "stopped":
+                    self.log(f"c{rec['id']:04d} stopped")
+                    break
                 s = rec.get("score") or {}
                 self.log(f"c{rec['id']:04d} {rec['status']}"
                          + (f" area {s['area']:.3f} best acc {s['best_accuracy']}" if s else

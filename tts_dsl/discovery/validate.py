@@ -36,7 +36,7 @@ def extract_program(text: str) -> tuple[str | None, Diagnostic | None]:
 def canonical(program) -> tuple[str, str]:
     """Canonical text of a program AST for deduplication (the controller name is ignored):
     the formatter's output when available, else the AST's repr (which excludes spans)."""
-    prog = dataclasses.replace(program, name="_")
+    prog = dataclasses.replace(program, name="_", comments=[])
     try:
         from ..lang.formatter import format_program
 
