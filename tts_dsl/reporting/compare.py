@@ -279,7 +279,7 @@ def to_markdown(rep: Report, title: str | None = None) -> str:
     out.append("| " + " | ".join(head) + " |")
     out.append("|" + "|".join(["---", "---"] + ["--:"] * (2 * len(cols))) + "|")
     for cfg in rep.configs:
-        line = [cfg.program, cfg.config or "-"]
+        line = [cfg.program, cfg.config or "defaults"]
         for s in cols:
             r = cell.get((cfg.label, s))
             line += [_acc(r) if r else "-", _k(r["tokens"]) if r else "-"]
@@ -292,12 +292,12 @@ def to_markdown(rep: Report, title: str | None = None) -> str:
         for cfg in rep.configs:
             if cfg.label == rep.baseline.label:
                 continue
-            line = [cfg.program, cfg.config or "-"]
+            line = [cfg.program, cfg.config or "defaults"]
             for s in cols:
                 r = cell.get((cfg.label, s))
                 line.append(_delta(r) if r else "-")
             out.append("| " + " | ".join(line) + " |")
-    if rep.frontier:
+    if rep.frontier and any(r["points"] > 1 for r in rep.frontier):
         out += ["", "Frontier area: mean over log-cost of the best accuracy within each budget "
                 "(0 below a program's cheapest point), over the common cost range of each column.", ""]
         fr = {(r["program"], r["store"]): r for r in rep.frontier}
