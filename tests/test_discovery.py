@@ -7,7 +7,6 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -30,7 +29,7 @@ def make_cfg(tmp_path, proposer=None, **run):
     table = {
         "run": {"out": str(tmp_path / "run"), "max_rounds": 3, "max_repairs": 2,
                 "seed_programs": [str(ROOT / "programs" / "sc.tts"), str(ROOT / "programs" / "cmc.tts")],
-                "betas": [0.0, 1.0], "jobs": 1, **run},
+                "betas": [0.0, 1.0], "jobs": 1, "plots": False, **run},
         "search": {"synthetic": [{"seed": 11, "questions": 5, "branches": 24}], "seeds": 3},
         "heldout": {"synthetic": [{"seed": 99, "questions": 5, "branches": 24}], "seeds": 3},
         "smoke": {"questions": 3, "branches": 16, "seeds": 2},
@@ -135,7 +134,7 @@ def test_dedupe_ignores_formatting_comments_and_name(tmp_path):
 
 # ------------------------------------------------------------------ evolve
 def test_evolve_end_to_end_programs_check_and_eval(tmp_path):
-    cfg = make_cfg(tmp_path, max_rounds=4)
+    cfg = make_cfg(tmp_path, max_rounds=4, plots=True)
     d = Discovery.start(cfg, tmp_path / "run")
     final = d.run()
     recs = records(tmp_path / "run")
@@ -146,8 +145,6 @@ def test_evolve_end_to_end_programs_check_and_eval(tmp_path):
     files = sorted((tmp_path / "run" / "programs").glob("*.tts")) + [tmp_path / "run" / "best.tts"]
     assert len(files) == len(ok) + 1
     for f in files:
-        p = subprocess.run([sys.executable, "-m", "tts_dsl.cli", "check", str(f)], capture_output=True, text=True) \
-            if False else None
         from tts_dsl.cli import main
 
         assert main(["check", str(f)]) == 0
@@ -525,3 +522,15 @@ def test_evolve_on_a_real_store_short(tmp_path, replay_root):
         "proposer": {"kind": "evolve"}}, str(tmp_path))
     final = Discovery.start(cfg, tmp_path / "run").run()
     assert final["rounds"] == 3 and final["selected"]
+
+
+def test_docs_python_example_runs(tmp_path):
+    from tts_dsl.discovery import load_config, run_config
+
+    cfg = load_config(ROOT / "examples" / "discover-synthetic.toml")
+    cfg.max_rounds = 1
+    cfg.plots = False
+    final = run_config(cfg, out=tmp_path / "demo")
+    assert final["selected"] in final["programs"]
+    doc = (ROOT / "docs" / "discovery.md").read_text()
+    assert "examples/discover-synthetic.toml" in doc and "run_config(cfg" in doc

@@ -62,6 +62,7 @@ class DiscoverConfig:
     max_wall_s: float | None = None
     max_repairs: int = 3
     select: str = "frontier"  # frontier | accuracy
+    plots: bool = True  # frontier plots in the report (matplotlib)
     seed_programs: list = field(default_factory=lambda: ["programs/*.tts"])
     betas: list = field(default_factory=lambda: [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
     area_range: list | None = None  # [lo, hi] tokens; default: the seed programs' cost span per store
@@ -188,7 +189,7 @@ def config_from_dict(d: dict, base_dir: str = ".") -> DiscoverConfig:
         cfg.proposer.command = shlex.split(cfg.proposer.command)
     if cfg.proposer.kind == "openai" and not cfg.proposer.model:
         raise ConfigError("[proposer] kind = 'openai' needs model = \"...\"")
-    if cfg.proposer.kind == "replay" and not cfg.proposer.responses:
+    if cfg.proposer.kind == "replay" and not cfg.proposer.record and not cfg.proposer.responses:
         raise ConfigError("[proposer] kind = 'replay' needs responses = \"path/to/responses.jsonl\"")
     if cfg.proposer.record and not cfg.proposer.inner:
         raise ConfigError("[proposer] record = true needs a [proposer.inner] table (the proposer to record)")

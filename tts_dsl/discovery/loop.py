@@ -164,13 +164,17 @@ class Discovery:
         from ..api import check
 
         known = {s["hash"]: f"seed program {s['id']}" for s in self.state["seeds"]}
+        cache = self.__dict__.setdefault("_hash_cache", {})
         for r in records:
             if r.get("source") and r.get("status") in ("ok", "invalid") and \
                     (r.get("status") == "ok" or (r.get("stage") in ("schedule", "smoke", "sweep"))):
-                try:
-                    h = program_hash(check(r["source"], "<known>").program)
-                except Exception:  # noqa: BLE001 - an old record that no longer checks is not a duplicate
-                    continue
+                h = cache.get(r["source"])
+                if h is None:
+                    try:
+                        h = program_hash(check(r["source"], "<known>").program)
+                    except Exception:  # noqa: BLE001 - an old record that no longer checks is not a duplicate
+                        continue
+                    cache[r["source"]] = h
                 known.setdefault(h, f"candidate c{r['id']:04d}" + ("" if r["status"] == "ok" else
                                                                    f" (rejected at {r.get('stage')})"))
         return known

@@ -98,7 +98,7 @@ def finalize(disc, records: list[dict]) -> dict:
     if chosen is not None:
         atomic_write(root / "best.tts", chosen["source"] if chosen["source"].endswith("\n") else chosen["source"] + "\n")
     plots = {}
-    for split in ("search", "heldout"):
+    for split in (("search", "heldout") if cfg.plots else ()):
         try:
             plots[split] = _plot(final, split, root / f"frontier_{split}.png")
         except Exception as ex:  # noqa: BLE001 - a missing plot must not lose the report
