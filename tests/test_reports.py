@@ -193,7 +193,7 @@ def test_cli_compare_two_stores(two_stores, tmp_path, capsys):
     rc = main(["compare", str(PROGRAMS / "sc.tts"), str(PROGRAMS / "asc.tts"), str(PROGRAMS / "cmc.tts"),
                "--store", str(two_stores), "--beta", "0,1", "--sweep", "n=2,4", "--seeds", "4", "-q",
                "--baseline", "sc n=4", "--bootstrap", "300", "--out", str(md), "--csv", str(cs),
-               "--plot", str(png), "-j", "1"])
+               "--plot", str(png), "-j", "1", "--frontier"])
     out = capsys.readouterr().out
     assert rc == 0, out
     assert md.read_text() == out
@@ -228,6 +228,7 @@ def test_cli_compare_deterministic(capsys):
     first = capsys.readouterr().out
     assert main(args) == 0
     assert capsys.readouterr().out == first
+    assert "Frontier area" not in first  # single points: no frontier table unless asked
 
 
 @pytest.mark.parametrize("args, msg", [

@@ -126,13 +126,15 @@ def pick_baseline(configs, spec: str | None):
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Write the numbers as CSV.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Draw the accuracy-cost frontiers (one panel per store, plus the average) as PNG.")
+@click.option("--frontier/--no-frontier", "show_frontier", default=None,
+              help="Include the frontier-area table (default: when a program has 3+ points).")
 @click.option("--title", default=None, help="Report title.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes (default: all cores).")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseline, seeds, n_boot, n_perm, ci_seed,
-                level, cost_range, out, csv_path, plot, title, jobs, executor, address, quiet):
+                level, cost_range, out, csv_path, plot, show_frontier, title, jobs, executor, address, quiet):
     """Compare PROGRAMS: accuracy (with bootstrap intervals) and tokens per store and on
     average, paired differences against a baseline with p-values and token ratios, and the
     area under each accuracy-cost frontier. Prints Markdown; see docs/reports.md."""
@@ -176,7 +178,7 @@ def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseli
         cells.append(Cell(cfg, label, corr, cost, err))
     rep = build_report(cells, [r.label for r in refs], configs, base if len(configs) > 1 else None,
                        n_boot, n_perm, ci_seed, level, crange)
-    md = to_markdown(rep, title)
+    md = to_markdown(rep, title, show_frontier)
     click.echo(md, nl=False)
     if out:
         with open(out, "w", encoding="utf-8") as fh:

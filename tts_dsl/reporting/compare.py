@@ -264,7 +264,9 @@ def _delta(r) -> str:
             f"{r['delta_acc']:+.2f} [{r['delta_lo']:+.1f}, {r['delta_hi']:+.1f}] p={_p(r['p_value'])}")
 
 
-def to_markdown(rep: Report, title: str | None = None) -> str:
+def to_markdown(rep: Report, title: str | None = None, frontier: bool | None = None) -> str:
+    """The report as Markdown. ``frontier``: include the frontier-area table (default: when
+    some program has 3 or more points, i.e. a beta or param sweep)."""
     cols = rep.stores + ([AVERAGE] if len(rep.stores) > 1 else [])
     cell = {(r["label"], r["store"]): r for r in rep.rows}
     lvl = int(round(rep.settings["level"] * 100))
@@ -297,7 +299,9 @@ def to_markdown(rep: Report, title: str | None = None) -> str:
                 r = cell.get((cfg.label, s))
                 line.append(_delta(r) if r else "-")
             out.append("| " + " | ".join(line) + " |")
-    if rep.frontier and any(r["points"] > 1 for r in rep.frontier):
+    if frontier is None:
+        frontier = any(r["points"] >= 3 for r in rep.frontier)
+    if rep.frontier and frontier:
         out += ["", "Frontier area: mean over log-cost of the best accuracy within each budget "
                 "(0 below a program's cheapest point), over the common cost range of each column.", ""]
         fr = {(r["program"], r["store"]): r for r in rep.frontier}
