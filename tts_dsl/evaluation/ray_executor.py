@@ -26,12 +26,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pickle
+import socket
+import traceback
 from collections import OrderedDict
 from typing import Callable
 
 import ray
 from ray import exceptions as rex
 
+from ..lang.diagnostics import DiagnosticsError
+from .executors import ExecutorError
 from .sweep import Task, run_task
 
 # A worker keeps this many stores unpickled (a real AIME store is ~0.3 MB pickled).
@@ -39,7 +44,7 @@ _WORKER_CACHE_SIZE = 16
 _worker_stores: OrderedDict = OrderedDict()
 
 
-class RayExecutorError(RuntimeError):
+class RayExecutorError(ExecutorError):
     """The cluster could not be reached, or a task kept failing for infrastructure reasons."""
 
 
@@ -73,9 +78,38 @@ def _store_in_worker(box: list):
     return st
 
 
-def _evaluate(task: Task, box: list) -> dict:
+class _Failure:
+    """An exception raised inside a task, carried back as a value: Ray cannot ship every
+    exception (e.g. one whose constructor does not take its ``args``), and the driver
+    must re-raise the original type so callers see the same error as with ``local``."""
+
+    def __init__(self, ex: BaseException):
+        self.trace = "".join(traceback.format_exception(ex))
+        self.exc = None
+        self.diagnostics = None
+        try:
+            self.exc = pickle.loads(pickle.dumps(ex))
+        except Exception:  # noqa: BLE001 - any pickling failure means: rebuild or describe
+            if isinstance(ex, DiagnosticsError):
+                self.diagnostics = (ex.diagnostics, ex.source)
+
+    def rebuild(self) -> BaseException:
+        if self.exc is not None:
+            ex = self.exc
+        elif self.diagnostics is not None:
+            ex = DiagnosticsError(*self.diagnostics)
+        else:
+            ex = RuntimeError("a task failed in a Ray worker")
+        ex.add_note("raised in a Ray worker:\n" + self.trace)
+        return ex
+
+
+def _evaluate(task: Task, box: list):
     store = _store_in_worker(box)
-    return run_task(dataclasses.replace(task, store=_Shipped(store, task.store.label)))
+    try:
+        return run_task(dataclasses.replace(task, store=_Shipped(store, task.store.label)))
+    except Exception as ex:  # noqa: BLE001 - re-raised in the driver
+        return _Failure(ex)
 
 
 # Retries are done by the executor (not by Ray's max_retries) so that they are bounded,
@@ -90,6 +124,21 @@ _INFRA_ERRORS = tuple(
                               "ActorUnschedulableError")
     if hasattr(rex, n)
 )
+
+
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """Ray waits (for minutes) on an address where no head listens: fail fast instead."""
+    if address == "auto":
+        return
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise RayExecutorError(f"bad Ray address {address!r}: use HOST:PORT, ray://HOST:PORT or auto")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as ex:
+        raise RayExecutorError(f"no Ray head answers at {address} ({ex.strerror or ex}); start one with "
+                               f"'ray start --head' or check the address") from None
 
 
 class RayExecutor:
@@ -118,6 +167,9 @@ class RayExecutor:
         self.retried = 0  # tasks resubmitted after a worker/node failure, over this executor's life
         self._started = False  # whether this executor started Ray (and so may shut it down)
         self._shipped: dict = {}  # StoreRef -> ObjectRef, one put per store per executor
+        if address is not None:  # join now: a wrong address fails here, cleanly, through get_executor
+            _probe(address)
+            self._connect()
 
     # -- cluster -------------------------------------------------------------------------
     def _connect(self) -> None:
@@ -206,6 +258,8 @@ class RayExecutor:
                     self.retried += 1
                     queue.append(i)  # retried next
                     continue
+                if isinstance(row, _Failure):  # an exception inside run_task: a bug, not a retry
+                    raise row.rebuild()
                 if done[i]:  # cannot happen (one attempt in flight per task); never count twice
                     continue
                 results[i] = row

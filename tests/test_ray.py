@@ -1,0 +1,259 @@
+"""The Ray executor against the local one, on a real Ray head started on 127.0.0.1.
+
+Needs the extra: ``pip install -e ".[ray]"``. Without Ray these tests are skipped with a
+reason locally, and fail under CI (CI must run them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from conftest import PROGRAMS, ROOT
+
+try:
+    import ray
+except ImportError:  # pragma: no cover - depends on the environment
+    ray = None
+    if os.environ.get("CI"):
+        raise RuntimeError('CI needs Ray for tests/test_ray.py: pip install -e ".[ray]"') from None
+    pytest.skip('ray is not installed (pip install -e ".[ray]")', allow_module_level=True)
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tts_dsl.evaluation.executors import ExecutorError, get_executor
+from tts_dsl.evaluation.ray_executor import RayExecutor
+from tts_dsl.evaluation.sweep import LocalExecutor, StoreRef, make_tasks
+from tts_dsl.lang.diagnostics import DiagnosticsError
+from tts_dsl.replay.synthetic import synthetic_json
+
+# wall_s is a timing, the only column allowed to differ between executors
+def exact(rows):
+    return [{k: v for k, v in r.items() if k != "wall_s"} for r in rows]
+
+
+def src(name):
+    return (PROGRAMS / f"{name}.tts").read_text(), f"programs/{name}.tts"
+
+
+SMALL = StoreRef(synthetic_seed=7, synthetic_questions=6, synthetic_branches=32)
+OTHER = StoreRef(synthetic_seed=11, synthetic_questions=8, synthetic_branches=64)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A real 2-CPU Ray head on 127.0.0.1, owned by this test process (shut down after)."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if ray.is_initialized():
+        ray.shutdown()
+    ctx = ray.init(address="local", num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False,
+                   log_to_driver=False, logging_level="ERROR")
+    try:
+        yield ctx.address_info["gcs_address"]
+    finally:
+        ray.shutdown()
+
+
+def sweep_tasks(seeds=range(20)):
+    tasks = make_tasks([src("asc"), src("esc"), src("cmc")], [SMALL, OTHER], [0.0, 0.5, 1.0], seeds=seeds)
+    # a user error (param out of its declared range) must come back as a row, same as locally
+    tasks += make_tasks([src("cmc")], [SMALL], [0.5], params={"max_branch": 100}, seeds=seeds)
+    tasks += make_tasks([src("sc")], [OTHER], [None], seeds=seeds)
+    return tasks
+
+
+@pytest.fixture(scope="module")
+def local_rows():
+    return LocalExecutor(jobs=1).map(sweep_tasks())
+
+
+def test_get_executor_selects_ray(cluster):
+    ex = get_executor("ray", 3, cluster)
+    assert isinstance(ex, RayExecutor) and ex.name == "ray" and ex.jobs == 3 and ex.address == cluster
+
+
+@pytest.mark.parametrize("address, message", [
+    ("127.0.0.1:1", "no Ray head answers at 127.0.0.1:1"),
+    ("nohost", "bad Ray address"),
+    ("ray://127.0.0.1:x", "bad Ray address"),
+])
+def test_wrong_address_fails_fast_and_cleanly(address, message):
+    t0 = time.perf_counter()
+    with pytest.raises(ExecutorError, match=message):
+        get_executor("ray", None, address)
+    assert time.perf_counter() - t0 < 10
+
+
+@pytest.mark.parametrize("jobs", [None, 1, 2])
+def test_sweep_matches_local_to_the_digit(cluster, local_rows, jobs):
+    tasks = sweep_tasks()
+    ticks = []
+    ex = RayExecutor(jobs=jobs)
+    rows = ex.map(tasks, ticks.append)
+    assert exact(rows) == exact(local_rows)
+    assert sum(ticks) == len(tasks)
+    assert ex.retried == 0
+    # in task order, whatever the completion order
+    assert [(r["program"], r["model"], r["beta"]) for r in rows] == \
+           [(r["program"], r["model"], r["beta"]) for r in local_rows]
+    assert any(r["error"] for r in rows) and not all(r["error"] for r in rows)
+
+
+def test_empty_map(cluster):
+    assert RayExecutor().map([]) == []
+
+
+def test_stores_are_shipped_once_and_workers_never_read_files(cluster, tmp_path, monkeypatch):
+    root = tmp_path / "replay"
+    (root / "m").mkdir(parents=True)
+    f = root / "m" / "d.json"
+    f.write_text(json.dumps(synthetic_json(seed=5, n_questions=5, n_branches=32)))
+    ref = StoreRef(str(root), "m", "d")
+    tasks = make_tasks([src("asc"), src("esc")], [ref, SMALL], [0.0, 0.25, 0.5, 0.75, 1.0], seeds=range(10))
+    want = LocalExecutor(jobs=1).map(tasks)
+
+    puts = []
+    real_put = ray.put
+    monkeypatch.setattr(ray, "put", lambda obj, **kw: puts.append(obj) or real_put(obj, **kw))
+    ex = RayExecutor()
+    assert exact(ex.map(tasks[:1])) == exact(want[:1])
+    f.unlink()  # from now on only the driver's copy (already in the object store) exists
+    assert exact(ex.map(tasks)) == exact(want)
+    assert exact(ex.map(tasks)) == exact(want)
+    assert len(puts) == 2  # one put per distinct store over three runs of 20 tasks
+
+
+TINY = make_tasks([src("asc"), src("esc")], [SMALL, OTHER], [0.0, 1.0], seeds=range(3))
+
+
+@pytest.fixture(scope="module")
+def tiny_local():
+    return exact(LocalExecutor(jobs=1).map(TINY))
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(order=st.permutations(list(range(len(TINY)))), jobs=st.sampled_from([None, 1, 2, 3]))
+def test_rows_follow_task_order_property(cluster, tiny_local, order, jobs):
+    tasks = [TINY[i] for i in order]
+    assert exact(RayExecutor(jobs=jobs).map(tasks)) == [tiny_local[i] for i in order]
+
+
+def test_exception_inside_a_task_is_raised_not_retried(cluster):
+    bad = make_tasks([("controller x {", "bad.tts")], [SMALL], [None], seeds=range(2))
+    ex = RayExecutor()
+    with pytest.raises(DiagnosticsError):
+        LocalExecutor(jobs=1).map(bad)
+    with pytest.raises(DiagnosticsError):
+        ex.map(bad)
+    assert ex.retried == 0
+
+
+# -- killing a worker --------------------------------------------------------------------
+
+def _descendants(root: int) -> list[tuple[int, str]]:
+    """(pid, cmdline) of every process under ``root`` (this test's own Ray processes only)."""
+    children: dict[int, list] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{d}/cmdline", "rb") as fh:
+                cmd = fh.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append((int(d), cmd))
+    out, stack = [], [root]
+    while stack:
+        for pid, cmd in children.get(stack.pop(), []):
+            out.append((pid, cmd))
+            stack.append(pid)
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds Ray workers through /proc")
+def test_worker_killed_mid_sweep_is_retried_complete_and_exact(cluster):
+    # ~0.3-1 s per task, so a kill lands inside a task, not between two
+    tasks = make_tasks([src("cmc")], [StoreRef()], [0.0, 0.2, 0.4, 0.6, 0.8, 1.0], seeds=range(40))
+    want = LocalExecutor(jobs=2).map(tasks)
+    killed: list[int] = []
+    stop = threading.Event()
+
+    def killer():
+        me = os.getpid()
+        while not stop.is_set() and not killed:
+            for pid, cmd in _descendants(me):
+                if cmd.startswith("ray::_evaluate"):
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                    break
+            time.sleep(0.02)
+
+    th = threading.Thread(target=killer, daemon=True)
+    th.start()
+    ticks = []
+    ex = RayExecutor()
+    try:
+        rows = ex.map(tasks, ticks.append)
+    finally:
+        stop.set()
+        th.join()
+    assert killed, "no busy Ray worker was found to kill"
+    assert ex.retried >= 1
+    assert len(rows) == len(tasks) and all(r is not None for r in rows)
+    assert sum(ticks) == len(tasks)  # every task counted once
+    assert exact(rows) == exact(want)
+
+
+def test_task_failing_every_attempt_gives_a_clear_error(cluster, monkeypatch):
+    from tts_dsl.evaluation import ray_executor as rx
+
+    class Dead:
+        def remote(self, task, box):
+            @ray.remote(max_retries=0)
+            def die():
+                os._exit(1)
+            return die.remote()
+
+    monkeypatch.setattr(rx, "_remote_evaluate", Dead())
+    ex = RayExecutor(max_attempts=2)
+    with pytest.raises(rx.RayExecutorError, match="failed 2 times"):
+        ex.map(make_tasks([src("sc")], [SMALL], [None], seeds=range(2)))
+    assert ex.retried == 1
+
+
+# -- the CLI, as a separate driver -------------------------------------------------------
+
+def _cli(*args, timeout=120):
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("RAY_ADDRESS", None)
+    p = subprocess.run([sys.executable, "-c", "import sys; from tts_dsl.cli import main; sys.exit(main())", *args], capture_output=True, text=True,
+                       cwd=ROOT, env=env, timeout=timeout)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return exact([json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")])
+
+
+CLI_ARGS = ["eval", "programs/asc.tts", "programs/esc.tts", "--beta", "0,0.5,1", "--seeds", "15", "--json"]
+
+
+@pytest.fixture(scope="module")
+def cli_local():
+    return _cli(*CLI_ARGS, "--executor", "local", "-j", "1")
+
+
+def test_cli_joins_a_running_cluster_by_address(cluster, cli_local):
+    assert _cli(*CLI_ARGS, "--executor", "ray", "--address", cluster) == cli_local
+
+
+def test_cli_private_one_worker_cluster(cli_local):
+    # a second, private Ray (1 CPU) started by the CLI process itself
+    assert _cli(*CLI_ARGS, "--executor", "ray", "-j", "1") == cli_local
