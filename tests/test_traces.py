@@ -291,3 +291,33 @@ def test_timeline_marks_final_answer(small_store):
     agree = sum(1 for e in r["events"] if e["kind"] == "read" and e["answer"] == r["answer"])
     assert n_star == agree > 0
     assert io.StringIO(text).read().count("\n") >= r["actions"]
+
+
+BAD = """controller bad
+var xs: list[int] = []
+repeat 2 {
+  open
+}
+if opened >= 2 {
+  answer [b.latest for b in branches][xs[0]]
+}
+answer none
+"""
+
+
+def test_runtime_error_keeps_the_trace_up_to_the_error(small_store, tmp_path, capsys):
+    from tts_dsl.reporting.traces import TraceError
+
+    exe = api.compile(api.check(BAD), traced=True)
+    with pytest.raises(TraceError) as ei:
+        trace_episodes(exe, small_store, [1, 2], [0])
+    (rec,) = ei.value.records
+    assert rec["question"] == 1 and rec["ended"] == "error" and "list index out of range" in rec["error"]
+    assert [e["kind"] for e in rec["events"] if e["kind"] == "open"] == ["open", "open"]
+    assert validate_record(rec) == [] and rec["cost"] == 2 * small_store.questions[1].probe_freq
+    p = tmp_path / "bad.tts"
+    p.write_text(BAD)
+    rc = main(["trace", str(p), "-q", "2"])
+    cap = capsys.readouterr()
+    assert rc == 1 and "end: runtime error" in cap.out
+    assert "bad.tts:7:3: error[R001]" in cap.err and "Traceback" not in cap.err

@@ -62,6 +62,8 @@ def trace_cmd(program, store, model, dataset, question, seed, beta, sets, png, a
     try:
         rec = trace_episodes(exe, st, [question], [seed], limits, file=program)[0]
     except TraceError as ex:
+        if ex.records:  # the episode up to the error, then the diagnostic
+            click.echo(json.dumps(ex.records[-1], indent=1) if as_json else render_timeline(ex.records[-1]))
         raise DiagnosticsError([ex.diagnostic], src) from None
     if as_json:
         click.echo(json.dumps(rec, indent=1, allow_nan=False))

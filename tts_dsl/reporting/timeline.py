@@ -35,6 +35,8 @@ def render_timeline(rec: dict, decisions: bool = False, variables: bool = True, 
     if rec.get("params"):
         out.append("params: " + ", ".join(f"{k}={_short(v, 12)}" for k, v in rec["params"].items()))
     verdict = "correct" if rec["correct"] else "wrong"
+    if rec["ended"] == "error":
+        verdict = "runtime error"
     out.append(f"answer {_short(rec['answer'], 30)} ({verdict}; gold {_short(rec['gold'], 30)}) · "
                f"{_tok(rec['cost'])} tokens · {rec['actions']} actions · {rec['opened']} branches opened")
     out.append("")
@@ -93,9 +95,12 @@ def render_timeline(rec: dict, decisions: bool = False, variables: bool = True, 
             pending.append(f"[if line {ev['line']}: {what}]")
     flush()
     why = {"answer": "answer statement", "action_cap": "action cap reached", "step_cap": "step cap reached",
-           "end": "fell off the end"}.get(rec["ended"], rec["ended"])
+           "end": "fell off the end", "error": f"runtime error: {rec.get('error')}"}.get(rec["ended"], rec["ended"])
     where = f" at line {rec['end_line']}" if rec.get("end_line") else ""
     ex = "; the pool was exhausted" if rec.get("pool_exhausted") else ""
-    out.append(f"end: {why}{where}{ex}; answer {_short(rec['answer'], 30)} ({verdict}), "
-               f"{_tok(rec['cost'])} tokens")
+    if rec["ended"] == "error":
+        out.append(f"end: {why}; {_tok(rec['cost'])} tokens spent before it")
+    else:
+        out.append(f"end: {why}{where}{ex}; answer {_short(rec['answer'], 30)} ({verdict}), "
+                   f"{_tok(rec['cost'])} tokens")
     return "\n".join(out)

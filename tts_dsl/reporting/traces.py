@@ -19,7 +19,7 @@ from ..replay.store import Question, permutation
 
 SCHEMA = "tts-dsl/trace/1"
 ACTIONS = ("open", "read", "advance", "prune")
-END_REASONS = ("answer", "action_cap", "step_cap", "end")
+END_REASONS = ("answer", "action_cap", "step_cap", "end", "error")
 
 
 # ------------------------------------------------------------------ values
@@ -69,7 +69,8 @@ class EpisodeMeta:
 
 
 def decode_episode(events: list, question: Question, seed: int, answer, cost, reason: str,
-                   meta: EpisodeMeta, changes_only: bool = True, decisions: bool = True) -> dict:
+                   meta: EpisodeMeta, changes_only: bool = True, decisions: bool = True,
+                   error: str | None = None) -> dict:
     """Raw events of one episode -> one JSON-able trace record (see ``docs/traces.md``)."""
     ans_text = question.answers
     order = permutation(question.n_branches, seed)
@@ -178,7 +179,7 @@ def decode_episode(events: list, question: Question, seed: int, answer, cost, re
         "beta": meta.beta, "params": {k: _num(v) for k, v in meta.params.items()},
         "question": question.index, "seed": seed, "probe_freq": pf,
         "answer": final_text, "gold": gold, "correct": final_text is not None and final_text == gold,
-        "cost": cost, "ended": reason, "end_line": end_line, "pool_exhausted": exhausted,
+        "cost": cost, "ended": reason, "end_line": end_line, "error": error, "pool_exhausted": exhausted,
         "actions": step, "opened": len(branches),
         "branches": [branches[i] for i in sorted(branches)],
         "events": records,
@@ -221,7 +222,13 @@ def parse_selection(spec: str | None, n: int, what: str) -> list[int] | None:
 def trace_episodes(exe_traced, store, questions: Iterable[int], seeds: Iterable[int], limits=None,
                    file: str | None = None, changes_only: bool = True, decisions: bool = True) -> list[dict]:
     """Run the selected episodes of a traced executable and return their trace records,
-    in (seed, question) order. Raises :class:`TraceError` on a runtime error of the program."""
+    in (seed, question) order.
+
+    On a runtime error of the program, raises :class:`TraceError` carrying the diagnostic
+    and the records so far, the last one being the failing episode up to the error
+    (``ended: "error"``, ``error``: the message)."""
+    import dataclasses
+
     from ..evaluation.runner import run
 
     if not exe_traced.traced:
@@ -229,20 +236,37 @@ def trace_episodes(exe_traced, store, questions: Iterable[int], seeds: Iterable[
     meta = EpisodeMeta(exe_traced.name, file, store.model, store.dataset, exe_traced.binding.beta,
                        dict(exe_traced.binding.values))
     out: list[dict] = []
+    questions, seeds = list(questions), list(seeds)
+    last: dict = {}
+    orig = exe_traced.episode
+
+    def episode(*args):  # keep the event list of the running episode (the last argument)
+        last["events"] = args[-1]
+        return orig(*args)
 
     def tracer(q, s, events, ans, cost, reason):
         out.append(decode_episode(events, q, s, ans, cost, reason, meta, changes_only, decisions))
 
-    res = run(exe_traced, store, list(seeds), limits, questions=list(questions), keep_episodes=False,
-              tracer=tracer)
+    exe = dataclasses.replace(exe_traced, episode=episode)
+    res = run(exe, store, seeds, limits, questions=questions, keep_episodes=False, tracer=tracer)
     if res.error is not None:
-        raise TraceError(res.error)
+        k = len(out)
+        if res.error.code == "R001" and k < len(seeds) * len(questions) and last.get("events") is not None:
+            events = last["events"]
+            q = store.questions[questions[k % len(questions)]]
+            spent = max((ev[4] for ev in events if ev[0] in ACTIONS), default=0)
+            out.append(decode_episode(events, q, seeds[k // len(questions)], None, spent, "error", meta,
+                                      changes_only, decisions, error=res.error.message))
+        raise TraceError(res.error, out)
     return out
 
 
 class TraceError(Exception):
-    def __init__(self, diagnostic):
+    """A runtime error while tracing: ``diagnostic`` and the ``records`` written so far."""
+
+    def __init__(self, diagnostic, records=None):
         self.diagnostic = diagnostic
+        self.records = records or []
         super().__init__(diagnostic.message)
 
 
@@ -265,7 +289,7 @@ _TOP = {
     "schema": str, "program": str, "file": (str, type(None)), "model": str, "dataset": str,
     "beta": (int, float, type(None)), "params": dict, "question": int, "seed": int, "probe_freq": int,
     "answer": (str, type(None)), "gold": (str, type(None)), "correct": bool, "cost": int,
-    "ended": str, "end_line": (int, type(None)), "pool_exhausted": bool, "actions": int, "opened": int,
+    "ended": str, "end_line": (int, type(None)), "error": (str, type(None)), "pool_exhausted": bool, "actions": int, "opened": int,
     "branches": list, "events": list,
 }
 _BRANCH = {
@@ -374,7 +398,9 @@ def trace_tasks(tasks, fh, questions_spec: str | None = None, seeds_spec: str | 
         try:
             exe = compile_program(checked, bind(checked, t.beta, dict(t.params)), t.limits, traced=True)
             recs = trace_episodes(exe, store, qs, ss, t.limits, file=t.file)
-        except (DiagnosticsError, TraceError):
+        except DiagnosticsError:
             continue
+        except TraceError as ex:  # keep the episodes up to and including the failing one
+            recs = ex.records
         n += write_jsonl(recs, fh)
     return n
