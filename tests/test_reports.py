@@ -271,3 +271,13 @@ def test_compare_reproduces_reference_rows(replay_root, tmp_path, capsys):
                 assert abs(float(g["tokens"]) - float(row["avg_cost"])) < 1
                 checked += 1
     assert checked == 3
+
+
+def test_cli_unwritable_outputs(capsys):
+    for args in (["compare", str(PROGRAMS / "sc.tts"), "--out", "/nonexistent-dir/r.md"],
+                 ["compare", str(PROGRAMS / "sc.tts"), "--plot", "/nonexistent-dir/f.png"],
+                 ["eval", str(PROGRAMS / "sc.tts"), "--traces", "/nonexistent-dir/t.jsonl"],
+                 ["trace", str(PROGRAMS / "sc.tts"), "--png", "/nonexistent-dir/e.png"]):
+        rc = main(args + ["-q"] if args[0] != "trace" else args)
+        err = capsys.readouterr().err
+        assert rc == 2 and "cannot write" in err and "Traceback" not in err, (args, err)

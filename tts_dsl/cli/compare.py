@@ -83,6 +83,17 @@ def make_configs(programs, betas_given, sets: dict, sweeps: dict, limits: Limits
     return configs
 
 
+def check_writable(path: str | None):
+    """Fail before a long evaluation if an output file cannot be created."""
+    if not path:
+        return
+    from pathlib import Path
+
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise UserError(f"cannot write {path}: no directory {parent}")
+
+
 def pick_baseline(configs, spec: str | None):
     if not configs:
         return None
@@ -150,6 +161,8 @@ def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseli
         betas_given = parse_beta_spec(beta_spec) if beta_spec else None
     except ValueError as ex:
         raise UserError(str(ex)) from None
+    for target in (out, csv_path, plot):
+        check_writable(target)
     refs = store_refs(store, model, dataset)
     for r in refs:
         r.load()
@@ -180,13 +193,16 @@ def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseli
                        n_boot, n_perm, ci_seed, level, crange)
     md = to_markdown(rep, title, show_frontier)
     click.echo(md, nl=False)
-    if out:
-        with open(out, "w", encoding="utf-8") as fh:
-            fh.write(md)
-        click.echo(f"wrote {out}", err=True)
-    if csv_path:
-        write_csv(rep, csv_path)
-        click.echo(f"wrote {csv_path}", err=True)
+    try:
+        if out:
+            with open(out, "w", encoding="utf-8") as fh:
+                fh.write(md)
+            click.echo(f"wrote {out}", err=True)
+        if csv_path:
+            write_csv(rep, csv_path)
+            click.echo(f"wrote {csv_path}", err=True)
+    except OSError as ex:
+        raise UserError(f"cannot write {ex.filename}: {ex.strerror}") from None
     if plot:
         from ..reporting.frontier import plot_frontier_panels
 
@@ -198,7 +214,12 @@ def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseli
         for s, cv in curves.items():
             lo, hi = rep.cost_range.get(s) or (None, None)
             panels.append((s if s != "average" else "average over stores", cv, lo, hi, areas.get(s, {})))
-        plot_frontier_panels(panels, plot)
+        try:
+            plot_frontier_panels(panels, plot)
+        except ImportError:
+            raise UserError("--plot needs matplotlib: pip install 'tts-dsl[plot]'") from None
+        except OSError as ex:
+            raise UserError(f"cannot write {plot}: {ex.strerror}") from None
         click.echo(f"wrote {plot}", err=True)
     errors = [c for c in cells if c.error]
     for c in errors:

@@ -94,6 +94,10 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
             parse_selection(trace_seeds, seeds, "seed")
         except ValueError as ex_:
             raise UserError(str(ex_)) from None
+        from pathlib import Path
+
+        if not Path(traces_path).resolve().parent.is_dir():
+            raise UserError(f"cannot write {traces_path}: no directory {Path(traces_path).resolve().parent}")
     ex = get_executor(executor, jobs, address)
     t0 = time.perf_counter()
     if len(tasks) > 1 and not quiet and not as_json:
@@ -105,8 +109,11 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
     if traces_path:
         from ..reporting.traces import trace_tasks
 
-        with open(traces_path, "w", encoding="utf-8") as fh:
-            n_traces = trace_tasks(tasks, fh, trace_questions, trace_seeds, seeds)
+        try:
+            with open(traces_path, "w", encoding="utf-8") as fh:
+                n_traces = trace_tasks(tasks, fh, trace_questions, trace_seeds, seeds)
+        except OSError as ex_:
+            raise UserError(f"cannot write {traces_path}: {ex_.strerror}") from None
         if not as_json:
             click.echo(f"wrote {n_traces} episode traces to {traces_path}", err=True)
     if out:

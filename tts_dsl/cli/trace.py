@@ -72,7 +72,12 @@ def trace_cmd(program, store, model, dataset, question, seed, beta, sets, png, a
     if png:
         from ..reporting.picture import draw_episode
 
-        draw_episode(rec, png)
+        try:
+            draw_episode(rec, png)
+        except ImportError:
+            raise UserError("--png needs matplotlib: pip install 'tts-dsl[plot]'") from None
+        except OSError as ex:
+            raise UserError(f"cannot write {png}: {ex.strerror}") from None
         click.echo(f"wrote {png}", err=as_json)
 
 
