@@ -281,3 +281,35 @@ def test_cli_unwritable_outputs(capsys):
         rc = main(args + ["-q"] if args[0] != "trace" else args)
         err = capsys.readouterr().err
         assert rc == 2 and "cannot write" in err and "Traceback" not in err, (args, err)
+
+
+@pytest.mark.shared
+def test_docs_report_shows_the_reference_figures():
+    """The Table-1 report in docs/reports.md is real: every accuracy and token count in its
+    first table is the reference figure for that model and configuration."""
+    from conftest import ROOT
+
+    text = (ROOT / "docs" / "reports.md").read_text()
+    lines = [ln for ln in text.splitlines() if ln.startswith("| ")]
+    header = lines[0].split(" | ")
+    assert "Qwen3-8B/aime24 acc" in lines[0]
+    models = [h.split("/")[0].strip("| ") for h in header[2::2]][:4]
+    params = {("sc", "defaults"): "n=64", ("asc", "defaults"): "max_samples=64;threshold=0.95",
+              ("esc", "defaults"): "max_samples=64;window_size=8",
+              ("parallel_probe", "defaults"): "num_chains=64;T=40;prune_patience=7;warm_up=15",
+              ("cmc", "beta=0.5"): "beta=0.5", ("cmc", "beta=1"): "beta=1.0"}
+    ref = {(r["model"], r["method"], r["params"]): r for r in csv.DictReader(open(REFERENCE))}
+    seen = 0
+    for ln in lines[1:]:
+        cells = [c.strip() for c in ln.strip("|").split("|")]
+        key = (cells[0], cells[1])
+        if key not in params:
+            break  # the end of the first table
+        for i, m in enumerate(models):
+            acc = float(cells[2 + 2 * i].split(" [")[0])
+            tok = float(cells[3 + 2 * i].rstrip("k"))
+            r = ref[(m, cells[0], params[key])]
+            assert acc == float(r["accuracy"]), (key, m)
+            assert abs(tok - float(r["avg_cost"]) / 1000) <= 0.05 + 1e-9, (key, m)
+            seen += 1
+    assert seen == 24
