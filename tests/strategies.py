@@ -224,6 +224,8 @@ class _Gen:
             if k == 2:
                 return A.Call("mean", [self.e(self.pick(["list[int]", "list[float]"]), scope, d - 1)])
             if k == 3:
+                if self.hostile and self.chance(0.05):  # huge vote counts
+                    return A.Call("beta_confidence", [A.Num(self.pick([10 ** 6, 10 ** 15])), self.lit_int()])
                 return A.Call("beta_confidence", [self.e("int", scope, d - 1), self.e("int", scope, d - 1)])
             if k == 4:
                 return A.Call("entropy", [self.e("list[answer]", scope, d - 1)])
@@ -273,14 +275,19 @@ class _Gen:
             if k == 2:
                 return A.Attr(A.Call("votes", [self.e("list[answer]", scope, d - 1)]), "winner")
             if k == 3:
-                return A.Index(A.Name("completed"), self.e("int", scope, d - 1))
+                ix = A.Index(A.Name("completed"), self.e("int", scope, d - 1) if self.chance(0.2) else
+                             self.pick([A.Num(0), A.Unary("-", A.Num(1))]))
+                if self.chance(0.2):
+                    return ix
+                return A.IfExp(A.Compare(">", A.Call("len", [A.Name("completed")]), A.Num(0)), ix, A.NoneLit())
             return A.IfExp(self.e("bool", scope, d - 1), self.e("answer", scope, d - 1), self.e("answer", scope, d - 1))
         if ty == "branch":
             bs = self.names_of(scope, "branch")
             if bs and (leaf or self.chance(0.6)):
                 return A.Name(self.pick(bs))
-            idx = A.Num(0) if leaf else self.e("int", scope, d - 1)
-            return A.Index(A.Name("branches"), self.pick([idx, A.Unary("-", A.Num(1))]))
+            idx = self.e("int", scope, d - 1) if not leaf and self.chance(0.15) else \
+                self.pick([A.Num(0), A.Unary("-", A.Num(1))])
+            return A.Index(A.Name("branches"), idx)
         if ty.startswith("list["):
             el = ty[5:-1]
             if leaf:
@@ -437,7 +444,11 @@ class _Gen:
             self.bvars.append(name)
         scope = {"branches": "list[branch]", "completed": "list[answer]", "exhausted": "bool",
                  **{n: "int" for n in INTS}, **self.params, **self.vars}
-        body = self.block(scope, 3, False, 5)
+        body = []
+        if self.chance(0.7):  # most controllers open some branches first
+            body.append(A.Repeat(self.const_int(scope), None, [A.Action(self.pick(["open", "open", "read"]), None, None,
+                                                                        [A.Break()])]))
+        body += self.block(scope, 3, False, 5)
         if not body or not _always_jumps(body[-1]):
             body.append(A.AnswerStmt(A.Call("majority", [A.Name("completed")])))
         return A.Program(self.fresh("fuzz"), params, vars_, bvars, body)

@@ -1,0 +1,341 @@
+#!/usr/bin/env python
+"""Fuzz the language: generate programs, push each through parse -> check -> bind ->
+compile -> run on small random stores, and count what happens.
+
+    python tools/fuzz.py --programs 10000 --jobs 2 --seed 1
+
+Every generated input must end in exactly one of these outcomes:
+
+* ``rejected``       diagnostics, every one with a file:line:col inside the source and a
+                     renderable caret line and JSON form;
+* ``ran``            an answer (or a clean cap) on every episode;
+* ``runtime-error``  a clean runtime diagnostic (division by zero, index out of range, ...);
+* ``time-limit``     the evaluation passed the wall-clock limit and stopped (L009).
+
+and never in one of these (the script exits 1 if any is seen):
+
+* ``traceback``      any other exception escaping a stage;
+* ``bad-diagnostic`` a diagnostic without a usable position;
+* ``internal``       a runtime error that is not one of the clean kinds;
+* ``hang``           one program's stages took longer than ``--timeout`` seconds;
+* ``leak``           the program behaved differently on a store whose gold answers and
+                     unrevealed data (probes not yet revealed, finals and lengths of
+                     unfinished branches, every unopened branch) were replaced by poison
+                     values, or a poison value appeared in its trace or decisions;
+* ``nondeterministic`` two runs of the same episode differ.
+
+Programs come from ``tests/strategies.py`` (hypothesis): typed ASTs, hostile typed ASTs
+(huge numbers, huge loop bounds), mutations of the shipped programs and random text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import math
+import os
+import random
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+from tts_dsl.lang.builder import parse_program  # noqa: E402
+from tts_dsl.lang.checker import check_program  # noqa: E402
+from tts_dsl.lang.compiler import RuntimeProblem, compile_program  # noqa: E402
+from tts_dsl.lang.diagnostics import DiagnosticsError  # noqa: E402
+from tts_dsl.lang.limits import Limits  # noqa: E402
+from tts_dsl.lang.schedule import bind  # noqa: E402
+from tts_dsl.replay.store import Question, permutation  # noqa: E402
+from tts_dsl.replay.synthetic import synthetic_store  # noqa: E402
+
+BAD = ("traceback", "bad-diagnostic", "internal", "hang", "leak", "nondeterministic")
+CLEAN_RUNTIME = (RuntimeProblem, ZeroDivisionError, IndexError, OverflowError)
+FUZZ_LIMITS = Limits(max_actions=2_000, max_steps=20_000, max_list_len=10_000, max_seconds=5.0)
+POISON_BASE = 7_340_000_000_000_000_000  # poison answer ids: POISON_BASE + 1 ... + 100_000
+
+
+class Hang(Exception):
+    pass
+
+
+def _alarm(signum, frame):  # pragma: no cover - only on a hang
+    raise Hang()
+
+
+# ------------------------------------------------------------------ stores
+def small_stores(seed: int = 0) -> list:
+    """A few tiny synthetic stores: few branches (pools run dry), short and long branches."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(3):
+        out.append(synthetic_store(seed=seed * 10 + i, n_questions=2, n_branches=rng.choice([1, 3, 5, 9, 16]),
+                                   mean_tokens=rng.choice([400.0, 3000.0, 9000.0])))
+    return out
+
+
+def revealed(events):
+    """From an episode's event trace: for each opened position, (explores, finished, read)."""
+    seen: dict[int, list] = {}
+    for ev in events:
+        kind = ev[0]
+        if kind in ("open", "read", "advance") and ev[1] is not None and ev[5] != "no-op" and ev[5] != "exhausted":
+            i = ev[1]
+            st = seen.setdefault(i, [0, False, False])
+            if kind == "read":
+                st[2] = True
+                st[1] = True
+            else:
+                st[0] += 1
+                st[1] = bool(ev[5])
+    return seen
+
+
+def poisoned_arrays(q: Question, order, seen, rng):
+    """The question as the program could have seen it, with everything else poisoned."""
+    counter = [POISON_BASE]
+
+    def poison():
+        counter[0] += 1
+        return counter[0]
+
+    P = [list(p) for p in q.probes]
+    NP = list(q.nprobes)
+    T = list(q.tokens)
+    F = list(q.final)
+    pos = {j: i for i, j in enumerate(order)}
+    for j in range(q.n_branches):
+        st = seen.get(pos[j])
+        # hidden lengths change too (never to the same value), so reading them shows
+        if st is None:  # never opened: nothing of it is visible
+            P[j] = [poison() for _ in range(_other(rng, 1, 6, len(P[j])))]
+            F[j] = poison()
+            T[j] = T[j] + rng.randint(1, 50_000)
+        elif st[2]:  # read whole: final and length visible, probes not
+            P[j] = [poison() for _ in range(_other(rng, 1, 6, len(P[j])))]
+        elif not st[1]:  # opened, advanced st[0] times, unfinished
+            k = st[0]
+            P[j] = P[j][:k] + [poison() for _ in range(_other(rng, 1, 4, len(P[j]) - k))]
+            F[j] = poison()
+            T[j] = T[j] + rng.randint(1, 50_000)
+        NP[j] = len(P[j])
+    return P, NP, T, F
+
+
+def _other(rng, lo, hi, avoid):
+    v = rng.randint(lo, hi - 1)
+    return v + 1 if v >= avoid else v  # uniform on [lo, hi] without ``avoid``
+
+
+def _has_poison(x) -> bool:
+    stack = [x]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            stack.extend(v)
+        elif isinstance(v, int) and not isinstance(v, bool) and POISON_BASE < v <= POISON_BASE + 100_000:
+            return True
+    return False
+
+
+def _episode(exe, arrays, pf, nb, order, limits):
+    P, NP, T, F = arrays
+    tr = []
+    try:
+        ans, cost, why = exe.episode(P, NP, T, F, pf, nb, order, limits.max_actions, limits.max_steps, tr)
+        return ("ok", ans, cost, why), tr
+    except CLEAN_RUNTIME as ex:
+        return ("error", type(ex).__name__, str(ex)), tr
+
+
+# ------------------------------------------------------------------ one program
+def run_checks(exe, stores, limits: Limits = FUZZ_LIMITS, seeds=(0, 1), leak_check: bool = True,
+               rng=None) -> tuple[str, str]:
+    """Run an executable on every question of ``stores`` under ``seeds``: each episode twice
+    (determinism) and once more on the poisoned question (information safety)."""
+    rng = rng or random.Random(0)
+    outcome, detail = "ran", ""
+    t_run = time.perf_counter()
+    for store in stores:
+        if limits.max_seconds is not None and time.perf_counter() - t_run > limits.max_seconds:
+            return "time-limit", "L009"  # what the runner reports: a clean, bounded end
+        for q in store.questions:
+            arrays = (q.probes, q.nprobes, q.tokens, q.final)
+            for s in seeds:
+                order = permutation(q.n_branches, s)
+                r1, tr1 = _episode(exe, arrays, q.probe_freq, q.n_branches, order, limits)
+                r2, tr2 = _episode(exe, arrays, q.probe_freq, q.n_branches, order, limits)
+                if repr((r1, tr1)) != repr((r2, tr2)):
+                    return "nondeterministic", f"question {q.index} seed {s}"
+                if leak_check:
+                    pa = poisoned_arrays(q, order, revealed(tr1), rng)
+                    r3, tr3 = _episode(exe, pa, q.probe_freq, q.n_branches, order, limits)
+                    if _has_poison((r3, tr3)):
+                        return "leak", f"question {q.index} seed {s}: a poison value reached the trace or answer"
+                    if repr((r1, tr1)) != repr((r3, tr3)):
+                        return "leak", f"question {q.index} seed {s}: behaviour changed with hidden data poisoned"
+                if r1[0] == "error":  # a clean runtime error ends the evaluation, as in the runner
+                    return "runtime-error", r1[1]
+    return outcome, detail
+
+
+def _positions_ok(ex: DiagnosticsError, source: str) -> str | None:
+    n_lines = max(1, source.count("\n") + 1)
+    if not ex.diagnostics:
+        return "no diagnostics"
+    for d in ex.diagnostics:
+        sp = d.span
+        if not (1 <= sp.line <= n_lines + 1 and sp.col >= 1):
+            return f"{d.code} at {sp.line}:{sp.col} outside the source ({n_lines} lines)"
+        d.render(source)
+        d.to_dict()
+        if not d.message:
+            return f"{d.code} without a message"
+    ex.render()
+    json.loads(ex.to_json())
+    return None
+
+
+def examine(source: str, stores, limits: Limits = FUZZ_LIMITS, seeds=(0, 1), beta: float = 0.5,
+            timeout: float = 20.0, leak_check: bool = True) -> tuple[str, str]:
+    """Push one program text through every stage; returns (outcome, detail)."""
+    use_alarm = timeout and hasattr(signal, "SIGALRM") and _main_thread()
+    if use_alarm:
+        old = signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+    stage = "parse"
+    try:
+        try:
+            prog = parse_program(source, "<fuzz>", limits)
+            stage = "check"
+            checked = check_program(prog, limits)
+            stage = "bind"
+            binding = bind(checked, beta, {})
+            stage = "compile"
+            exe = compile_program(checked, binding, limits, traced=True)
+        except DiagnosticsError as ex:
+            bad = _positions_ok(ex, source)
+            if bad:
+                return "bad-diagnostic", f"{stage}: {bad}"
+            return "rejected", f"{stage}:{ex.diagnostics[0].code}"
+        stage = "run"
+        return run_checks(exe, stores, limits, seeds, leak_check, random.Random(len(source)))
+    except Hang:
+        return "hang", stage
+    except RecursionError:
+        return "traceback", f"{stage}: RecursionError"
+    except Exception as ex:  # noqa: BLE001 - this is what we are hunting
+        if stage == "run":
+            return "internal", f"{type(ex).__name__}: {ex}"[:300]
+        return "traceback", f"{stage}: {type(ex).__name__}: {ex}"[:300] + "\n" + traceback.format_exc(limit=-3)
+    finally:
+        if use_alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+# ------------------------------------------------------------------ driver
+def _worker(args):
+    seed, n, timeout, out_dir = args
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import seed as hseed
+    from hypothesis import strategies as st
+
+    from strategies import hostile_sources, mutated_sources, valid_sources
+
+    mix = st.one_of(valid_sources(), valid_sources(hostile=True), mutated_sources(), hostile_sources)
+    stores = small_stores(seed)
+    counts = collections.Counter()
+    details = collections.Counter()
+    bad = []
+    slowest = [0.0, ""]
+
+    @hseed(seed)
+    @settings(max_examples=n, deadline=None, database=None, derandomize=False,
+              suppress_health_check=list(HealthCheck), phases=["generate"])
+    @given(mix)
+    def run(src):
+        if counts.total() >= n:
+            return
+        t0 = time.perf_counter()
+        outcome, detail = examine(src, stores, timeout=timeout)
+        dt = time.perf_counter() - t0
+        if dt > slowest[0]:
+            slowest[:] = [dt, outcome]
+        counts[outcome] += 1
+        if outcome in ("rejected", "runtime-error"):
+            details[f"{outcome} {detail}"] += 1
+        if outcome in BAD:
+            bad.append({"outcome": outcome, "detail": detail, "source": src})
+            if out_dir:
+                p = Path(out_dir) / f"{outcome}-{seed}-{len(bad)}.tts"
+                p.write_text(src, encoding="utf-8", errors="replace")
+
+    run()
+    return counts, details, bad, slowest
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--programs", type=int, default=1000, help="how many programs (default 1000)")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--timeout", type=float, default=20.0, help="seconds per program before it counts as a hang")
+    ap.add_argument("--save", metavar="DIR", help="write every bad input to DIR")
+    ap.add_argument("--json", action="store_true", help="print the counts as JSON")
+    a = ap.parse_args(argv)
+    if a.save:
+        os.makedirs(a.save, exist_ok=True)
+    per = [a.programs // a.jobs + (1 if i < a.programs % a.jobs else 0) for i in range(a.jobs)]
+    jobs = [(a.seed * 1000 + i, n, a.timeout, a.save) for i, n in enumerate(per) if n]
+    t0 = time.perf_counter()
+    if a.jobs > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(a.jobs) as pool:
+            results = pool.map(_worker, jobs)
+    else:
+        results = [_worker(j) for j in jobs]
+    counts, details, bad = collections.Counter(), collections.Counter(), []
+    slowest = 0.0
+    for c, d, b, s in results:
+        counts.update(c)
+        details.update(d)
+        bad.extend(b)
+        slowest = max(slowest, s[0])
+    wall = time.perf_counter() - t0
+    total = counts.total()
+    summary = {
+        "programs": total, "seconds": round(wall, 1), "slowest_program_s": round(slowest, 2),
+        "outcomes": {k: counts.get(k, 0) for k in ("rejected", "ran", "runtime-error", "time-limit") + BAD},
+        "top_reasons": dict(details.most_common(15)),
+        "command": "python tools/fuzz.py " + " ".join(sys.argv[1:] if argv is None else argv),
+    }
+    if a.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{total} programs in {wall:.0f} s (slowest {slowest:.2f} s)")
+        for k, v in summary["outcomes"].items():
+            print(f"  {k:17} {v:6}")
+        print("most frequent reasons:")
+        for k, v in details.most_common(15):
+            print(f"  {v:6}  {k}")
+    for b in bad[:10]:
+        print(f"\n--- {b['outcome']}: {b['detail']}\n{b['source'][:2000]}", file=sys.stderr)
+    return 1 if any(counts.get(k) for k in BAD) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
