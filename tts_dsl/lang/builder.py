@@ -329,7 +329,7 @@ def _depth_check(prog: A.Program, limits: Limits) -> list[Diagnostic]:
                         stack.append((x, ed + 1, bd))
     if not diags and n_stmts > limits.max_statements:
         diags.append(Diagnostic("L004", f"{n_stmts} statements; the limit is {limits.max_statements}",
-                                file=prog.file, stage="parse", hint="controllers are short"))
+                                prog.name_span, file=prog.file, stage="parse", hint="controllers are short"))
     return diags
 
 
