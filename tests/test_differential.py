@@ -425,8 +425,8 @@ def test_differential_detects_a_wrong_compiler(monkeypatch):
 
     orig = compiler._Gen.explore
 
-    def bad_explore(self, d):
-        orig(self, d)
+    def bad_explore(self, d, *args):
+        orig(self, d, *args)
         self.emit(d, "_spent += 1")
 
     monkeypatch.setattr(compiler._Gen, "explore", bad_explore)

@@ -28,7 +28,7 @@ from .checker import CheckedProgram
 from .diagnostics import Diagnostic, DiagnosticsError
 from .limits import Limits
 from .schedule import Binding, eval_expr
-from .types import INT, RECORDS
+from .types import BRANCH, FLOAT, INT, RECORDS
 
 REASONS = {0: "answer", 1: "action_cap", 2: "step_cap", 3: "end"}
 
@@ -140,6 +140,16 @@ def _wvotes(xs, ws):
 _BC = stats._BC_CACHE
 
 
+def _votes_cached(comp, cache):
+    """``vote_stats(completed)`` memoised on ``len(completed)``: completed is append-only
+    within an episode, so its length identifies its content."""
+    n = len(comp)
+    if cache[0] != n:
+        cache[1] = stats.vote_stats(comp)
+        cache[0] = n
+    return cache[1]
+
+
 def _bc(t1, t2):
     r = _BC.get((t1, t2))
     if r is None:
@@ -173,7 +183,7 @@ def runtime_namespace(limits: Limits) -> dict:
         "_r_sigmoid": _sigmoid, "_r_clip": _clip, "_r_majority": stats.majority,
         "_r_votes": stats.vote_stats, "_r_wvotes": _wvotes, "_r_bc": _bc, "_r_BC": _BC,
         "_r_distinct": stats.distinct, "_r_entropy": stats.entropy, "_r_cat": _make_cat(limits.max_list_len),
-        "_r_imul": _imul,
+        "_r_imul": _imul, "_r_vc": _votes_cached,
     }
 
 
@@ -200,6 +210,48 @@ class Executable:
         return self.checked.name
 
 
+def _is_state(e, name) -> bool:
+    return isinstance(e, A.Name) and e.id == name and e.ref is not None and e.ref.kind == "state"
+
+
+_TOTAL_CALLS = {"len", "count", "majority", "votes", "distinct", "entropy", "any", "all", "abs"}
+
+
+def _total(e) -> bool:
+    """True if evaluating ``e`` can never raise (so evaluation order and laziness are
+    unobservable): no division, indexing, list growth, integer products or fallible calls."""
+    if e is None or isinstance(e, (A.Num, A.Bool, A.NoneLit, A.Name)):
+        return True
+    if isinstance(e, A.Attr):
+        return _total(e.obj)  # branch indices are always valid; records are tuples
+    if isinstance(e, (A.Compare, A.BoolOp)):
+        return _total(e.left) and _total(e.right)
+    if isinstance(e, A.Unary):
+        return _total(e.operand)
+    if isinstance(e, A.IfExp):
+        return _total(e.cond) and _total(e.then) and _total(e.orelse)
+    if isinstance(e, A.BinOp):
+        if e.op in ("+", "-") and not e.ty.is_list:
+            return _total(e.left) and _total(e.right)
+        if e.op == "*" and (e.left.ty == FLOAT or e.right.ty == FLOAT):
+            return _total(e.left) and _total(e.right)
+        return False
+    if isinstance(e, A.Slice):
+        return _total(e.obj) and _total(e.lo) and _total(e.hi)
+    if isinstance(e, A.ListLit):
+        return all(_total(i) for i in e.items)
+    if isinstance(e, A.Call):
+        return e.func in _TOTAL_CALLS and all(_total(a) for a in e.args)
+    if isinstance(e, A.Comprehension):
+        q = e.query
+        if isinstance(q.source, A.Call) and q.source.func == "range":
+            src_ok = True
+        else:
+            src_ok = _total(q.source)
+        return src_ok and _total(q.where) and _total(q.key) and _total(q.take) and _total(e.elt)
+    return False
+
+
 class _Gen:
     def __init__(self, checked: CheckedProgram, binding: Binding, limits: Limits, traced: bool):
         self.c = checked
@@ -211,6 +263,11 @@ class _Gen:
         self.cur_span = None
         self.diags: list[Diagnostic] = []
         self.bvar_names = {s.name: f"_b{s.uid}" for s in checked.branch_vars}
+        # per-branch arrays nobody reads are not maintained (traces keep everything)
+        used = {n.name for n in A.walk(checked.program) if isinstance(n, A.Attr) and n.obj.ty == BRANCH}
+        self.need_st = traced or "steps" in used
+        self.need_cb = traced or "cost" in used
+        self.need_lat = traced or "latest" in used
 
     def emit(self, depth, text):
         self.lines.append("    " * depth + text)
@@ -301,6 +358,16 @@ class _Gen:
         if f == "beta_confidence":
             a, b = self.ex(e.args[0]), self.ex(e.args[1])
             return f"_r_bc({a}, {b})"
+        if f in ("votes", "majority") and _is_state(e.args[0], "completed"):
+            v = "(_VC[1] if _VC[0] == len(_comp) else _r_vc(_comp, _VC))"
+            return v if f == "votes" else f"{v}[0]"
+        if f in ("all", "any") and isinstance(e.args[0], A.Comprehension):
+            q = e.args[0].query
+            if q.key is None and q.take is None and _total(e.args[0]):
+                # no element can fail, so stopping at the first decisive one is exact
+                v = f"_x{q.ref.uid}"
+                cond = f" if {self.ex(q.where)}" if q.where is not None else ""
+                return f"{f}({self.ex(e.args[0].elt)} for {v} in {self.iterable(q.source)}{cond})"
         args = ", ".join(self.ex(a) for a in e.args)
         return f"{FUNC_NAMES[f]}({args})"
 
@@ -337,7 +404,13 @@ class _Gen:
         inner = f"[{v} for {v} in {src}{cond}]"
         if q.key is not None:
             rev = ", reverse=True" if q.descending else ""
-            inner = f"sorted({inner}, key=lambda {v}: {self.ex(q.key)}{rev})"
+            k = q.key
+            if isinstance(k, A.Attr) and isinstance(k.obj, A.Name) and k.obj.ref is q.ref and k.obj.ty == BRANCH \
+                    and (k.name in ATTR_ARRAYS or k.name in self.bvar_names):
+                arr = ATTR_ARRAYS.get(k.name) or self.bvar_names[k.name]
+                inner = f"sorted({inner}, key={arr}.__getitem__{rev})"  # the array is never rebound
+            else:
+                inner = f"sorted({inner}, key=lambda {v}: {self.ex(q.key)}{rev})"
         if q.take is not None:
             inner = f"{inner}[:_r_max(0, {self.ex(q.take)})]"
         if elt is None:
@@ -455,26 +528,51 @@ class _Gen:
             self.emit(d + 1, f"TR.append(('end', 'action_cap', None, _spent, {self.trace_line()!r}))")
         self.emit(d + 1, "return (None, _spent, 1)")
 
-    def explore(self, d):
+    def explore(self, d, iv="_i"):
+        """The spec's explore(branch) on the branch whose index is in local ``iv``.
+
+        A branch's ``charged`` is always ``k * PF`` (only probes add to it), so it is not
+        stored. With traces on, ``_a`` (answer) and ``_c`` (charge) are set for the events
+        and every per-branch array is kept; without, only the arrays the program reads."""
         e = self.emit
-        e(d, "_j = ORDER[_i]")
-        e(d, "_kk = _k[_i]")
+        e(d, f"_j = ORDER[{iv}]")
+        e(d, f"_kk = _k[{iv}]")
         e(d, "if _kk < NPROBES[_j]:")
-        e(d + 1, "_a = PROBES[_j][_kk]")
-        e(d + 1, "_k[_i] = _kk + 1")
-        e(d + 1, "_ch[_i] += PF")
-        e(d + 1, "_c = PF")
+        if self.traced:
+            e(d + 1, "_a = PROBES[_j][_kk]")
+            e(d + 1, f"_k[{iv}] = _kk + 1")
+            e(d + 1, "_c = PF")
+            e(d, "else:")
+            e(d + 1, "_a = FINAL[_j]")
+            e(d + 1, "_c = TOK[_j] - _kk * PF")
+            e(d + 1, "if _c < 0:")
+            e(d + 2, "_c = 0")
+            e(d + 1, f"_fin[{iv}] = True")
+            e(d + 1, "_comp.append(_a)")
+            e(d, f"_lat[{iv}] = _a")
+            e(d, f"_st[{iv}] += 1")
+            e(d, f"_cb[{iv}] += _c")
+            e(d, "_spent += _c")
+            return
+        if self.need_lat:
+            e(d + 1, f"_lat[{iv}] = PROBES[_j][_kk]")
+        e(d + 1, f"_k[{iv}] = _kk + 1")
+        if self.need_cb:
+            e(d + 1, f"_cb[{iv}] += PF")
+        e(d + 1, "_spent += PF")
         e(d, "else:")
         e(d + 1, "_a = FINAL[_j]")
-        e(d + 1, "_c = TOK[_j] - _ch[_i]")
-        e(d + 1, "if _c < 0:")
-        e(d + 2, "_c = 0")
-        e(d + 1, "_fin[_i] = True")
+        e(d + 1, "_c = TOK[_j] - _kk * PF")
+        e(d + 1, "if _c > 0:")
+        e(d + 2, "_spent += _c")
+        if self.need_cb:
+            e(d + 2, f"_cb[{iv}] += _c")
+        e(d + 1, f"_fin[{iv}] = True")
         e(d + 1, "_comp.append(_a)")
-        e(d, "_lat[_i] = _a")
-        e(d, "_st[_i] += 1")
-        e(d, "_cb[_i] += _c")
-        e(d, "_spent += _c")
+        if self.need_lat:
+            e(d + 1, f"_lat[{iv}] = _a")
+        if self.need_st:
+            e(d, f"_st[{iv}] += 1")
 
     def on_fail(self, st, d):
         if st.on_exhausted is not None:
@@ -501,8 +599,10 @@ class _Gen:
                 e(d + 1, "_a = FINAL[_j]")
                 e(d + 1, "_c = TOK[_j]")
                 e(d + 1, "_fin[_i] = True")
-                e(d + 1, "_lat[_i] = _a")
-                e(d + 1, "_cb[_i] = _c")
+                if self.need_lat:
+                    e(d + 1, "_lat[_i] = _a")
+                if self.need_cb:
+                    e(d + 1, "_cb[_i] = _c")
                 e(d + 1, "_spent += _c")
                 e(d + 1, "_comp.append(_a)")
             if self.traced:
@@ -510,23 +610,28 @@ class _Gen:
             if st.bind is not None:
                 e(d + 1, f"_x{st.ref.uid} = _i")
             return
-        e(d, f"_i = {self.ex(st.target)}")
+        tgt = self.ex(st.target)
+        if not self.traced and tgt.isidentifier():
+            iv = tgt  # a local already holds the index: no copy
+        else:
+            iv = "_i"
+            e(d, f"_i = {tgt}")
         if k == "advance":
-            e(d, "if _fin[_i] or _pr[_i]:")
+            e(d, f"if _fin[{iv}] or _pr[{iv}]:")
             if self.traced:
                 e(d + 1, f"TR.append(('advance', _i, None, 0, _spent, 'no-op', {self.trace_line()!r}))")
             self.on_fail(st, d + 1)
             e(d, "else:")
-            self.explore(d + 1)
+            self.explore(d + 1, iv)
             if self.traced:
                 e(d + 1, f"TR.append(('advance', _i, _a, _c, _spent, _fin[_i], {self.trace_line()!r}))")
         else:  # prune
-            e(d, "if _pr[_i]:")
+            e(d, f"if _pr[{iv}]:")
             if self.traced:
                 e(d + 1, f"TR.append(('prune', _i, None, 0, _spent, 'no-op', {self.trace_line()!r}))")
             self.on_fail(st, d + 1)
             e(d, "else:")
-            e(d + 1, "_pr[_i] = True")
+            e(d + 1, f"_pr[{iv}] = True")
             if self.traced:
                 e(d + 1, f"TR.append(('prune', _i, None, 0, _spent, True, {self.trace_line()!r}))")
 
@@ -564,13 +669,16 @@ class _Gen:
         e(d, "_acts = 0")
         e(d, "_fuel = FUEL")
         e(d, "_k = [0] * NB")
-        e(d, "_ch = [0] * NB")
-        e(d, "_cb = [0] * NB")
-        e(d, "_st = [0] * NB")
+        if self.need_cb:
+            e(d, "_cb = [0] * NB")
+        if self.need_st:
+            e(d, "_st = [0] * NB")
         e(d, "_fin = [False] * NB")
         e(d, "_pr = [False] * NB")
-        e(d, "_lat = [None] * NB")
+        if self.need_lat:
+            e(d, "_lat = [None] * NB")
         e(d, "_comp = []")
+        e(d, "_VC = [-1, None]")
         for s, decl in zip(c.branch_vars, c.program.branch_vars):
             self.cur_span = decl.span
             e(d, f"_b{s.uid} = [{self.ex(decl.value)}] * NB")
