@@ -11,10 +11,34 @@ from ..api import read_source
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.schedule import bind
 from ..lang.prover import prove, schedule_diagnostics
-from .common import parse_sets
+from ..lang.limits import Limits
+from .common import UserError, parse_sets
 
 
-def check_file(path: str, overrides: dict, strict: bool = False) -> dict:
+def parse_limits(values) -> Limits:
+    """``--limit NAME=VALUE`` options -> :class:`Limits` (``max_seconds=none`` lifts the cap)."""
+    kw: dict = {}
+    names = Limits.names()
+    for v in values:
+        k, sep, x = v.partition("=")
+        k = k.strip().replace("-", "_")
+        if not sep or k not in names:
+            raise UserError(f"--limit {v}: expected NAME=VALUE with NAME one of {', '.join(names)}")
+        x = x.strip()
+        if k == "max_seconds" and x.lower() in ("none", "off"):
+            kw[k] = None
+            continue
+        try:
+            num = float(x) if k == "max_seconds" else int(x)
+        except ValueError:
+            raise UserError(f"--limit {v}: {k} must be {'a number' if k == 'max_seconds' else 'an integer'}") from None
+        if not num > 0:
+            raise UserError(f"--limit {v}: {k} must be positive")
+        kw[k] = num
+    return Limits(**kw)
+
+
+def check_file(path: str, overrides: dict, strict: bool = False, limits: Limits | None = None) -> dict:
     """Check one file (names, types, bounds, safety, then the schedule proofs)."""
     report = {"file": path, "ok": False, "diagnostics": [], "params": []}
     try:
@@ -24,7 +48,7 @@ def check_file(path: str, overrides: dict, strict: bool = False) -> dict:
         report["_text"] = ex.render()
         return report
     try:
-        checked = check_source(src, path)
+        checked = check_source(src, path, limits)
         if overrides:
             bind(checked, None, overrides)
     except DiagnosticsError as ex:
@@ -78,14 +102,17 @@ def _knob_lines(results) -> list[str]:
 @click.option("--seeds", default=100, show_default=True, type=click.IntRange(1, 10_000),
               help="Ordering seeds for --behavior.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes for --behavior.")
-def check(files, as_json, sets, strict, quiet, behavior, store, model, dataset, beta_spec, seeds, jobs):
+@click.option("--limit", "limit_sets", multiple=True, metavar="NAME=VALUE",
+              help="Override a resource limit, e.g. --limit max_nesting=16 (see docs/safety.md).")
+def check(files, as_json, sets, strict, quiet, behavior, store, model, dataset, beta_spec, seeds, jobs, limit_sets):
     """Check .tts programs: syntax, names, types, bounds, information safety, and a proof
     that every schedule knob is monotone in beta as declared and stays in its range.
 
     Exit status: 0 if every file is valid, 1 otherwise.
     """
     overrides = parse_sets(sets)
-    reports = [check_file(f, overrides, strict) for f in files]
+    limits = parse_limits(limit_sets)
+    reports = [check_file(f, overrides, strict, limits) for f in files]
     if behavior:
         _behavior(reports, overrides, store, model, dataset, beta_spec, seeds, jobs, as_json)
     failed = 0
