@@ -44,6 +44,8 @@ def get_executor(name: str, jobs: int | None, address: str | None = None):
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray).")
 @click.option("--max-seconds", type=float, default=None, help="Wall-clock cap per evaluation (default 900).")
 @click.option("--max-actions", type=click.IntRange(1), default=None, help="Action cap per episode (default 50000).")
+@click.option("--limit", "limit_sets", multiple=True, metavar="NAME=VALUE",
+              help="Override a resource limit, e.g. --limit max_steps=100000 (see docs/safety.md).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--traces", "traces_path", type=click.Path(dir_okay=False), default=None,
               help="Also write episode traces as JSONL (schema: docs/traces.md).")
@@ -52,14 +54,16 @@ def get_executor(name: str, jobs: int | None, address: str | None = None):
 @click.option("--trace-seeds", default="0", show_default=True, metavar="SPEC",
               help="Seeds to trace: all | 0 | 0,1 | 0-4.")
 def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_json, jobs, executor, address,
-             max_seconds, max_actions, quiet, traces_path, trace_questions, trace_seeds):
+             max_seconds, max_actions, limit_sets, quiet, traces_path, trace_questions, trace_seeds):
     """Evaluate PROGRAMS under the replay protocol (100 ordering seeds, every question).
 
     Prints accuracy (%), mean tokens per question, episodes and wall time per
     (program, model, dataset, beta).
     """
     overrides = parse_sets(sets)
-    limits = Limits()
+    from .check import parse_limits
+
+    limits = parse_limits(limit_sets)
     if max_seconds is not None:
         limits = limits.with_(max_seconds=max_seconds)
     if max_actions is not None:
