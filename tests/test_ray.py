@@ -257,3 +257,42 @@ def test_cli_joins_a_running_cluster_by_address(cluster, cli_local):
 def test_cli_private_one_worker_cluster(cli_local):
     # a second, private Ray (1 CPU) started by the CLI process itself
     assert _cli(*CLI_ARGS, "--executor", "ray", "-j", "1") == cli_local
+
+
+# -- a short discovery through the executor interface -------------------------------------
+
+def _strip(x, drop=("wall_s", "elapsed_s", "time", "started", "finished")):
+    if isinstance(x, dict):
+        return {k: _strip(v, drop) for k, v in x.items() if k not in drop}
+    if isinstance(x, list):
+        return [_strip(v, drop) for v in x]
+    return x
+
+
+def _discover(tmp_path, executor, address=None):
+    from tts_dsl.discovery import config_from_dict, run_config
+
+    run = {"out": str(tmp_path / executor), "max_rounds": 3, "max_repairs": 1, "plots": False, "seed": 3,
+           "seed_programs": [str(PROGRAMS / "sc.tts"), str(PROGRAMS / "cmc.tts")],
+           "betas": [0.0, 0.5, 1.0], "jobs": 2, "executor": executor}
+    if address:
+        run["address"] = address
+    cfg = config_from_dict({
+        "run": run,
+        "search": {"synthetic": [{"seed": 11, "questions": 5, "branches": 24}], "seeds": 4},
+        "heldout": {"synthetic": [{"seed": 99, "questions": 5, "branches": 24}], "seeds": 4},
+        "smoke": {"questions": 3, "branches": 16, "seeds": 2},
+        "proposer": {"kind": "evolve"},
+    }, str(tmp_path))
+    final = run_config(cfg)
+    recs = [json.loads(x) for x in (tmp_path / executor / "candidates.jsonl").read_text().splitlines()]
+    return _strip(final), _strip(recs)
+
+
+def test_short_discovery_through_ray_matches_local(cluster, tmp_path):
+    pytest.importorskip("tts_dsl.discovery", reason="the discovery loop is not in this checkout")
+    local_final, local_recs = _discover(tmp_path, "local")
+    ray_final, ray_recs = _discover(tmp_path, "ray", cluster)
+    assert any(r.get("status") == "ok" for r in ray_recs)
+    assert ray_recs == local_recs
+    assert _strip(ray_final, ("wall_s", "out", "elapsed_s")) == _strip(local_final, ("wall_s", "out", "elapsed_s"))
