@@ -374,6 +374,10 @@ class Checker:
     def s_Repeat(self, st: A.Repeat, scope):
         self.want(st.count, INT, scope, "a repeat count")
         self.require_const(st.count, "the count of a repeat")
+        n = _literal_number(st.count)
+        if isinstance(n, int) and n > self.limits.max_loop_bound:  # a literal bound (params: at compile)
+            self.err("L005", f"repeat {n:,} times; the limit is {self.limits.max_loop_bound:,}", st.count.span,
+                     hint="lower the count")
         inner = _Scope(scope)
         if st.var is not None and self.check_name_ok(st.var, st.var_span, "loop variable"):
             s = self.sym(st.var, "loop", INT, st.var_span)
@@ -653,6 +657,12 @@ class Checker:
         if e.func == "range":
             for a in e.args:
                 self.require_const(a, "a range bound")
+            lits = [_literal_number(a) for a in e.args]
+            if None not in lits and lits:  # literal bounds: the loop limit is known now (L005)
+                lo, hi = (0, lits[0]) if len(lits) == 1 else (lits[0], lits[1])
+                if hi - lo > self.limits.max_loop_bound:
+                    self.err("L005", f"range of {hi - lo:,} values; the limit is {self.limits.max_loop_bound:,}",
+                             e.span, hint="lower the bound")
         r = f.typer(ts)
         if isinstance(r, str):
             self.err("E201", r, e.span, expected=f.signature)
