@@ -1,0 +1,93 @@
+"""Sweeps are deterministic: the same rows (to the last bit) whatever the number of worker
+processes, whatever the task order, and however many times a worker is reused."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import PROGRAMS, REPLAY
+from tts_dsl.evaluation.sweep import LocalExecutor, StoreRef, Task, make_tasks, run_task
+
+VOLATILE = {"wall_s"}
+
+
+def _strip(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k not in VOLATILE}
+
+
+def _program(name):
+    p = PROGRAMS / f"{name}.tts"
+    return p.read_text(), str(p)
+
+
+def _tasks(keep=True):
+    stores = [StoreRef(None, synthetic_seed=s, synthetic_questions=5, synthetic_branches=48) for s in (1, 2)]
+    seeds = range(6)
+    tasks = make_tasks([_program("cmc")], stores, [0.0, 0.4, 1.0], seeds=seeds, keep_episodes=keep)
+    tasks += make_tasks([_program("parallel_probe")], stores, [None], {"num_chains": 12}, seeds=seeds,
+                        keep_episodes=keep)
+    tasks += make_tasks([_program("asc")], stores, [None], {"max_samples": 16}, seeds=seeds, keep_episodes=keep)
+    return tasks
+
+
+@pytest.fixture(scope="module")
+def serial_rows():
+    return LocalExecutor(jobs=1).map(_tasks())
+
+
+def test_rows_come_back_in_task_order(serial_rows):
+    tasks = _tasks()
+    assert [r["model"] for r in serial_rows] == ["synthetic"] * len(tasks)
+    assert [r["beta"] for r in serial_rows] == [t.beta for t in tasks]
+    assert [r["program"] for r in serial_rows] == ["cmc"] * 6 + ["parallel_probe"] * 2 + ["asc"] * 2
+    assert all(r["error"] is None for r in serial_rows)
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_same_rows_with_any_number_of_workers(serial_rows, jobs):
+    seen = []
+    rows = LocalExecutor(jobs=jobs).map(_tasks(), progress=seen.append)
+    assert sum(seen) == len(rows)
+    assert [_strip(r) for r in rows] == [_strip(r) for r in serial_rows]
+
+
+def test_task_order_does_not_change_any_row(serial_rows):
+    tasks = _tasks()
+    perm = list(reversed(range(len(tasks))))
+    rows = LocalExecutor(jobs=2).map([tasks[i] for i in perm])
+    back = [None] * len(tasks)
+    for i, r in zip(perm, rows):
+        back[i] = r
+    assert [_strip(r) for r in back] == [_strip(r) for r in serial_rows]
+
+
+def test_a_reused_worker_gives_the_same_row_again(serial_rows):
+    t = _tasks()[1]
+    assert _strip(run_task(t)) == _strip(serial_rows[1])
+    assert _strip(run_task(t)) == _strip(serial_rows[1])
+
+
+def test_rows_differ_when_the_work_differs(serial_rows):
+    """The comparison above is not vacuous: different betas give different episodes."""
+    assert serial_rows[0]["_cost"] != serial_rows[2]["_cost"]
+    assert len({r["avg_cost"] for r in serial_rows}) > 5
+
+
+def test_runtime_errors_come_back_as_rows_in_parallel():
+    bad = "controller bad\nlet xs: list[int] = []\nanswer none if xs[0] == 1 else none\n"
+    good_src, good_file = _program("sc")
+    st = StoreRef(None, synthetic_seed=3, synthetic_questions=3, synthetic_branches=16)
+    tasks = [Task(bad, "bad.tts", st, seeds=(0, 1)), Task(good_src, good_file, st, params=(("n", 4),), seeds=(0, 1))]
+    rows = LocalExecutor(jobs=2).map(tasks)
+    assert "list index out of range" in rows[0]["error"]
+    assert rows[1]["error"] is None and rows[1]["accuracy"] is not None
+
+
+@pytest.mark.shared
+def test_real_store_same_rows_with_one_or_two_workers():
+    src, file = _program("cmc")
+    refs = [StoreRef(str(REPLAY), m, "aime24") for m in ("Qwen3-0.6B", "Qwen3-8B")]
+    tasks = make_tasks([(src, file)], refs, [0.2, 0.7], seeds=range(5), keep_episodes=True)
+    one = LocalExecutor(jobs=1).map(tasks)
+    two = LocalExecutor(jobs=2).map(tasks)
+    assert [_strip(r) for r in one] == [_strip(r) for r in two]
