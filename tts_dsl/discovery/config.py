@@ -63,6 +63,7 @@ class DiscoverConfig:
     max_repairs: int = 3
     select: str = "frontier"  # frontier | accuracy
     plots: bool = True  # frontier plots in the report (matplotlib)
+    cache: str | None = None  # evaluation cache file shared between runs (default: OUT/cache.jsonl)
     seed_programs: list = field(default_factory=lambda: ["programs/*.tts"])
     betas: list = field(default_factory=lambda: [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
     area_range: list | None = None  # [lo, hi] tokens; default: the seed programs' cost span per store

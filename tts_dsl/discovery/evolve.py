@@ -14,7 +14,8 @@ is kept:
   history;
 * ``param_cross`` / ``block_cross``: recombine two parents: take a knob's schedule, or a
   whole ``if``/``for``/``repeat`` block, from the other parent;
-* ``betaify``: turn a constant knob into a monotone function of beta.
+* ``betaify``: turn a constant knob into a monotone function of beta, or reshape a
+  schedule (scale the coefficient of beta; beta -> beta * beta or sqrt(beta)).
 
 Each proposal stacks one to three operators on a parent drawn by rank from the best
 programs so far, and is pre-checked with the public API (parse, check, dedupe) until one
@@ -257,14 +258,18 @@ class Mutator:
     def betaify(self, text, c, other):
         src = _Src(text)
         consts = [p for p in c.params if not p.uses_beta and isinstance(p.expr, A.Num)]
-        if not consts:
-            # steepen or flatten an existing schedule: scale the coefficient of beta
+        if not consts or self.rng.random() < 0.6:
+            # reshape an existing schedule: scale the coefficient of beta, or bend the
+            # curve (beta -> beta * beta spends less at low beta, sqrt(beta) more)
             muls = [n for p in c.program.params for n in _exprs(p.value)
                     if isinstance(n, A.BinOp) and n.op == "*" and isinstance(n.right, A.Name)
                     and n.right.id == "beta" and isinstance(n.left, A.Num)]
             if not muls:
                 return None
             n = self.rng.choice(muls)
+            if self.rng.random() < 0.35:
+                a, b = src.span(n.right.span)
+                return _edit(text, a, b, self.rng.choice(["(beta * beta)", "sqrt(beta)"]))
             f = self.rng.choice([0.5, 0.75, 1.25, 1.5])
             v = n.left.value * f
             new = str(max(1, round(v))) if isinstance(n.left.value, int) else _fmt_float(v)
@@ -319,7 +324,7 @@ class EvolveProposer(Proposer):
             raise ProposerError("evolve: no program to start from (give seed_programs)", fatal=True, calls=0)
         rng = random.Random(f"evolve:{ctx.seed}:{ctx.round}:{ctx.attempt}")
         elite = pool[:max(1, self.cfg.elite)]
-        weights = [1.0 / (i + 1) for i in range(len(elite))]
+        weights = [1.0 / (i + 1) ** 2 for i in range(len(elite))]
         ops, opw = list(OPERATORS), list(OPERATORS.values())
         mut = Mutator(rng)
         last = None

@@ -100,7 +100,8 @@ class Discovery:
         from .langref import language_reference
 
         cfg = self.cfg
-        self.evaluator = Evaluator(cfg, self.archive.cache_path, self.executor)
+        cache = cfg.path(cfg.cache) if cfg.cache else self.archive.cache_path
+        self.evaluator = Evaluator(cfg, cache, self.executor)
         self.search_refs = resolve_stores(cfg.search, cfg)
         if not self.search_refs:
             raise ValueError("[search] selects no store")

@@ -119,6 +119,22 @@ def _plot(final, split, path):
     return path.name
 
 
+def _versus_seeds(final) -> str:
+    sel = final["selected"]
+    seeds = {k: v for k, v in final["programs"].items() if k.startswith("seed:")}
+    if not sel or not seeds or sel.startswith("seed:"):
+        return "- no valid candidate: the best seed program is reported as selected"
+    e = final["programs"][sel]
+    key = (lambda v: v["search_score"]["area"]) if final["rule"] == "frontier" else \
+        (lambda v: v["search_score"]["best_accuracy"] or 0)
+    best = max(seeds, key=lambda k: key(seeds[k]))
+    stat = "search frontier area" if final["rule"] == "frontier" else "search best accuracy"
+    verdict = "beats" if key(e) > key(seeds[best]) else "does not beat"
+    h = e["heldout_score"]["area"] - seeds[best]["heldout_score"]["area"]
+    return (f"- {sel} {verdict} the best seed program by {stat} ({best}: {key(e):.3f} vs {key(seeds[best]):.3f}); "
+            f"held-out area difference {h:+.3f}")
+
+
 def render_report(final, records, plots) -> str:
     sel = final["selected"]
     out = ["# Discovery report", "",
@@ -130,6 +146,7 @@ def render_report(final, records, plots) -> str:
            f"{final['search']['seeds'][0] + final['search']['seeds'][1] - 1}",
            f"- held-out split: {', '.join(final['heldout']['stores'])}, seeds {final['heldout']['seeds'][0]}.."
            f"{final['heldout']['seeds'][0] + final['heldout']['seeds'][1] - 1} ({final['heldout']['note']})",
+           _versus_seeds(final),
            "", "Frontier area: mean over stores of the area under each store's best-accuracy-within-budget "
            "curve on a log-cost axis, over the seed programs' cost span on that store (accuracy points).",
            "", "| program | search area | search best acc | held-out area | held-out best acc |",

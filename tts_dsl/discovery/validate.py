@@ -131,6 +131,7 @@ def smoke(checked, cfg_smoke: dict) -> list[Diagnostic]:
     limits = Limits().with_(max_seconds=float(cfg_smoke["max_seconds"]))
     betas = list(cfg_smoke["betas"]) if checked.uses_beta else [None]
     diags: list[Diagnostic] = []
+    accs: list = []
     for b in betas:
         try:
             exe = compile_program(checked, bind(checked, b), limits)
@@ -141,6 +142,7 @@ def smoke(checked, cfg_smoke: dict) -> list[Diagnostic]:
             d = dataclasses.replace(res.error, stage="smoke")
             d.message = f"{d.message} (smoke run at beta={b} on a synthetic store)"
             return [d]
+        accs.append(res.accuracy)
         for why, code in (("action_cap", "L006"), ("step_cap", "L007")):
             n = res.ended.get(why, 0)
             if n:
@@ -149,6 +151,12 @@ def smoke(checked, cfg_smoke: dict) -> list[Diagnostic]:
                                         stage="smoke", file=checked.file,
                                         hint="make sure every loop ends: break when nothing is left to advance"))
                 return diags
+    if accs and all(a == 0 for a in accs):
+        diags.append(Diagnostic("S101", f"the program answered no smoke question correctly at any beta "
+                                f"({', '.join(str(b) for b in betas)}): it probably never answers, or answers too early",
+                                checked.program.name_span, stage="smoke", file=checked.file,
+                                hint="make sure the answer statement is reached with a real answer "
+                                     "(e.g. majority(completed) once some branches finished)"))
     return diags
 
 
