@@ -77,6 +77,8 @@ def render_conversation(messages: list[dict]) -> str:
     """The conversation as plain text (for command-line agents)."""
     if len(messages) == 1:
         return messages[0]["content"]
+    if len(messages) == 2 and messages[0]["role"] == "system":
+        return messages[0]["content"] + "\n\n" + messages[1]["content"]
     parts = []
     for m in messages:
         parts.append(f"=== {m['role']} ===\n{m['content']}")
