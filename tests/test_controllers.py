@@ -416,11 +416,12 @@ def doc_rows():
 
 def test_doc_table_names_its_command_and_covers_the_library():
     text = DOC.read_text()
-    cmd = re.search(r"```\n(tts-dsl eval .*?)```", text, re.S)
+    cmd = re.search(r"```\n(tts-dsl compare .*?)```", text, re.S)
     assert cmd, "the doc names the command that produced its table"
-    for name in LIBRARY + ["sc", "cmc"]:
+    for name in LIBRARY + ["sc", "asc", "esc", "parallel_probe", "cmc"]:
         assert f"programs/{name}.tts" in cmd.group(1)
-    assert "--beta 0,0.5,1" in cmd.group(1) and "--model all" in cmd.group(1)
+    assert "--beta 0,0.5,1" in cmd.group(1) and "--store ../shared/replay" in cmd.group(1)
+    assert "--model" not in cmd.group(1)  # every model
     rows = doc_rows()
     have = {(r["program"], r["model"], float(r["beta"]) if r["beta"] else None) for r in rows}
     for model in MODELS:
