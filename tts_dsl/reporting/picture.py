@@ -81,8 +81,8 @@ def draw_episode(rec: dict, path, max_rows: int = 128) -> None:
                       label="gold (when the answer is wrong)"),
                Line2D([], [], marker="|", color="#1565c0", linestyle="none", markersize=10, mew=2.5,
                       label="running at stop")]
-    ax.legend(handles=handles, fontsize=7, loc="upper right", bbox_to_anchor=(1.0, -0.08 if nrows > 10 else -0.15),
-              ncol=3, frameon=False)
-    fig.tight_layout()
+    height = fig.get_size_inches()[1]
+    fig.legend(handles=handles, fontsize=7, loc="lower center", ncol=4, frameon=False)
+    fig.tight_layout(rect=(0, min(0.3, 0.6 / height), 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
