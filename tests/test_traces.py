@@ -321,3 +321,44 @@ def test_runtime_error_keeps_the_trace_up_to_the_error(small_store, tmp_path, ca
     cap = capsys.readouterr()
     assert rc == 1 and "end: runtime error" in cap.out
     assert "bad.tts:7:3: error[R001]" in cap.err and "Traceback" not in cap.err
+
+
+TINY = None
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_tracing_never_changes_a_result_generated_programs(data):
+    """For generated programs: traced and untraced runs agree on every episode, and every
+    decoded trace (including one that ends in a runtime error) is schema-valid."""
+    from strategies import valid_sources
+
+    from tts_dsl.lang.diagnostics import DiagnosticsError
+    from tts_dsl.replay.synthetic import synthetic_store
+    from tts_dsl.reporting.traces import TraceError
+
+    global TINY
+    if TINY is None:
+        TINY = synthetic_store(seed=3, n_questions=3, n_branches=16)
+    src = data.draw(valid_sources())
+    limits = Limits().with_(max_actions=400, max_steps=4000)
+    try:
+        c = api.check(src, limits=limits)
+        plain_exe = api.compile(c, 0.5, limits=limits)
+        traced_exe = api.compile(c, 0.5, traced=True, limits=limits)
+    except DiagnosticsError:
+        return
+    plain = run(plain_exe, TINY, range(2), limits)
+    try:
+        recs = trace_episodes(traced_exe, TINY, range(3), range(2), limits)
+    except TraceError as ex:
+        assert plain.error is not None and plain.error.message == ex.diagnostic.message
+        recs = ex.records
+        assert recs and recs[-1]["ended"] == "error"
+    else:
+        assert plain.error is None
+        assert [[r["cost"] for r in recs[s * 3:(s + 1) * 3]] for s in range(2)] == plain.cost
+        assert [[int(r["correct"]) for r in recs[s * 3:(s + 1) * 3]] for s in range(2)] == plain.correct
+    for r in recs:
+        assert validate_record(r) == [], (src, validate_record(r))
+        json.dumps(r, allow_nan=False)
