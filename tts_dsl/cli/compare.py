@@ -190,7 +190,7 @@ def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseli
         cost = np.asarray(row["_cost"], dtype=float) if not err and row.get("_cost") else None
         cells.append(Cell(cfg, label, corr, cost, err))
     rep = build_report(cells, [r.label for r in refs], configs, base if len(configs) > 1 else None,
-                       n_boot, n_perm, ci_seed, level, crange)
+                       n_boot, n_perm, ci_seed, level, crange, overrides)
     md = to_markdown(rep, title, show_frontier)
     click.echo(md, nl=False)
     try:

@@ -164,7 +164,7 @@ AVERAGE = "average"
 
 def build_report(cells: list[Cell], stores: list[str], configs: list[Config], baseline: Config | None = None,
                  n_boot: int = 2000, n_perm: int = 10000, seed: int = 0, level: float = LEVEL,
-                 cost_range: tuple | None = None) -> Report:
+                 cost_range: tuple | None = None, overrides: dict | None = None) -> Report:
     """Compute every number of the report from evaluated cells."""
     by = {(c.config.label, c.store): c for c in cells}
     nq = {}
@@ -206,8 +206,11 @@ def build_report(cells: list[Cell], stores: list[str], configs: list[Config], ba
                     row["token_ratio"] = row["tokens"] / bt if bt > 0 else None
             rows.append(row)
     frontier, rng = frontier_rows(rows, stores, cost_range)
+    seeds = sorted({c.correct.shape[0] for c in cells if c.ok})
     return Report(stores, configs, baseline, rows, frontier, rng,
-                  {"bootstrap": n_boot, "permutations": n_perm, "seed": seed, "level": level})
+                  {"bootstrap": n_boot, "permutations": n_perm, "seed": seed, "level": level,
+                   "questions": {s: nq[s] for s in stores if s in nq},
+                   "seeds": seeds[0] if len(seeds) == 1 else None, "overrides": dict(overrides or {})})
 
 
 def union_range(curves) -> tuple[float, float] | None:
@@ -323,8 +326,13 @@ def to_markdown(rep: Report, title: str | None = None, frontier: bool | None = N
         out.append("")
         out.append(f"Cost ranges: {rng_line}. (n/m pts: Pareto-optimal points / points.)")
     st = rep.settings
-    out += ["", f"Bootstrap: {st['bootstrap']} resamples of the questions, seed {st['seed']}; permutation test: "
-            f"{st['permutations']} sign vectors (exact when 2^n is smaller)."]
+    nq = ", ".join(f"{s}: {n}" for s, n in st.get("questions", {}).items())
+    seeds = f"{st['seeds']} ordering seeds per cell; " if st.get("seeds") else ""
+    out += ["", f"{seeds}questions per store: {nq}. Bootstrap: {st['bootstrap']} resamples of the questions, "
+            f"seed {st['seed']}; permutation test: {st['permutations']} sign vectors (exact when 2^n is smaller)."]
+    if st.get("overrides"):
+        out.append("Param overrides (in the programs that declare them): "
+                   + ", ".join(f"{k}={v}" for k, v in st["overrides"].items()) + ".")
     return "\n".join(out) + "\n"
 
 
