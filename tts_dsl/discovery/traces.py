@@ -48,6 +48,38 @@ def render_events(events, q, max_events: int = 150) -> list[str]:
             out.append(f"L{line} trace {label}: {vals}")
     if len(events) > max_events:
         out.append(f"... ({len(events) - max_events} more events)")
+    return collapse(out)
+
+
+def collapse(lines: list[str], keep: int = 2) -> list[str]:
+    """Shorten runs of the same action on the same source line (64 opens in a row),
+    ignoring the loop-iteration markers between them."""
+    def key(ln):
+        parts = ln.split(" ", 2)
+        if ln.startswith("L") and len(parts) > 2 and parts[1] in ("open", "read", "advance", "prune"):
+            return parts[0], parts[1]
+        return None
+
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        k = key(lines[i])
+        if k is None:
+            out.append(lines[i])
+            i += 1
+            continue
+        run = [lines[i]]
+        j = i + 1
+        while j < len(lines) and (key(lines[j]) == k or lines[j].startswith("-- iteration")):
+            if key(lines[j]) == k:
+                run.append(lines[j])
+            j += 1
+        if len(run) > 2 * keep + 1:
+            out += run[:keep] + [f"... {len(run) - 2 * keep} more '{k[0]} {k[1]}' ..."] + run[-keep:]
+            i = j
+        else:
+            out.append(lines[i])
+            i += 1
     return out
 
 
