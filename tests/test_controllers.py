@@ -101,14 +101,16 @@ def oracle_short_m_at_k(q, order, k, m):
     return vote([q.final[j] for j in first])[0], cost
 
 
-def oracle_consol(q, order, max_samples, p1, type1, type2):
+def oracle_consol(q, order, max_samples, p1, type1, type2, stop_on_h0=False):
     pool, cost = [], 0
-    bound = math.log((1 - type2) / type1)
+    upper = math.log((1 - type2) / type1)
+    lower = math.log(type2 / (1 - type1))
     for j in order[:max_samples]:
         pool.append(q.final[j])
         cost += q.tokens[j]
         w, a, b = vote(pool)
-        if a * math.log(p1 / 0.5) + b * math.log((1 - p1) / 0.5) >= bound:
+        llr = a * math.log(p1 / 0.5) + b * math.log((1 - p1) / 0.5)
+        if llr >= upper or (stop_on_h0 and llr <= lower):
             return w, cost
     return vote(pool)[0], cost
 
@@ -151,7 +153,7 @@ def oracle(name, q, order, v):
     if name == "first_finish":
         return oracle_short_m_at_k(q, order, v["n"], 1)
     if name == "consol":
-        return oracle_consol(q, order, v["max_samples"], v["p1"], v["type1"], v["type2"])
+        return oracle_consol(q, order, v["max_samples"], v["p1"], v["type1"], v["type2"], v["stop_on_h0"])
     if name == "answer_convergence":
         return oracle_answer_convergence(q, order, v["n"], v["c"])
     return oracle_certaindex(q, order, v["n"], v["threshold"], v["patience"])
@@ -203,7 +205,8 @@ KNOBS = {
     "consol": lambda d: {"max_samples": d.draw(st.integers(1, 40)),
                          "p1": d.draw(st.sampled_from([0.55, 0.6, 0.7, 0.8, 0.95])),
                          "type1": d.draw(st.sampled_from([0.001, 0.01, 0.05, 0.2, 0.5])),
-                         "type2": d.draw(st.sampled_from([0.01, 0.1, 0.2, 0.4]))},
+                         "type2": d.draw(st.sampled_from([0.01, 0.1, 0.2, 0.4])),
+                         "stop_on_h0": d.draw(st.booleans())},
     "answer_convergence": lambda d: {"n": d.draw(st.integers(1, 40)), "c": d.draw(st.integers(1, 20))},
     "certaindex": lambda d: {"n": d.draw(st.integers(2, 40)),
                              "threshold": d.draw(st.sampled_from([0.0, 0.05, 0.2, 0.5, 0.9, 1.0])),
