@@ -538,3 +538,15 @@ def test_docs_python_example_runs(tmp_path):
     assert final["selected"] in final["programs"]
     doc = (ROOT / "docs" / "discovery.md").read_text()
     assert "examples/discover-synthetic.toml" in doc and "run_config(cfg" in doc
+
+
+def test_trace_excerpt_collapses_repeated_actions():
+    from tts_dsl.discovery.traces import collapse
+
+    lines = ["# head"] + [x for i in range(10) for x in (f"-- iteration {i} (spent 0)", f"L3 open b{i} -> '1' (+500)")]
+    lines += ["L9 end (answer): answer '1', 5000 tokens"]
+    out = collapse(lines)
+    assert out[0] == "# head" and out[-1].startswith("L9 end")
+    assert "... 6 more 'L3 open' ..." in out and "L3 open b0 -> '1' (+500)" in out and "L3 open b9 -> '1' (+500)" in out
+    assert len(out) == 8  # the first iteration marker stays
+    assert collapse(lines[:5]) == lines[:5]
