@@ -272,27 +272,33 @@ def _strip(x, drop=("wall_s", "elapsed_s", "time", "started", "finished")):
 def _discover(tmp_path, executor, address=None):
     from tts_dsl.discovery import config_from_dict, run_config
 
-    run = {"out": str(tmp_path / executor), "max_rounds": 3, "max_repairs": 1, "plots": False, "seed": 3,
-           "seed_programs": [str(PROGRAMS / "sc.tts"), str(PROGRAMS / "cmc.tts")],
-           "betas": [0.0, 0.5, 1.0], "jobs": 2, "executor": executor}
+    evaluation = {"betas": [0.0, 0.5, 1.0], "jobs": 2, "executor": executor}  # as in a config file
     if address:
-        run["address"] = address
+        evaluation["address"] = address
     cfg = config_from_dict({
-        "run": run,
+        "run": {"out": str(tmp_path / executor), "max_rounds": 3, "max_repairs": 1, "plots": False, "seed": 3,
+                "seed_programs": [str(PROGRAMS / "sc.tts"), str(PROGRAMS / "cmc.tts")]},
+        "evaluation": evaluation,
         "search": {"synthetic": [{"seed": 11, "questions": 5, "branches": 24}], "seeds": 4},
         "heldout": {"synthetic": [{"seed": 99, "questions": 5, "branches": 24}], "seeds": 4},
         "smoke": {"questions": 3, "branches": 16, "seeds": 2},
         "proposer": {"kind": "evolve"},
     }, str(tmp_path))
+    assert cfg.executor == executor
     final = run_config(cfg)
     recs = [json.loads(x) for x in (tmp_path / executor / "candidates.jsonl").read_text().splitlines()]
     return _strip(final), _strip(recs)
 
 
-def test_short_discovery_through_ray_matches_local(cluster, tmp_path):
+def test_short_discovery_through_ray_matches_local(cluster, tmp_path, monkeypatch):
     pytest.importorskip("tts_dsl.discovery", reason="the discovery loop is not in this checkout")
     local_final, local_recs = _discover(tmp_path, "local")
+    mapped = []
+    real_map = RayExecutor.map
+    monkeypatch.setattr(RayExecutor, "map", lambda self, tasks, progress=None:
+                        mapped.append(len(tasks)) or real_map(self, tasks, progress))
     ray_final, ray_recs = _discover(tmp_path, "ray", cluster)
+    assert sum(mapped) >= 10  # the candidates' beta curves went through Ray
     assert any(r.get("status") == "ok" for r in ray_recs)
     assert ray_recs == local_recs
     assert _strip(ray_final, ("wall_s", "out", "elapsed_s")) == _strip(local_final, ("wall_s", "out", "elapsed_s"))
