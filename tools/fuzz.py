@@ -248,14 +248,14 @@ def _main_thread() -> bool:
 
 # ------------------------------------------------------------------ driver
 def _worker(args):
-    seed, n, timeout, out_dir = args
+    seed, n, timeout, out_dir, gaps = args
     from hypothesis import HealthCheck, given, settings
     from hypothesis import seed as hseed
     from hypothesis import strategies as st
 
     from strategies import hostile_sources, mutated_sources, valid_sources
 
-    mix = st.one_of(valid_sources(), valid_sources(hostile=True), mutated_sources(), hostile_sources)
+    mix = st.one_of(valid_sources(), valid_sources(hostile=True, gaps=gaps), mutated_sources(), hostile_sources)
     stores = small_stores(seed)
     counts = collections.Counter()
     details = collections.Counter()
@@ -295,11 +295,13 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=20.0, help="seconds per program before it counts as a hang")
     ap.add_argument("--save", metavar="DIR", help="write every bad input to DIR")
     ap.add_argument("--json", action="store_true", help="print the counts as JSON")
+    ap.add_argument("--known-gaps", action="store_true",
+                    help="also generate inputs that hit the known gaps of docs/safety.md (expect hangs)")
     a = ap.parse_args(argv)
     if a.save:
         os.makedirs(a.save, exist_ok=True)
     per = [a.programs // a.jobs + (1 if i < a.programs % a.jobs else 0) for i in range(a.jobs)]
-    jobs = [(a.seed * 1000 + i, n, a.timeout, a.save) for i, n in enumerate(per) if n]
+    jobs = [(a.seed * 1000 + i, n, a.timeout, a.save, a.known_gaps) for i, n in enumerate(per) if n]
     t0 = time.perf_counter()
     if a.jobs > 1:
         import multiprocessing as mp
