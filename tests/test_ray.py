@@ -302,3 +302,16 @@ def test_short_discovery_through_ray_matches_local(cluster, tmp_path, monkeypatc
     assert any(r.get("status") == "ok" for r in ray_recs)
     assert ray_recs == local_recs
     assert _strip(ray_final, ("wall_s", "out", "elapsed_s")) == _strip(local_final, ("wall_s", "out", "elapsed_s"))
+
+
+def test_cluster_doc_python_example_runs(cluster, monkeypatch, capsys):
+    """docs/cluster.md's Python example runs as written (our own documentation, not a program)."""
+    import re
+
+    text = (ROOT / "docs" / "cluster.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    monkeypatch.chdir(ROOT)
+    ns: dict = {}
+    exec(compile(code, "docs/cluster.md", "exec"), ns)
+    assert exact(ns["rows"]) == exact(LocalExecutor(jobs=1).map(ns["tasks"]))
+    assert sum(ns["done"]) == 3 and len(capsys.readouterr().out.splitlines()) == 3
