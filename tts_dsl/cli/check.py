@@ -75,7 +75,9 @@ def _knob_lines(results) -> list[str]:
     for r in results:
         p = r.param
         rng = ""
-        if r.lo is not None and r.hi is not None:
+        if str(p.ty) == "bool":
+            rng = str(bool(r.lo)).lower() if r.lo == r.hi and r.lo is not None else "false .. true"
+        elif r.lo is not None and r.hi is not None:
             rng = f"{r.lo:g} .. {r.hi:g}" if r.lo != r.hi else f"{r.lo:g}"
         status = r.status
         if r.range_status != "proved":

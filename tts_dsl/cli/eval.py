@@ -81,7 +81,7 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
         src = read_source(p)
         checked = check_source(src, p, limits)
         bind(checked, betas_given[0] if betas_given else None, overrides)  # params errors before running
-        if checked.uses_beta:
+        if any(k.uses_beta and k.name not in overrides for k in checked.params):
             betas = betas_given or [0.5]
         else:
             betas = [None]  # beta changes nothing: evaluate once

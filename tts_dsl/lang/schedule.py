@@ -238,4 +238,5 @@ def bind(checked: CheckedProgram, beta: float | None = None, overrides: dict | N
         values[p.name] = v
     if diags:
         raise DiagnosticsError(diags, checked.source)
-    return Binding(b if checked.uses_beta else None, values, tuple(sorted(overrides)))
+    depends = any(p.uses_beta and p.name not in overrides for p in checked.params)
+    return Binding(b if depends else None, values, tuple(sorted(overrides)))
