@@ -183,7 +183,7 @@ def _descendants(root: int) -> list[tuple[int, str]]:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds Ray workers through /proc")
 def test_worker_killed_mid_sweep_is_retried_complete_and_exact(cluster):
     # ~0.3-1 s per task, so a kill lands inside a task, not between two
-    tasks = make_tasks([src("cmc")], [StoreRef()], [0.0, 0.2, 0.4, 0.6, 0.8, 1.0], seeds=range(40))
+    tasks = make_tasks([src("cmc")], [StoreRef()], [0.0, 0.2, 0.4, 0.6, 0.8, 1.0], seeds=range(25))
     want = LocalExecutor(jobs=2).map(tasks)
     killed: list[int] = []
     stop = threading.Event()

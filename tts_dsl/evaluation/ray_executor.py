@@ -208,6 +208,9 @@ class RayExecutor:
 
     def _ship(self, tasks: list[Task]) -> list:
         """One ``ray.put`` per distinct store (cached for this executor's life)."""
+        session = ray.get_runtime_context().get_job_id()
+        if self._shipped.get("session") != session:  # refs from an earlier Ray session are void
+            self._shipped = {"session": session}
         boxes = []
         for t in tasks:
             ref = self._shipped.get(t.store)
@@ -228,46 +231,46 @@ class RayExecutor:
         results: list = [None] * len(tasks)
         done = [False] * len(tasks)
         attempts = [0] * len(tasks)
-        queue = list(range(len(tasks)))  # indices still to submit (in task order)
-        queue.reverse()
+        queue = list(reversed(range(len(tasks))))  # indices still to submit; pop() gives task order
         inflight: dict = {}  # ObjectRef -> task index
-
-        def submit():
-            while queue and len(inflight) < cap:
-                i = queue.pop()
-                attempts[i] += 1
-                inflight[_remote_evaluate.remote(tasks[i], boxes[i])] = i
-
-        submit()
         remaining = len(tasks)
-        while remaining:
-            ready, _ = ray.wait(list(inflight), num_returns=1)
-            for ref in ready:
-                i = inflight.pop(ref)
-                try:
-                    row = ray.get(ref)
-                except rex.RayTaskError as ex:  # an exception inside run_task: a bug, not a retry
-                    raise ex.as_instanceof_cause() from None
-                except _INFRA_ERRORS as ex:
-                    if done[i]:
+        try:
+            while remaining:
+                while queue and len(inflight) < cap:
+                    i = queue.pop()
+                    attempts[i] += 1
+                    inflight[_remote_evaluate.remote(tasks[i], boxes[i])] = i
+                ready, _ = ray.wait(list(inflight), num_returns=1)
+                for ref in ready:
+                    i = inflight.pop(ref)
+                    try:
+                        row = ray.get(ref)
+                    except rex.RayTaskError as ex:  # raised outside run_task (e.g. fetching the store)
+                        raise ex.as_instanceof_cause() from None
+                    except _INFRA_ERRORS as ex:  # the worker or node died: resubmit, bounded
+                        if attempts[i] >= self.max_attempts:
+                            raise RayExecutorError(
+                                f"task {i} ({tasks[i].file} on {tasks[i].store.label}, beta={tasks[i].beta}) "
+                                f"failed {attempts[i]} times: {type(ex).__name__}: {ex}") from None
+                        self.retried += 1
+                        queue.append(i)  # next to go
                         continue
-                    if attempts[i] >= self.max_attempts:
-                        raise RayExecutorError(f"task {i} ({tasks[i].file} on {tasks[i].store.label}, "
-                                               f"beta={tasks[i].beta}) failed {attempts[i]} times: "
-                                               f"{type(ex).__name__}: {ex}") from None
-                    self.retried += 1
-                    queue.append(i)  # retried next
-                    continue
-                if isinstance(row, _Failure):  # an exception inside run_task: a bug, not a retry
-                    raise row.rebuild()
-                if done[i]:  # cannot happen (one attempt in flight per task); never count twice
-                    continue
-                results[i] = row
-                done[i] = True
-                remaining -= 1
-                if progress:
-                    progress(1)
-            submit()
+                    if isinstance(row, _Failure):  # an exception inside run_task: a bug, not a retry
+                        raise row.rebuild()
+                    if done[i]:  # cannot happen (one attempt in flight per task); never count twice
+                        continue
+                    results[i] = row
+                    done[i] = True
+                    remaining -= 1
+                    if progress:
+                        progress(1)
+        except BaseException:
+            for ref in inflight:  # an error or Ctrl-C: leave nothing running on the cluster
+                try:
+                    ray.cancel(ref)
+                except Exception:  # noqa: BLE001 - best effort
+                    pass
+            raise
         return results
 
     def _started_privately(self) -> bool:
