@@ -83,7 +83,7 @@ def test_corpus(path):
         assert res.ended.get(code, 0) > 0, res.ended
     # information safety: the same decisions on stores with hidden data poisoned
     traced = compile(checked, 0.5, traced=True)
-    outcome, detail = run_checks(traced, small_stores(3), Limits(max_steps=200_000))
+    outcome, detail = run_checks(traced, small_stores(3), Limits(max_steps=200_000, max_actions=5_000))
     assert outcome == "ran", detail
 
 
@@ -174,7 +174,7 @@ def test_wall_clock_limit_ends_the_evaluation_with_an_error():
 def test_no_process_wide_setting_changes():
     before = (sys.getrecursionlimit(), sys.get_int_max_str_digits(), sys.getswitchinterval())
     for path in CORPUS:
-        if not path.name.startswith(("deep_", "many_", "inject_")):
+        if path.stem not in ("deep_parens", "deep_sum", "deep_blocks", "many_statements", "inject_dunder_name"):
             continue
         try:
             check(read_source(path), str(path))
@@ -192,8 +192,8 @@ def test_deep_inputs_fail_cleanly_in_a_fresh_thread():
               BODY.format("let x = " + "- " * 101 + "1"),
               BODY.format("let x = " + "1 + " * 101 + "1"),
               BODY.format("let x = " + "(" * 10_000 + "1" + ")" * 10_000),
-              BODY.format("let x = " + "not " * 20_000 + "true"),
-              BODY.format("let x = " + "1 if true else " * 5_000 + "0")]
+              BODY.format("let x = " + "not " * 5_000 + "true"),
+              BODY.format("let x = " + "1 if true else " * 2_000 + "0")]
     errors = []
 
     def work():

@@ -240,6 +240,8 @@ def test_cli_fmt(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["m.tts"]  # no temp file left
     r = CliRunner().invoke(cli, ["fmt", "--check", str(messy), str(PROGRAMS / "sc.tts")])
     assert r.exit_code == 0 and "2 files already formatted" in r.output
+    r = CliRunner().invoke(cli, ["fmt", "-"], input="controller s\nanswer  none")
+    assert r.exit_code == 0 and r.output == "controller s\n\nanswer none\n"
 
 
 def test_cli_fmt_bad_input_is_a_diagnostic(tmp_path):

@@ -35,7 +35,7 @@ def _write_atomic(path: Path, text: str) -> None:
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff instead of the text.")
 @click.option("--write", "-w", is_flag=True, help="Rewrite the files in place.")
 def fmt(files, check_only, show_diff, write):
-    """Print the canonical layout of .tts programs (comments are kept).
+    """Print the canonical layout of .tts programs (comments are kept; '-' reads stdin).
 
     Parsing the output gives the same program, and formatting it again changes nothing.
     Exit status: 0 on success, 1 if a file has errors or (with --check) is not canonical.
@@ -45,8 +45,8 @@ def fmt(files, check_only, show_diff, write):
     status = 0
     for f in files:
         try:
-            src = read_source(f)
-            out = format_source(src, f)
+            src = click.get_text_stream("stdin").read() if f == "-" else read_source(f)
+            out = format_source(src, "<stdin>" if f == "-" else f)
         except DiagnosticsError as ex:
             click.echo(ex.render(), err=True)
             status = 1
@@ -64,7 +64,7 @@ def fmt(files, check_only, show_diff, write):
             if changed:
                 click.echo("".join(difflib.unified_diff(src.splitlines(True), out.splitlines(True),
                                                         f"{f} (original)", f"{f} (formatted)")), nl=False)
-        elif write:
+        elif write and f != "-":
             if changed:
                 _write_atomic(Path(f), out)
                 click.echo(f"{f}: reformatted", err=True)
