@@ -184,6 +184,16 @@ class _Gen:
         out = ""
         if self.coin(0.5):
             out += f" where {self.e(BOOL, d)}"
+        elif self.coin(0.6):  # status filters (compiled to masks)
+            status = self.pick([f"{v}.finished", f"not {v}.finished", f"{v}.pruned", f"not {v}.pruned",
+                                f"not {v}.finished and not {v}.pruned", f"not {v}.pruned and not {v}.finished",
+                                f"{v}.finished and not {v}.pruned"])
+            extra = self.pick(["", "", "left", "right"])
+            if extra == "left":
+                status = f"{self.e(BOOL, d)} and {status}"
+            elif extra == "right":
+                status = f"{status} and {self.e(BOOL, d)}"
+            out += f" where {status}"
         if self.coin(0.4):
             out += f" sorted by {v}.{self.pick(['steps', 'cost', 'off', 'index'])}{self.pick(['', ' asc', ' desc'])}"
         if self.coin(0.3):  # the loop variable is not bound while 'take' is evaluated
@@ -434,3 +444,14 @@ def test_differential_detects_a_wrong_compiler(monkeypatch):
     store = synthetic_store(3, n_questions=2, n_branches=16)
     with pytest.raises(AssertionError):
         _compare(src, store, None, range(2), Limits())
+
+
+@given(st.lists(st.one_of(st.none(), st.integers(0, 6)), max_size=40))
+def test_compiled_vote_counting_matches_the_spec_functions(xs):
+    from tts_dsl import stats
+    from tts_dsl.lang import compiler
+
+    assert compiler._majority(xs) == stats.majority(xs)
+    assert compiler._vote_stats(xs) == stats.vote_stats(xs)
+    cache = [-1, None]
+    assert compiler._votes_cached(xs, cache) == stats.vote_stats(xs) == compiler._votes_cached(xs, cache)

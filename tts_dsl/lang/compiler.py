@@ -19,7 +19,9 @@ Signature of the generated function::
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections import _count_elements  # the C counting loop behind Counter
 from dataclasses import dataclass, field
 
 from .. import stats
@@ -140,12 +142,33 @@ def _wvotes(xs, ws):
 _BC = stats._BC_CACHE
 
 
+def _majority(xs):
+    """:func:`stats.majority` with the counting done in C: ``_count_elements`` inserts
+    answers in first-seen order and ``max`` keeps the first of equal counts."""
+    if not xs:
+        return None
+    m: dict = {}
+    _count_elements(m, xs)
+    return max(m, key=m.__getitem__)
+
+
+def _vote_stats(xs):
+    """:func:`stats.vote_stats`, counted in C (same tie rule as :func:`_majority`)."""
+    if not xs:
+        return (None, 0, 0)
+    m: dict = {}
+    _count_elements(m, xs)
+    best = max(m, key=m.__getitem__)
+    top1 = m.pop(best)
+    return (best, top1, max(m.values()) if m else 0)
+
+
 def _votes_cached(comp, cache):
     """``vote_stats(completed)`` memoised on ``len(completed)``: completed is append-only
     within an episode, so its length identifies its content."""
     n = len(comp)
     if cache[0] != n:
-        cache[1] = stats.vote_stats(comp)
+        cache[1] = _vote_stats(comp)
         cache[0] = n
     return cache[1]
 
@@ -162,7 +185,7 @@ def _bc(t1, t2):
 
 SAFE_BUILTINS = {
     "len": len, "range": range, "sorted": sorted, "list": list, "abs": abs, "float": float,
-    "any": any, "all": all, "sum": sum,
+    "any": any, "all": all, "sum": sum, "map": map,
 }
 
 FUNC_NAMES = {
@@ -180,14 +203,20 @@ def runtime_namespace(limits: Limits) -> dict:
         "__builtins__": dict(SAFE_BUILTINS),
         "_r_mean": _mean, "_r_min": _min, "_r_max": _max, "_r_round": _round, "_r_floor": _floor,
         "_r_ceil": _ceil, "_r_int": _int, "_r_sqrt": _sqrt, "_r_exp": _exp, "_r_log": _log,
-        "_r_sigmoid": _sigmoid, "_r_clip": _clip, "_r_majority": stats.majority,
-        "_r_votes": stats.vote_stats, "_r_wvotes": _wvotes, "_r_bc": _bc, "_r_BC": _BC,
+        "_r_sigmoid": _sigmoid, "_r_clip": _clip, "_r_majority": _majority,
+        "_r_votes": _vote_stats, "_r_wvotes": _wvotes, "_r_bc": _bc, "_r_BC": _BC,
         "_r_distinct": stats.distinct, "_r_entropy": stats.entropy, "_r_cat": _make_cat(limits.max_list_len),
-        "_r_imul": _imul, "_r_vc": _votes_cached,
+        "_r_imul": _imul, "_r_vc": _votes_cached, "_r_compress": itertools.compress,
     }
 
 
 ATTR_ARRAYS = {"steps": "_st", "latest": "_lat", "finished": "_fin", "pruned": "_pr", "cost": "_cb"}
+# status masks for filtered queries: (attr, wanted value) terms -> the array that is true exactly then
+MASKS = {
+    frozenset({("finished", True)}): "_fin", frozenset({("finished", False)}): "_nfin",
+    frozenset({("pruned", True)}): "_pr", frozenset({("pruned", False)}): "_npr",
+    frozenset({("finished", False), ("pruned", False)}): "_act",
+}
 STATE_EXPR = {
     "opened": "_n", "remaining": "(NB - _n)", "exhausted": "(_n >= NB)", "spent": "_spent",
     "interval_tokens": "PF",
@@ -253,8 +282,11 @@ def _total(e) -> bool:
 
 
 class _Gen:
-    def __init__(self, checked: CheckedProgram, binding: Binding, limits: Limits, traced: bool):
+    def __init__(self, checked: CheckedProgram, binding: Binding, limits: Limits, traced: bool,
+                 masks: frozenset = frozenset()):
         self.c = checked
+        self.masks = masks  # status masks maintained (see MASKS); found by a first pass
+        self.masks_used: set = set()
         self.values = binding.values
         self.limits = limits
         self.traced = traced
@@ -395,30 +427,108 @@ class _Gen:
     def x_ListLit(self, e):
         return "[" + ", ".join(self.ex(i) for i in e.items) + "]"
 
-    def query_list(self, q: A.Query, elt: str | None = None) -> str:
+    def array_of(self, e, q: A.Query) -> str | None:
+        """``ARR`` if ``e`` is ``v.attr`` for the query variable ``v`` and a per-branch array."""
+        if isinstance(e, A.Attr) and isinstance(e.obj, A.Name) and e.obj.ref is q.ref and e.obj.ty == BRANCH:
+            if e.name in ATTR_ARRAYS:
+                return ATTR_ARRAYS[e.name]
+            return self.bvar_names.get(e.name)
+        return None
+
+    def masked(self, q: A.Query):
+        """Split a query's filter into a status mask (C-level ``compress``) and the rest.
+
+        Returns ``(source, rest)`` where ``source`` already yields only the branches whose
+        ``finished``/``pruned`` flags pass, or ``None`` if the filter has no such part.
+        Mask terms are total, so they may be applied first only when every other term is
+        total too (otherwise only a leading run of mask terms is taken)."""
+        if q.where is None or q.source.ty is None or not q.source.ty.is_list or q.source.ty.arg != BRANCH:
+            return None
+        terms = []
+
+        def flat(e):
+            if isinstance(e, A.BoolOp) and e.op == "and":
+                flat(e.left)
+                flat(e.right)
+            else:
+                terms.append(e)
+        flat(q.where)
+
+        def mask_term(e):
+            pos = True
+            if isinstance(e, A.Unary) and e.op == "not":
+                e, pos = e.operand, False
+            if isinstance(e, A.Attr) and e.name in ("finished", "pruned") and isinstance(e.obj, A.Name) \
+                    and e.obj.ref is q.ref:
+                return (e.name, pos)
+            return None
+
+        kinds = [mask_term(t) for t in terms]
+        if all(k is not None or _total(t) for k, t in zip(kinds, terms)):
+            take = [i for i, k in enumerate(kinds) if k is not None]
+        else:
+            take = []
+            for k in kinds:
+                if k is None:
+                    break
+                take.append(len(take))
+        want = frozenset(kinds[i] for i in take)
+        arr = MASKS.get(want)
+        if arr is None:
+            return None
+        self.masks_used.add(arr)
+        rest = [t for i, t in enumerate(terms) if i not in take]
+        if isinstance(q.source, A.Name) and q.source.ref is not None and q.source.ref.kind == "state":
+            src = f"_r_compress(range(_n), {arr})"
+        elif isinstance(q.source, A.Name):
+            lst = self.ex(q.source)
+            src = f"_r_compress({lst}, map({arr}.__getitem__, {lst}))"
+        else:
+            return None
+        cond = None
+        for t in rest:
+            c = self.ex(t)
+            cond = c if cond is None else f"({cond} and {c})"
+        return src, cond
+
+    def query_list(self, q: A.Query, elt: str | None = None, elt_ast=None) -> str:
         v = f"_x{q.ref.uid}"
-        src = self.iterable(q.source)
-        cond = f" if {self.ex(q.where)}" if q.where is not None else ""
+        if isinstance(elt_ast, A.Name) and elt_ast.ref is q.ref:
+            elt = elt_ast = None  # [b for b in ...]: the query list itself
+        m = self.masked(q)
+        if m is not None:
+            src, c = m
+            cond = f" if {c}" if c is not None else ""
+        else:
+            src = self.iterable(q.source)
+            cond = f" if {self.ex(q.where)}" if q.where is not None else ""
+        arr = self.array_of(elt_ast, q) if elt_ast is not None else None
         if q.key is None and q.take is None:
+            if arr is not None and not cond:
+                return f"list(map({arr}.__getitem__, {src}))"
+            if not cond and m is not None and elt is None:
+                return f"list({src})"
             return f"[{elt or v} for {v} in {src}{cond}]"
-        inner = f"[{v} for {v} in {src}{cond}]"
+        inner = f"list({src})" if (m is not None and not cond) else f"[{v} for {v} in {src}{cond}]"
         if q.key is not None:
             rev = ", reverse=True" if q.descending else ""
             k = q.key
             if isinstance(k, A.Attr) and isinstance(k.obj, A.Name) and k.obj.ref is q.ref and k.obj.ty == BRANCH \
                     and (k.name in ATTR_ARRAYS or k.name in self.bvar_names):
-                arr = ATTR_ARRAYS.get(k.name) or self.bvar_names[k.name]
-                inner = f"sorted({inner}, key={arr}.__getitem__{rev})"  # the array is never rebound
+                karr = ATTR_ARRAYS.get(k.name) or self.bvar_names[k.name]
+                inner = f"sorted({inner}, key={karr}.__getitem__{rev})"  # the array is never rebound
             else:
                 inner = f"sorted({inner}, key=lambda {v}: {self.ex(q.key)}{rev})"
         if q.take is not None:
             inner = f"{inner}[:_r_max(0, {self.ex(q.take)})]"
         if elt is None:
             return inner
+        if arr is not None:
+            return f"list(map({arr}.__getitem__, {inner}))"
         return f"[{elt} for {v} in {inner}]"
 
     def x_Comprehension(self, e):
-        return self.query_list(e.query, self.ex(e.elt))
+        return self.query_list(e.query, self.ex(e.elt), e.elt)
 
     # ------------------------------------------------------------- statements
     def block(self, stmts, d):
@@ -451,8 +561,11 @@ class _Gen:
             self.trace_set(d, t.id, f"_x{t.ref.uid}", t.ref.ty)
         else:
             o = self.ex(t.obj)
-            self.emit(d, f"_i = {o}")
-            self.emit(d, f"{self.bvar_names[t.name]}[_i] = {self.value(st.value)}")
+            if not self.traced and o.isidentifier():
+                self.emit(d, f"{self.bvar_names[t.name]}[{o}] = {self.value(st.value)}")
+            else:
+                self.emit(d, f"_i = {o}")
+                self.emit(d, f"{self.bvar_names[t.name]}[_i] = {self.value(st.value)}")
             if self.traced:
                 self.emit(d, f"TR.append(('bset', {t.name!r}, _i, {self.bvar_names[t.name]}[_i], _spent, "
                              f"{self.trace_line()!r}, {self.trace_bvar_type(t.name)!r}))")
@@ -548,6 +661,7 @@ class _Gen:
             e(d + 1, "if _c < 0:")
             e(d + 2, "_c = 0")
             e(d + 1, f"_fin[{iv}] = True")
+            self.on_finish(d + 1, iv)
             e(d + 1, "_comp.append(_a)")
             e(d, f"_lat[{iv}] = _a")
             e(d, f"_st[{iv}] += 1")
@@ -568,11 +682,22 @@ class _Gen:
         if self.need_cb:
             e(d + 2, f"_cb[{iv}] += _c")
         e(d + 1, f"_fin[{iv}] = True")
+        self.on_finish(d + 1, iv)
         e(d + 1, "_comp.append(_a)")
         if self.need_lat:
             e(d + 1, f"_lat[{iv}] = _a")
         if self.need_st:
             e(d, f"_st[{iv}] += 1")
+
+    def on_finish(self, d, iv):
+        for m in ("_nfin", "_act"):
+            if m in self.masks:
+                self.emit(d, f"{m}[{iv}] = False")
+
+    def on_prune(self, d, iv):
+        for m in ("_npr", "_act"):
+            if m in self.masks:
+                self.emit(d, f"{m}[{iv}] = False")
 
     def on_fail(self, st, d):
         if st.on_exhausted is not None:
@@ -599,6 +724,7 @@ class _Gen:
                 e(d + 1, "_a = FINAL[_j]")
                 e(d + 1, "_c = TOK[_j]")
                 e(d + 1, "_fin[_i] = True")
+                self.on_finish(d + 1, "_i")
                 if self.need_lat:
                     e(d + 1, "_lat[_i] = _a")
                 if self.need_cb:
@@ -632,6 +758,7 @@ class _Gen:
             self.on_fail(st, d + 1)
             e(d, "else:")
             e(d + 1, f"_pr[{iv}] = True")
+            self.on_prune(d + 1, iv)
             if self.traced:
                 e(d + 1, f"TR.append(('prune', _i, None, 0, _spent, True, {self.trace_line()!r}))")
 
@@ -679,6 +806,9 @@ class _Gen:
             e(d, "_lat = [None] * NB")
         e(d, "_comp = []")
         e(d, "_VC = [-1, None]")
+        for m in ("_nfin", "_npr", "_act"):  # derived masks (_fin and _pr are always kept)
+            if m in self.masks:
+                e(d, f"{m} = [True] * NB")
         for s, decl in zip(c.branch_vars, c.program.branch_vars):
             self.cur_span = decl.span
             e(d, f"_b{s.uid} = [{self.ex(decl.value)}] * NB")
@@ -699,6 +829,9 @@ def compile_program(checked: CheckedProgram, binding: Binding, limits: Limits | 
     limits = limits or Limits()
     g = _Gen(checked, binding, limits, traced)
     src = g.program()
+    if g.masks_used:  # second pass: now the status masks the queries read are known
+        g = _Gen(checked, binding, limits, traced, frozenset(g.masks_used))
+        src = g.program()
     if g.diags:
         raise DiagnosticsError(g.diags, checked.source)
     ns = runtime_namespace(limits)
