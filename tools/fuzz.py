@@ -163,11 +163,11 @@ def run_checks(exe, stores, limits: Limits = FUZZ_LIMITS, seeds=(0, 1), leak_che
     outcome, detail = "ran", ""
     t_run = time.perf_counter()
     for store in stores:
-        if limits.max_seconds is not None and time.perf_counter() - t_run > limits.max_seconds:
-            return "time-limit", "L009"  # what the runner reports: a clean, bounded end
         for q in store.questions:
             arrays = (q.probes, q.nprobes, q.tokens, q.final)
             for s in seeds:
+                if limits.max_seconds is not None and time.perf_counter() - t_run > limits.max_seconds:
+                    return "time-limit", "L009"  # what the runner reports: a clean, bounded end
                 order = permutation(q.n_branches, s)
                 r1, tr1 = _episode(exe, arrays, q.probe_freq, q.n_branches, order, limits)
                 r2, tr2 = _episode(exe, arrays, q.probe_freq, q.n_branches, order, limits)
