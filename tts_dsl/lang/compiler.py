@@ -302,6 +302,8 @@ class _Gen:
         self.need_lat = traced or "latest" in used
 
     def emit(self, depth, text):
+        if text.startswith("TR.append("):  # events go through a local alias of TR.append
+            text = "_tra(" + text[len("TR.append("):]
         self.lines.append("    " * depth + text)
         self.spans.append(self.cur_span)
 
@@ -806,6 +808,8 @@ class _Gen:
             e(d, "_lat = [None] * NB")
         e(d, "_comp = []")
         e(d, "_VC = [-1, None]")
+        if self.traced:
+            e(d, "_tra = TR.append")
         for m in ("_nfin", "_npr", "_act"):  # derived masks (_fin and _pr are always kept)
             if m in self.masks:
                 e(d, f"{m} = [True] * NB")
