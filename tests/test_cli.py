@@ -163,3 +163,8 @@ def test_unknown_param_and_missing_program(tmp_path):
 def test_unknown_model_suggests():
     p = tts("eval", "programs/asc.tts", "--store", str(REPLAY), "--model", "Qwen3-8b", "--dataset", "aime24")
     assert p.returncode == 2 and "Qwen3-8B" in p.stderr
+
+
+def test_unwritable_out_is_a_clean_error_before_running():
+    p = tts("eval", "programs/sc.tts", "--out", "/nonexistent-dir/x.csv")
+    assert p.returncode == 2 and "cannot write" in p.stderr

@@ -140,6 +140,19 @@ def store_refs(store: str | None, model: str | None, dataset: str | None, synthe
     return refs
 
 
+def check_writable(path: str | None):
+    """Fail before a long evaluation if an output file cannot be created."""
+    if not path:
+        return
+    from pathlib import Path
+
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise UserError(f"cannot write {path}: no directory {parent}")
+    if Path(path).is_dir():
+        raise UserError(f"cannot write {path}: it is a directory")
+
+
 def echo_err(msg: str):
     click.echo(msg, err=True)
 

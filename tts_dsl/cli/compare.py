@@ -13,7 +13,7 @@ from ..evaluation import executors
 from ..evaluation.sweep import Task, parse_beta_spec
 from ..lang.limits import Limits
 from ..lang.schedule import bind, parse_override
-from .common import UserError, parse_sets, store_refs
+from .common import UserError, check_writable, parse_sets, store_refs
 
 
 def parse_sweeps(values) -> dict:
@@ -81,17 +81,6 @@ def make_configs(programs, betas_given, sets: dict, sweeps: dict, limits: Limits
         if k not in used_sweeps:
             raise UserError(f"--sweep {k}: no program declares a param '{k}'")
     return configs
-
-
-def check_writable(path: str | None):
-    """Fail before a long evaluation if an output file cannot be created."""
-    if not path:
-        return
-    from pathlib import Path
-
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise UserError(f"cannot write {path}: no directory {parent}")
 
 
 def pick_baseline(configs, spec: str | None):

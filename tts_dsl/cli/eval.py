@@ -13,7 +13,7 @@ from ..evaluation import executors
 from ..evaluation.sweep import make_tasks, parse_beta_spec
 from ..lang.limits import Limits
 from ..lang.schedule import bind
-from .common import UserError, parse_sets, store_refs, table
+from .common import UserError, check_writable, parse_sets, store_refs, table
 
 BASE_COLUMNS = ["program", "model", "dataset", "beta", "accuracy", "avg_cost", "episodes", "wall_s"]
 
@@ -72,6 +72,7 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
         betas_given = parse_beta_spec(beta_spec) if beta_spec else None
     except ValueError as ex:
         raise UserError(str(ex)) from None
+    check_writable(out)
     refs = store_refs(store, model, dataset)
     for r in refs:  # fail early, with a clear message, on a broken store
         r.load()
@@ -98,10 +99,7 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
             parse_selection(trace_seeds, seeds, "seed")
         except ValueError as ex_:
             raise UserError(str(ex_)) from None
-        from pathlib import Path
-
-        if not Path(traces_path).resolve().parent.is_dir():
-            raise UserError(f"cannot write {traces_path}: no directory {Path(traces_path).resolve().parent}")
+        check_writable(traces_path)
     ex = get_executor(executor, jobs, address)
     t0 = time.perf_counter()
     if len(tasks) > 1 and not quiet and not as_json:
