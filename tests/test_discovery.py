@@ -550,3 +550,17 @@ def test_trace_excerpt_collapses_repeated_actions():
     assert "... 6 more 'L3 open' ..." in out and "L3 open b0 -> '1' (+500)" in out and "L3 open b9 -> '1' (+500)" in out
     assert len(out) == 8  # the first iteration marker stays
     assert collapse(lines[:5]) == lines[:5]
+
+
+def test_behavioural_duplicates_are_caught_before_evaluation(tmp_path):
+    from tts_dsl.api import check
+    from tts_dsl.discovery.validate import behaviour_key
+
+    cfg = make_cfg(tmp_path)  # betas 0 and 1
+    bk = behaviour_key(check(GOOD), cfg.betas)
+    # the same knob values at beta 0 and 1 (2 and 12), written differently
+    same = GOOD.replace("max(2, round(2 + 10 * beta))", "round(2 + 10 * (beta * beta))")
+    v = _validate(tmp_path, fenced(same), {bk: "candidate c0003"})
+    assert v.stage == "dedupe" and v.diagnostics[0]["code"] == "D002"
+    other = GOOD.replace("max(2, round(2 + 10 * beta))", "round(2 + 11 * beta)")
+    assert _validate(tmp_path, fenced(other), {bk: "candidate c0003"}).ok

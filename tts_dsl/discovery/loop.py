@@ -164,20 +164,32 @@ class Discovery:
     def known_hashes(self, records) -> dict:
         from ..api import check
 
-        known = {s["hash"]: f"seed program {s['id']}" for s in self.state["seeds"]}
+        from .validate import behaviour_key
+
         cache = self.__dict__.setdefault("_hash_cache", {})
+
+        def keys(source):
+            if source not in cache:
+                try:
+                    c = check(source, "<known>")
+                    cache[source] = (program_hash(c.program), behaviour_key(c, self.cfg.betas))
+                except Exception:  # noqa: BLE001 - an old record that no longer checks is not a duplicate
+                    cache[source] = (None, None)
+            return cache[source]
+
+        known: dict = {}
+        for s in self.state["seeds"]:
+            h, bk = keys(s["source"])
+            for k in (s["hash"], h, bk):
+                if k:
+                    known.setdefault(k, f"seed program {s['id']}")
         for r in records:
             if r.get("source") and r.get("status") in ("ok", "invalid") and \
                     (r.get("status") == "ok" or (r.get("stage") in ("schedule", "smoke", "sweep"))):
-                h = cache.get(r["source"])
-                if h is None:
-                    try:
-                        h = program_hash(check(r["source"], "<known>").program)
-                    except Exception:  # noqa: BLE001 - an old record that no longer checks is not a duplicate
-                        continue
-                    cache[r["source"]] = h
-                known.setdefault(h, f"candidate c{r['id']:04d}" + ("" if r["status"] == "ok" else
-                                                                   f" (rejected at {r.get('stage')})"))
+                name = f"candidate c{r['id']:04d}" + ("" if r["status"] == "ok" else f" (rejected at {r.get('stage')})")
+                for k in keys(r["source"]):
+                    if k:
+                        known.setdefault(k, name)
         return known
 
     def pool(self, records) -> list[dict]:

@@ -51,6 +51,24 @@ def program_hash(program) -> str:
     return hashlib.sha256(canonical(program)[0].encode("utf-8")).hexdigest()[:16]
 
 
+def behaviour_key(checked, betas) -> str | None:
+    """Programs with the same key score the same on any store: identical canonical text
+    once param values are erased, and identical knob values at every beta of the grid.
+    None if the params do not bind at some beta (the schedule stage reports that)."""
+    from ..lang import ast as A
+    from ..lang.schedule import bind
+
+    prog = checked.program
+    erased = dataclasses.replace(prog, params=[dataclasses.replace(p, value=A.Num(0, "0")) for p in prog.params])
+    grid = list(betas) if checked.uses_beta else [None]
+    try:
+        values = [sorted(bind(checked, b).values.items()) for b in grid]
+    except DiagnosticsError:
+        return None
+    raw = canonical(erased)[0] + "\n" + repr(values)
+    return "b:" + hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
+
+
 @dataclass
 class Validation:
     ok: bool
@@ -185,6 +203,13 @@ def validate(reply_text: str, file: str, known: dict, cfg) -> Validation:
     warnings += diag_dicts([x for x in sd if x.severity != "error"], source)
     if errs:
         return _fail("schedule", errs, source, hash=h, warnings=warnings)
+    bk = behaviour_key(checked, cfg.betas)
+    if bk is not None and bk in known:
+        d = Diagnostic("D002", f"this program would score exactly like {known[bk]}: the same statements and the "
+                       f"same knob values at every beta of the grid ({', '.join(f'{b:g}' for b in cfg.betas)})",
+                       checked.program.name_span, stage="dedupe", file=file,
+                       hint="change the mechanism, or a schedule so that some knob differs on the grid")
+        return _fail("dedupe", [d], source, hash=h, duplicate_of=known[bk], warnings=warnings)
     sm = smoke(checked, cfg.smoke)
     if sm:
         return _fail("smoke", sm, source, hash=h, warnings=warnings)
