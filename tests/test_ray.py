@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import PROGRAMS, ROOT
+from conftest import MODELS, PROGRAMS, REFERENCE, ROOT
 
 try:
     import ray
@@ -154,6 +154,25 @@ def test_exception_inside_a_task_is_raised_not_retried(cluster):
     with pytest.raises(DiagnosticsError):
         ex.map(bad)
     assert ex.retried == 0
+
+
+@pytest.mark.shared
+def test_reference_rows_through_ray(cluster, replay_root):
+    """CMC reference rows (AutoTTS, arXiv 2605.08083) on the real stores, evaluated on Ray."""
+    import csv
+
+    want = {}
+    with open(REFERENCE) as fh:
+        for r in csv.DictReader(fh):
+            if r["method"] == "cmc" and r["params"] in ("beta=0.0", "beta=1.0"):
+                want[(r["model"], float(r["params"][5:]))] = (float(r["accuracy"]), float(r["avg_cost"]))
+    refs = [StoreRef(str(replay_root), m, "aime24") for m in MODELS]
+    tasks = make_tasks([src("cmc")], refs, [0.0, 1.0])
+    rows = RayExecutor().map(tasks)
+    assert len(want) == len(rows) == 8
+    for r in rows:
+        acc, cost = want[(r["model"], r["beta"])]
+        assert r["accuracy"] == acc and abs(r["avg_cost"] - cost) <= 1, r
 
 
 # -- killing a worker --------------------------------------------------------------------
