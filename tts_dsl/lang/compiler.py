@@ -287,6 +287,7 @@ class _Gen:
         self.c = checked
         self.masks = masks  # status masks maintained (see MASKS); found by a first pass
         self.masks_used: set = set()
+        self.uncounted = False  # the next action was counted up front
         self.values = binding.values
         self.limits = limits
         self.traced = traced
@@ -617,11 +618,46 @@ class _Gen:
                 src = "_comp[:]"
         else:
             src = self.query_list(q)
+        if self.fast_loop_ok(st.body):
+            s = f"_s{q.ref.uid}"
+            self.emit(d, f"{s} = {src}")
+            self.fast_loop(d, f"for {v} in {s}:", f"len({s})", st.body)
+            return
         self.trace_iter_init(d)
         self.emit(d, f"for {v} in {src}:")
         self.fuel(d + 1)
         self.trace_iter(d + 1, st)
         self.block(st.body, d + 1)
+
+    def fast_loop_ok(self, body) -> bool:
+        """An innermost loop that never breaks: its whole fuel can be charged up front when
+        there is enough, since nothing reads the fuel before the loop ends or the episode
+        returns. (Traced code keeps per-iteration checks and events.)"""
+        if self.traced:
+            return False
+        return not any(isinstance(n, (A.For, A.Repeat, A.Break)) for n in A.walk(body))
+
+    def fast_loop(self, d, head, count, body):
+        # a body that starts with its only action does exactly one action per iteration:
+        # then the actions can be counted up front too
+        one_action = bool(body) and isinstance(body[0], A.Action) and \
+            sum(isinstance(n, A.Action) for n in A.walk(body)) == 1
+        if one_action:
+            self.emit(d, f"if _fuel >= {count} and _acts + {count} <= CAP:")
+            self.emit(d + 1, f"_acts += {count}")
+        else:
+            self.emit(d, f"if _fuel >= {count}:")
+        self.emit(d + 1, f"_fuel -= {count}")
+        self.emit(d + 1, head)
+        n_diags = len(self.diags)
+        self.uncounted = one_action
+        self.block(body, d + 2)
+        self.uncounted = False
+        del self.diags[n_diags:]  # the body is generated twice: report its problems once
+        self.emit(d, "else:")
+        self.emit(d + 1, head)
+        self.fuel(d + 2)
+        self.block(body, d + 2)
 
     def s_Repeat(self, st, d):
         n = eval_expr(st.count, self.values)
@@ -630,6 +666,9 @@ class _Gen:
                                          st.count.span, stage="check", file=self.c.file,
                                          hint="lower the count or the param"))
         v = f"_x{st.ref.uid}" if st.ref is not None else "_"
+        if self.fast_loop_ok(st.body):
+            self.fast_loop(d, f"for {v} in range({n!r}):", repr(n), st.body)
+            return
         self.trace_iter_init(d)
         self.emit(d, f"for {v} in range({n!r}):")
         self.fuel(d + 1)
@@ -710,7 +749,10 @@ class _Gen:
     def s_Action(self, st, d):
         e = self.emit
         k = st.kind
-        self.count_action(d)
+        if self.uncounted:  # counted up front by fast_loop
+            self.uncounted = False
+        else:
+            self.count_action(d)
         if k in ("open", "read"):
             e(d, "if _n >= NB:")
             if self.traced:
