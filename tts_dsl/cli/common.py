@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from ..evaluation.executors import ExecutorError
 from ..lang.diagnostics import DiagnosticsError
 from ..replay.store import StoreError
 
@@ -29,6 +30,9 @@ def run_guarded(cli, argv):
     except DiagnosticsError as ex:
         click.echo(ex.render(), err=True)
         return 1
+    except ExecutorError as ex:
+        click.echo(f"error: {ex}", err=True)
+        return 2
     except StoreError as ex:
         click.echo(f"error: {ex}", err=True)
         for p in ex.problems[1:]:

@@ -97,6 +97,9 @@ class DiagnosticsError(Exception):
     def __post_init__(self):
         Exception.__init__(self, self.render())
 
+    def __reduce__(self):  # picklable across worker processes
+        return (type(self), (self.diagnostics, self.source))
+
     @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == "error"]
