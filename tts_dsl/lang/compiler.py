@@ -125,6 +125,14 @@ def _make_cat(limit):
     return _cat
 
 
+def _guard(f):
+    """Value of a trace field, or the text of the error it raises (traced runs only)."""
+    try:
+        return f()
+    except (RuntimeProblem, ArithmeticError, IndexError, ValueError) as ex:
+        return f"<error: {ex}>"
+
+
 def _imul(a, b):
     r = a * b
     if -(1 << 62) <= r <= (1 << 62):
@@ -206,7 +214,7 @@ def runtime_namespace(limits: Limits) -> dict:
         "_r_sigmoid": _sigmoid, "_r_clip": _clip, "_r_majority": _majority,
         "_r_votes": _vote_stats, "_r_wvotes": _wvotes, "_r_bc": _bc, "_r_BC": _BC,
         "_r_distinct": stats.distinct, "_r_entropy": stats.entropy, "_r_cat": _make_cat(limits.max_list_len),
-        "_r_imul": _imul, "_r_vc": _votes_cached, "_r_compress": itertools.compress,
+        "_r_imul": _imul, "_r_guard": _guard, "_r_vc": _votes_cached, "_r_compress": itertools.compress,
     }
 
 
@@ -824,7 +832,8 @@ class _Gen:
     def s_Trace(self, st, d):
         if not self.traced:
             return
-        fields = ", ".join(f"({k!r}, {self.value(v)})" for k, v in st.fields)
+        # a field that fails to evaluate is recorded as an error text: tracing never changes a result
+        fields = ", ".join(f"({k!r}, _r_guard(lambda: {self.value(v)}))" for k, v in st.fields)
         tys = [str(v.ty) for _, v in st.fields]
         self.emit(d, f"TR.append(('trace', {st.label!r}, [{fields}], _spent, {self.trace_line()!r}, {tys!r}))")
 
