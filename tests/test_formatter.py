@@ -203,9 +203,7 @@ params {
 branch var off: int = 0
 var v: list[answer] = []
 
-repeat k {
-  open else break
-}
+repeat k { open else break }
 answer majority(completed)
 """
     assert parse_program(text) == prog
@@ -257,3 +255,13 @@ def test_cli_fmt_bad_input_is_a_diagnostic(tmp_path):
     r = CliRunner().invoke(cli, ["fmt", str(bad)])
     assert r.exit_code == 1 and "not UTF-8" in r.output and r.exception is None or \
         isinstance(r.exception, SystemExit)
+
+
+def test_one_line_blocks_only_for_one_simple_statement_without_comments():
+    src = ("controller t\nrepeat 3 {\n  open else break\n}\nrepeat 2 {\n  # keep me\n  read else break\n}\n"
+           "for b in branches {\n  advance b\n  prune b\n}\nanswer none\n")
+    out = format_source(src)
+    assert "repeat 3 { open else break }" in out
+    assert "repeat 2 {\n  # keep me\n  read else break\n}" in out
+    assert "for b in branches {\n  advance b\n  prune b\n}" in out
+    assert format_source(out) == out

@@ -64,6 +64,7 @@ def weighted_vote_stats(answers, weights):
 
 
 _BC_CACHE: dict = {}
+MAX_BETA_COUNTS = 20_000  # the exact sum is quadratic in the counts; real counts are <= 128
 
 
 def beta_confidence(top1: int, top2: int) -> float:
@@ -86,6 +87,9 @@ def beta_confidence(top1: int, top2: int) -> float:
         if t1 != top1 or t2 != top2:
             raise ValueError("beta_confidence needs whole-number counts")
         n = t1 + t2 + 1
+        if n > MAX_BETA_COUNTS:
+            raise ValueError(f"beta_confidence: top1 + top2 = {n - 1:,} exceeds {MAX_BETA_COUNTS:,} "
+                             "(vote counts are at most the number of branches)")
         total = 0
         c = 1
         for j in range(t1 + 1):

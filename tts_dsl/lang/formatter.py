@@ -230,9 +230,37 @@ def _head_lines(stmt, *exprs) -> Optional[tuple]:
     return (s, max(ends) if ends else s)
 
 
+ONE_LINE_WIDTH = 100
+_SIMPLE = (A.Action, A.Assign, A.AnswerStmt, A.Break, A.Continue, A.Pass)
+
+
 class _Emitter:
-    def __init__(self):
+    def __init__(self, comment_lines=frozenset()):
         self.out: list[_Line] = []
+        self.comment_lines = comment_lines
+
+    def one_line(self, head: str, s, body, d) -> bool:
+        """Write ``head { stmt }`` on one line when the block holds one simple statement
+        (an action with at most a jump as its else, an assignment, answer, break,
+        continue, pass), no comment sits inside it, and the line fits."""
+        if body is None or len(body) != 1 or not isinstance(body[0], _SIMPLE):
+            return False
+        b = body[0]
+        if isinstance(b, A.Action) and b.on_exhausted is not None and not (
+                len(b.on_exhausted) == 1 and isinstance(b.on_exhausted[0], (A.Break, A.Continue, A.AnswerStmt))):
+            return False
+        lines = _lines_of(s)
+        if lines is not None and any(lines[0] < ln <= lines[1] for ln in self.comment_lines):
+            return False
+        tmp = _Emitter()
+        tmp.stmt(b, 0)
+        if len(tmp.out) != 1:
+            return False
+        text = f"{head} {{ {tmp.out[0].text} }}"
+        if len(INDENT) * d + len(text) > ONE_LINE_WIDTH:
+            return False
+        self.line(d, text, lines)
+        return True
 
     def line(self, indent, text, own=None, anchor=None, closer=False, blank_before=False):
         if anchor is None and own is not None:
@@ -265,6 +293,8 @@ class _Emitter:
             if not s.arms:
                 raise FormatError("an if statement needs a condition")
             cond, body = s.arms[0]
+            if len(s.arms) == 1 and s.orelse is None and self.one_line(f"if {_head(cond)}", s, body, d):
+                return
             self.line(d, f"if {_head(cond)} {{", _head_lines(s, cond))
             self.block(body, d + 1)
             for cond, body in s.arms[1:]:
@@ -277,11 +307,15 @@ class _Emitter:
             self.close(d, "}", _end_line(s))
         elif isinstance(s, A.For):
             q = s.query
+            if self.one_line(_query(q), s, s.body, d):
+                return
             self.line(d, f"{_query(q)} {{", _head_lines(s, q.source, q.where, q.key, q.take))
             self.block(s.body, d + 1)
             self.close(d, "}", _end_line(s))
         elif isinstance(s, A.Repeat):
             as_ = f" as {_name(s.var)}" if s.var is not None else ""
+            if self.one_line(f"repeat {_head(s.count)}{as_}", s, s.body, d):
+                return
             self.line(d, f"repeat {_head(s.count)}{as_} {{", _head_lines(s, s.count))
             self.block(s.body, d + 1)
             self.close(d, "}", _end_line(s))
@@ -361,7 +395,7 @@ def _params_lines(prog: A.Program) -> tuple[Optional[int], Optional[int]]:
 
 
 def _layout(prog: A.Program) -> list[_Line]:
-    em = _Emitter()
+    em = _Emitter(frozenset(c[0] for c in prog.comments or []))
     em.line(0, f"controller {_name(prog.name)}", _lines_of_span(prog.name_span))
     if prog.params:
         open_line, close_line = _params_lines(prog)
