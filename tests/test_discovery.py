@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import sys
 import threading
 import time
@@ -423,6 +422,7 @@ def test_bad_config_is_a_clean_error(tmp_path, capsys):
 
 # ------------------------------------------------------------------ budgets
 def test_budgets_stop_cleanly(tmp_path):
+    pytest.importorskip("httpx")
     with FakeChat([("reply", fenced(BROKEN))] * 10) as srv:
         cfg = make_cfg(tmp_path / "a", max_rounds=5, max_llm_calls=3, max_repairs=4, proposer={
             "kind": "openai", "base_url": srv.url, "model": "m", "backoff_s": 0.0})
