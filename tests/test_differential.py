@@ -365,7 +365,7 @@ def _compare(source, store, beta, seeds, limits):
     return a
 
 
-@settings(max_examples=int(os.environ.get("TTS_FUZZ_EXAMPLES", "250")), deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=int(os.environ.get("TTS_FUZZ_EXAMPLES", "400")), deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.data_too_large])
 @given(src=programs(), store_seed=st.integers(0, 10_000), nb=st.integers(2, 24),
        beta=st.sampled_from([0.0, 0.3, 1.0]), caps=st.sampled_from([(50_000, 2_000_000), (7, 40), (60, 400)]))
