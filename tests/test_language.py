@@ -322,3 +322,8 @@ answer branches[0].latest if firsts[0] == 0 and firsts[1] == 1 and firsts[2] == 
     r = run(src)
     r2 = run(HEAD + "open as b else answer none\nanswer b.latest\n")
     assert r.accuracy == r2.accuracy
+
+
+def test_take_cannot_use_the_loop_variable():
+    d = one(HEAD + "let xs = [b for b in branches sorted by b.steps take b.steps]\nanswer none\n")
+    assert d.code == "E301" and "'b'" in d.message

@@ -467,8 +467,8 @@ class Checker:
             if kt not in (INT, FLOAT, BOOL, ERROR):
                 self.err("E201", f"'sorted by' needs a number key, found {kt}", q.key.span,
                          expected="int or float", found=str(kt))
-        if q.take is not None:
-            self.want(q.take, INT, inner, "take")
+        if q.take is not None:  # evaluated once, outside the loop: the loop variable is not in scope
+            self.want(q.take, INT, outer, "take")
         return el
 
     # ------------------------------------------------------------ expressions
