@@ -225,7 +225,7 @@ class _Gen:
             if k == 2:
                 return A.Call("mean", [self.e(self.pick(["list[int]", "list[float]"]), scope, d - 1)])
             if k == 3:
-                if self.gaps and self.chance(0.05):  # huge vote counts: a known gap (docs/safety.md)
+                if self.gaps and self.chance(0.05):  # huge vote counts (docs/safety.md, "Long steps")
                     return A.Call("beta_confidence", [A.Num(self.pick([10 ** 6, 10 ** 15])), self.lit_int()])
                 return A.Call("beta_confidence", [self.e("int", scope, d - 1), self.e("int", scope, d - 1)])
             if k == 4:
@@ -466,7 +466,7 @@ def _always_jumps(s) -> bool:
 @st.composite
 def valid_programs(draw, hostile: bool = False, gaps: bool = False) -> A.Program:
     """A typed program AST (usually accepted by the checker). ``hostile``: huge literals
-    and loop bounds; ``gaps``: also inputs that hit the known gaps of docs/safety.md."""
+    and loop bounds; ``gaps``: also huge vote counts and long steps (docs/safety.md)."""
     return _Gen(draw, hostile, gaps).program()
 
 

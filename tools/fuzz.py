@@ -296,7 +296,7 @@ def main(argv=None) -> int:
     ap.add_argument("--save", metavar="DIR", help="write every bad input to DIR")
     ap.add_argument("--json", action="store_true", help="print the counts as JSON")
     ap.add_argument("--known-gaps", action="store_true",
-                    help="also generate inputs that hit the known gaps of docs/safety.md (expect hangs)")
+                    help="also generate inputs with huge vote counts and long steps (docs/safety.md, \"Long steps\")")
     a = ap.parse_args(argv)
     if a.save:
         os.makedirs(a.save, exist_ok=True)

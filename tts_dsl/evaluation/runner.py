@@ -3,6 +3,8 @@ order, one episode; accuracy = round(100 * mean_s(acc_s), 2), avg_cost = mean_s(
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -92,7 +94,11 @@ def _order(n: int, seed: int) -> tuple:
 def run(exe: Executable, store: Store, seeds=range(100), limits: Limits | None = None,
         questions=None, keep_episodes: bool = True, tracer=None) -> EvalResult:
     """Run the protocol. ``tracer(question, seed, events, answer, cost, reason)`` is called
-    after each episode when the executable was compiled with traces on."""
+    after each episode when the executable was compiled with traces on.
+
+    The wall-clock cap (``limits.max_seconds``) ends the evaluation with an ``L009`` error
+    result: checked between episodes, and, in the main thread, also by an alarm that
+    interrupts a long episode wherever it is."""
     limits = limits or Limits()
     seeds = list(seeds)
     res = EvalResult(exe.name, store.model, store.dataset, exe.binding.beta, dict(exe.binding.values))
@@ -105,34 +111,37 @@ def run(exe: Executable, store: Store, seeds=range(100), limits: Limits | None =
     nq = len(qs)
     unpacked = [(q, q.probes, q.nprobes, q.tokens, q.final, q.probe_freq, q.n_branches, q.gold) for q in qs]
     traced = exe.traced
-    for s in seeds:
-        correct_row = []
-        cost_row = []
-        for q, P, NP, T, F, PF, NB, gold in unpacked:
-            order = _order(NB, s)
-            tr = [] if traced else None
-            try:
-                ans, cost, why = ep(P, NP, T, F, PF, NB, order, cap, fuel, tr)
-            except Exception as ex:  # a runtime error of the program: one clean diagnostic
-                res.error = _runtime_diag(exe, ex, q.index, s)
-                res.wall_s = time.perf_counter() - t0
-                return res
-            ended[why] += 1
-            correct_row.append(1 if (ans is not None and ans == gold) else 0)
-            cost_row.append(cost)
-            if tracer is not None:
-                tracer(q, s, tr, ans, cost, REASONS[why])
-        res.acc_per_seed.append(sum(correct_row) / nq)
-        res.cost_per_seed.append(sum(cost_row) / nq)
-        if keep_episodes:
-            res.correct.append(correct_row)
-            res.cost.append(cost_row)
-        if deadline is not None and time.perf_counter() > deadline:
-            res.error = Diagnostic("L009", f"evaluation exceeded {limits.max_seconds:g} s "
-                                   f"(after {len(res.acc_per_seed)} of {len(seeds)} seeds)",
-                                   stage="runtime", file=exe.checked.file,
-                                   hint="raise the limit with --max-seconds, or simplify the program")
-            break
+    try:
+        with _Alarm(limits.max_seconds):
+            for s in seeds:
+                correct_row = []
+                cost_row = []
+                for q, P, NP, T, F, PF, NB, gold in unpacked:
+                    if deadline is not None and time.perf_counter() > deadline:
+                        raise _Timeout()
+                    order = _order(NB, s)
+                    tr = [] if traced else None
+                    try:
+                        ans, cost, why = ep(P, NP, T, F, PF, NB, order, cap, fuel, tr)
+                    except Exception as ex:  # a runtime error of the program: one clean diagnostic
+                        res.error = _runtime_diag(exe, ex, q.index, s)
+                        res.wall_s = time.perf_counter() - t0
+                        return res
+                    ended[why] += 1
+                    correct_row.append(1 if (ans is not None and ans == gold) else 0)
+                    cost_row.append(cost)
+                    if tracer is not None:
+                        tracer(q, s, tr, ans, cost, REASONS[why])
+                res.acc_per_seed.append(sum(correct_row) / nq)
+                res.cost_per_seed.append(sum(cost_row) / nq)
+                if keep_episodes:
+                    res.correct.append(correct_row)
+                    res.cost.append(cost_row)
+    except _Timeout:
+        res.error = Diagnostic("L009", f"evaluation exceeded {limits.max_seconds:g} s "
+                               f"(after {len(res.acc_per_seed)} of {len(seeds)} seeds)",
+                               stage="runtime", file=exe.checked.file,
+                               hint="raise the limit with --max-seconds, or simplify the program")
     res.wall_s = time.perf_counter() - t0
     res.seeds = len(res.acc_per_seed)
     res.episodes = res.seeds * nq
@@ -141,3 +150,36 @@ def run(exe: Executable, store: Store, seeds=range(100), limits: Limits | None =
         res.accuracy = round(100 * (sum(res.acc_per_seed) / len(res.acc_per_seed)), 2)
         res.avg_cost = sum(res.cost_per_seed) / len(res.cost_per_seed)
     return res
+
+
+class _Timeout(BaseException):
+    """The wall-clock cap fired. A BaseException, so nothing on the way catches it."""
+
+
+def _on_alarm(signum, frame):
+    raise _Timeout()
+
+
+class _Alarm:
+    """SIGALRM after ``seconds``, for the duration of one evaluation, in the main thread only
+    (signals cannot be delivered elsewhere); the previous handler is restored after."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.old = None
+        self.armed = False
+
+    def __enter__(self):
+        if (self.seconds is not None and hasattr(signal, "setitimer")
+                and threading.current_thread() is threading.main_thread()
+                and signal.getitimer(signal.ITIMER_REAL)[0] == 0):
+            self.old = signal.signal(signal.SIGALRM, _on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, max(1e-3, float(self.seconds)))
+            self.armed = True
+        return self
+
+    def __exit__(self, *exc):
+        if self.armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.old if self.old is not None else signal.SIG_DFL)
+        return False
