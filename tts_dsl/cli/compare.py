@@ -4,6 +4,7 @@ bootstrap intervals, paired tests against a baseline, frontier areas and a front
 from __future__ import annotations
 
 import itertools
+import sys
 
 import click
 
@@ -168,7 +169,7 @@ def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseli
     except executors.ExecutorError as e:
         raise UserError(str(e)) from None
     if len(tasks) > 1 and not quiet:
-        with click.progressbar(length=len(tasks), label="evaluating", file=click.get_text_stream("stderr")) as bar:
+        with click.progressbar(length=len(tasks), label="evaluating", file=sys.stderr) as bar:
             rows = ex.map(tasks, bar.update)
     else:
         rows = ex.map(tasks)

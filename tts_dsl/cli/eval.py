@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import click
@@ -103,7 +104,7 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
     ex = get_executor(executor, jobs, address)
     t0 = time.perf_counter()
     if len(tasks) > 1 and not quiet and not as_json:
-        with click.progressbar(length=len(tasks), label="evaluating", file=click.get_text_stream("stderr")) as bar:
+        with click.progressbar(length=len(tasks), label="evaluating", file=sys.stderr) as bar:
             rows = ex.map(tasks, bar.update)
     else:
         rows = ex.map(tasks)

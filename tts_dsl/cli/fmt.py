@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def fmt(files, check_only, show_diff, write):
     status = 0
     for f in files:
         try:
-            src = click.get_text_stream("stdin").read() if f == "-" else read_source(f)
+            src = sys.stdin.read() if f == "-" else read_source(f)
             out = format_source(src, "<stdin>" if f == "-" else f)
         except DiagnosticsError as ex:
             click.echo(ex.render(), err=True)
