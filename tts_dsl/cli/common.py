@@ -157,6 +157,17 @@ def check_writable(path: str | None):
         raise UserError(f"cannot write {path}: it is a directory")
 
 
+def draw_png(draw, path: str, option: str):
+    """Call ``draw()``, which writes a PNG at ``path``; a missing matplotlib or an unwritable
+    path become clean errors naming ``option``."""
+    try:
+        draw()
+    except ImportError:
+        raise UserError(f"{option} needs matplotlib: pip install 'tts-dsl[plot]'") from None
+    except OSError as ex:
+        raise UserError(f"cannot write {path}: {ex.strerror}") from None
+
+
 def echo_err(msg: str):
     click.echo(msg, err=True)
 

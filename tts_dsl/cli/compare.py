@@ -14,7 +14,7 @@ from ..evaluation import executors
 from ..evaluation.sweep import Task, parse_beta_spec
 from ..lang.limits import Limits
 from ..lang.schedule import bind, parse_override
-from .common import UserError, check_writable, parse_sets, store_refs
+from .common import UserError, check_writable, draw_png, parse_sets, store_refs
 
 
 def parse_sweeps(values) -> dict:
@@ -204,12 +204,7 @@ def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseli
         for s, cv in curves.items():
             lo, hi = rep.cost_range.get(s) or (None, None)
             panels.append((s if s != "average" else "average over stores", cv, lo, hi, areas.get(s, {})))
-        try:
-            plot_frontier_panels(panels, plot)
-        except ImportError:
-            raise UserError("--plot needs matplotlib: pip install 'tts-dsl[plot]'") from None
-        except OSError as ex:
-            raise UserError(f"cannot write {plot}: {ex.strerror}") from None
+        draw_png(lambda: plot_frontier_panels(panels, plot), plot, "--plot")
         click.echo(f"wrote {plot}", err=True)
     errors = [c for c in cells if c.error]
     for c in errors:

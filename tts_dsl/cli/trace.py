@@ -12,7 +12,7 @@ from ..lang.compiler import compile_program
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.limits import Limits
 from ..lang.schedule import bind
-from .common import UserError, parse_sets, store_refs
+from .common import UserError, draw_png, parse_sets, store_refs
 
 
 def one_store(store, model, dataset):
@@ -72,12 +72,7 @@ def trace_cmd(program, store, model, dataset, question, seed, beta, sets, png, a
     if png:
         from ..reporting.picture import draw_episode
 
-        try:
-            draw_episode(rec, png)
-        except ImportError:
-            raise UserError("--png needs matplotlib: pip install 'tts-dsl[plot]'") from None
-        except OSError as ex:
-            raise UserError(f"cannot write {png}: {ex.strerror}") from None
+        draw_png(lambda: draw_episode(rec, png), png, "--png")
         click.echo(f"wrote {png}", err=as_json)
 
 
