@@ -12,7 +12,6 @@ from ..api import check as check_source
 from ..api import read_source
 from ..evaluation import executors
 from ..evaluation.sweep import make_tasks, parse_beta_spec
-from ..lang.limits import Limits
 from ..lang.schedule import bind
 from .common import UserError, check_writable, parse_sets, store_refs, table
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .types import ANSWER, ANY, BOOL, BRANCH, ERROR, FLOAT, INT, VOTES, WVOTES, Ty, is_num, list_of
+from .types import ANSWER, ANY, BOOL, BRANCH, FLOAT, INT, VOTES, WVOTES, Ty, is_num, list_of
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from . import ast as A
 from .builtins import BRANCH_ATTRS, FUNCTIONS, HIDDEN_ATTRS, HIDDEN_NAMES, STATE
 from .diagnostics import Diagnostic, DiagnosticsError, Span, did_you_mean
 from .limits import Limits
-from .parser import ACTIONS, KEYWORDS
+from .parser import ACTIONS
 from .types import (ANSWER, ANY, BOOL, BRANCH, ERROR, FLOAT, INT, RECORDS, SCALARS, Ty, assignable,
                     is_num, join, list_of)
 

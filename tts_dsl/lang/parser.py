@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from .diagnostics import Diagnostic, DiagnosticsError, Span
 from .limits import Limits
@@ -244,4 +244,3 @@ def parse_tree(source: str, file: str = "<program>", limits: Limits | None = Non
     return tree, comments
 
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
