@@ -77,20 +77,6 @@ def _runtime_diag(exe: Executable, ex: BaseException, q: int, seed: int) -> Diag
                       if isinstance(ex, IndexError) else None)
 
 
-_ORDERS: dict = {}
-
-
-def _order(n: int, seed: int) -> tuple:
-    """The branch order of (pool size, seed), kept for the life of the process (a sweep
-    evaluates the same 100 seeds for every task: each shuffle is done once per worker)."""
-    o = _ORDERS.get((n, seed))
-    if o is None:
-        o = permutation(n, seed)
-        if len(_ORDERS) < 100_000:
-            _ORDERS[(n, seed)] = o
-    return o
-
-
 def run(exe: Executable, store: Store, seeds=range(100), limits: Limits | None = None,
         questions=None, keep_episodes: bool = True, tracer=None) -> EvalResult:
     """Run the protocol. ``tracer(question, seed, events, answer, cost, reason)`` is called
@@ -119,7 +105,7 @@ def run(exe: Executable, store: Store, seeds=range(100), limits: Limits | None =
                 for q, P, NP, T, F, PF, NB, gold in unpacked:
                     if deadline is not None and time.perf_counter() > deadline:
                         raise _Timeout()
-                    order = _order(NB, s)
+                    order = permutation(NB, s)
                     tr = [] if traced else None
                     try:
                         ans, cost, why = ep(P, NP, T, F, PF, NB, order, cap, fuel, tr)

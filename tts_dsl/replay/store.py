@@ -63,9 +63,12 @@ class Store:
         return len(self.questions)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=100_000)
 def permutation(n: int, seed: int) -> tuple:
-    """Branch order for an episode: ``random.Random(seed).shuffle`` of ``n`` branches."""
+    """Branch order for an episode: ``random.Random(seed).shuffle`` of ``n`` branches.
+
+    Cached for the life of the process: a sweep evaluates the same seeds for every task,
+    so each shuffle is done once per worker."""
     order = list(range(n))
     random.Random(seed).shuffle(order)
     return tuple(order)
