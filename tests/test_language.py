@@ -327,3 +327,13 @@ answer branches[0].latest if firsts[0] == 0 and firsts[1] == 1 and firsts[2] == 
 def test_take_cannot_use_the_loop_variable():
     d = one(HEAD + "let xs = [b for b in branches sorted by b.steps take b.steps]\nanswer none\n")
     assert d.code == "E301" and "'b'" in d.message
+
+
+def test_diagnostics_error_pickles_for_worker_processes():
+    import pickle
+
+    with pytest.raises(DiagnosticsError) as ei:
+        api.check(HEAD + "answer majorty(completed)\n", "t.tts")
+    back = pickle.loads(pickle.dumps(ei.value))
+    assert back.diagnostics[0].code == "E309" and back.source == ei.value.source
+    assert back.render() == ei.value.render()

@@ -24,7 +24,6 @@ into a clear message.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import pickle
 import socket
@@ -35,7 +34,6 @@ from typing import Callable
 import ray
 from ray import exceptions as rex
 
-from ..lang.diagnostics import DiagnosticsError
 from .executors import ExecutorError
 from .sweep import Task, run_task
 
@@ -46,20 +44,6 @@ _worker_stores: OrderedDict = OrderedDict()
 
 class RayExecutorError(ExecutorError):
     """The cluster could not be reached, or a task kept failing for infrastructure reasons."""
-
-
-class _Shipped:
-    """Stands in for a :class:`StoreRef` inside a worker: ``load()`` returns the store that
-    came through the object store, so :func:`run_task` runs unchanged."""
-
-    __slots__ = ("store", "label")
-
-    def __init__(self, store, label: str):
-        self.store = store
-        self.label = label
-
-    def load(self):
-        return self.store
 
 
 def _store_in_worker(box: list):
@@ -86,18 +70,14 @@ class _Failure:
     def __init__(self, ex: BaseException):
         self.trace = "".join(traceback.format_exception(ex))
         self.exc = None
-        self.diagnostics = None
         try:
             self.exc = pickle.loads(pickle.dumps(ex))
-        except Exception:  # noqa: BLE001 - any pickling failure means: rebuild or describe
-            if isinstance(ex, DiagnosticsError):
-                self.diagnostics = (ex.diagnostics, ex.source)
+        except Exception:  # noqa: BLE001 - any pickling failure means: describe it
+            pass
 
     def rebuild(self) -> BaseException:
         if self.exc is not None:
             ex = self.exc
-        elif self.diagnostics is not None:
-            ex = DiagnosticsError(*self.diagnostics)
         else:
             ex = RuntimeError("a task failed in a Ray worker")
         ex.add_note("raised in a Ray worker:\n" + self.trace)
@@ -107,7 +87,7 @@ class _Failure:
 def _evaluate(task: Task, box: list):
     store = _store_in_worker(box)
     try:
-        return run_task(dataclasses.replace(task, store=_Shipped(store, task.store.label)))
+        return run_task(task, store)
     except Exception as ex:  # noqa: BLE001 - re-raised in the driver
         return _Failure(ex)
 

@@ -67,8 +67,10 @@ def _checked(source: str, file: str, limits: Limits):
     return check_program(parse_program(source, file, limits), limits)
 
 
-def run_task(task: Task) -> dict:
+def run_task(task: Task, store=None) -> dict:
     """Evaluate one task; returns the result row (plus per-episode arrays if asked).
+    ``store``: the task's store already loaded (an executor that ships stores passes it);
+    by default it is loaded from ``task.store``.
 
     User errors (a param out of range at this beta, a runtime error) come back in the
     ``error`` column, never as exceptions."""
@@ -78,7 +80,8 @@ def run_task(task: Task) -> dict:
     from .runner import EvalResult, run
 
     checked = _checked(task.source, task.file, task.limits)
-    store = task.store.load()
+    if store is None:
+        store = task.store.load()
     try:
         binding = bind(checked, task.beta, dict(task.params))
         exe = compile_program(checked, binding, task.limits)
