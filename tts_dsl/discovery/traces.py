@@ -97,7 +97,8 @@ def trace_sample(checked, ref, beta, seed: int, questions=(0,), max_events: int 
     def tracer(q, s, events, ans, cost, reason):
         ok = "correct" if (ans is not None and ans == q.gold) else "wrong"
         lines.append(f"# {store.label} question {q.index}, seed {s}, beta {beta}: answer "
-                     f"{_val(ans, 'answer', q)} ({ok}), {cost} tokens, ended by {reason}")
+                     f"{_val(ans, 'answer', q)} ({ok}), {cost if cost is not None else '?'} tokens, "
+                     f"ended by {reason}")
         lines.extend(render_events(events or [], q, max_events))
 
     qs = [i for i in questions if i < len(store.questions)]

@@ -80,7 +80,9 @@ def _runtime_diag(exe: Executable, ex: BaseException, q: int, seed: int) -> Diag
 def run(exe: Executable, store: Store, seeds=range(100), limits: Limits | None = None,
         questions=None, keep_episodes: bool = True, tracer=None) -> EvalResult:
     """Run the protocol. ``tracer(question, seed, events, answer, cost, reason)`` is called
-    after each episode when the executable was compiled with traces on.
+    after each episode when the executable was compiled with traces on (``events`` is None
+    otherwise); after a runtime error it is called once more for the failing episode, with
+    the events up to the error, answer and cost None and reason ``"error"``.
 
     The wall-clock cap (``limits.max_seconds``) ends the evaluation with an ``L009`` error
     result: checked between episodes, and, in the main thread, also by an alarm that
@@ -112,6 +114,8 @@ def run(exe: Executable, store: Store, seeds=range(100), limits: Limits | None =
                     except Exception as ex:  # a runtime error of the program: one clean diagnostic
                         res.error = _runtime_diag(exe, ex, q.index, s)
                         res.wall_s = time.perf_counter() - t0
+                        if tracer is not None:  # the failing episode's events up to the error
+                            tracer(q, s, tr, None, None, "error")
                         return res
                     ended[why] += 1
                     correct_row.append(1 if (ans is not None and ans == gold) else 0)

@@ -227,8 +227,6 @@ def trace_episodes(exe_traced, store, questions: Iterable[int], seeds: Iterable[
     On a runtime error of the program, raises :class:`TraceError` carrying the diagnostic
     and the records so far, the last one being the failing episode up to the error
     (``ended: "error"``, ``error``: the message)."""
-    import dataclasses
-
     from ..evaluation.runner import run
 
     if not exe_traced.traced:
@@ -237,26 +235,16 @@ def trace_episodes(exe_traced, store, questions: Iterable[int], seeds: Iterable[
                        dict(exe_traced.binding.values))
     out: list[dict] = []
     questions, seeds = list(questions), list(seeds)
-    last: dict = {}
-    orig = exe_traced.episode
-
-    def episode(*args):  # keep the event list of the running episode (the last argument)
-        last["events"] = args[-1]
-        return orig(*args)
 
     def tracer(q, s, events, ans, cost, reason):
+        if reason == "error":  # the runner reports the failing episode: its cost so far
+            cost = max((ev[4] for ev in events if ev[0] in ACTIONS), default=0)
         out.append(decode_episode(events, q, s, ans, cost, reason, meta, changes_only, decisions))
 
-    exe = dataclasses.replace(exe_traced, episode=episode)
-    res = run(exe, store, seeds, limits, questions=questions, keep_episodes=False, tracer=tracer)
+    res = run(exe_traced, store, seeds, limits, questions=questions, keep_episodes=False, tracer=tracer)
     if res.error is not None:
-        k = len(out)
-        if res.error.code == "R001" and k < len(seeds) * len(questions) and last.get("events") is not None:
-            events = last["events"]
-            q = store.questions[questions[k % len(questions)]]
-            spent = max((ev[4] for ev in events if ev[0] in ACTIONS), default=0)
-            out.append(decode_episode(events, q, seeds[k // len(questions)], None, spent, "error", meta,
-                                      changes_only, decisions, error=res.error.message))
+        if out and out[-1]["ended"] == "error":
+            out[-1]["error"] = res.error.message
         raise TraceError(res.error, out)
     return out
 
