@@ -6,11 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..reporting.frontier import frontier_area, pareto
+from ..reporting.frontier import frontier_area
 from .curves import Curves
-
-__all__ = ["Score", "frontier_area", "pareto", "ranges_from", "score"]
-
 
 @dataclass
 class Score:
