@@ -170,7 +170,7 @@ def test_evolve_operators_produce_checked_new_programs():
 
     from tts_dsl.api import check
     from tts_dsl.discovery.config import ProposerConfig
-    from tts_dsl.discovery.evolve import EvolveProposer
+    from tts_dsl.discovery.proposers.evolve import EvolveProposer
     from tts_dsl.discovery.proposers import Context
     from tts_dsl.discovery.validate import extract_program, program_hash
 

@@ -59,7 +59,7 @@ def discover(config_path, resume_dir, out, max_rounds, max_wall_s, max_llm_calls
                 with tempfile.TemporaryDirectory() as tmp:
                     d = Discovery(cfg, tmp, log=log)
                     d.setup()
-                    click.echo(build_prompt(cfg, d.langref, d.state["seeds"], []))
+                    click.echo(build_prompt(cfg, d.langref, d.state.seeds, []))
                 return
             try:
                 d = Discovery.start(cfg, target, log=log)

@@ -6,7 +6,7 @@ Layout (also in ``docs/discovery.md``)::
     config.json        the resolved configuration (absolute paths); --resume reads it
     state.json         seed-program results on the search split and the area ranges
     candidates.jsonl   one JSON record per candidate, appended; a torn last line is ignored
-    cache.jsonl        evaluation cache: (program hash, store digest, betas, seeds) -> rows
+    cache.jsonl        evaluation cache (tts_dsl.evaluation.cache): provenance key -> rows
     programs/          every valid candidate as cNNNN-HASH.tts (each passes tts-dsl check)
     traces/            a trace sample per valid candidate (search split only)
     responses.jsonl    recorded proposer replies (record mode), keyed by prompt hash
@@ -17,40 +17,10 @@ Layout (also in ``docs/discovery.md``)::
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from .scoring import append_line
-
-
-def atomic_write(path: Path, text: str) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def read_jsonl(path: Path) -> tuple[list[dict], int]:
-    """Complete records and the byte length of the valid prefix."""
-    if not path.exists():
-        return [], 0
-    raw = path.read_bytes()
-    out, good = [], 0
-    pos = 0
-    while pos < len(raw):
-        nl = raw.find(b"\n", pos)
-        if nl < 0:
-            break  # torn tail
-        try:
-            out.append(json.loads(raw[pos:nl].decode("utf-8")))
-        except (ValueError, UnicodeDecodeError):
-            break
-        pos = nl + 1
-        good = pos
-    return out, good
+from ..files import append_line, atomic_write, read_jsonl
+from .records import Candidate, RunState
 
 
 class Archive:
@@ -89,24 +59,25 @@ class Archive:
     def load_config(self) -> dict:
         return json.loads(self.config_path.read_text(encoding="utf-8"))
 
-    def read_state(self) -> dict | None:
+    def read_state(self) -> RunState | None:
         if not self.state_path.exists():
             return None
-        return json.loads(self.state_path.read_text(encoding="utf-8"))
+        return RunState.from_dict(json.loads(self.state_path.read_text(encoding="utf-8")))
 
-    def write_state(self, state: dict) -> None:
-        atomic_write(self.state_path, json.dumps(state, indent=2))
+    def write_state(self, state: RunState) -> None:
+        atomic_write(self.state_path, json.dumps(state.to_dict(), indent=2))
 
     # ----------------------------------------------------------------- records
-    def records(self, repair: bool = False) -> list[dict]:
+    def records(self, repair: bool = False) -> list[Candidate]:
+        """The complete records; with ``repair``, a torn last line is cut from the file."""
         recs, good = read_jsonl(self.records_path)
         if repair and self.records_path.exists() and good < self.records_path.stat().st_size:
             raw = self.records_path.read_bytes()[:good]
             atomic_write(self.records_path, raw.decode("utf-8"))
-        return recs
+        return [Candidate.from_dict(r) for r in recs]
 
-    def append(self, record: dict) -> None:
-        append_line(self.records_path, json.dumps(record, sort_keys=True) + "\n")
+    def append(self, record: Candidate) -> None:
+        append_line(self.records_path, json.dumps(record.to_dict(), sort_keys=True) + "\n")
 
     def write_program(self, name: str, source: str) -> str:
         rel = f"programs/{name}.tts"

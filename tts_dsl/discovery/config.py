@@ -224,3 +224,23 @@ def load_config(path: str | Path) -> DiscoverConfig:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as ex:
         raise ConfigError(f"{p}: invalid TOML: {ex}") from None
     return config_from_dict(d, str(p.resolve().parent))
+
+
+def saved_config(cfg: DiscoverConfig) -> dict:
+    """The config as ``config.json`` holds it (``base_dir`` made absolute)."""
+    d = cfg.to_dict()
+    d["base_dir"] = str(Path(cfg.base_dir).resolve())
+    return d
+
+
+def config_from_saved(d: dict) -> DiscoverConfig:
+    """Rebuild a config from ``config.json`` (its own serialisation, :func:`saved_config`)."""
+    d = dict(d)
+    base = d.pop("base_dir", ".")
+    run = {k: d.pop(k) for k in list(d) if k not in ("search", "heldout", "proposer", "prompt", "smoke")}
+    table = {"run": run, "search": d["search"], "proposer": d["proposer"], "prompt": d.get("prompt", {}),
+             "smoke": d.get("smoke", {})}
+    if d.get("heldout") is not None:
+        table["heldout"] = d["heldout"]
+    table["proposer"] = {k: v for k, v in table["proposer"].items() if v is not None}
+    return config_from_dict(table, base)

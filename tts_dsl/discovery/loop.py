@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..evaluation.sweep import StoreRef
+from ..files import atomic_write
 from .archive import Archive
-from .config import DiscoverConfig, config_from_dict
-from .proposers import Context, Proposer, ProposerError, make_proposer
+from .config import DiscoverConfig, config_from_saved, saved_config
+from .curves import Curves
+from .evaluator import Evaluator
 from .prompt import SYSTEM, build_prompt, repair_message
-from .scoring import Curves, Evaluator, ranges_from, ref_label, resolve_stores, score, seeds_of
+from .proposers import Context, Proposer, ProposerError, Reply, make_proposer
+from .records import Attempt, Candidate, RunState, SeedProgram
+from .scores import ranges_from, score
+from .splits import Part, search_part
 from .validate import Validation, diag_dicts, program_hash
 
 
@@ -33,23 +37,42 @@ class Budget:
     wall_s: float = 0.0
 
 
-def cfg_to_dict(cfg: DiscoverConfig) -> dict:
-    d = cfg.to_dict()
-    d["base_dir"] = str(Path(cfg.base_dir).resolve())
-    return d
+@dataclass
+class Round:
+    """A round in progress: its prompt and conversation, the view of the history its
+    proposer gets (``known`` hashes, the parent ``pool``), and what its attempts gathered."""
 
+    id: int
+    t0: float
+    base: Budget  # spent before this round
+    prompt: str
+    messages: list
+    known: dict
+    pool: list
+    attempts: list = field(default_factory=list)
+    calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    usd: float = 0.0
+    parents: list = field(default_factory=list)
+    validation: Validation | None = None  # of the last reply
+    curves: Curves | None = None  # of the valid program
+    status: str = "invalid"
 
-def cfg_from_saved(d: dict) -> DiscoverConfig:
-    """Rebuild a config from config.json (its own serialisation)."""
-    d = dict(d)
-    base = d.pop("base_dir", ".")
-    run = {k: d.pop(k) for k in list(d) if k not in ("search", "heldout", "proposer", "prompt", "smoke")}
-    table = {"run": run, "search": d["search"], "proposer": d["proposer"], "prompt": d.get("prompt", {}),
-             "smoke": d.get("smoke", {})}
-    if d.get("heldout") is not None:
-        table["heldout"] = d["heldout"]
-    table["proposer"] = {k: v for k, v in table["proposer"].items() if v is not None}
-    return config_from_dict(table, base)
+    @property
+    def file(self) -> str:
+        return f"c{self.id:04d}.tts"
+
+    def spent(self) -> Budget:
+        return Budget(self.base.rounds, self.base.llm_calls + self.calls, self.base.usd + self.usd, self.base.wall_s)
+
+    def take(self, reply: Reply) -> None:
+        self.calls += reply.llm_calls
+        self.tokens_in += reply.tokens_in
+        self.tokens_out += reply.tokens_out
+        self.usd += reply.usd
+        if reply.parents:
+            self.parents = list(reply.parents)
 
 
 class Discovery:
@@ -62,16 +85,16 @@ class Discovery:
         self.executor = executor
         self.evaluator: Evaluator | None = None
         self.langref: str | None = None
-        self.search_refs: list[StoreRef] = []
-        self.search_seeds: tuple = ()
-        self.state: dict = {}
+        self.search: Part | None = None
+        self.state: RunState | None = None
         self.stop_reason: str | None = None
+        self._hash_cache: dict = {}
 
     # ------------------------------------------------------------------ setup
     @classmethod
     def start(cls, cfg: DiscoverConfig, out, **kw) -> "Discovery":
         d = cls(cfg, out, **kw)
-        d.archive.create(cfg_to_dict(cfg))
+        d.archive.create(saved_config(cfg))
         return d
 
     @classmethod
@@ -83,11 +106,9 @@ class Discovery:
         for k, v in (overrides or {}).items():
             if v is not None:
                 saved[k] = v
-        cfg = cfg_from_saved(saved)
+        cfg = config_from_saved(saved)
         if overrides:
-            from .archive import atomic_write
-
-            atomic_write(a.config_path, json.dumps(cfg_to_dict(cfg), indent=2))
+            atomic_write(a.config_path, json.dumps(saved_config(cfg), indent=2))
         return cls(cfg, out, **kw)
 
     def proposer(self) -> Proposer:
@@ -96,23 +117,30 @@ class Discovery:
         return self._proposer
 
     def setup(self) -> None:
-        from ..api import check, read_source
+        """The evaluator, the search part, the language reference, and the run state (read
+        back, or made by evaluating the seed programs)."""
         from .langref import language_reference
 
         cfg = self.cfg
         cache = cfg.path(cfg.cache) if cfg.cache else self.archive.cache_path
         self.evaluator = Evaluator(cfg, cache, self.executor)
-        self.search_refs = resolve_stores(cfg.search, cfg)
-        if not self.search_refs:
+        self.search = search_part(cfg)
+        if not self.search.slices:
             raise ValueError("[search] selects no store")
-        self.search_seeds = seeds_of(cfg.search)
         self.langref = language_reference()
         state = self.archive.read_state()
         if state is not None:
             self.state = state
             return
+        self.state = self.evaluate_seed_programs()
+        self.archive.write_state(self.state)
+
+    def evaluate_seed_programs(self) -> RunState:
+        from ..api import check, read_source
+
+        cfg = self.cfg
         t0 = time.perf_counter()
-        seeds = []
+        seeds: list[SeedProgram] = []
         ids = set()
         for p in cfg.seed_program_paths():
             src = read_source(p)
@@ -121,32 +149,25 @@ class Discovery:
             while sid in ids:
                 sid += "_"
             ids.add(sid)
-            self.log(f"seed program {sid}: evaluating on {len(self.search_refs)} store(s)")
+            self.log(f"seed program {sid}: evaluating on {len(self.search.refs)} store(s)")
             h = program_hash(checked.program)
-            curves = self.evaluator.evaluate(src, str(p), h, checked.uses_beta, self.search_refs, self.search_seeds)
-            seeds.append({"id": sid, "file": str(p), "source": src, "hash": h, "uses_beta": checked.uses_beta,
-                          "curves": curves.to_dict()})
-        ranges = ranges_from([Curves(s["curves"]) for s in seeds], cfg.area_range)
+            curves = self.evaluator.evaluate(src, str(p), h, checked.uses_beta, self.search.refs, self.search.seeds)
+            seeds.append(SeedProgram(sid, str(p), src, h, checked.uses_beta, curves))
+        ranges = ranges_from([s.curves for s in seeds], cfg.area_range)
         for s in seeds:
-            s["score"] = score(Curves(s["curves"]), ranges)
-            self.log(f"seed program {s['id']}: frontier area {s['score']['area']:.3f}")
-        self.state = {"seeds": seeds, "ranges": {k: list(v) for k, v in ranges.items()},
-                      "search_stores": [ref_label(r) for r in self.search_refs],
-                      "search_seeds": [self.search_seeds[0], len(self.search_seeds)],
-                      "setup_wall_s": round(time.perf_counter() - t0, 3)}
-        self.archive.write_state(self.state)
+            s.score = score(s.curves, ranges)
+            self.log(f"seed program {s.id}: frontier area {s.score.area:.3f}")
+        return RunState(seeds, {k: list(v) for k, v in ranges.items()}, self.search.labels,
+                        self.search.seeds_summary(), round(time.perf_counter() - t0, 3))
 
-    # ---------------------------------------------------------------- helpers
-    def ranges(self) -> dict:
-        return {k: tuple(v) for k, v in self.state["ranges"].items()}
-
-    def budget_used(self, records) -> Budget:
+    # ------------------------------------------------------- budget, history
+    def budget_used(self, records: list[Candidate]) -> Budget:
         b = Budget(len(records))
         for r in records:
-            b.llm_calls += r.get("llm_calls", 0)
-            b.usd += r.get("usd", 0.0)
-            b.wall_s += r.get("wall_s", 0.0)
-        b.wall_s += self.state.get("setup_wall_s", 0.0)
+            b.llm_calls += r.llm_calls
+            b.usd += r.usd
+            b.wall_s += r.wall_s
+        b.wall_s += self.state.setup_wall_s
         return b
 
     def exhausted(self, b: Budget, extra_wall: float = 0.0, rounds: bool = True) -> str | None:
@@ -161,42 +182,42 @@ class Discovery:
             return f"max_wall_s ({c.max_wall_s:g} s) reached"
         return None
 
-    def known_hashes(self, records) -> dict:
+    def _hash_keys(self, source: str) -> tuple:
+        """(canonical hash, behaviour key) of a source, (None, None) if it no longer checks."""
         from ..api import check
-
         from .validate import behaviour_key
 
-        cache = self.__dict__.setdefault("_hash_cache", {})
+        if source not in self._hash_cache:
+            try:
+                c = check(source, "<known>")
+                self._hash_cache[source] = (program_hash(c.program), behaviour_key(c, self.cfg.betas))
+            except Exception:  # noqa: BLE001 - an old record that no longer checks is not a duplicate
+                self._hash_cache[source] = (None, None)
+        return self._hash_cache[source]
 
-        def keys(source):
-            if source not in cache:
-                try:
-                    c = check(source, "<known>")
-                    cache[source] = (program_hash(c.program), behaviour_key(c, self.cfg.betas))
-                except Exception:  # noqa: BLE001 - an old record that no longer checks is not a duplicate
-                    cache[source] = (None, None)
-            return cache[source]
-
+    def known_hashes(self, records: list[Candidate]) -> dict:
+        """Hash or behaviour key -> the name of the program it belongs to: the seed programs,
+        the valid candidates, and those rejected only by running (schedule, smoke, sweep)."""
         known: dict = {}
-        for s in self.state["seeds"]:
-            h, bk = keys(s["source"])
-            for k in (s["hash"], h, bk):
+        for s in self.state.seeds:
+            h, bk = self._hash_keys(s.source)
+            for k in (s.hash, h, bk):
                 if k:
-                    known.setdefault(k, f"seed program {s['id']}")
+                    known.setdefault(k, f"seed program {s.id}")
         for r in records:
-            if r.get("source") and r.get("status") in ("ok", "invalid") and \
-                    (r.get("status") == "ok" or (r.get("stage") in ("schedule", "smoke", "sweep"))):
-                name = f"candidate c{r['id']:04d}" + ("" if r["status"] == "ok" else f" (rejected at {r.get('stage')})")
-                for k in keys(r["source"]):
+            if r.source and r.status in ("ok", "invalid") and \
+                    (r.status == "ok" or (r.stage in ("schedule", "smoke", "sweep"))):
+                name = f"candidate {r.label}" + ("" if r.status == "ok" else f" (rejected at {r.stage})")
+                for k in self._hash_keys(r.source):
                     if k:
                         known.setdefault(k, name)
         return known
 
-    def pool(self, records) -> list[dict]:
-        items = [{"id": s["id"], "source": s["source"], "area": s["score"]["area"], "hash": s["hash"]}
-                 for s in self.state["seeds"]]
-        items += [{"id": f"c{r['id']:04d}", "source": r["source"], "area": r["score"]["area"], "hash": r["hash"]}
-                  for r in records if r.get("status") == "ok"]
+    def pool(self, records: list[Candidate]) -> list[dict]:
+        """The programs a proposer may start from, best search area first."""
+        items = [{"id": s.id, "source": s.source, "area": s.score.area, "hash": s.hash} for s in self.state.seeds]
+        items += [{"id": r.label, "source": r.source, "area": r.score.area, "hash": r.hash}
+                  for r in records if r.ok]
         return sorted(items, key=lambda x: -x["area"])
 
     # ------------------------------------------------------------------ rounds
@@ -215,126 +236,138 @@ class Discovery:
                     break
                 self.archive.append(rec)
                 records.append(rec)
-                if rec["status"] == "stopped":
-                    self.log(f"c{rec['id']:04d} stopped")
+                if rec.status == "stopped":
+                    self.log(f"{rec.label} stopped")
                     break
-                s = rec.get("score") or {}
-                self.log(f"c{rec['id']:04d} {rec['status']}"
-                         + (f" area {s['area']:.3f} best acc {s['best_accuracy']}" if s else
-                            f" ({rec.get('stage')})") + f" [{rec['wall_s']:.1f} s]")
+                s = rec.score
+                self.log(f"{rec.label} {rec.status}"
+                         + (f" area {s.area:.3f} best acc {s.best_accuracy}" if s else f" ({rec.stage})")
+                         + f" [{rec.wall_s:.1f} s]")
         finally:
             self.proposer().close()
         self.log(f"stopped: {self.stop_reason}")
         return self.finish(records)
 
-    def round(self, rid: int, records: list[dict]) -> dict | None:
-        cfg = self.cfg
-        t0 = time.perf_counter()
-        base = self.budget_used(records)
-        prompt = build_prompt(cfg, self.langref, self.state["seeds"], records)
-        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}]
-        known = self.known_hashes(records)
-        pool = self.pool(records)
-        attempts: list[dict] = []
-        calls = tin = tout = 0
-        usd = 0.0
-        v: Validation | None = None
-        curves = None
-        status = "invalid"
-        parents: list = []
-        for n in range(cfg.max_repairs + 1):
-            used = Budget(base.rounds, base.llm_calls + calls, base.usd + usd, base.wall_s)
-            why = self.exhausted(used, time.perf_counter() - t0, rounds=False)
+    def round(self, rid: int, records: list[Candidate]) -> Candidate | None:
+        """One round: prompt, then attempts (propose, validate, evaluate; a rejected one is
+        repaired in the same conversation) until one is valid or the repairs or a budget run
+        out, then the record. None if a budget ran out before the first attempt."""
+        rd = self.open_round(rid, records)
+        for n in range(self.cfg.max_repairs + 1):
+            why = self.exhausted(rd.spent(), time.perf_counter() - rd.t0, rounds=False)
             if why:
                 self.stop_reason = why
-                if not attempts:
+                if not rd.attempts:
                     return None
-                status = "stopped"
+                rd.status = "stopped"
                 break
-            ctx = Context(rid, n, cfg.seed, pool, known, cfg.smoke)
-            ta = time.perf_counter()
-            att: dict = {"n": n}
-            if n:
-                att["message"] = messages[-1]["content"]
-            try:
-                reply = self.proposer().propose(messages, ctx)
-            except ProposerError as ex:
-                calls += ex.calls
-                att.update({"error": str(ex), "llm_calls": ex.calls, "wall_s": round(time.perf_counter() - ta, 3)})
-                attempts.append(att)
-                if ex.fatal:
-                    self.stop_reason = f"proposer error: {ex}"
-                    status = "stopped"
-                    break
-                continue  # the same conversation again
-            calls += reply.llm_calls
-            tin += reply.tokens_in
-            tout += reply.tokens_out
-            usd += reply.usd
-            if reply.parents:
-                parents = list(reply.parents)
-            att.update({"response": reply.text, "tokens_in": reply.tokens_in, "tokens_out": reply.tokens_out,
-                        "usd": reply.usd, "llm_calls": reply.llm_calls, "meta": reply.meta})
-            v = self.validate(reply.text, rid, known)
-            if v.ok:
-                curves = self.evaluator.evaluate(v.source, f"c{rid:04d}.tts", v.hash, v.checked.uses_beta,
-                                                 self.search_refs, self.search_seeds)
-                errs = curves.errors()
-                if errs:
-                    from ..lang.diagnostics import Diagnostic
-
-                    diags = [Diagnostic("R001", e, stage="sweep", file=f"c{rid:04d}.tts",
-                                        hint="the program failed on a search store; guard the failing expression")
-                             for e in errs[:3]]
-                    v = Validation(False, "sweep", diag_dicts(diags, v.source), source=v.source, hash=v.hash,
-                                   warnings=v.warnings)
-                    curves = None
-            att["validation"] = v.to_dict()
-            att["wall_s"] = round(time.perf_counter() - ta, 3)
-            attempts.append(att)
-            if v.ok:
-                status = "ok"
+            if self.attempt(rd, n):
                 break
-            if n < cfg.max_repairs:
-                messages = messages + [{"role": "assistant", "content": reply.text},
-                                       {"role": "user", "content": repair_message(v.to_dict(), n + 1, cfg.max_repairs)}]
-        if status != "ok" and v is not None and v.stage == "dedupe":
-            status = "duplicate"
-        rec: dict = {
-            "id": rid, "status": status, "stage": None if status == "ok" else (v.stage if v else "proposer"),
-            "proposer": cfg.proposer.kind, "parents": parents or [p["id"] for p in pool[:cfg.prompt["top_k"]]],
-            "source": v.source if v else None, "hash": v.hash if v else None,
-            "duplicate_of": v.duplicate_of if v else None,
-            "system": SYSTEM, "prompt": prompt, "attempts": attempts,
-            "llm_calls": calls, "tokens_in": tin, "tokens_out": tout, "usd": round(usd, 6),
-            "betas": list(cfg.betas), "seeds": [self.search_seeds[0], len(self.search_seeds)],
-            "stores": [ref_label(r) for r in self.search_refs],
-        }
-        if status == "ok":
-            name = f"c{rid:04d}-{v.hash[:8]}"
-            rec["program_file"] = self.archive.write_program(name, v.source)
-            rec["curves"] = curves.to_dict()
-            rec["score"] = score(curves, self.ranges())
-            rec["warnings"] = v.warnings
-            try:
-                from .traces import trace_sample
+        return self.record(rd)
 
-                b = 0.5 if v.checked.uses_beta else None
-                text = trace_sample(v.checked, self.search_refs[0], b, self.search_seeds[0])
-                rec["trace_file"] = self.archive.write_trace(name, text)
-                rec["trace"] = text[: 2 * int(cfg.prompt["trace_chars"])]
-            except Exception as ex:  # noqa: BLE001 - a trace is a sample; never fail a round for it
-                rec["trace_error"] = f"{type(ex).__name__}: {ex}"
-        rec["wall_s"] = round(time.perf_counter() - t0, 3)
-        return rec
+    def open_round(self, rid: int, records: list[Candidate]) -> Round:
+        """The prompt step: the round's prompt and conversation, and the history view."""
+        t0 = time.perf_counter()
+        base = self.budget_used(records)
+        prompt = build_prompt(self.cfg, self.langref, self.state.seeds, records)
+        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}]
+        return Round(rid, t0, base, prompt, messages, self.known_hashes(records), self.pool(records))
+
+    def attempt(self, rd: Round, n: int) -> bool:
+        """Attempt ``n``: propose, validate, evaluate. True when the round is over (a valid
+        program, or a fatal proposer error); a rejected reply queues its repair message."""
+        ta = time.perf_counter()
+        att = Attempt(n, message=rd.messages[-1]["content"] if n else None)
+        ctx = Context(rd.id, n, self.cfg.seed, rd.pool, rd.known, self.cfg.smoke)
+        try:
+            reply = self.proposer().propose(rd.messages, ctx)
+        except ProposerError as ex:
+            rd.calls += ex.calls
+            att.error, att.llm_calls, att.wall_s = str(ex), ex.calls, round(time.perf_counter() - ta, 3)
+            rd.attempts.append(att)
+            if ex.fatal:
+                self.stop_reason = f"proposer error: {ex}"
+                rd.status = "stopped"
+                return True
+            return False  # the same conversation again
+        rd.take(reply)
+        att.response, att.tokens_in, att.tokens_out = reply.text, reply.tokens_in, reply.tokens_out
+        att.usd, att.llm_calls, att.meta = reply.usd, reply.llm_calls, reply.meta
+        v = self.validate(reply.text, rd.id, rd.known)
+        rd.curves = None
+        if v.ok:
+            v, rd.curves = self.evaluate(v, rd.file)
+        rd.validation = v
+        att.validation = v.to_dict()
+        att.wall_s = round(time.perf_counter() - ta, 3)
+        rd.attempts.append(att)
+        if v.ok:
+            rd.status = "ok"
+            return True
+        if n < self.cfg.max_repairs:
+            rd.messages = rd.messages + [
+                {"role": "assistant", "content": reply.text},
+                {"role": "user", "content": repair_message(v.to_dict(), n + 1, self.cfg.max_repairs)}]
+        return False
 
     def validate(self, text: str, rid: int, known: dict) -> Validation:
+        """The stages before the sweep (extract .. smoke), see :mod:`.validate`."""
         from .validate import validate
 
         return validate(text, f"c{rid:04d}.tts", known, self.cfg)
 
+    def evaluate(self, v: Validation, file: str) -> tuple[Validation, Curves | None]:
+        """The sweep stage: the valid program's curves on the search part; a runtime error on
+        a search store rejects it (no curves)."""
+        from ..lang.diagnostics import Diagnostic
+
+        curves = self.evaluator.evaluate(v.source, file, v.hash, v.checked.uses_beta, self.search.refs,
+                                         self.search.seeds)
+        errs = curves.errors()
+        if not errs:
+            return v, curves
+        diags = [Diagnostic("R001", e, stage="sweep", file=file,
+                            hint="the program failed on a search store; guard the failing expression")
+                 for e in errs[:3]]
+        return Validation(False, "sweep", diag_dicts(diags, v.source), source=v.source, hash=v.hash,
+                          warnings=v.warnings), None
+
+    def record(self, rd: Round) -> Candidate:
+        """The round's record; a valid program's file, curves, score and trace sample with it."""
+        cfg, v = self.cfg, rd.validation
+        status = rd.status
+        if status != "ok" and v is not None and v.stage == "dedupe":
+            status = "duplicate"
+        rec = Candidate(
+            id=rd.id, status=status, stage=None if status == "ok" else (v.stage if v else "proposer"),
+            proposer=cfg.proposer.kind, parents=rd.parents or [p["id"] for p in rd.pool[:cfg.prompt["top_k"]]],
+            source=v.source if v else None, hash=v.hash if v else None,
+            duplicate_of=v.duplicate_of if v else None, system=SYSTEM, prompt=rd.prompt, attempts=rd.attempts,
+            llm_calls=rd.calls, tokens_in=rd.tokens_in, tokens_out=rd.tokens_out, usd=round(rd.usd, 6),
+            betas=list(cfg.betas), seeds=self.search.seeds_summary(), stores=self.search.labels)
+        if status == "ok":
+            self.keep_valid(rec, v, rd.curves)
+        rec.wall_s = round(time.perf_counter() - rd.t0, 3)
+        return rec
+
+    def keep_valid(self, rec: Candidate, v: Validation, curves: Curves) -> None:
+        name = f"{rec.label}-{v.hash[:8]}"
+        rec.program_file = self.archive.write_program(name, v.source)
+        rec.curves = curves
+        rec.score = score(curves, self.state.range_tuples())
+        rec.warnings = v.warnings
+        try:
+            from .traces import trace_sample
+
+            b = 0.5 if v.checked.uses_beta else None
+            text = trace_sample(v.checked, self.search.refs[0], b, self.search.seeds[0])
+            rec.trace_file = self.archive.write_trace(name, text)
+            rec.trace = text[: 2 * int(self.cfg.prompt["trace_chars"])]
+        except Exception as ex:  # noqa: BLE001 - a trace is a sample; never fail a round for it
+            rec.trace_error = f"{type(ex).__name__}: {ex}"
+
     # ------------------------------------------------------------ final stage
-    def finish(self, records: list[dict]) -> dict:
+    def finish(self, records: list[Candidate]) -> dict:
         from .report import finalize
 
         return finalize(self, records)

@@ -4,6 +4,8 @@ character budget."""
 
 from __future__ import annotations
 
+from .records import Attempt, Candidate, SeedProgram, as_candidates, as_seeds
+
 SYSTEM = ("You design test-time-scaling controllers in the .tts language. You reply with exactly one "
           "whole program in a fenced ```tts block.")
 
@@ -43,9 +45,9 @@ def _trim(text: str, limit: int) -> str:
     return text[: max(0, limit - 40)].rstrip() + f"\n... ({len(text) - limit + 40} characters cut)"
 
 
-def curve_table(entry: dict) -> str:
+def curve_table(entry: Candidate | SeedProgram) -> str:
     """Per beta: mean accuracy and cost over the search stores, plus per-store accuracy."""
-    curves = entry.get("curves") or {}
+    curves = entry.curves.stores if entry.curves is not None else {}
     if not curves:
         return "(not evaluated)"
     labels = list(curves)
@@ -61,37 +63,40 @@ def curve_table(entry: dict) -> str:
         mc = sum(r["avg_cost"] for r in rs) / len(rs)
         b = rs[0].get("beta")
         rows.append(f"{'-' if b is None else b} | {ma:.2f} | {mc:,.0f} | " + " | ".join(f"{r['accuracy']:.2f}" for r in rs))
-    s = entry.get("score") or {}
-    if s:
-        rows.append(f"frontier area {s.get('area', 0):.3f}; best mean accuracy {s.get('best_accuracy')}")
+    s = entry.score
+    if s is not None:
+        rows.append(f"frontier area {s.area:.3f}; best mean accuracy {s.best_accuracy}")
     return "\n".join(rows)
 
 
-def _entry_block(title: str, e: dict, pc: dict, with_trace: bool) -> str:
-    out = [f"### {title}", "", "```tts", _trim(e["source"].rstrip(), pc["program_chars"]), "```", "",
+def _entry_block(title: str, e: Candidate | SeedProgram, pc: dict, with_trace: bool) -> str:
+    out = [f"### {title}", "", "```tts", _trim(e.source.rstrip(), pc["program_chars"]), "```", "",
            curve_table(e)]
-    if with_trace and e.get("trace"):
+    trace = e.trace if isinstance(e, Candidate) else None  # seed programs have no trace sample
+    if with_trace and trace:
         out += ["", "Trace excerpt (first search store, seed 0, first question):", "```",
-                _trim(e["trace"], pc["trace_chars"]), "```"]
+                _trim(trace, pc["trace_chars"]), "```"]
     return "\n".join(out)
 
 
-def _failure_block(r: dict, pc: dict) -> str:
-    last = r["attempts"][-1] if r.get("attempts") else {}
-    v = last.get("validation") or {}
-    out = [f"### Candidate c{r['id']:04d}: rejected at stage `{v.get('stage') or r.get('status')}`"]
-    if r.get("source"):
-        out += ["", "```tts", _trim(r["source"].rstrip(), pc["program_chars"] // 2), "```"]
+def _failure_block(r: Candidate, pc: dict) -> str:
+    last = r.attempts[-1] if r.attempts else Attempt(0)
+    v = last.validation or {}
+    out = [f"### Candidate {r.label}: rejected at stage `{v.get('stage') or r.status}`"]
+    if r.source:
+        out += ["", "```tts", _trim(r.source.rstrip(), pc["program_chars"] // 2), "```"]
     for d in (v.get("diagnostics") or [])[:4]:
         out.append(f"- {d.get('stage')} {d.get('code')} at {d.get('line')}:{d.get('col')}: {d.get('message')}"
                    + (f" (hint: {d['hint']})" if d.get("hint") else ""))
-    if last.get("error"):
-        out.append(f"- proposer error: {last['error']}")
+    if last.error:
+        out.append(f"- proposer error: {last.error}")
     return "\n".join(out)
 
 
-def build_prompt(cfg, langref: str, seeds: list[dict], records: list[dict]) -> str:
-    """``seeds``: [{"id", "source", "curves", "score"}]; ``records``: candidate records."""
+def build_prompt(cfg, langref: str, seeds: list, records: list) -> str:
+    """``seeds``: the seed programs, ``records``: the candidate records, as dataclasses or as
+    the dicts of ``state.json`` and ``candidates.jsonl``."""
+    seeds, records = as_seeds(seeds), as_candidates(records)
     pc = cfg.prompt
     budget = int(pc["budget_chars"])
     betas = ", ".join(f"{b:g}" for b in cfg.betas)
@@ -106,22 +111,22 @@ def build_prompt(cfg, langref: str, seeds: list[dict], records: list[dict]) -> s
             sections[section].append(text)
             used += len(text) + 2
 
-    ok = [r for r in records if r.get("status") == "ok" and r.get("score")]
-    top = sorted(ok, key=lambda r: (-r["score"]["area"], r["id"]))[: int(pc["top_k"])]
-    top_ids = {r["id"] for r in top}
-    recent = [r for r in reversed(ok) if r["id"] not in top_ids][: int(pc["recent"])]
-    fails = [r for r in reversed(records) if r.get("status") != "ok"][: int(pc["failures"])]
+    ok = [r for r in records if r.ok and r.score is not None]
+    top = sorted(ok, key=lambda r: (-r.score.area, r.id))[: int(pc["top_k"])]
+    top_ids = {r.id for r in top}
+    recent = [r for r in reversed(ok) if r.id not in top_ids][: int(pc["recent"])]
+    fails = [r for r in reversed(records) if not r.ok][: int(pc["failures"])]
     # priority: the best candidates, then failures, then recent ones, then the seed programs
     for r in top:
-        add("top", _entry_block(f"Candidate c{r['id']:04d} (parents: {', '.join(map(str, r.get('parents') or [])) or '-'})",
+        add("top", _entry_block(f"Candidate {r.label} (parents: {', '.join(map(str, r.parents)) or '-'})",
                                 r, pc, True))
     for r in fails:
         add("failures", _failure_block(r, pc))
     for r in recent:
-        add("recent", _entry_block(f"Candidate c{r['id']:04d}", r, pc, False))
+        add("recent", _entry_block(f"Candidate {r.label}", r, pc, False))
     if pc.get("seed_programs", True):
         for s in seeds:
-            add("seeds", _entry_block(f"Seed program {s['id']}", s, pc, not records))
+            add("seeds", _entry_block(f"Seed program {s.id}", s, pc, not records))
     body = list(head)
     if sections["seeds"]:
         body += ["## Seed programs (search-split results)"] + sections["seeds"]

@@ -7,88 +7,80 @@ from __future__ import annotations
 import json
 import time
 
-from .archive import atomic_write
-from .config import StoreSpec
-from .scoring import Curves, ranges_from, ref_label, resolve_stores, score, seeds_of
+from ..files import atomic_write
+from .curves import Curves
+from .records import Candidate, SeedProgram
+from .scores import ranges_from, score
+from .splits import Part, heldout_part
 
 
-def select(records: list[dict], seeds: list[dict], rule: str) -> dict | None:
+def select(records: list[Candidate], seeds: list[SeedProgram], rule: str) -> Candidate | SeedProgram | None:
     """The winning entry among valid candidates (seed programs if there is none).
 
     ``frontier``: the largest search frontier area (ties: the earlier candidate).
     ``accuracy``: the highest best mean search accuracy over the beta grid (the paper's rule;
     ties: the lower cost at that accuracy, then the earlier candidate)."""
-    ok = [r for r in records if r.get("status") == "ok" and r.get("score")]
-    pool = ok or [dict(s, id=s["id"]) for s in seeds]
+    ok = [r for r in records if r.ok and r.score is not None]
+    pool = ok or list(seeds)
     if not pool:
         return None
     if rule == "accuracy":
         def k(r):
-            s = r["score"]
-            return (-(s["best_accuracy"] or 0), s["best_accuracy_cost"] or 0)
+            return (-(r.score.best_accuracy or 0), r.score.best_accuracy_cost or 0)
     else:
         def k(r):
-            return (-r["score"]["area"],)
+            return (-r.score.area,)
     return sorted(pool, key=k)[0]
 
 
-def _label(e) -> str:
-    return f"c{e['id']:04d}" if isinstance(e.get("id"), int) else f"seed:{e['id']}"
+def _entry(e: Candidate | SeedProgram, uses_beta: bool) -> dict:
+    return {"source": e.source, "hash": e.hash, "uses_beta": uses_beta, "search": e.curves.to_dict(),
+            "search_score": e.score.to_dict()}
 
 
-def heldout_spec(cfg) -> tuple[StoreSpec, str]:
-    if cfg.heldout is not None:
-        return cfg.heldout, "configured [heldout] stores"
-    s = cfg.search
-    spec = StoreSpec(root=s.root, models=list(s.models), datasets=list(s.datasets), synthetic=list(s.synthetic),
-                     seeds=s.seeds, seed_start=s.seed_start + s.seeds)
-    return spec, (f"no [heldout] configured: the search stores with fresh ordering seeds "
-                  f"{spec.seed_start}..{spec.seed_start + spec.seeds - 1} (a weak split; configure [heldout])")
-
-
-def finalize(disc, records: list[dict]) -> dict:
+def heldout_entries(disc, winners: dict, part: Part) -> tuple[dict, dict]:
+    """Every seed program and each rule's winning candidate, evaluated on the held-out part:
+    the ``programs`` entries of ``final.json`` and the held-out cost ranges (the seed programs')."""
     from ..api import check
 
-    cfg = disc.cfg
-    seeds = disc.state["seeds"]
-    t0 = time.perf_counter()
-    winners = {rule: select(records, seeds, rule) for rule in ("frontier", "accuracy")}
-    chosen = winners[cfg.select]
-    spec, spec_note = heldout_spec(cfg)
-    refs = resolve_stores(spec, cfg)
-    hseeds = seeds_of(spec)
-    entries = {}
-    for s in seeds:
-        entries[f"seed:{s['id']}"] = {"source": s["source"], "hash": s["hash"], "uses_beta": s["uses_beta"],
-                                      "search": s["curves"], "search_score": s["score"]}
-    for rule, w in winners.items():
-        if w is None or not isinstance(w.get("id"), int):
-            continue
-        entries[_label(w)] = {"source": w["source"], "hash": w["hash"],
-                              "uses_beta": check(w["source"], _label(w)).uses_beta,
-                              "search": w["curves"], "search_score": w["score"]}
-    disc.log(f"held-out evaluation of {len(entries)} program(s) on {len(refs)} store(s)")
+    entries = {s.label: _entry(s, s.uses_beta) for s in disc.state.seeds}
+    for w in winners.values():
+        if isinstance(w, Candidate):
+            entries[w.label] = _entry(w, check(w.source, w.label).uses_beta)
+    disc.log(f"held-out evaluation of {len(entries)} program(s) on {len(part.refs)} store(s)")
     hcurves = {}
     for lab, e in entries.items():
-        hcurves[lab] = disc.evaluator.evaluate(e["source"], f"{lab}.tts", e["hash"], e["uses_beta"], refs, hseeds)
-    hranges = ranges_from([hcurves[lab] for lab in entries if lab.startswith("seed:")], cfg.area_range)
+        hcurves[lab] = disc.evaluator.evaluate(e["source"], f"{lab}.tts", e["hash"], e["uses_beta"], part.refs,
+                                               part.seeds)
+    hranges = ranges_from([hcurves[lab] for lab in entries if lab.startswith("seed:")], disc.cfg.area_range)
     for lab, e in entries.items():
         e["heldout"] = hcurves[lab].to_dict()
-        e["heldout_score"] = score(hcurves[lab], hranges)
+        e["heldout_score"] = score(hcurves[lab], hranges).to_dict()
         e["search_mean"] = Curves(e["search"]).mean_curve()
         e["heldout_mean"] = hcurves[lab].mean_curve()
+    return entries, hranges
+
+
+def finalize(disc, records: list[Candidate]) -> dict:
+    """Select, evaluate on the held-out part, write ``final.json``, ``best.tts``, the plots and
+    ``report.md``; returns ``final.json``'s content."""
+    cfg = disc.cfg
+    t0 = time.perf_counter()
+    winners = {rule: select(records, disc.state.seeds, rule) for rule in ("frontier", "accuracy")}
+    chosen = winners[cfg.select]
+    part = heldout_part(cfg)
+    entries, hranges = heldout_entries(disc, winners, part)
     final = {
         "rule": cfg.select,
-        "selected": _label(chosen) if chosen else None,
-        "winners": {rule: (_label(w) if w else None) for rule, w in winners.items()},
+        "selected": chosen.label if chosen else None,
+        "winners": {rule: (w.label if w else None) for rule, w in winners.items()},
         "stop_reason": disc.stop_reason,
         "rounds": len(records),
-        "valid": sum(1 for r in records if r.get("status") == "ok"),
-        "status_counts": {s: sum(1 for r in records if r.get("status") == s)
-                          for s in sorted({r.get("status") for r in records})},
-        "search": {"stores": disc.state["search_stores"], "seeds": disc.state["search_seeds"],
-                   "ranges": disc.state["ranges"]},
-        "heldout": {"stores": [ref_label(r) for r in refs], "seeds": [hseeds[0], len(hseeds)], "note": spec_note,
+        "valid": sum(1 for r in records if r.ok),
+        "status_counts": {s: sum(1 for r in records if r.status == s) for s in sorted({r.status for r in records})},
+        "search": {"stores": disc.state.search_stores, "seeds": disc.state.search_seeds,
+                   "ranges": disc.state.ranges},
+        "heldout": {"stores": part.labels, "seeds": part.seeds_summary(), "note": part.note,
                     "ranges": {k: list(v) for k, v in hranges.items()}},
         "programs": entries,
         "wall_s": round(time.perf_counter() - t0, 3),
@@ -96,7 +88,7 @@ def finalize(disc, records: list[dict]) -> dict:
     root = disc.archive.root
     atomic_write(root / "final.json", json.dumps(final, indent=2))
     if chosen is not None:
-        atomic_write(root / "best.tts", chosen["source"] if chosen["source"].endswith("\n") else chosen["source"] + "\n")
+        atomic_write(root / "best.tts", chosen.source if chosen.source.endswith("\n") else chosen.source + "\n")
     plots = {}
     for split in (("search", "heldout") if cfg.plots else ()):
         try:
@@ -170,13 +162,13 @@ def render_report(final, records, plots) -> str:
             h = hm.get(r["beta"], {})
             out.append(f"| {r['beta']} | {r['accuracy']:.2f} | {r['avg_cost']:,.0f} | "
                        f"{h.get('accuracy', '-')} | {h.get('avg_cost', 0):,.0f} |")
-    ok = sorted([r for r in records if r.get("status") == "ok"], key=lambda r: -r["score"]["area"])[:10]
+    ok = sorted([r for r in records if r.ok], key=lambda r: -r.score.area)[:10]
     if ok:
         out += ["", "## Best candidates (search split)", "", "| id | area | best acc | parents | file |",
                 "|---|---:|---:|---|---|"]
         for r in ok:
-            out.append(f"| c{r['id']:04d} | {r['score']['area']:.3f} | {r['score']['best_accuracy']} | "
-                       f"{', '.join(map(str, r.get('parents') or []))} | {r.get('program_file')} |")
+            out.append(f"| {r.label} | {r.score.area:.3f} | {r.score.best_accuracy} | "
+                       f"{', '.join(map(str, r.parents))} | {r.program_file} |")
     out += ["", "Replay data and reference controllers: AutoTTS (arXiv 2605.08083) and Parallel-Probe "
             "(arXiv 2602.03845)."]
     return "\n".join(out) + "\n"

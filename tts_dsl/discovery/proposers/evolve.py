@@ -28,10 +28,10 @@ from __future__ import annotations
 import random
 import re
 
-from ..lang import ast as A
-from ..lang.diagnostics import DiagnosticsError
-from .config import ProposerConfig
-from .proposers import Context, Proposer, ProposerError, Reply
+from ...lang import ast as A
+from ...lang.diagnostics import DiagnosticsError
+from ..config import ProposerConfig
+from .base import Context, Proposer, ProposerError, Reply
 
 OPERATORS = {"number": 0.34, "compare": 0.08, "subexpr": 0.1, "delete": 0.07, "insert": 0.07,
              "param_cross": 0.12, "block_cross": 0.06, "betaify": 0.16}
@@ -69,7 +69,7 @@ def _edit(text: str, a: int, b: int, new: str) -> str:
 
 
 def _parse(text: str):
-    from ..api import check
+    from ...api import check
 
     return check(text, "<evolve>")
 
@@ -317,7 +317,7 @@ class EvolveProposer(Proposer):
         return self._checked[key]
 
     def propose(self, messages, ctx: Context) -> Reply:
-        from .validate import program_hash
+        from ..validate import program_hash
 
         pool = [p for p in ctx.pool if p.get("source")]
         if not pool:

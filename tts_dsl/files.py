@@ -1,0 +1,54 @@
+"""Durable files: atomic whole-file writes, single-write appends, and JSON-lines reads that
+stop at a torn last line. Standard library only, so every layer (evaluation, discovery)
+can import it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, fsync it, then rename it over
+    ``path``: readers see the old content or the new one, never a mix."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one complete line with a single write, then fsync (a crash leaves at most a
+    torn last line, which readers skip)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_jsonl(path: Path) -> tuple[list[dict], int]:
+    """Complete records and the byte length of the valid prefix (reading stops at the first
+    line that is torn or not JSON)."""
+    path = Path(path)
+    if not path.exists():
+        return [], 0
+    raw = path.read_bytes()
+    out, good = [], 0
+    pos = 0
+    while pos < len(raw):
+        nl = raw.find(b"\n", pos)
+        if nl < 0:
+            break  # torn tail
+        try:
+            out.append(json.loads(raw[pos:nl].decode("utf-8")))
+        except (ValueError, UnicodeDecodeError):
+            break
+        pos = nl + 1
+        good = pos
+    return out, good
