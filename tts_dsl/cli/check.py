@@ -6,11 +6,8 @@ import json
 
 import click
 
-from ..api import check as check_source
-from ..api import read_source
+from ..api import check_report, read_source
 from ..lang.diagnostics import DiagnosticsError
-from ..lang.schedule import bind
-from ..lang.prover import prove, schedule_diagnostics
 from ..lang.limits import Limits
 from .common import UserError, parse_sets
 
@@ -40,34 +37,12 @@ def parse_limits(values) -> Limits:
 
 def check_file(path: str, overrides: dict, strict: bool = False, limits: Limits | None = None) -> dict:
     """Check one file (names, types, bounds, safety, then the schedule proofs)."""
-    report = {"file": path, "ok": False, "diagnostics": [], "params": []}
     try:
         src = read_source(path)
     except DiagnosticsError as ex:
-        report["diagnostics"] = [d.to_dict() for d in ex.diagnostics]
-        report["_text"] = ex.render()
-        return report
-    try:
-        checked = check_source(src, path, limits)
-        if overrides:
-            bind(checked, None, overrides)
-    except DiagnosticsError as ex:
-        report["diagnostics"] = [d.to_dict() for d in ex.diagnostics]
-        report["_text"] = ex.render()
-        return report
-    results = prove(checked)
-    sched = schedule_diagnostics(checked, strict, results)
-    diags = list(checked.warnings) + sched
-    report["ok"] = not any(d.severity == "error" for d in diags)
-    report["name"] = checked.name
-    report["diagnostics"] = [d.to_dict() for d in diags]
-    report["_text"] = "\n\n".join(d.render(src) for d in diags)
-    report["params"] = [{"name": p.name, "type": str(p.ty), "direction": p.direction or "constant",
-                         "uses_beta": p.uses_beta} for p in checked.params]
-    report["schedule"] = [r.to_dict() for r in results]
-    report["_results"] = results
-    report["_checked"] = checked
-    return report
+        return {"file": path, "ok": False, "diagnostics": [d.to_dict() for d in ex.diagnostics], "params": [],
+                "_text": ex.render()}
+    return check_report(src, path, overrides, strict, limits)
 
 
 def _knob_lines(results) -> list[str]:
