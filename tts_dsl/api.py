@@ -115,9 +115,10 @@ def evaluate(program, stores: Store | list[Store] | None = None, beta=None, para
 
 
 # ----------------------------------------------------- for tools, editors and agents
-def check_report(source: str, file: str = "<program>", overrides: dict | None = None, strict: bool = False,
-                 limits: Limits | None = None) -> dict:
-    """Check ``source`` and prove its schedule; the object ``check --json`` prints
+def check_report(source: str | A.Program, file: str = "<program>", overrides: dict | None = None,
+                 strict: bool = False, limits: Limits | None = None) -> dict:
+    """Check ``source`` (text, or a parsed program, which the checker annotates in place:
+    names get their symbols even when there are errors) and prove its schedule; the object ``check --json`` prints
     (schema ``tts_dsl/schemas/check.v1.json``): ``file``, ``ok``, ``diagnostics``,
     ``params``, and for programs that check, ``name`` and ``schedule``. Private keys
     (``_text``: the rendered diagnostics, ``_results``, ``_checked``) start with ``_``."""
@@ -137,7 +138,8 @@ def check_report(source: str, file: str = "<program>", overrides: dict | None = 
     report["ok"] = not any(d.severity == "error" for d in diags)
     report["name"] = checked.name
     report["diagnostics"] = [d.to_dict() for d in diags]
-    report["_text"] = "\n\n".join(d.render(source) for d in diags)
+    text = source.source if isinstance(source, A.Program) else source
+    report["_text"] = "\n\n".join(d.render(text) for d in diags)
     report["params"] = [{"name": p.name, "type": str(p.ty), "direction": p.direction or "constant",
                          "uses_beta": p.uses_beta} for p in checked.params]
     report["schedule"] = [r.to_dict() for r in results]
