@@ -176,10 +176,11 @@ def vocabulary() -> dict:
     """Every name a program can use without declaring it, with its documentation, for
     editors and agents: ``keywords``, ``directions``, ``sort_orders``, ``actions``
     (name -> doc), ``functions`` (name -> (signature, doc, usable in params)), ``state``
-    and ``branch_attrs`` (name -> (type, doc)), ``records`` (type -> field -> type)."""
+    and ``branch_attrs`` (name -> (type, doc)), ``records`` (type -> field -> type),
+    ``types`` (the type names, ``list`` included)."""
     from .lang import builtins as B
     from .lang.parser import DIRECTIONS, KEYWORDS, SORT_ORDERS
-    from .lang.types import RECORDS
+    from .lang.types import RECORDS, SCALARS
 
     return {
         "keywords": sorted(KEYWORDS), "directions": list(DIRECTIONS), "sort_orders": list(SORT_ORDERS),
@@ -188,6 +189,7 @@ def vocabulary() -> dict:
         "state": {s.name: (str(s.ty), s.doc) for s in B.STATE.values()},
         "branch_attrs": {a.name: (str(a.ty), a.doc) for a in B.BRANCH_ATTRS.values()},
         "records": {str(ty): {n: str(t) for n, (_, t) in fields.items()} for ty, fields in RECORDS.items()},
+        "types": sorted(SCALARS) + ["list"],
     }
 
 
