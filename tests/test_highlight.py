@@ -4,16 +4,17 @@ extension stay in step with grammar/tts.lark and the built-in registry."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 from importlib import metadata
 
 import pytest
 
-from conftest import PROGRAMS, ROOT
+from conftest import PROGRAMS, ROOT, require
 from tts_dsl import api
 
-pygments = pytest.importorskip("pygments", reason="needs pygments (the test extra)")
+pygments = require("pygments", "test")
 from pygments.token import Error, Keyword, Name  # noqa: E402
 
 from tts_dsl import highlight as H  # noqa: E402
@@ -79,6 +80,7 @@ def test_the_lexer_is_a_pygments_entry_point():
     dist = metadata.distribution("tts-dsl")
     here = ROOT.resolve().as_uri() in (dist.read_text("direct_url.json") or "")
     if not here:
+        assert not os.environ.get("TTS_DSL_CI"), f"CI must install this checkout ({dist.read_text('direct_url.json')})"
         pytest.skip("tts-dsl is installed from another checkout; CI installs this one")
     from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
 

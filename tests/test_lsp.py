@@ -6,13 +6,13 @@ import sys
 
 import pytest
 
-pytest_lsp = pytest.importorskip("pytest_lsp", reason="needs pytest-lsp (the test extra)")
-pytest.importorskip("pygls", reason="needs the agents extra (CI installs it)")
+from conftest import ROOT, require
+
+pytest_lsp = require("pytest_lsp", "test")
+require("pygls", "agents")
 
 from lsprotocol import types as T  # noqa: E402
 from pytest_lsp import ClientServerConfig, LanguageClient  # noqa: E402
-
-from conftest import ROOT  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from conftest import REPLAY, ROOT
+from conftest import REPLAY, ROOT, require
 from tts_dsl import schemas
 
-mcp = pytest.importorskip("mcp", reason="needs the agents extra (CI installs it)")
+mcp = require("mcp", "agents")
 
 BROKEN = "controller x\nanswer majorty(completed)\n"
 SPIN = "controller spin\nvar n: int = 0\nrepeat 100000 {\n  repeat 100000 {\n    n = n + 1\n  }\n}\nanswer majority(completed)\n"
