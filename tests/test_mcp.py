@@ -63,6 +63,7 @@ def test_tools_resources_check_evaluate_trace_compare_and_the_time_cap(tmp_path)
             rep = json.loads(out)
             assert rep["ok"] and rep["name"] == "cmc" and schemas.problems("check", rep) == []
             assert all(k["status"] == "proved" for k in rep["schedule"]) and len(rep["schedule"]) >= 5
+            assert rep["text"].startswith("programs/cmc.tts: ok (controller cmc)\n  n_init ")  # the knob table
 
             # programs: list, read, save into the workspace only
             progs = json.loads((await call(c, "list_programs"))[1])

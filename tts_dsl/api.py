@@ -157,6 +157,27 @@ def prove(program: CheckedProgram) -> list:
     return _prove(program)
 
 
+def schedule_table(results) -> list[str]:
+    """The knob table ``tts-dsl check`` prints: one line per param (name, type, declared
+    direction, proof status, values over beta in [0, 1]), from :func:`prove`'s results."""
+    rows = []
+    for r in results:
+        p = r.param
+        rng = ""
+        if str(p.ty) == "bool":
+            rng = str(bool(r.lo)).lower() if r.lo == r.hi and r.lo is not None else "false .. true"
+        elif r.lo is not None and r.hi is not None:
+            rng = f"{r.lo:g} .. {r.hi:g}" if r.lo != r.hi else f"{r.lo:g}"
+        status = r.status
+        if r.range_status != "proved":
+            status += f", range {r.range_status}"
+        rows.append((r.name, str(p.ty), r.declared or "constant", status, rng))
+    if not rows:
+        return []
+    w = [max(len(x[i]) for x in rows) for i in range(5)]
+    return ["  " + "  ".join(x[i].ljust(w[i]) for i in range(5)).rstrip() for x in rows]
+
+
 def format_source(source: str, file: str = "<program>", limits: Limits | None = None) -> str:
     """The canonical layout of ``source`` (raises :class:`DiagnosticsError` if it does not parse)."""
     from .lang.formatter import format_source as _fmt
@@ -261,7 +282,7 @@ def shipped_programs() -> Path | None:
 
 __all__ = [
     "parse", "check", "load", "compile", "open_store", "evaluate", "evaluate_one", "read_source",
-    "check_report", "prove", "format_source", "language_reference", "vocabulary", "default_beta", "trace",
+    "check_report", "prove", "schedule_table", "format_source", "language_reference", "vocabulary", "default_beta", "trace",
     "compare_report", "shipped_programs",
     "CheckedProgram", "Executable", "EvalResult", "Store", "StoreError", "Diagnostic", "DiagnosticsError",
     "Limits", "Binding", "list_models", "list_datasets",

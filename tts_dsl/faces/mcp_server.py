@@ -100,7 +100,8 @@ def build_server(sandbox: Sandbox, time_cap: float = 60.0, worker: Worker | None
         each knob is monotone in beta as declared. Returns JSON (schema check.v1.json):
         ok, diagnostics (line, col, end, code, message, hint), params, schedule (per knob:
         declared and derived direction, status proved/refuted/unknown, min, max,
-        counterexample), and text (the diagnostics rendered with the source line)."""
+        counterexample), and text (the knob table and the diagnostics as `tts-dsl check`
+        prints them)."""
         text, file = source(program)
         return sandbox.bounded(run("run_check", time_cap_s, source=text, file=file))
 

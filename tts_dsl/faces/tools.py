@@ -157,7 +157,9 @@ def _first_comment(p: Path) -> str | None:
 def run_check(source: str, file: str) -> dict:
     rep = api.check_report(source, file)
     out = {k: v for k, v in rep.items() if not k.startswith("_")}
-    out["text"] = rep.get("_text") or ("ok" if rep["ok"] else "")
+    lines = api.schedule_table(rep.get("_results") or [])
+    head = f"{file}: {'ok' if rep['ok'] else 'invalid'}" + (f" (controller {rep['name']})" if rep.get("name") else "")
+    out["text"] = "\n".join([head, *lines] + ([rep["_text"]] if rep.get("_text") else []))
     return out
 
 
