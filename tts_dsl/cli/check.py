@@ -6,11 +6,8 @@ import json
 
 import click
 
-from ..api import check as check_source
-from ..api import read_source
+from ..api import check_report, read_source, schedule_table
 from ..lang.diagnostics import DiagnosticsError
-from ..lang.schedule import bind
-from ..lang.prover import prove, schedule_diagnostics
 from ..lang.limits import Limits
 from .common import UserError, parse_sets
 
@@ -40,53 +37,12 @@ def parse_limits(values) -> Limits:
 
 def check_file(path: str, overrides: dict, strict: bool = False, limits: Limits | None = None) -> dict:
     """Check one file (names, types, bounds, safety, then the schedule proofs)."""
-    report = {"file": path, "ok": False, "diagnostics": [], "params": []}
     try:
         src = read_source(path)
     except DiagnosticsError as ex:
-        report["diagnostics"] = [d.to_dict() for d in ex.diagnostics]
-        report["_text"] = ex.render()
-        return report
-    try:
-        checked = check_source(src, path, limits)
-        if overrides:
-            bind(checked, None, overrides)
-    except DiagnosticsError as ex:
-        report["diagnostics"] = [d.to_dict() for d in ex.diagnostics]
-        report["_text"] = ex.render()
-        return report
-    results = prove(checked)
-    sched = schedule_diagnostics(checked, strict, results)
-    diags = list(checked.warnings) + sched
-    report["ok"] = not any(d.severity == "error" for d in diags)
-    report["name"] = checked.name
-    report["diagnostics"] = [d.to_dict() for d in diags]
-    report["_text"] = "\n\n".join(d.render(src) for d in diags)
-    report["params"] = [{"name": p.name, "type": str(p.ty), "direction": p.direction or "constant",
-                         "uses_beta": p.uses_beta} for p in checked.params]
-    report["schedule"] = [r.to_dict() for r in results]
-    report["_results"] = results
-    report["_checked"] = checked
-    return report
-
-
-def _knob_lines(results) -> list[str]:
-    rows = []
-    for r in results:
-        p = r.param
-        rng = ""
-        if str(p.ty) == "bool":
-            rng = str(bool(r.lo)).lower() if r.lo == r.hi and r.lo is not None else "false .. true"
-        elif r.lo is not None and r.hi is not None:
-            rng = f"{r.lo:g} .. {r.hi:g}" if r.lo != r.hi else f"{r.lo:g}"
-        status = r.status
-        if r.range_status != "proved":
-            status += f", range {r.range_status}"
-        rows.append((r.name, str(p.ty), r.declared or "constant", status, rng))
-    if not rows:
-        return []
-    w = [max(len(x[i]) for x in rows) for i in range(5)]
-    return ["  " + "  ".join(x[i].ljust(w[i]) for i in range(5)).rstrip() for x in rows]
+        return {"file": path, "ok": False, "diagnostics": [d.to_dict() for d in ex.diagnostics], "params": [],
+                "_text": ex.render()}
+    return check_report(src, path, overrides, strict, limits)
 
 
 @click.command("check")
@@ -132,7 +88,7 @@ def check(files, as_json, sets, strict, quiet, behavior, store, model, dataset, 
                 click.echo(f"{r['file']}: ok (controller {r['name']}; {n} knob{'s' if n != 1 else ''}, "
                            f"{proved} proved)")
                 if not quiet:
-                    for line in _knob_lines(r["_results"]):
+                    for line in schedule_table(r["_results"]):
                         click.echo(line)
                 if r["_text"]:
                     click.echo(r["_text"])
@@ -154,7 +110,7 @@ def check(files, as_json, sets, strict, quiet, behavior, store, model, dataset, 
             else:
                 if r.get("_results") is not None and not quiet:
                     click.echo(f"{r['file']}: invalid", err=True)
-                    for line in _knob_lines(r["_results"]):
+                    for line in schedule_table(r["_results"]):
                         click.echo(line, err=True)
                 click.echo(r["_text"], err=True)
         if len(reports) > 1:

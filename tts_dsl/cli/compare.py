@@ -9,9 +9,9 @@ import sys
 import click
 
 from ..api import check as check_source
-from ..api import read_source
+from ..api import compare_report, read_source
 from ..evaluation import executors
-from ..evaluation.sweep import Task, parse_beta_spec
+from ..evaluation.sweep import parse_beta_spec
 from ..lang.limits import Limits
 from ..lang.schedule import bind, parse_override
 from .common import UserError, check_writable, draw_png, parse_sets, store_refs
@@ -139,9 +139,7 @@ def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseli
     """Compare PROGRAMS: accuracy (with bootstrap intervals) and tokens per store and on
     average, paired differences against a baseline with p-values and token ratios, and the
     area under each accuracy-cost frontier. Prints Markdown; see docs/reports.md."""
-    from ..reporting.compare import Cell, build_report, curves_for_plot, to_markdown, write_csv
-
-    import numpy as np
+    from ..reporting.compare import curves_for_plot, to_markdown, write_csv
 
     limits = Limits()
     overrides = parse_sets(sets)
@@ -158,29 +156,18 @@ def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseli
         r.load()
     configs = make_configs(programs, betas_given, overrides, sweep_vals, limits)
     base = pick_baseline(configs, baseline)
-    tasks, keys = [], []
-    for cfg in configs:
-        for r in refs:
-            tasks.append(Task(cfg.source, cfg.file, r, cfg.beta, tuple(sorted(cfg.params.items())),
-                              tuple(range(seeds)), limits, True))
-            keys.append((cfg, r.label))
     try:
         ex = executors.get_executor(executor, jobs, address)
     except executors.ExecutorError as e:
         raise UserError(str(e)) from None
-    if len(tasks) > 1 and not quiet:
-        with click.progressbar(length=len(tasks), label="evaluating", file=sys.stderr) as bar:
-            rows = ex.map(tasks, bar.update)
+    n_tasks = len(configs) * len(refs)
+    if n_tasks > 1 and not quiet:
+        with click.progressbar(length=n_tasks, label="evaluating", file=sys.stderr) as bar:
+            rep, cells = compare_report(configs, refs, seeds, limits, ex, base, n_boot, n_perm, ci_seed, level,
+                                        crange, overrides, bar.update)
     else:
-        rows = ex.map(tasks)
-    cells = []
-    for (cfg, label), row in zip(keys, rows):
-        err = row.get("error")
-        corr = np.asarray(row["_correct"], dtype=float) if not err and row.get("_correct") else None
-        cost = np.asarray(row["_cost"], dtype=float) if not err and row.get("_cost") else None
-        cells.append(Cell(cfg, label, corr, cost, err))
-    rep = build_report(cells, [r.label for r in refs], configs, base if len(configs) > 1 else None,
-                       n_boot, n_perm, ci_seed, level, crange, overrides)
+        rep, cells = compare_report(configs, refs, seeds, limits, ex, base, n_boot, n_perm, ci_seed, level,
+                                    crange, overrides)
     md = to_markdown(rep, title, show_frontier)
     click.echo(md, nl=False)
     try:

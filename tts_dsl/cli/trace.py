@@ -8,10 +8,9 @@ import click
 
 from ..api import check as check_source
 from ..api import read_source
-from ..lang.compiler import compile_program
+from ..api import trace as api_trace
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.limits import Limits
-from ..lang.schedule import bind
 from .common import UserError, draw_png, parse_sets, store_refs
 
 
@@ -46,21 +45,17 @@ def trace_cmd(program, store, model, dataset, question, seed, beta, sets, png, a
     controller did: every action, the revealed answers, tokens, changed variables, why it
     stopped. Answers equal to the episode's final answer are marked '*'."""
     from ..reporting.timeline import render_timeline
-    from ..reporting.traces import TraceError, trace_episodes
+    from ..reporting.traces import TraceError
 
     overrides = parse_sets(sets)
     limits = Limits() if max_actions is None else Limits().with_(max_actions=max_actions)
     src = read_source(program)
     checked = check_source(src, program, limits)
     st = one_store(store, model, dataset)
-    if question >= len(st.questions):
-        raise UserError(f"question {question} is out of range: {st.label} has {len(st.questions)} questions "
-                        f"(0..{len(st.questions) - 1})")
-    b = beta if beta is not None else (0.5 if checked.uses_beta else None)
-    binding = bind(checked, b, overrides)
-    exe = compile_program(checked, binding, limits, traced=True)
     try:
-        rec = trace_episodes(exe, st, [question], [seed], limits, file=program)[0]
+        rec = api_trace(checked, st, question, seed, beta, overrides, limits)
+    except ValueError as ex:  # the question is out of range
+        raise UserError(str(ex)) from None
     except TraceError as ex:
         if ex.records:  # the episode up to the error, then the diagnostic
             click.echo(json.dumps(ex.records[-1], indent=1) if as_json else render_timeline(ex.records[-1]))

@@ -273,86 +273,33 @@ def read_jsonl(path) -> list[dict]:
 
 
 # --------------------------------------------------------------- validation
-_TOP = {
-    "schema": str, "program": str, "file": (str, type(None)), "model": str, "dataset": str,
-    "beta": (int, float, type(None)), "params": dict, "question": int, "seed": int, "probe_freq": int,
-    "answer": (str, type(None)), "gold": (str, type(None)), "correct": bool, "cost": int,
-    "ended": str, "end_line": (int, type(None)), "error": (str, type(None)), "pool_exhausted": bool, "actions": int, "opened": int,
-    "branches": list, "events": list,
-}
-_BRANCH = {
-    "index": int, "source": int, "tokens": int, "n_probes": int, "mode": (str, type(None)), "revealed": list,
-    "final_revealed": bool, "finished": bool, "pruned": bool, "pruned_after": (int, type(None)),
-    "charged": int, "opened_at": (int, type(None)),
-}
-_OPT_INT = (int, type(None))
-_EVENTS = {
-    "action": {"i": int, "kind": str, "step": _OPT_INT, "iter": _OPT_INT, "line": _OPT_INT,
-               "branch": _OPT_INT, "answer": (str, type(None)), "charged": int, "cost": int, "status": str},
-    "set": {"i": int, "kind": str, "name": str, "type": (str, type(None)), "iter": _OPT_INT, "line": _OPT_INT,
-            "cost": int},
-    "bset": {"i": int, "kind": str, "name": str, "branch": int, "type": (str, type(None)), "iter": _OPT_INT,
-             "line": _OPT_INT, "cost": int},
-    "trace": {"i": int, "kind": str, "label": str, "fields": dict, "iter": _OPT_INT, "line": _OPT_INT,
-              "cost": int},
-    "if": {"i": int, "kind": str, "arm": (int, str, type(None)), "iter": _OPT_INT, "line": _OPT_INT,
-           "cost": int},
-    "iter": {"i": int, "kind": str, "n": int, "line": _OPT_INT, "cost": int},
-}
-
-
-def _check_fields(obj, spec, where, problems):
-    if not isinstance(obj, dict):
-        problems.append(f"{where}: expected an object")
-        return
-    for k, t in spec.items():
-        if k not in obj:
-            problems.append(f"{where}: missing '{k}'")
-        elif isinstance(obj[k], bool) and t in (int, _OPT_INT) or not isinstance(obj[k], t):
-            problems.append(f"{where}: '{k}' has type {type(obj[k]).__name__}")
-
-
 def validate_record(rec: dict) -> list[str]:
-    """Problems with one trace record against the schema (empty list: valid). Checks types,
-    and the invariants: costs never decrease, action costs add up to the episode cost, steps
-    count the actions, the status and reason vocabularies."""
-    problems: list[str] = []
-    _check_fields(rec, _TOP, "record", problems)
+    """Problems with one trace record (empty list: valid): its structure against the published
+    JSON Schema ``tts_dsl/schemas/trace.v1.json`` (needs ``jsonschema``), then the invariants a
+    schema cannot state: ``i`` counts events, costs never decrease, action costs add up to the
+    episode cost, steps count the actions, ``correct`` is ``answer == gold``."""
+    from ..schemas import problems as schema_problems
+
+    problems = schema_problems("trace", rec)
     if problems:
         return problems
-    if rec["schema"] != SCHEMA:
-        problems.append(f"record: schema {rec['schema']!r}, expected {SCHEMA!r}")
-    if rec["ended"] not in END_REASONS:
-        problems.append(f"record: ended {rec['ended']!r} not in {END_REASONS}")
-    for j, b in enumerate(rec["branches"]):
-        _check_fields(b, _BRANCH, f"branches[{j}]", problems)
     last_cost = 0
     total = 0
     steps = 0
     for j, ev in enumerate(rec["events"]):
-        kind = ev.get("kind") if isinstance(ev, dict) else None
-        spec = _EVENTS["action"] if kind in ACTIONS else _EVENTS.get(kind)
-        if spec is None:
-            problems.append(f"events[{j}]: unknown kind {kind!r}")
-            continue
-        _check_fields(ev, spec, f"events[{j}]", problems)
-        if ev.get("i") != j:
-            problems.append(f"events[{j}]: 'i' is {ev.get('i')!r}")
-        c = ev.get("cost")
-        if isinstance(c, int):
-            if c < last_cost:
-                problems.append(f"events[{j}]: cost decreased ({last_cost} -> {c})")
-            last_cost = c
-        if kind in ACTIONS:
-            if ev.get("status") not in ("ok", "exhausted", "no-op"):
-                problems.append(f"events[{j}]: bad status {ev.get('status')!r}")
-            if ev.get("status") == "ok":
-                steps += 1
-                if ev.get("step") != steps:
-                    problems.append(f"events[{j}]: step {ev.get('step')!r}, expected {steps}")
-                total += ev.get("charged") or 0
-                if ev.get("cost") != total:
-                    problems.append(f"events[{j}]: cost {ev.get('cost')} is not the sum of charges ({total})")
+        if ev["i"] != j:
+            problems.append(f"events[{j}]: 'i' is {ev['i']!r}")
+        c = ev["cost"]
+        if c < last_cost:
+            problems.append(f"events[{j}]: cost decreased ({last_cost} -> {c})")
+        last_cost = c
+        if ev["kind"] in ACTIONS and ev["status"] == "ok":
+            steps += 1
+            if ev["step"] != steps:
+                problems.append(f"events[{j}]: step {ev['step']!r}, expected {steps}")
+            total += ev["charged"]
+            if c != total:
+                problems.append(f"events[{j}]: cost {c} is not the sum of charges ({total})")
     if not problems:
         if total != rec["cost"]:
             problems.append(f"record: cost {rec['cost']} differs from the sum of charges {total}")
