@@ -8,7 +8,7 @@ import click
 
 from ..api import check as check_source
 from ..api import read_source
-from ..lang.compiler import compile_program
+from ..engines.python import compile_program
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.limits import Limits
 from ..lang.schedule import bind

@@ -373,7 +373,7 @@ def trace_tasks(tasks, fh, questions_spec: str | None = None, seeds_spec: str | 
     changes an evaluation's numbers. Tasks whose params fail to bind are skipped (the
     evaluation reports them). Returns the number of records written."""
     from ..evaluation.sweep import _checked
-    from ..lang.compiler import compile_program
+    from ..engines.python import compile_program
     from ..lang.diagnostics import DiagnosticsError
     from ..lang.schedule import bind
 
