@@ -52,6 +52,8 @@ class _Gen:
         self.masks = an.masks  # status masks maintained (see analysis.MASKS)
         self.uncounted = False  # the next action was counted up front
         self.in_trace = False  # trace fields charge no steps
+        self.nested = 0  # > 0 inside a comprehension's scope or iterable, or a lambda (no walrus there)
+        self.uses_q = False  # some charge needs the _q closure
         self.values = binding.values
         self.limits = limits
         self.traced = traced
@@ -159,15 +161,39 @@ class _Gen:
             c = e.args[0]
             q = c.query
             v = f"_x{q.ref.uid}"
+            inline = self.inline_charge(q)
+            self.nested += 1
             cond = f" if {self.ex(q.where)}" if q.where is not None else ""
-            return f"{f}({self.ex(c.elt)} for {v} in {self.charge(q, self.iterable(q.source))}{cond})"
+            out = f"{f}({self.ex(c.elt)} for {v} in {self.charge(q, self.iterable(q.source), inline)}{cond})"
+            self.nested -= 1
+            return f"({inline} or {out})" if inline else out
         args = ", ".join(self.ex(a) for a in e.args)
         return f"{runtime.func_name(f)}({args})"
 
-    def charge(self, q, src: str) -> str:
-        """``src`` (a query's source) with its len(src) steps charged first."""
-        if self.in_trace or id(q) not in self.an.charged:
+    def inline_charge(self, q) -> str | None:
+        """A query's charge as an expression that is false or stops the episode, to put before
+        the query's code: where the source is a name or a range (evaluating it first changes
+        nothing) and the code is in the episode function's own scope (walrus on _fuel)."""
+        if self.in_trace or id(q) not in self.an.charged or self.nested:
+            return None
+        src = q.source
+        if isinstance(src, A.Call) and src.func == "range":
+            n = repr(len(self.an.bounds[id(src)]))
+        elif _is_state(src, "branches"):
+            n = "_n"
+        elif isinstance(src, A.Name):
+            n = f"len({self.ex(src)})"
+        else:
+            return None
+        stop = f"_r_stop(_spent, _tra, {self.trace_line()!r})" if self.traced else "_r_stop(_spent)"
+        return f"(_fuel := _fuel - {n}) < 0 and {stop}"
+
+    def charge(self, q, src: str, inline) -> str:
+        """``src`` (a query's source) with its len(src) steps charged first by the _q closure,
+        unless the query charges nothing or is charged inline."""
+        if inline or self.in_trace or id(q) not in self.an.charged:
             return src
+        self.uses_q = True
         if self.traced:
             return f"_q({src}, {self.trace_line()!r})"
         return f"_q({src})"
@@ -204,7 +230,7 @@ class _Gen:
             return self.bvar_names.get(e.name)
         return None
 
-    def masked(self, q: A.Query):
+    def masked(self, q: A.Query, inline):
         """The query's source filtered by a status mask (C-level ``compress``) and the rest of
         its filter, or ``None`` if the analysis found no mask for it."""
         plan = self.an.mask_plans.get(id(q))
@@ -212,26 +238,37 @@ class _Gen:
             return None
         arr = plan.array
         if isinstance(q.source, A.Name) and q.source.ref is not None and q.source.ref.kind == "state":
-            src = f"_r_compress({self.charge(q, 'range(_n)')}, {arr})"
+            src = f"_r_compress({self.charge(q, 'range(_n)', inline)}, {arr})"
         else:
             lst = self.ex(q.source)
-            src = f"_r_compress({self.charge(q, lst)}, map({arr}.__getitem__, {lst}))"
+            src = f"_r_compress({self.charge(q, lst, inline)}, map({arr}.__getitem__, {lst}))"
         cond = None
         for t in plan.rest:
             c = self.ex(t)
             cond = c if cond is None else f"({cond} and {c})"
         return src, cond
 
-    def query_list(self, q: A.Query, elt: str | None = None, elt_ast=None) -> str:
+    def query_list(self, q: A.Query, elt_ast=None) -> str:
+        """The list a query yields (mapped by ``elt_ast`` for a comprehension), its charge first."""
+        inline = self.inline_charge(q)
+        self.nested += 1
+        out = self._query_list(q, elt_ast, inline)
+        self.nested -= 1
+        return f"({inline} or {out})" if inline else out
+
+    def _query_list(self, q: A.Query, elt_ast, inline) -> str:
         v = f"_x{q.ref.uid}"
+        elt = None
         if isinstance(elt_ast, A.Name) and elt_ast.ref is q.ref:
-            elt = elt_ast = None  # [b for b in ...]: the query list itself
-        m = self.masked(q)
+            elt_ast = None  # [b for b in ...]: the query list itself
+        elif elt_ast is not None:
+            elt = self.ex(elt_ast)
+        m = self.masked(q, inline)
         if m is not None:
             src, c = m
             cond = f" if {c}" if c is not None else ""
         else:
-            src = self.charge(q, self.iterable(q.source))
+            src = self.charge(q, self.iterable(q.source), inline)
             cond = f" if {self.ex(q.where)}" if q.where is not None else ""
         arr = self.array_of(elt_ast, q) if elt_ast is not None else None
         if q.key is None and q.take is None:
@@ -250,8 +287,10 @@ class _Gen:
                 inner = f"sorted({inner}, key={karr}.__getitem__{rev})"  # the array is never rebound
             else:
                 inner = f"sorted({inner}, key=lambda {v}: {self.ex(q.key)}{rev})"
-        if q.take is not None:
+        if q.take is not None:  # evaluated once, in the query's own scope
+            self.nested -= 1
             inner = f"{inner}[:{runtime.func_name('max')}(0, {self.ex(q.take)})]"
+            self.nested += 1
         if elt is None:
             return inner
         if arr is not None:
@@ -259,7 +298,7 @@ class _Gen:
         return f"[{elt} for {v} in {inner}]"
 
     def x_Comprehension(self, e):
-        return self.query_list(e.query, self.ex(e.elt), e.elt)
+        return self.query_list(e.query, e.elt)
 
     # ------------------------------------------------------------- statements
     def block(self, stmts, d):
@@ -402,6 +441,10 @@ class _Gen:
         self.emit(d, "_acts += 1")
         self.stop_if(d, "_acts > CAP", "action_cap", 1)
 
+    def seq(self, d, stmts):
+        """Simple statements on one line (the action code: same bytecode, less text)."""
+        self.emit(d, "; ".join(x for x in stmts if x))
+
     def explore(self, d, iv="_i"):
         """The spec's explore(branch) on the branch whose index is in local ``iv``.
 
@@ -409,52 +452,31 @@ class _Gen:
         stored. With traces on, ``_a`` (answer) and ``_c`` (charge) are set for the events
         and every per-branch array is kept; without, only the arrays the program reads."""
         e = self.emit
-        e(d, f"_j = ORDER[{iv}]")
-        e(d, f"_kk = _k[{iv}]")
-        e(d, "if _kk < NPROBES[_j]:")
+        self.seq(d, [f"_j = ORDER[{iv}]", f"_kk = _k[{iv}]"])
         if self.traced:
-            e(d + 1, "_a = PROBES[_j][_kk]")
-            e(d + 1, f"_k[{iv}] = _kk + 1")
-            e(d + 1, "_c = PF")
+            e(d, f"if _kk < NPROBES[_j]: _a = PROBES[_j][_kk]; _k[{iv}] = _kk + 1; _c = PF")
             e(d, "else:")
-            e(d + 1, "_a = FINAL[_j]")
-            e(d + 1, "_c = TOK[_j] - _kk * PF")
+            self.seq(d + 1, ["_a = FINAL[_j]", "_c = TOK[_j] - _kk * PF"])
             e(d + 1, "if _c < 0: _c = 0")
-            e(d + 1, f"_fin[{iv}] = True")
-            self.on_finish(d + 1, iv)
-            e(d + 1, "_comp.append(_a)")
-            e(d, f"_lat[{iv}] = _a")
-            e(d, f"_st[{iv}] += 1")
-            e(d, f"_cb[{iv}] += _c")
-            e(d, "_spent += _c")
+            self.seq(d + 1, [f"_fin[{iv}] = True", *self.on_finish(iv), "_comp.append(_a)"])
+            self.seq(d, [f"_lat[{iv}] = _a", f"_st[{iv}] += 1", f"_cb[{iv}] += _c", "_spent += _c"])
             return
-        if self.need_lat:
-            e(d + 1, f"_lat[{iv}] = PROBES[_j][_kk]")
-        e(d + 1, f"_k[{iv}] = _kk + 1")
-        if self.need_cb:
-            e(d + 1, f"_cb[{iv}] += PF")
-        e(d + 1, "_spent += PF")
+        self.emit(d, "if _kk < NPROBES[_j]: " + "; ".join(x for x in [
+            self.need_lat and f"_lat[{iv}] = PROBES[_j][_kk]", f"_k[{iv}] = _kk + 1",
+            self.need_cb and f"_cb[{iv}] += PF", "_spent += PF"] if x))
         e(d, "else:")
-        e(d + 1, "_a = FINAL[_j]")
-        e(d + 1, "_c = TOK[_j] - _kk * PF")
+        self.seq(d + 1, ["_a = FINAL[_j]", "_c = TOK[_j] - _kk * PF"])
         e(d + 1, f"if _c > 0: _spent += _c; _cb[{iv}] += _c" if self.need_cb else "if _c > 0: _spent += _c")
-        e(d + 1, f"_fin[{iv}] = True")
-        self.on_finish(d + 1, iv)
-        e(d + 1, "_comp.append(_a)")
-        if self.need_lat:
-            e(d + 1, f"_lat[{iv}] = _a")
+        self.seq(d + 1, [f"_fin[{iv}] = True", *self.on_finish(iv), "_comp.append(_a)",
+                         self.need_lat and f"_lat[{iv}] = _a"])
         if self.need_st:
             e(d, f"_st[{iv}] += 1")
 
-    def on_finish(self, d, iv):
-        for m in ("_nfin", "_act"):
-            if m in self.masks:
-                self.emit(d, f"{m}[{iv}] = False")
+    def on_finish(self, iv) -> list:
+        return [f"{m}[{iv}] = False" for m in ("_nfin", "_act") if m in self.masks]
 
-    def on_prune(self, d, iv):
-        for m in ("_npr", "_act"):
-            if m in self.masks:
-                self.emit(d, f"{m}[{iv}] = False")
+    def on_prune(self, iv) -> list:
+        return [f"{m}[{iv}] = False" for m in ("_npr", "_act") if m in self.masks]
 
     def on_fail(self, st, d):
         if st.on_exhausted is not None:
@@ -475,22 +497,13 @@ class _Gen:
                 self.event(d + 1, f"{k!r}, None, None, 0, _spent, 'exhausted', {self.trace_line()!r}")
             self.on_fail(st, d + 1)
             e(d, "else:")
-            e(d + 1, "_i = _n")
-            e(d + 1, "_n += 1")
+            self.seq(d + 1, ["_i = _n", "_n += 1"])
             if k == "open":
                 self.explore(d + 1)
             else:
-                e(d + 1, "_j = ORDER[_i]")
-                e(d + 1, "_a = FINAL[_j]")
-                e(d + 1, "_c = TOK[_j]")
-                e(d + 1, "_fin[_i] = True")
-                self.on_finish(d + 1, "_i")
-                if self.need_lat:
-                    e(d + 1, "_lat[_i] = _a")
-                if self.need_cb:
-                    e(d + 1, "_cb[_i] = _c")
-                e(d + 1, "_spent += _c")
-                e(d + 1, "_comp.append(_a)")
+                self.seq(d + 1, ["_j = ORDER[_i]", "_a = FINAL[_j]", "_c = TOK[_j]", "_fin[_i] = True",
+                                 *self.on_finish("_i"), self.need_lat and "_lat[_i] = _a",
+                                 self.need_cb and "_cb[_i] = _c", "_spent += _c", "_comp.append(_a)"])
             if self.traced:
                 self.event(d + 1, f"{k!r}, _i, _a, _c, _spent, _fin[_i], {self.trace_line()!r}")
             if st.bind is not None:
@@ -517,8 +530,7 @@ class _Gen:
                 self.event(d + 1, f"'prune', _i, None, 0, _spent, 'no-op', {self.trace_line()!r}")
             self.on_fail(st, d + 1)
             e(d, "else:")
-            e(d + 1, f"_pr[{iv}] = True")
-            self.on_prune(d + 1, iv)
+            self.seq(d + 1, [f"_pr[{iv}] = True", *self.on_prune(iv)])
             if self.traced:
                 self.event(d + 1, f"'prune', _i, None, 0, _spent, True, {self.trace_line()!r}")
 
@@ -573,23 +585,23 @@ class _Gen:
         for m in ("_nfin", "_npr", "_act"):  # derived masks (_fin and _pr are always kept)
             if m in self.masks:
                 e(d, f"{m} = [True] * NB")
-        charges = bool(self.an.charged)
-        if charges:  # queries charge len(source) steps; running out ends the episode (runtime.StepCap)
-            e(d, "def _q(s, ln=None):" if self.traced else "def _q(s):")
-            e(d + 1, "nonlocal _fuel; _fuel -= len(s)")
-            stop = "raise _r_StepCap(_spent)"
-            if self.traced:
-                stop = f"_tra(('end', 'step_cap', None, _spent, ln)); {stop}"
-            e(d + 1, f"if _fuel < 0: {stop}")
-            e(d + 1, "return s")
         for s, decl in zip(c.branch_vars, c.program.branch_vars):
             self.cur_span = decl.span
             e(d, f"_b{s.uid} = [{self.ex(decl.value)}] * NB")
         for s, decl in zip(c.vars, c.program.vars):
             self.cur_span = decl.span
             e(d, f"_x{s.uid} = {self.ex(decl.value)}")
+        at = len(self.lines)
         self.block(c.program.body, d)
         self.cur_span = None
+        if self.uses_q:  # a charge inside a nested scope: _q charges len(source), may raise runtime.StepCap
+            stop = "raise _r_StepCap(_spent)"
+            if self.traced:
+                stop = f"_tra(('end', 'step_cap', None, _spent, ln)); {stop}"
+            q = ["def _q(s, ln=None):" if self.traced else "def _q(s):", "    nonlocal _fuel; _fuel -= len(s)",
+                 f"    if _fuel < 0: {stop}", "    return s"]
+            self.lines[at:at] = ["    " * d + x for x in q]
+            self.spans[at:at] = [None] * len(q)
         if self.traced:
             self.event(d, "'end', 'end', None, _spent, None")
         e(d, "return (None, _spent, 3)")
@@ -609,7 +621,7 @@ def compile_program(checked: CheckedProgram, binding: Binding, limits: Limits | 
     code = compile(src, f"<tts:{checked.name}>", "exec")
     exec(code, ns)  # noqa: S102 - source generated from the checked AST only (see module doc)
     episode = ns["_r_build"]()
-    if an.charged:
+    if an.charged:  # a charge in an expression stops the episode by raising runtime.StepCap
         episode = runtime.stops_at_step_cap(episode)
     line_map = {i + 1: sp for i, sp in enumerate(g.spans) if sp is not None}
     return Executable(checked, binding, src, episode, line_map, traced)

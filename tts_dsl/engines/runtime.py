@@ -32,6 +32,13 @@ class StepCap(Exception):
         self.spent = spent
 
 
+def stop(spent, events=None, line=None):
+    """End the episode at the step cap from inside an expression (with the end event if traced)."""
+    if events is not None:
+        events(("end", "step_cap", None, spent, line))
+    raise StepCap(spent)
+
+
 def stops_at_step_cap(episode):
     """``episode`` that returns ``(None, spent, 2)`` when a :class:`StepCap` stops it."""
     def run(*a):
@@ -98,7 +105,7 @@ def namespace(limits: Limits) -> dict:
     ns.update({
         "_r_cat": make_cat(limits.max_list_len), "_r_imul": imul, "_r_guard": guard, "_r_vc": votes_cached,
         "_r_compress": itertools.compress, "_r_BC": BC_CACHE, "_r_StepCap": StepCap,
-        "_r_hist": history,
+        "_r_hist": history, "_r_stop": stop,
     })
     return ns
 
