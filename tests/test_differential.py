@@ -1,5 +1,5 @@
 """Differential testing of the execution paths: the compiled episode function (traces off
-and traces on) against the tree-walking reference evaluator (:mod:`tts_dsl.lang.interp`),
+and traces on) against the tree-walking reference evaluator (:mod:`tts_dsl.engines.reference`),
 on random well-typed programs and random stores. Every episode must give the same answer,
 the same cost and the same end reason; a runtime error must be the same error.
 """
@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from conftest import PROGRAMS, REPLAY
 from tts_dsl.lang.builder import parse_program
 from tts_dsl.lang.checker import check_program
-from tts_dsl.lang.compiler import compile_program
+from tts_dsl.engines.python import compile_program
 from tts_dsl.lang.diagnostics import DiagnosticsError
-from tts_dsl.lang.interp import interpret_program
+from tts_dsl.engines.reference import interpret_program
 from tts_dsl.lang.limits import Limits
 from tts_dsl.lang.schedule import bind
 from tts_dsl.replay.store import permutation
@@ -431,7 +431,7 @@ def test_cmc_agrees_on_a_real_store():
 
 def test_differential_detects_a_wrong_compiler(monkeypatch):
     """The comparison can fail: a compiler that charges one token too many is caught."""
-    from tts_dsl.lang import compiler
+    from tts_dsl.engines import python as compiler
 
     orig = compiler._Gen.explore
 
@@ -449,9 +449,9 @@ def test_differential_detects_a_wrong_compiler(monkeypatch):
 @given(st.lists(st.one_of(st.none(), st.integers(0, 6)), max_size=40))
 def test_compiled_vote_counting_matches_the_spec_functions(xs):
     from tts_dsl import stats
-    from tts_dsl.lang import compiler
+    from tts_dsl.engines import runtime
 
-    assert compiler._majority(xs) == stats.majority(xs)
-    assert compiler._vote_stats(xs) == stats.vote_stats(xs)
+    assert runtime.majority(xs) == stats.majority(xs)
+    assert runtime.vote_stats(xs) == stats.vote_stats(xs)
     cache = [-1, None]
-    assert compiler._votes_cached(xs, cache) == stats.vote_stats(xs) == compiler._votes_cached(xs, cache)
+    assert runtime.votes_cached(xs, cache) == stats.vote_stats(xs) == runtime.votes_cached(xs, cache)

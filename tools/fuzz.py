@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from tts_dsl.lang.builder import parse_program  # noqa: E402
 from tts_dsl.lang.checker import check_program  # noqa: E402
-from tts_dsl.lang.compiler import RuntimeProblem, compile_program  # noqa: E402
+from tts_dsl.engines.python import RuntimeProblem, compile_program  # noqa: E402
 from tts_dsl.lang.diagnostics import DiagnosticsError  # noqa: E402
 from tts_dsl.lang.limits import Limits  # noqa: E402
 from tts_dsl.lang.schedule import bind  # noqa: E402

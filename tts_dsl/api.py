@@ -16,7 +16,7 @@ from .evaluation.runner import EvalResult, run
 from .lang import ast as A
 from .lang.builder import parse_program
 from .lang.checker import CheckedProgram, check_program
-from .lang.compiler import Executable, compile_program
+from .engines.python import Executable, compile_program
 from .lang.diagnostics import Diagnostic, DiagnosticsError
 from .lang.limits import Limits
 from .lang.schedule import Binding, bind

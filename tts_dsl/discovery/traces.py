@@ -85,7 +85,7 @@ def collapse(lines: list[str], keep: int = 2) -> list[str]:
 
 def trace_sample(checked, ref, beta, seed: int, questions=(0,), max_events: int = 150) -> str:
     from ..evaluation.runner import run
-    from ..lang.compiler import compile_program
+    from ..engines.python import compile_program
     from ..lang.limits import Limits
     from ..lang.schedule import bind
 

@@ -140,7 +140,7 @@ def smoke(checked, cfg_smoke: dict) -> list[Diagnostic]:
     """Run the program on a small synthetic store at a few betas; runtime errors and
     episodes cut off by a resource cap are failures."""
     from ..evaluation.runner import run
-    from ..lang.compiler import compile_program
+    from ..engines.python import compile_program
     from ..lang.limits import Limits
     from ..lang.schedule import bind
     from ..replay.synthetic import synthetic_store

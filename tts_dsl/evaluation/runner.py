@@ -9,7 +9,8 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
-from ..lang.compiler import REASONS, Executable, RuntimeProblem
+from ..engines.executable import REASONS, Executable
+from ..engines.runtime import RuntimeProblem
 from ..lang.diagnostics import Diagnostic, Span
 from ..lang.limits import Limits
 from ..replay.store import Store, permutation

@@ -74,7 +74,7 @@ def run_task(task: Task, store=None) -> dict:
 
     User errors (a param out of range at this beta, a runtime error) come back in the
     ``error`` column, never as exceptions."""
-    from ..lang.compiler import compile_program
+    from ..engines.python import compile_program
     from ..lang.diagnostics import DiagnosticsError
     from ..lang.schedule import bind
     from .runner import EvalResult, run

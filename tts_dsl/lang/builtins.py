@@ -1,14 +1,67 @@
 """The registry of everything a program can name that it did not declare: built-in
-functions, state queries and branch attributes. The checker, the compiler, the docs and
-the discovery prompt all read this one table, so they cannot drift apart.
+functions, state queries and branch attributes. The checker, the engines, the schedule
+evaluator, the prover, the docs and the discovery prompt all read this one table, so they
+cannot drift apart.
+
+Each built-in function is declared once, with its implementation beside its declaration
+(as cel-go's standard library declarations carry their bindings): the engines
+(:mod:`tts_dsl.engines.runtime`) derive their function tables from :data:`FUNCTIONS`,
+:mod:`.schedule` evaluates the ``schedule_ok`` ones, and :mod:`.prover` reads ``prover``
+(what it may assume about a function of beta). Adding a built-in is one :func:`register`
+call (or one entry in the list below).
+
+Implementations raise :class:`RuntimeProblem` for a program's clean runtime errors
+(the :func:`runtime_errors` decorator maps the Python errors of a function's domain to it
+once); the schedule evaluator turns them into its own errors.
 """
 
 from __future__ import annotations
 
+import functools
+import math
+from collections import _count_elements  # the C counting loop behind Counter
 from dataclasses import dataclass
 from typing import Callable
 
+from .. import stats
 from .types import ANSWER, ANY, BOOL, BRANCH, FLOAT, INT, VOTES, WVOTES, Ty, is_num, list_of
+
+
+class RuntimeProblem(Exception):
+    """A clean runtime error of a program (division by zero, empty mean, ...)."""
+
+
+def runtime_errors(message: str | None = None, catch=(ValueError, OverflowError)):
+    """Decorator: the Python errors ``catch`` of a function's domain become one
+    :class:`RuntimeProblem`, with ``message`` (formatted with the arguments) or the
+    error's own text."""
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(*a):
+            try:
+                return fn(*a)
+            except catch as ex:
+                raise RuntimeProblem(message.format(*a) if message else str(ex)) from None
+        return wrapper
+    return deco
+
+
+INT_LIMIT = 1 << 62  # the one bound on int values that grow by products (program and schedule)
+
+
+def int_bounded(r: int, op: str) -> int:
+    """``r`` if it is within :data:`INT_LIMIT`, else the integer-overflow error of ``op``."""
+    if -INT_LIMIT <= r <= INT_LIMIT:
+        return r
+    raise RuntimeProblem(f"integer overflow in '{op}' (beyond 2**62)")
+
+
+# What the schedule prover may assume about a function of beta (Builtin.prover):
+MONOTONE = "monotone"            # non-decreasing in every argument; its values at the interval ends bound it
+MONOTONE_ROUNDING = "rounding"   # non-decreasing in its first argument (the others constant); within
+#                                  [floor(lo), ceil(hi)] of that argument's interval
+MONOTONE_LIBM = "libm"           # non-decreasing; bounded by its values at the ends, one ulp outward
+V_SHAPED = "v_shaped"            # non-increasing below 0, non-decreasing above, f(0) = 0
 
 
 @dataclass(frozen=True)
@@ -19,8 +72,120 @@ class Builtin:
     arity: tuple[int, int]
     typer: Callable[[list[Ty]], "Ty | str"]
     schedule_ok: bool = False  # usable in the params block (functions of beta)
+    impl: Callable | None = None  # what every engine (and the schedule) calls
+    total: bool = False  # never raises: evaluation order around it is unobservable
+    prover: str | None = None  # MONOTONE, MONOTONE_ROUNDING, MONOTONE_LIBM, V_SHAPED or None (unknown)
 
 
+# ------------------------------------------------------------------ implementations
+@runtime_errors("mean of an empty list", ZeroDivisionError)
+def _mean(xs):
+    return sum(xs) / len(xs)
+
+
+@runtime_errors("min of an empty list", ValueError)
+def _min(*a):
+    return min(*a)
+
+
+@runtime_errors("max of an empty list", ValueError)
+def _max(*a):
+    return max(*a)
+
+
+def _sqrt(x):
+    if x < 0:
+        raise RuntimeProblem(f"sqrt of a negative number ({x!r})")
+    return math.sqrt(x)
+
+
+def _log(x):
+    if x <= 0:
+        raise RuntimeProblem(f"log of a non-positive number ({x!r})")
+    return math.log(x)
+
+
+def _exp(x):
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def _sigmoid(x):
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+@runtime_errors("round of a non-finite number ({0!r})")
+def _round(x, nd=None):
+    return round(x) if nd is None else float(round(x, nd))
+
+
+@runtime_errors("floor of a non-finite number ({0!r})")
+def _floor(x):
+    return math.floor(x)
+
+
+@runtime_errors("ceil of a non-finite number ({0!r})")
+def _ceil(x):
+    return math.ceil(x)
+
+
+@runtime_errors("int of a non-finite number ({0!r})")
+def _int(x):
+    return int(x)
+
+
+def _clip(x, lo, hi):
+    return min(max(x, lo), hi)
+
+
+def _count(xs, x):
+    return xs.count(x)
+
+
+def _range(*a):
+    return list(range(*a))
+
+
+def majority(xs):
+    """:func:`stats.majority` with the counting done in C: ``_count_elements`` inserts
+    answers in first-seen order and ``max`` keeps the first of equal counts."""
+    if not xs:
+        return None
+    m: dict = {}
+    _count_elements(m, xs)
+    return max(m, key=m.__getitem__)
+
+
+def vote_stats(xs):
+    """:func:`stats.vote_stats`, counted in C (same tie rule as :func:`majority`)."""
+    if not xs:
+        return (None, 0, 0)
+    m: dict = {}
+    _count_elements(m, xs)
+    best = max(m, key=m.__getitem__)
+    top1 = m.pop(best)
+    return (best, top1, max(m.values()) if m else 0)
+
+
+_wvotes = runtime_errors()(stats.weighted_vote_stats)
+_beta_confidence_exact = runtime_errors(catch=ValueError)(stats.beta_confidence)
+BC_CACHE = stats._BC_CACHE
+
+
+def beta_confidence(t1, t2):
+    """:func:`stats.beta_confidence`, its process-wide cache read first."""
+    r = BC_CACHE.get((t1, t2))
+    if r is None:
+        r = _beta_confidence_exact(t1, t2)
+    return r
+
+
+# ------------------------------------------------------------------ typers
 def _num_result(ts):
     return FLOAT if FLOAT in ts else INT
 
@@ -158,45 +323,82 @@ def _t_range(ts):
 
 
 FUNCTIONS: dict[str, Builtin] = {b.name: b for b in [
-    Builtin("len", "len(xs: list) -> int", "Number of elements.", (1, 1), _t_len),
-    Builtin("count", "count(xs: list, x) -> int", "How many elements of xs equal x.", (2, 2), _t_count),
-    Builtin("sum", "sum(xs: list[int|float|bool]) -> int|float", "Sum (0 for an empty list).", (1, 1), _t_sum),
+    Builtin("len", "len(xs: list) -> int", "Number of elements.", (1, 1), _t_len, impl=len, total=True),
+    Builtin("count", "count(xs: list, x) -> int", "How many elements of xs equal x.", (2, 2), _t_count,
+            impl=_count, total=True),
+    Builtin("sum", "sum(xs: list[int|float|bool]) -> int|float", "Sum (0 for an empty list).", (1, 1), _t_sum,
+            impl=sum),
     Builtin("mean", "mean(xs: list[int|float]) -> float", "Arithmetic mean; an empty list is a runtime error.",
-            (1, 1), _t_mean),
+            (1, 1), _t_mean, impl=_mean),
     Builtin("min", "min(xs: list) | min(a, b, ...) -> number", "Smallest value (first on ties).", (1, 16),
-            _t_minmax("min"), True),
+            _t_minmax("min"), True, impl=_min, prover=MONOTONE),
     Builtin("max", "max(xs: list) | max(a, b, ...) -> number", "Largest value (first on ties).", (1, 16),
-            _t_minmax("max"), True),
-    Builtin("abs", "abs(x) -> number", "Absolute value.", (1, 1), _t_abs, True),
+            _t_minmax("max"), True, impl=_max, prover=MONOTONE),
+    Builtin("abs", "abs(x) -> number", "Absolute value.", (1, 1), _t_abs, True, impl=abs, total=True,
+            prover=V_SHAPED),
     Builtin("round", "round(x) -> int | round(x, ndigits) -> float",
-            "Python's round: ties to even, round(6.5) == 6.", (1, 2), _t_round, True),
-    Builtin("floor", "floor(x) -> int", "Largest int <= x.", (1, 1), _t_to_int("floor"), True),
-    Builtin("ceil", "ceil(x) -> int", "Smallest int >= x.", (1, 1), _t_to_int("ceil"), True),
-    Builtin("int", "int(x) -> int", "Truncation toward zero.", (1, 1), _t_to_int("int"), True),
-    Builtin("float", "float(x) -> float", "Conversion to float.", (1, 1), _t_float_fn("float"), True),
-    Builtin("sqrt", "sqrt(x) -> float", "Square root; x < 0 is an error.", (1, 1), _t_float_fn("sqrt"), True),
-    Builtin("exp", "exp(x) -> float", "e to the x.", (1, 1), _t_float_fn("exp"), True),
-    Builtin("log", "log(x) -> float", "Natural logarithm; x <= 0 is an error.", (1, 1), _t_float_fn("log"), True),
-    Builtin("sigmoid", "sigmoid(x) -> float", "1 / (1 + exp(-x)).", (1, 1), _t_float_fn("sigmoid"), True),
-    Builtin("clip", "clip(x, lo, hi) -> number", "min(max(x, lo), hi).", (3, 3), _t_clip, True),
+            "Python's round: ties to even, round(6.5) == 6.", (1, 2), _t_round, True, impl=_round,
+            prover=MONOTONE_ROUNDING),
+    Builtin("floor", "floor(x) -> int", "Largest int <= x.", (1, 1), _t_to_int("floor"), True, impl=_floor,
+            prover=MONOTONE_ROUNDING),
+    Builtin("ceil", "ceil(x) -> int", "Smallest int >= x.", (1, 1), _t_to_int("ceil"), True, impl=_ceil,
+            prover=MONOTONE_ROUNDING),
+    Builtin("int", "int(x) -> int", "Truncation toward zero.", (1, 1), _t_to_int("int"), True, impl=_int,
+            prover=MONOTONE_ROUNDING),
+    Builtin("float", "float(x) -> float", "Conversion to float.", (1, 1), _t_float_fn("float"), True, impl=float,
+            prover=MONOTONE_ROUNDING),
+    Builtin("sqrt", "sqrt(x) -> float", "Square root; x < 0 is an error.", (1, 1), _t_float_fn("sqrt"), True,
+            impl=_sqrt, prover=MONOTONE_LIBM),
+    Builtin("exp", "exp(x) -> float", "e to the x.", (1, 1), _t_float_fn("exp"), True, impl=_exp,
+            prover=MONOTONE_LIBM),
+    Builtin("log", "log(x) -> float", "Natural logarithm; x <= 0 is an error.", (1, 1), _t_float_fn("log"), True,
+            impl=_log, prover=MONOTONE_LIBM),
+    Builtin("sigmoid", "sigmoid(x) -> float", "1 / (1 + exp(-x)).", (1, 1), _t_float_fn("sigmoid"), True,
+            impl=_sigmoid, prover=MONOTONE_LIBM),
+    Builtin("clip", "clip(x, lo, hi) -> number", "min(max(x, lo), hi).", (3, 3), _t_clip, True, impl=_clip,
+            prover=MONOTONE),
     Builtin("majority", "majority(xs: list[answer]) -> answer",
-            "Most frequent answer, ties to the first seen; none for an empty list.", (1, 1), _t_majority),
+            "Most frequent answer, ties to the first seen; none for an empty list.", (1, 1), _t_majority,
+            impl=majority, total=True),
     Builtin("votes", "votes(xs: list[answer]) -> votes",
             "Vote statistics: .winner (as majority), .top1 (its count), .top2 (the next highest count, 0 if none).",
-            (1, 1), _t_votes),
+            (1, 1), _t_votes, impl=vote_stats, total=True),
     Builtin("weighted_votes", "weighted_votes(xs: list[answer], ws: list[number]) -> weighted_votes",
-            "Like votes with summed weights: .winner, .top1, .top2 are weight sums (floats).", (2, 2), _t_wvotes),
+            "Like votes with summed weights: .winner, .top1, .top2 are weight sums (floats).", (2, 2), _t_wvotes,
+            impl=_wvotes),
     Builtin("beta_confidence", "beta_confidence(top1: int, top2: int) -> float",
-            "P(X > 0.5) for X ~ Beta(top1 + 1, top2 + 1), exact; 0 if top1 <= 0.", (2, 2), _t_betaconf),
-    Builtin("distinct", "distinct(xs: list) -> list", "Distinct values in first-seen order.", (1, 1), _t_distinct),
+            "P(X > 0.5) for X ~ Beta(top1 + 1, top2 + 1), exact; 0 if top1 <= 0.", (2, 2), _t_betaconf,
+            impl=beta_confidence),
+    Builtin("distinct", "distinct(xs: list) -> list", "Distinct values in first-seen order.", (1, 1), _t_distinct,
+            impl=stats.distinct, total=True),
     Builtin("entropy", "entropy(xs: list[answer]) -> float",
-            "Shannon entropy (natural log) of the answer frequencies; 0 for an empty list.", (1, 1), _t_entropy),
-    Builtin("any", "any(xs: list[bool]) -> bool", "True if some element is true.", (1, 1), _t_anyall("any")),
+            "Shannon entropy (natural log) of the answer frequencies; 0 for an empty list.", (1, 1), _t_entropy,
+            impl=stats.entropy, total=True),
+    Builtin("any", "any(xs: list[bool]) -> bool", "True if some element is true.", (1, 1), _t_anyall("any"),
+            impl=any, total=True),
     Builtin("all", "all(xs: list[bool]) -> bool", "True if every element is true (true for empty).",
-            (1, 1), _t_anyall("all")),
+            (1, 1), _t_anyall("all"), impl=all, total=True),
     Builtin("range", "range(n) | range(a, b) -> list[int]",
-            "The ints a..b-1. Bounds must be constant (literals and params).", (1, 2), _t_range),
+            "The ints a..b-1. Bounds must be constant (literals and params).", (1, 2), _t_range, impl=_range),
 ]}
+
+
+def register(b: Builtin) -> Builtin:
+    """Add a built-in function to the registry: the checker, both engines, the schedule
+    (if ``schedule_ok``) and the prover (if ``prover`` is set) take it from here."""
+    if not b.name.isidentifier() or not b.name.islower() or b.name.startswith("_"):
+        raise ValueError(f"a built-in name is a lower-case identifier, got {b.name!r}")
+    if b.name in FUNCTIONS:
+        raise ValueError(f"built-in {b.name!r} is already registered")
+    if b.impl is None:
+        raise ValueError(f"built-in {b.name!r} has no implementation")
+    FUNCTIONS[b.name] = b
+    return b
+
+
+def unregister(name: str) -> None:
+    """Remove a built-in added by :func:`register` (tests clean up with it)."""
+    del FUNCTIONS[name]
 
 
 @dataclass(frozen=True)

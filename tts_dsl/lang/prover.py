@@ -33,6 +33,8 @@ import random
 from dataclasses import dataclass, field
 
 from . import ast as A
+from . import builtins as B
+from .builtins import FUNCTIONS
 from .checker import CheckedProgram, ParamInfo
 from .diagnostics import Diagnostic
 from .schedule import ScheduleError, eval_expr, range_problem
@@ -98,7 +100,7 @@ def _up(x):
 def _safe(f, *a):
     try:
         r = f(*a)
-    except (OverflowError, ValueError, ZeroDivisionError):
+    except (OverflowError, ValueError, ZeroDivisionError, B.RuntimeProblem):
         return math.nan
     return r
 
@@ -222,46 +224,36 @@ class _Analyzer:
         return d, lo, hi
 
     def _call(self, e):
-        f = e.func
+        """What the registry declares about the function (``Builtin.prover``)."""
+        b = FUNCTIONS.get(e.func)
+        shape = b.prover if b is not None else None
         args = [self.info(x) for x in e.args]
-        if f in ("min", "max"):
+        if shape == B.MONOTONE:  # non-decreasing in every argument: its values at the ends bound it
             d = CONST
             for x in args:
                 d = combine(d, x.direction)
-            los = [x.lo for x in args]
-            his = [x.hi for x in args]
-            if f == "min":
-                return d, min(los), min(his)
-            return d, max(los), max(his)
-        if f == "clip":
-            x, lo, hi = args
-            d = combine(combine(x.direction, lo.direction), hi.direction)
-            return d, min(max(x.lo, lo.lo), hi.lo), min(max(x.hi, lo.hi), hi.hi)
-        if f in ("round", "floor", "ceil", "int", "float"):
+            return d, b.impl(*[x.lo for x in args]), b.impl(*[x.hi for x in args])
+        if shape == B.MONOTONE_ROUNDING:
             x = args[0]
-            if f == "round" and len(args) == 2 and args[1].direction != CONST:
+            if any(a.direction != CONST for a in args[1:]):
                 return UNKNOWN, -math.inf, math.inf
             lo = math.floor(x.lo) if math.isfinite(x.lo) else x.lo
             hi = math.ceil(x.hi) if math.isfinite(x.hi) else x.hi
             return x.direction, lo, hi
-        if f in ("sqrt", "exp", "log", "sigmoid"):
+        if shape == B.MONOTONE_LIBM:
             x = args[0]
-            fn = {"sqrt": math.sqrt, "exp": math.exp, "log": math.log,
-                  "sigmoid": lambda v: 1 / (1 + math.exp(-v)) if v >= -700 else 0.0}[f]
-            lo = _safe(fn, x.lo)
-            hi = _safe(fn, x.hi)
-            if f == "exp" and math.isnan(hi):
-                hi = math.inf
+            lo = _safe(b.impl, x.lo)
+            hi = _safe(b.impl, x.hi)
             lo = -math.inf if math.isnan(lo) else _down(lo)
             hi = math.inf if math.isnan(hi) else _up(hi)
             return x.direction, lo, hi
-        if f == "abs":
+        if shape == B.V_SHAPED:
             x = args[0]
             if x.lo >= 0:
-                return x.direction, x.lo, x.hi
+                return x.direction, b.impl(x.lo), b.impl(x.hi)
             if x.hi <= 0:
-                return flip(x.direction), -x.hi, -x.lo
-            return UNKNOWN, 0.0, max(-x.lo, x.hi)
+                return flip(x.direction), b.impl(x.hi), b.impl(x.lo)
+            return UNKNOWN, b.impl(0.0), max(b.impl(x.lo), b.impl(x.hi))
         return UNKNOWN, -math.inf, math.inf
 
 

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 from . import ast as A
+from .builtins import FUNCTIONS, RuntimeProblem, int_bounded
 from .checker import CheckedProgram, ParamInfo
 from .diagnostics import Diagnostic, DiagnosticsError
 from .types import BOOL, FLOAT, INT
@@ -16,59 +17,6 @@ class ScheduleError(Exception):
     def __init__(self, msg, node):
         super().__init__(msg)
         self.node = node
-
-
-def _sigmoid(x):
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)
-    return z / (1.0 + z)
-
-
-def _round(x, nd=None):
-    if nd is None:
-        if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
-            raise ValueError("round of a non-finite number")
-        return round(x)
-    return float(round(x, nd))
-
-
-def _floor(x):
-    return math.floor(x)
-
-
-def _ceil(x):
-    return math.ceil(x)
-
-
-def _clip(x, lo, hi):
-    return min(max(x, lo), hi)
-
-
-def _log(x):
-    if x <= 0:
-        raise ValueError(f"log of {x!r}")
-    return math.log(x)
-
-
-def _sqrt(x):
-    if x < 0:
-        raise ValueError(f"sqrt of {x!r}")
-    return math.sqrt(x)
-
-
-def _exp(x):
-    try:
-        return math.exp(x)
-    except OverflowError:
-        raise ValueError(f"exp({x!r}) overflows") from None
-
-
-MATH = {
-    "min": min, "max": max, "abs": abs, "round": _round, "floor": _floor, "ceil": _ceil,
-    "int": int, "float": float, "sqrt": _sqrt, "exp": _exp, "log": _log, "sigmoid": _sigmoid,
-    "clip": _clip,
-}
 
 
 def eval_expr(e: A.Expr, env: dict):
@@ -98,20 +46,25 @@ def eval_expr(e: A.Expr, env: dict):
                 r = a // b
             else:
                 r = a % b
+            if isinstance(r, int):
+                int_bounded(r, e.op)
         except ZeroDivisionError:
             raise ScheduleError("division by zero", e) from None
         except OverflowError:
             raise ScheduleError("overflow", e) from None
+        except RuntimeProblem as ex:
+            raise ScheduleError(str(ex), e) from None
         if isinstance(r, float) and not math.isfinite(r):
             raise ScheduleError(f"the value is {r}", e)
-        if isinstance(r, int) and abs(r) > 10 ** 18:
-            raise ScheduleError("integer overflow (more than 10**18)", e)
         return r
     if isinstance(e, A.Call):
         args = [eval_expr(a, env) for a in e.args]
+        b = FUNCTIONS.get(e.func)
+        if b is None or not b.schedule_ok:
+            raise ScheduleError(f"'{e.func}' cannot appear in a param value", e)
         try:
-            r = MATH[e.func](*args)
-        except (ValueError, OverflowError, ZeroDivisionError) as ex:
+            r = b.impl(*args)
+        except (RuntimeProblem, ValueError, OverflowError, ZeroDivisionError) as ex:
             raise ScheduleError(f"{e.func}: {ex}", e) from None
         if isinstance(r, float) and not math.isfinite(r):
             raise ScheduleError(f"{e.func} gives {r}", e)

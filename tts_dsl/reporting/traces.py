@@ -2,7 +2,7 @@
 read them as JSONL, and validate them against the documented schema (``docs/traces.md``).
 
 The compiled program, when compiled with ``traced=True``, appends tuples to a list (see
-``tts_dsl.lang.compiler``); answers in them are per-question integer ids. Decoding turns ids
+``tts_dsl.engines.python``); answers in them are per-question integer ids. Decoding turns ids
 back into answer text (using the static type of each value), numbers the actions, keeps
 only the variable assignments that changed a value, and adds a per-branch summary that
 the timeline and the width-depth picture are drawn from.
@@ -320,7 +320,7 @@ def trace_tasks(tasks, fh, questions_spec: str | None = None, seeds_spec: str | 
     changes an evaluation's numbers. Tasks whose params fail to bind are skipped (the
     evaluation reports them). Returns the number of records written."""
     from ..evaluation.sweep import _checked
-    from ..lang.compiler import compile_program
+    from ..engines.python import compile_program
     from ..lang.diagnostics import DiagnosticsError
     from ..lang.schedule import bind
 

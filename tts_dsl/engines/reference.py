@@ -1,16 +1,18 @@
 """A simple tree-walking reference evaluator over the checked AST.
 
-It exists for differential testing of :mod:`tts_dsl.lang.compiler`: it follows the replay
+It exists for differential testing of :mod:`tts_dsl.engines.python`: it follows the replay
 spec (``explore``, ``probe_new``, ``get_new_branch_final_answer``) literally, with one
 small object per branch, and evaluates expressions by walking the AST. It is slow and
 meant to stay obviously correct; the compiled path is the one used for evaluation.
 
-:func:`interpret_program` returns an :class:`~tts_dsl.lang.compiler.Executable` whose
+:func:`interpret_program` returns an :class:`~tts_dsl.engines.executable.Executable` whose
 ``episode`` has the compiled signature, so :func:`tts_dsl.evaluation.runner.run` accepts
 either. Semantics shared with the compiler (and pinned by ``tests/test_differential.py``):
 
-* every loop iteration (``for``, ``repeat``) costs one unit of fuel (``step_cap`` when it
-  runs out); every action counts towards the action cap (``action_cap``);
+* every loop iteration (``for``, ``repeat``) costs one step of fuel, and a query that visits
+  its source (a comprehension, a filtered ``for``) costs ``len(source)`` steps at once
+  (``step_cap`` when it runs out; see :mod:`.analysis`); every action counts towards the
+  action cap (``action_cap``);
 * a ``for`` evaluates its source once, before the first iteration (``for b in branches``
   does not visit branches opened by its own body);
 * ``advance`` on a finished or pruned branch and ``prune`` on a pruned branch do nothing
@@ -20,15 +22,16 @@ either. Semantics shared with the compiler (and pinned by ``tests/test_different
 
 from __future__ import annotations
 
-from .. import stats
-from . import ast as A
-from .checker import CheckedProgram
-from .compiler import (Executable, RuntimeProblem, _bc, _ceil, _clip, _exp, _floor, _imul, _int, _log,
-                       _make_cat, _max, _mean, _min, _round, _sigmoid, _sqrt, _wvotes)
-from .diagnostics import Diagnostic, DiagnosticsError
-from .limits import Limits
-from .schedule import Binding, eval_expr
-from .types import INT, RECORDS
+from ..lang import ast as A
+from ..lang.checker import CheckedProgram
+from ..lang.diagnostics import DiagnosticsError
+from ..lang.limits import Limits
+from ..lang.schedule import Binding
+from ..lang.types import INT, RECORDS
+from . import runtime
+from .analysis import analyze
+from .executable import Executable
+from .runtime import RuntimeProblem
 
 
 class _Branch:
@@ -126,8 +129,8 @@ class _Episode:
         if st.orelse is not None:
             self.block(st.orelse)
 
-    def tick(self):
-        self.fuel -= 1
+    def tick(self, n=1):
+        self.fuel -= n
         if self.fuel < 0:
             raise _Stop(None, 2)
 
@@ -147,8 +150,7 @@ class _Episode:
         self.loop(st.query.ref.uid, self.query(st.query), st.body)
 
     def s_Repeat(self, st):
-        n = eval_expr(st.count, self.it.values)
-        self.loop(st.ref.uid if st.ref is not None else None, range(n), st.body)
+        self.loop(st.ref.uid if st.ref is not None else None, self.it.an.bounds[id(st)], st.body)
 
     def s_Action(self, st):
         self.actions += 1
@@ -267,10 +269,8 @@ class _Episode:
     def x_Call(self, e):
         f = e.func
         if f == "range":
-            return list(self.it.const_range(e))
+            return list(self.it.an.bounds[id(e)])
         args = [self.ev(a) for a in e.args]
-        if f == "count":
-            return args[0].count(args[1])
         return self.it.functions[f](*args)
 
     def x_BinOp(self, e):
@@ -285,7 +285,7 @@ class _Episode:
             return a - b
         if op == "*":
             if e.left.ty == INT and e.right.ty == INT:
-                return _imul(a, b)
+                return runtime.imul(a, b)
             return a * b
         if op == "/":
             return a / b
@@ -335,7 +335,10 @@ class _Episode:
         """The elements a query yields, computed once."""
         uid = q.ref.uid
         out = []
-        for x in self.ev(q.source):
+        src = self.ev(q.source)
+        if id(q) in self.it.an.charged:
+            self.tick(len(src))
+        for x in src:
             if q.where is not None:
                 self.env[uid] = x
                 if not self.ev(q.where):
@@ -368,40 +371,15 @@ class Interpreter:
         self.c = checked
         self.values = dict(binding.values)
         self.limits = limits or Limits()
-        self.cat = _make_cat(self.limits.max_list_len)
-        self.functions = {
-            "len": len, "sum": sum, "mean": _mean, "min": _min, "max": _max, "abs": abs, "round": _round,
-            "floor": _floor, "ceil": _ceil, "int": _int, "float": float, "sqrt": _sqrt, "exp": _exp,
-            "log": _log, "sigmoid": _sigmoid, "clip": _clip, "majority": stats.majority,
-            "votes": stats.vote_stats, "weighted_votes": _wvotes, "beta_confidence": _bc,
-            "distinct": stats.distinct, "entropy": stats.entropy, "any": any, "all": all,
-        }
-        self.diags: list[Diagnostic] = []
+        self.cat = runtime.make_cat(self.limits.max_list_len)
+        self.functions = runtime.functions()
+        self.an = analyze(checked, binding, self.limits)
+        if self.an.diags:
+            raise DiagnosticsError(self.an.diags, checked.source)
         # initial values are constants (literals and params): evaluate them once
         boot = _Episode(self, [], [], [], [], 1, 0, (), 0, 0)
         self.bvar_init = {d.name: boot.ev(d.value) for d in checked.program.branch_vars}
         self.var_init = [(s.uid, d.value) for s, d in zip(checked.vars, checked.program.vars)]
-        self._check_bounds()
-        if self.diags:
-            raise DiagnosticsError(self.diags, checked.source)
-
-    def _check_bounds(self):
-        lim = self.limits.max_loop_bound
-        for n in A.walk(self.c.program.body):
-            if isinstance(n, A.Repeat):
-                k = eval_expr(n.count, self.values)
-                if k > lim:
-                    self.diags.append(Diagnostic("L005", f"repeat {k:,} times; the limit is {lim:,}",
-                                                 n.count.span, stage="check", file=self.c.file))
-            elif isinstance(n, A.Call) and n.func == "range":
-                r = self.const_range(n)
-                if len(r) > lim:
-                    self.diags.append(Diagnostic("L005", f"range of {len(r):,} values; the limit is {lim:,}",
-                                                 n.span, stage="check", file=self.c.file))
-
-    def const_range(self, e: A.Call) -> range:
-        args = [eval_expr(a, self.values) for a in e.args]
-        return range(0, args[0]) if len(args) == 1 else range(args[0], args[1])
 
     def episode(self, PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR=None):  # noqa: N803
         ep = _Episode(self, PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL)

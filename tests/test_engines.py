@@ -1,0 +1,265 @@
+"""The engines' shared structure: one registry of built-ins (adding one touches one place),
+generated code linear in the source, work inside comprehensions charged to the one step
+counter in both engines, and a static step bound kept in step with the runtime charge."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from strategies import valid_sources
+from test_differential import _episodes, programs
+from tts_dsl import api
+from tts_dsl.engines import runtime
+from tts_dsl.engines.analysis import analyze, static_steps
+from tts_dsl.engines.python import compile_program
+from tts_dsl.engines.reference import interpret_program
+from tts_dsl.lang import builtins as B
+from tts_dsl.lang.diagnostics import DiagnosticsError
+from tts_dsl.lang.limits import Limits
+from tts_dsl.lang.prover import prove
+from tts_dsl.lang.schedule import ScheduleError, bind, eval_expr
+from tts_dsl.lang.types import FLOAT
+from tts_dsl.replay.synthetic import synthetic_store
+
+STORE = synthetic_store(5, n_questions=3, n_branches=12)
+
+
+def _all_paths(checked, beta=None, limits=None):
+    limits = limits or Limits()
+    binding = bind(checked, beta)
+    return [compile_program(checked, binding, limits), compile_program(checked, binding, limits, traced=True),
+            interpret_program(checked, binding, limits)]
+
+
+# ------------------------------------------------------------------ one registry
+@pytest.fixture
+def cube_root():
+    """A built-in added through the public registry only (removed afterwards)."""
+    def typer(ts):
+        return None if ts[0] in (B.INT, FLOAT) else f"cbrt: expects a number, found {ts[0]}"
+
+    b = B.register(B.Builtin(
+        "cbrt", "cbrt(x) -> float", "Real cube root.", (1, 1),
+        lambda ts: FLOAT if typer(ts) is None else typer(ts), schedule_ok=True,
+        impl=lambda x: math.copysign(abs(x) ** (1 / 3), x), total=True, prover=B.MONOTONE_LIBM))
+    yield b
+    B.unregister("cbrt")
+    assert "cbrt" not in B.FUNCTIONS
+
+
+def test_a_builtin_added_through_the_registry_works_everywhere(cube_root):
+    src = """controller uses_cbrt
+params {
+  k: float increasing in [0, 10] = cbrt(1 + 7 * beta)
+  n: int increasing in [1, 64] = round(2 + cbrt(27 * beta) * 2)
+}
+repeat n { open else break }
+let w = [cbrt(b.steps * 8) for b in branches]
+if sum(w) >= k { answer majority(completed) if len(completed) > 0 else branches[0].latest }
+answer branches[0].latest
+"""
+    checked = api.check(src)
+    knobs = {r.name: r for r in prove(checked)}
+    assert knobs["k"].status == "proved" and knobs["k"].direction == "inc"
+    assert knobs["n"].status == "proved" and knobs["n"].range_status == "proved"
+    assert bind(checked, 1.0).values == {"k": 2.0, "n": 8}
+    assert runtime.func_name("cbrt") == "_f_cbrt"
+    for beta in (0.0, 1.0):
+        paths = _all_paths(checked, beta)
+        assert "_f_cbrt(" in paths[0].source
+        runs = [_episodes(p, STORE, range(3), Limits()) for p in paths]
+        assert runs[0] == runs[1] == runs[2]
+        assert {r[2] for r in runs[0]} == {0}
+
+
+def test_an_unregistered_builtin_is_unknown_again(cube_root):
+    B.unregister("cbrt")
+    with pytest.raises(DiagnosticsError) as ex:
+        api.check("controller x\nanswer none if cbrt(8) > 1 else none\n")
+    assert ex.value.diagnostics[0].code == "E309"
+    B.register(cube_root)  # the fixture removes it
+
+
+def test_register_refuses_bad_names_and_duplicates():
+    good = B.FUNCTIONS["abs"]
+    for name in ("Abs", "_x", "not a name"):
+        with pytest.raises(ValueError):
+            B.register(B.Builtin(name, "", "", (1, 1), good.typer, impl=abs))
+    with pytest.raises(ValueError):
+        B.register(good)
+
+
+def test_every_table_is_derived_from_the_registry():
+    ns = runtime.namespace(Limits())
+    table = runtime.functions()
+    for name, b in B.FUNCTIONS.items():
+        assert table[name] is b.impl
+        f = runtime.func_name(name)
+        assert (ns["__builtins__"] if f == name else ns)[f] is b.impl
+
+
+def test_runtime_errors_keep_their_messages():
+    cases = [("mean", ([],), "mean of an empty list"), ("min", ([],), "min of an empty list"),
+             ("max", ([],), "max of an empty list"), ("sqrt", (-1.0,), "sqrt of a negative number (-1.0)"),
+             ("log", (0.0,), "log of a non-positive number (0.0)"),
+             ("round", (math.inf,), "round of a non-finite number (inf)"),
+             ("floor", (math.nan,), "floor of a non-finite number (nan)"),
+             ("int", (math.inf,), "int of a non-finite number (inf)"),
+             ("weighted_votes", ([1], []), "weighted_votes: 1 answers but 0 weights")]
+    table = runtime.functions()
+    for name, args, msg in cases:
+        with pytest.raises(runtime.RuntimeProblem) as ex:
+            table[name](*args)
+        assert str(ex.value) == msg
+    assert table["exp"](1e6) == math.inf
+
+
+def test_one_integer_bound_for_programs_and_schedules():
+    assert runtime.imul(1 << 31, 1 << 31) == 1 << 62
+    with pytest.raises(runtime.RuntimeProblem, match=r"beyond 2\*\*62"):
+        runtime.imul(1 << 31, (1 << 31) + 1)
+    prog = api.parse("controller x\nparams {\n  n: int = 2147483648 * 2147483649\n}\nanswer none\n")
+    with pytest.raises(ScheduleError, match=r"beyond 2\*\*62"):
+        eval_expr(prog.params[0].value, {})
+
+
+# ------------------------------------------------------------------ linear code
+C_SIZE = 40  # generated characters per source character (the prologue dominates tiny programs)
+
+
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(src=st.one_of(valid_sources(), programs()), traced=st.booleans())
+def test_generated_code_is_linear_in_the_source(src, traced):
+    try:
+        exe = api.compile(api.check(src), 0.5, traced=traced)
+    except DiagnosticsError:
+        return
+    assert len(exe.source) <= C_SIZE * len(src)
+
+
+def _nested_history(n):
+    e = "branches[0]"
+    for _ in range(n):
+        e = f"branches[len({e}.history) % opened]"
+    return f"controller d\nopen\nopen\nlet h = {e}.history\nanswer h[0] if len(h) > 0 else none\n"
+
+
+def _nested_comprehensions(n):
+    e = "opened"
+    for i in range(n):
+        e = f"len([b{i} for b{i} in branches where {e} >= b{i}.steps])"
+    return f"controller d\nopen\nlet x = {e}\nanswer none\n"
+
+
+def _nested_ifexp(n):
+    e = "b.latest"
+    for _ in range(n):
+        e = f"({e} if b.history[0] == b.latest else b.history[-1])"
+    return f"controller d\nopen\nlet xs = [{e} for b in branches]\nanswer none\n"
+
+
+@pytest.mark.parametrize("make", [_nested_history, _nested_comprehensions, _nested_ifexp])
+@pytest.mark.parametrize("traced", [False, True])
+def test_deep_nesting_grows_the_code_linearly(make, traced):
+    sizes = []
+    for n in (3, 6, 12):
+        src = make(n)
+        exe = api.compile(api.check(src), traced=traced)
+        assert len(exe.source) <= C_SIZE * len(src)
+        sizes.append((len(src), len(exe.source)))
+    # each added level adds at most C_SIZE characters per source character it adds
+    (s3, g3), (s6, g6), (s12, g12) = sizes
+    assert g12 - g6 <= C_SIZE * (s12 - s6) and g6 - g3 <= C_SIZE * (s6 - s3)
+    for p in _all_paths(api.check(make(6))):  # and it still runs, alike in every engine
+        assert _episodes(p, STORE, range(2), Limits()) == _episodes(_all_paths(api.check(make(6)))[2], STORE,
+                                                                      range(2), Limits())
+
+
+# ------------------------------------------------------------------ the step counter
+NINE_MILLION = """controller work
+let n = sum([len([y for y in range(3000) where y > x]) for x in range(3000)])
+answer none if n > 0 else none
+"""
+
+
+@pytest.mark.parametrize("cap", [5, 2999, 3000 + 3000 * 5])
+def test_work_inside_comprehensions_reaches_the_step_cap(cap):
+    limits = Limits(max_steps=cap)
+    for exe in _all_paths(api.check(NINE_MILLION), limits=limits):
+        out = _episodes(exe, STORE, range(1), limits)
+        assert {r[2] for r in out} == {2}, exe
+
+
+def test_comprehension_charges_are_counted_exactly():
+    src = """controller count
+repeat 4 { open else break }
+let xs = [b.steps for b in branches where b.steps > 0]
+let ys = [x for x in range(10)]
+if all([b.steps >= 1 for b in branches]) { answer none }
+answer none
+"""
+    checked = api.check(src)
+    # 4 repeat iterations + 4 (branches) + 10 (range) + 4 (all over branches) = 22 steps
+    an = analyze(checked, bind(checked))
+    assert static_steps(checked, an, nb=4) == 22  # exact when the pool holds 4 branches
+    assert static_steps(checked, an, nb=12) == 4 + 12 + 10 + 12  # a bound for 12
+    for fuel, reason in ((22, 0), (21, 2), (17, 2), (8, 2), (4, 2)):
+        limits = Limits(max_steps=fuel)
+        runs = [_episodes(p, STORE, range(1), limits) for p in _all_paths(checked, limits=limits)]
+        assert runs[0] == runs[1] == runs[2]
+        assert {r[2] for r in runs[0]} == {reason}, (fuel, runs[0])
+
+
+def test_trace_fields_charge_nothing():
+    src = """controller tr
+open
+trace "t" {n: len([x for x in range(50)])}
+answer none
+"""
+    limits = Limits(max_steps=0)
+    for exe in _all_paths(api.check(src), limits=limits):
+        assert {r[2] for r in _episodes(exe, STORE, range(1), limits)} == {0}
+
+
+def test_shipped_programs_stay_far_below_the_default_step_cap():
+    from conftest import PROGRAMS
+
+    store = synthetic_store(2, n_questions=4, n_branches=64)
+    hist = max(n for q in store.questions for n in q.nprobes) + 1
+    for path in sorted(PROGRAMS.glob("*.tts")):
+        checked = api.load(path)
+        for beta in (0.0, 1.0):
+            binding = bind(checked, beta)
+            bound = static_steps(checked, analyze(checked, binding), nb=128, max_history=hist)
+            limits = Limits(max_steps=int(bound)) if math.isfinite(bound) else Limits()
+            if math.isfinite(bound):
+                assert bound < Limits().max_steps / 4, (path.stem, bound)
+            exe = compile_program(checked, binding, limits)
+            assert 2 not in {r[2] for r in _episodes(exe, store, range(2), limits)}
+
+
+@settings(max_examples=120, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(src=programs(), seed=st.integers(0, 1000), nb=st.integers(2, 16))
+def test_runtime_steps_never_exceed_the_static_bound(src, seed, nb):
+    """Invariant: where the static bound is finite, an episode given exactly that much fuel
+    never ends at the step cap (the charge it makes is at most the bound), in both engines."""
+    try:
+        checked = api.check(src)
+        binding = bind(checked, 0.5)
+        an = analyze(checked, binding)
+    except DiagnosticsError:
+        return
+    store = synthetic_store(seed, n_questions=2, n_branches=nb)
+    hist = max(n for q in store.questions for n in q.nprobes) + 1
+    bound = static_steps(checked, an, nb=nb, max_history=hist)
+    if not math.isfinite(bound) or bound > 10 ** 6:
+        return
+    limits = Limits(max_steps=int(bound))
+    for exe in (compile_program(checked, binding, limits), interpret_program(checked, binding, limits)):
+        out = _episodes(exe, store, range(2), limits)
+        assert all(r[2] != 2 for r in out), (bound, out)

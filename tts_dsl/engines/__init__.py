@@ -1,0 +1,9 @@
+"""The engines: each takes a checked program and a param binding and returns an
+:class:`~tts_dsl.engines.executable.Executable` whose ``episode`` has one signature.
+
+* :mod:`.python` -- generates and compiles a Python episode function (the fast path);
+* :mod:`.reference` -- a tree-walking evaluator that follows the replay spec literally
+  (for differential testing);
+* :mod:`.analysis` -- the pass over the checked AST both engines read first;
+* :mod:`.runtime` -- the built-in functions' tables and the helpers every engine calls.
+"""
