@@ -10,27 +10,42 @@ collects diagnostics.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from . import ast as A
 from .builtins import BRANCH_ATTRS, FUNCTIONS, HIDDEN_ATTRS, HIDDEN_NAMES, STATE
-from .diagnostics import Diagnostic, DiagnosticsError, Reporter, Span
+from .diagnostics import NOWHERE, Diagnostic, DiagnosticsError, Reporter, Span
 from .limits import Limits
 from .parser import ACTIONS
 from .types import (ANSWER, ANY, BOOL, BRANCH, ERROR, FLOAT, INT, RECORDS, SCALARS, Ty, assignable,
                     is_num, join, list_of)
 
 PARAM_TYPES = (INT, FLOAT, BOOL)
-_SCHEDULE_FUNCTIONS = ("min", "max", "clip", "round", "floor", "ceil", "abs", "int", "float", "sqrt", "exp", "log", "sigmoid")
+
+
+class SymbolKind(StrEnum):
+    """What a name is bound to (starlark-go's ``resolve.Scope``). A ``str`` enum: the members
+    compare equal to their values, so ``kind == "state"`` elsewhere keeps working."""
+
+    STATE = "state"    # built-in episode state (completed, branches, ...)
+    PARAM = "param"    # a knob from the params block
+    BETA = "beta"      # the schedule variable, visible in the params block only
+    VAR = "var"        # an episode variable (var)
+    BVAR = "bvar"      # a per-branch variable (branch var)
+    LOCAL = "local"    # a let binding
+    LOOP = "loop"      # a for/repeat/comprehension variable
+    BOUND = "bound"    # the branch bound by 'open/read as NAME'
 
 
 @dataclass(eq=False)
 class Symbol:
     name: str
-    kind: str  # state | param | var | bvar | local | loop | bound | beta
+    kind: SymbolKind
     ty: Ty
     uid: int
     span: Span
     mutable: bool = False
+    uses_beta: bool = False  # a param whose value depends on beta (directly or through a param)
 
 
 @dataclass
@@ -91,12 +106,20 @@ class _Scope:
             s = s.parent
         return None
 
-    def all_names(self):
-        s, out = self, set()
+    def visible(self, kinds: tuple[SymbolKind, ...] | None = None) -> set[str]:
+        """The names visible here (the candidates for did-you-mean), optionally only those
+        whose innermost binding is of one of ``kinds``."""
+        s, seen = self, {}
         while s is not None:
-            out.update(s.names)
+            for name, sym in s.names.items():
+                seen.setdefault(name, sym)
             s = s.parent
-        return out
+        return {n for n, sym in seen.items() if kinds is None or sym.kind in kinds}
+
+
+def schedule_functions() -> list[str]:
+    """The built-ins a param value or an initial value may call, in registry order."""
+    return [name for name, f in FUNCTIONS.items() if f.schedule_ok]
 
 
 def _literal_number(e: A.Expr):
@@ -123,12 +146,13 @@ class Checker:
         self.uses_history = False
         self.bvars: dict[str, Symbol] = {}
         self.global_scope = _Scope()
+        self._beta_seen = False  # set while checking a param value that reads beta
 
     # ----------------------------------------------------------------- helpers
 
-    def sym(self, name, kind, ty, span, mutable=False):
+    def sym(self, name, kind: SymbolKind, ty, span, mutable=False, uses_beta=False):
         self.uid += 1
-        return Symbol(name, kind, ty, self.uid, span, mutable)
+        return Symbol(name, kind, ty, self.uid, span, mutable, uses_beta)
 
     def resolve_type(self, t: A.TypeRef) -> Ty:
         if t.name == "list":
@@ -162,7 +186,7 @@ class Checker:
         p = self.prog
         g = self.global_scope
         for s in STATE.values():
-            g.names[s.name] = self.sym(s.name, "state", s.ty, A.NOWHERE if hasattr(A, "NOWHERE") else p.span)
+            g.names[s.name] = self.sym(s.name, SymbolKind.STATE, s.ty, NOWHERE)
         params = self.check_params(p.params)
         # episode vars
         self.mode = "const"
@@ -176,10 +200,10 @@ class Checker:
                 if g.lookup(d.name) is not None:
                     self.report.duplicate(d.name_span, "var", d.name)
                 else:
-                    s = self.sym(d.name, "var", ty, d.name_span, mutable=True)
+                    s = self.sym(d.name, SymbolKind.VAR, ty, d.name_span, mutable=True)
                     g.names[d.name] = s
                     vars_.append(s)
-                    d.ref = s if hasattr(d, "ref") else None
+                    d.ref = s
         bvars = []
         for d in p.branch_vars:
             ty = self.resolve_type(d.type)
@@ -193,7 +217,8 @@ class Checker:
             elif d.name in self.bvars:
                 self.report.duplicate(d.name_span, "bvar", d.name)
             elif self.check_name_ok(d.name, d.name_span, "branch variable"):
-                s = self.sym(d.name, "bvar", ty, d.name_span, mutable=True)
+                s = self.sym(d.name, SymbolKind.BVAR, ty, d.name_span, mutable=True)
+                d.ref = s
                 self.bvars[d.name] = s
                 bvars.append(s)
         self.mode = "body"
@@ -212,7 +237,7 @@ class Checker:
     def check_params(self, decls):
         g = self.global_scope
         out = []
-        beta_sym = self.sym("beta", "beta", FLOAT, self.prog.span)
+        beta_sym = self.sym("beta", SymbolKind.BETA, FLOAT, self.prog.span)
         sched = _Scope(g)
         sched.names["beta"] = beta_sym
         for d in decls:
@@ -244,8 +269,7 @@ class Checker:
                 if g.lookup(d.name) is not None or sched.names.get(d.name):
                     self.report.duplicate(d.name_span, "param", d.name)
                     continue
-                s = self.sym(d.name, "param", ty, d.name_span)
-                s.uses_beta = uses_beta
+                s = self.sym(d.name, SymbolKind.PARAM, ty, d.name_span, uses_beta=uses_beta)
                 g.names[d.name] = s
                 out.append(ParamInfo(d.name, ty, d.direction, lo, hi, d.value, uses_beta, d, s))
         return out
@@ -280,9 +304,9 @@ class Checker:
             ty = ERROR
         if self.check_name_ok(st.name, st.name_span, "variable"):
             prev = scope.lookup(st.name)
-            if prev is not None and prev.kind != "state":
+            if prev is not None and prev.kind != SymbolKind.STATE:
                 self.report.duplicate(st.name_span, "let", st.name, prev.span.line)
-            s = self.sym(st.name, "local", ty, st.name_span, mutable=True)
+            s = self.sym(st.name, SymbolKind.LOCAL, ty, st.name_span, mutable=True)
             scope.names[st.name] = s
             st.ref = s
         return False, False
@@ -293,7 +317,7 @@ class Checker:
         if isinstance(t, A.Name):
             s = scope.lookup(t.id)
             if s is None:
-                self.report.unknown_name(t.span, "assigned", t.id, scope.all_names())
+                self.report.unknown_name(t.span, "assigned", t.id, scope.visible())
                 return False, False
             t.ref = s
             t.ty = s.ty
@@ -318,7 +342,7 @@ class Checker:
             self.report.no_attribute(t.name_span, "branch_var", t.name, options=self.bvars)
             return False, False
         t.ty = s.ty
-        t.ref = s if hasattr(t, "ref") else None
+        t.ref = s
         if not assignable(vt, s.ty):
             self.report.type_mismatch(st.value.span, "assign_bvar", s.ty, vt, name=t.name)
         return False, False
@@ -351,7 +375,7 @@ class Checker:
             self.report.loop_bound(st.count.span, "repeat", n, self.limits.max_loop_bound)
         inner = _Scope(scope)
         if st.var is not None and self.check_name_ok(st.var, st.var_span, "loop variable"):
-            s = self.sym(st.var, "loop", INT, st.var_span)
+            s = self.sym(st.var, SymbolKind.LOOP, INT, st.var_span)
             inner.names[st.var] = s
             st.ref = s
         self.loop_depth += 1
@@ -372,9 +396,9 @@ class Checker:
             self.report.bind_needs_else(st.span, st.kind, st.bind, has_else=False)
         if st.bind is not None and self.check_name_ok(st.bind, st.bind_span, "branch binding"):
             prev = scope.lookup(st.bind)
-            if prev is not None and prev.kind != "state":
+            if prev is not None and prev.kind != SymbolKind.STATE:
                 self.report.duplicate(st.bind_span, "bind", st.bind, prev.span.line)
-            s = self.sym(st.bind, "bound", BRANCH, st.bind_span)
+            s = self.sym(st.bind, SymbolKind.BOUND, BRANCH, st.bind_span)
             scope.names[st.bind] = s
             st.ref = s
         return False, False
@@ -417,9 +441,9 @@ class Checker:
             self.report.type_mismatch(q.source.span, "loop_source", found=st)
         if self.check_name_ok(q.var, q.var_span, "loop variable"):
             prev = outer.lookup(q.var)
-            if prev is not None and prev.kind not in ("state",):
+            if prev is not None and prev.kind != SymbolKind.STATE:
                 self.report.duplicate(q.var_span, "loop", q.var, prev.span.line)
-            s = self.sym(q.var, "loop", el, q.var_span)
+            s = self.sym(q.var, SymbolKind.LOOP, el, q.var_span)
             inner.names[q.var] = s
             q.ref = s
         if q.where is not None:
@@ -447,7 +471,7 @@ class Checker:
     def non_const(self, e):
         for n in A.walk(e):
             if isinstance(n, A.Name):
-                if n.ref is not None and n.ref.kind not in ("param",):
+                if n.ref is not None and n.ref.kind != SymbolKind.PARAM:
                     return n
             elif isinstance(n, (A.Attr, A.Index, A.Slice, A.Comprehension, A.ListLit)):
                 return n
@@ -495,22 +519,20 @@ class Checker:
             if e.id in FUNCTIONS:
                 self.report.unknown_name(e.span, "function", e.id)
                 return ERROR
-            cands = set(scope.all_names())
-            if self.mode == "schedule":
-                cands = {n for n in cands if scope.lookup(n).kind in ("param", "beta")}
-            self.report.unknown_name(e.span, "unknown", e.id, cands)
+            kinds = (SymbolKind.PARAM, SymbolKind.BETA) if self.mode == "schedule" else None
+            self.report.unknown_name(e.span, "unknown", e.id, scope.visible(kinds))
             return ERROR
         e.ref = s
         if self.mode == "schedule":
-            if s.kind == "beta":
+            if s.kind == SymbolKind.BETA:
                 self._beta_seen = True
-            elif s.kind == "param":
-                if getattr(s, "uses_beta", False):
+            elif s.kind == SymbolKind.PARAM:
+                if s.uses_beta:
                     self._beta_seen = True
             else:
                 self.report.not_allowed_here(e.span, "name_in_param", e.id)
                 return ERROR
-        elif self.mode == "const" and s.kind not in ("param",):
+        elif self.mode == "const" and s.kind != SymbolKind.PARAM:
             self.report.not_allowed_here(e.span, "name_in_init", e.id)
             return ERROR
         return s.ty
@@ -585,7 +607,7 @@ class Checker:
             return ERROR
         if self.mode in ("schedule", "const") and not f.schedule_ok:
             self.report.not_allowed_here(e.func_span, "call_in_param" if self.mode == "schedule" else "call_in_init",
-                                         e.func, allowed=_SCHEDULE_FUNCTIONS)
+                                         e.func, allowed=schedule_functions())
             return ERROR
         lo, hi = f.arity
         if not (lo <= len(e.args) <= hi):
