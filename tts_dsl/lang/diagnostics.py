@@ -312,6 +312,11 @@ _LOOP_BOUND_HINTS = {("repeat", "literal"): "lower the count", ("range", "litera
                      ("repeat", "param"): "lower the count or the param"}
 
 
+def _cut_off(n: int, episodes: int, beta, cap_name: str, cap: int) -> _Said:  # L006, L007 (smoke runs)
+    return _Said(f"{n} of {episodes} smoke episodes at beta={beta} were cut off by the {cap_name} ({cap})",
+                 "make sure every loop ends: break when nothing is left to advance")
+
+
 class Reporter:
     """Collects the diagnostics of one stage on one file; one method per code (see ``KINDS``).
 
@@ -532,13 +537,11 @@ class Reporter:
 
     @_kind("L006")
     def action_cap(self, n: int, episodes: int, beta, cap: int):
-        return _Said(f"{n} of {episodes} smoke episodes at beta={beta} were cut off by the action cap ({cap})",
-                     "make sure every loop ends: break when nothing is left to advance")
+        return _cut_off(n, episodes, beta, "action cap", cap)
 
     @_kind("L007")
     def step_cap(self, n: int, episodes: int, beta, cap: int):
-        return _Said(f"{n} of {episodes} smoke episodes at beta={beta} were cut off by the step cap ({cap})",
-                     "make sure every loop ends: break when nothing is left to advance")
+        return _cut_off(n, episodes, beta, "step cap", cap)
 
     @_kind("L009")
     def time_limit(self, seconds: float, done: int, total: int):
