@@ -74,6 +74,7 @@ class Attr(Expr):
     span: Span = _meta()
     name_span: Span = _meta()
     ty: Any = _ann()
+    ref: Any = _ann()  # the branch var symbol when the attribute is one (checker)
 
 
 @dataclass
@@ -285,6 +286,7 @@ class VarDecl:
     per_branch: bool = False
     span: Span = _meta()
     name_span: Span = _meta()
+    ref: Any = _ann()  # its symbol (checker)
 
 
 @dataclass

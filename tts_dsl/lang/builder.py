@@ -6,14 +6,13 @@ from __future__ import annotations
 from lark import Token, Transformer_NonRecursive, v_args
 
 from . import ast as A
-from .diagnostics import Diagnostic, DiagnosticsError, Span
+from .diagnostics import NOWHERE, Diagnostic, DiagnosticsError, Reporter, Span
 from .limits import Limits
-from .diagnostics import did_you_mean
 from .parser import DIRECTIONS, SORT_ORDERS, parse_tree
 
 
 def _span(meta) -> Span:
-    if getattr(meta, "empty", True) and not hasattr(meta, "line"):
+    if meta.empty:  # lark's Meta has positions only when it is not empty
         return Span(1, 1, 1, 2)
     return Span(meta.line, meta.column, meta.end_line, meta.end_column)
 
@@ -32,9 +31,9 @@ class _Tail(tuple):
 
 @v_args(meta=True)
 class _Builder(Transformer_NonRecursive):
-    def __init__(self):
+    def __init__(self, file: str = "<program>"):
         super().__init__()
-        self.errors: list[Diagnostic] = []
+        self.report = Reporter(file, "parse")
 
     # ---------------------------------------------------------------- program
     def start(self, meta, ch):
@@ -64,10 +63,7 @@ class _Builder(Transformer_NonRecursive):
     def direction(self, meta, ch):
         word = str(ch[0])
         if word not in DIRECTIONS:
-            self.errors.append(Diagnostic(
-                "E004", f"unknown direction '{word}'", _tspan(ch[0]), stage="parse",
-                expected="increasing, decreasing or constant", found=f"'{word}'",
-                hint=did_you_mean(word, DIRECTIONS)))
+            self.report.unknown_direction(_tspan(ch[0]), word, DIRECTIONS)
         return word
 
     def range(self, meta, ch):
@@ -187,9 +183,7 @@ class _Builder(Transformer_NonRecursive):
     def sort_clause(self, meta, ch):
         word = str(ch[1]) if ch[1] is not None else "asc"
         if word not in SORT_ORDERS:
-            self.errors.append(Diagnostic(
-                "E005", f"unknown sort order '{word}'", _tspan(ch[1]), stage="parse",
-                expected="asc or desc", found=f"'{word}'", hint=did_you_mean(word, SORT_ORDERS)))
+            self.report.unknown_sort_order(_tspan(ch[1]), word, SORT_ORDERS)
         return (ch[0], word == "desc")
 
     def take_clause(self, meta, ch):
@@ -253,9 +247,7 @@ class _Builder(Transformer_NonRecursive):
     def int_lit(self, meta, ch):
         text = str(ch[0])
         if len(text) > 1000:  # int() refuses > 4300 digits; the checker allows 15 anyway
-            self.errors.append(Diagnostic(
-                "E110", f"integer literal with {len(text):,} digits is too large", _span(meta),
-                stage="parse", hint="use at most 15 digits"))
+            self.report.bad_number(_span(meta), "too_many_digits", digits=len(text))
             return A.Num(0, text[:20] + "...", span=_span(meta))
         return A.Num(int(text), text, span=_span(meta))
 
@@ -288,7 +280,7 @@ class _Builder(Transformer_NonRecursive):
 
 def _depth_check(prog: A.Program, limits: Limits) -> list[Diagnostic]:
     """Iteratively measure statement nesting, expression depth and statement count."""
-    diags = []
+    report = Reporter(prog.file, "parse")
     n_stmts = 0
     # (node, expr_depth, block_depth)
     stack = [(s, 0, 1) for s in prog.body]
@@ -299,14 +291,10 @@ def _depth_check(prog: A.Program, limits: Limits) -> list[Diagnostic]:
         if isinstance(node, A.Stmt):
             n_stmts += 1
             if bd > limits.max_nesting:
-                diags.append(Diagnostic("L002", f"blocks nested deeper than {limits.max_nesting} levels",
-                                        node.span, file=prog.file, stage="parse",
-                                        hint="flatten the program"))
+                report.nested_too_deep(node.span, "blocks", limits.max_nesting)
                 break
         if isinstance(node, A.Expr) and ed > limits.max_expr_depth:
-            diags.append(Diagnostic("L003", f"expression nested deeper than {limits.max_expr_depth} levels",
-                                    node.span, file=prog.file, stage="parse",
-                                    hint="split the expression with 'let'"))
+            report.expression_too_deep(node.span, limits.max_expr_depth)
             break
         for fname in node.__dataclass_fields__:
             if fname in ("span", "ty", "ref", "name_span", "func_span", "var_span", "bind_span"):
@@ -327,26 +315,22 @@ def _depth_check(prog: A.Program, limits: Limits) -> list[Diagnostic]:
                         stack.append((x, 0, bd + 1))
                     elif isinstance(x, (A.Expr, A.Query)):
                         stack.append((x, ed + 1, bd))
-    if not diags and n_stmts > limits.max_statements:
-        diags.append(Diagnostic("L004", f"{n_stmts} statements; the limit is {limits.max_statements}",
-                                prog.name_span, file=prog.file, stage="parse", hint="controllers are short"))
-    return diags
+    if not report.diagnostics and n_stmts > limits.max_statements:
+        report.too_many_statements(prog.name_span, n_stmts, limits.max_statements)
+    return report.diagnostics
 
 
 def parse_program(source: str, file: str = "<program>", limits: Limits | None = None) -> A.Program:
     """Text -> AST. Raises :class:`DiagnosticsError` with positioned diagnostics."""
     limits = limits or Limits()
     tree, comments = parse_tree(source, file, limits)
-    builder = _Builder()
+    builder = _Builder(file)
     try:
         prog = builder.transform(tree)
     except RecursionError:  # pragma: no cover - guarded by the nesting pre-check
-        raise DiagnosticsError([Diagnostic("L002", "program is nested too deeply", file=file,
-                                           stage="parse")], source) from None
-    if builder.errors:
-        for d in builder.errors:
-            d.file = file
-        raise DiagnosticsError(builder.errors, source)
+        raise DiagnosticsError([Reporter(file, "parse").nested_too_deep(NOWHERE, "builder")], source) from None
+    if builder.report.diagnostics:
+        raise DiagnosticsError(builder.report.diagnostics, source)
     prog.source = source
     prog.file = file
     prog.comments = [(c.line, c.column, str(c)) for c in comments]

@@ -10,10 +10,11 @@ collects diagnostics.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from . import ast as A
 from .builtins import BRANCH_ATTRS, FUNCTIONS, HIDDEN_ATTRS, HIDDEN_NAMES, STATE
-from .diagnostics import Diagnostic, DiagnosticsError, Span, did_you_mean
+from .diagnostics import NOWHERE, Diagnostic, DiagnosticsError, Reporter, Span
 from .limits import Limits
 from .parser import ACTIONS
 from .types import (ANSWER, ANY, BOOL, BRANCH, ERROR, FLOAT, INT, RECORDS, SCALARS, Ty, assignable,
@@ -22,14 +23,29 @@ from .types import (ANSWER, ANY, BOOL, BRANCH, ERROR, FLOAT, INT, RECORDS, SCALA
 PARAM_TYPES = (INT, FLOAT, BOOL)
 
 
+class SymbolKind(StrEnum):
+    """What a name is bound to (starlark-go's ``resolve.Scope``). A ``str`` enum: the members
+    compare equal to their values, so ``kind == "state"`` elsewhere keeps working."""
+
+    STATE = "state"    # built-in episode state (completed, branches, ...)
+    PARAM = "param"    # a knob from the params block
+    BETA = "beta"      # the schedule variable, visible in the params block only
+    VAR = "var"        # an episode variable (var)
+    BVAR = "bvar"      # a per-branch variable (branch var)
+    LOCAL = "local"    # a let binding
+    LOOP = "loop"      # a for/repeat/comprehension variable
+    BOUND = "bound"    # the branch bound by 'open/read as NAME'
+
+
 @dataclass(eq=False)
 class Symbol:
     name: str
-    kind: str  # state | param | var | bvar | local | loop | bound | beta
+    kind: SymbolKind
     ty: Ty
     uid: int
     span: Span
     mutable: bool = False
+    uses_beta: bool = False  # a param whose value depends on beta (directly or through a param)
 
 
 @dataclass
@@ -90,12 +106,20 @@ class _Scope:
             s = s.parent
         return None
 
-    def all_names(self):
-        s, out = self, set()
+    def visible(self, kinds: tuple[SymbolKind, ...] | None = None) -> set[str]:
+        """The names visible here (the candidates for did-you-mean), optionally only those
+        whose innermost binding is of one of ``kinds``."""
+        s, seen = self, {}
         while s is not None:
-            out.update(s.names)
+            for name, sym in s.names.items():
+                seen.setdefault(name, sym)
             s = s.parent
-        return out
+        return {n for n, sym in seen.items() if kinds is None or sym.kind in kinds}
+
+
+def schedule_functions() -> list[str]:
+    """The built-ins a param value or an initial value may call, in registry order."""
+    return [name for name, f in FUNCTIONS.items() if f.schedule_ok]
 
 
 def _literal_number(e: A.Expr):
@@ -114,54 +138,46 @@ class Checker:
     def __init__(self, prog: A.Program, limits: Limits | None = None):
         self.prog = prog
         self.limits = limits or Limits()
-        self.diags: list[Diagnostic] = []
+        self.report = Reporter(prog.file, "check")
+        self.diags = self.report.diagnostics
         self.uid = 0
         self.loop_depth = 0
         self.mode = "body"  # body | schedule | const
         self.uses_history = False
         self.bvars: dict[str, Symbol] = {}
         self.global_scope = _Scope()
+        self._beta_seen = False  # set while checking a param value that reads beta
 
     # ----------------------------------------------------------------- helpers
-    def err(self, code, msg, span, hint=None, expected=None, found=None, severity="error"):
-        self.diags.append(Diagnostic(code, msg, span, severity=severity, hint=hint, expected=expected,
-                                     found=found, stage="check", file=self.prog.file))
 
-    def sym(self, name, kind, ty, span, mutable=False):
+    def sym(self, name, kind: SymbolKind, ty, span, mutable=False, uses_beta=False):
         self.uid += 1
-        return Symbol(name, kind, ty, self.uid, span, mutable)
+        return Symbol(name, kind, ty, self.uid, span, mutable, uses_beta)
 
     def resolve_type(self, t: A.TypeRef) -> Ty:
         if t.name == "list":
             if t.arg is None:
-                self.err("E102", "list needs an element type", t.span, hint="write list[answer], list[int], ...")
+                self.report.bad_type_argument(t.span, "no_element")
                 return ERROR
             inner = self.resolve_type(t.arg)
             if inner.is_list:
-                self.err("E102", "lists of lists are not supported", t.span)
+                self.report.bad_type_argument(t.span, "nested")
                 return ERROR
             return list_of(inner)
         if t.arg is not None:
-            self.err("E102", f"'{t.name}' takes no type argument", t.span)
+            self.report.bad_type_argument(t.span, "argument", t.name)
             return ERROR
         if t.name in SCALARS:
             return SCALARS[t.name]
-        self.err("E101", f"unknown type '{t.name}'", t.span,
-                 expected="int, float, bool, answer, branch, votes, weighted_votes or list[...]",
-                 found=f"'{t.name}'", hint=did_you_mean(t.name, list(SCALARS) + ["list"]))
+        self.report.unknown_type(t.span, t.name, list(SCALARS) + ["list"])
         return ERROR
 
     def check_name_ok(self, name, span, what):
         if name.startswith("__"):
-            self.err("E103", f"{what} '{name}' starts with '__'", span,
-                     hint="names starting with a double underscore are reserved")
+            self.report.dunder_name(span, what, name)
             return False
-        if name in STATE:
-            self.err("E104", f"'{name}' is a built-in state name and cannot be redeclared", span,
-                     hint="choose another name")
-            return False
-        if name == "beta":
-            self.err("E104", "'beta' is reserved for the schedule", span, hint="choose another name")
+        if name in STATE or name == "beta":
+            self.report.reserved_name(span, name)
             return False
         return True
 
@@ -170,7 +186,7 @@ class Checker:
         p = self.prog
         g = self.global_scope
         for s in STATE.values():
-            g.names[s.name] = self.sym(s.name, "state", s.ty, A.NOWHERE if hasattr(A, "NOWHERE") else p.span)
+            g.names[s.name] = self.sym(s.name, SymbolKind.STATE, s.ty, NOWHERE)
         params = self.check_params(p.params)
         # episode vars
         self.mode = "const"
@@ -179,32 +195,30 @@ class Checker:
             ty = self.resolve_type(d.type)
             vt = self.expr(d.value, g)
             if ty != ERROR and not assignable(vt, ty):
-                self.err("E201", f"initial value of '{d.name}' has type {vt}", d.value.span,
-                         expected=str(ty), found=str(vt))
+                self.report.type_mismatch(d.value.span, "var_init", ty, vt, name=d.name)
             if self.check_name_ok(d.name, d.name_span, "variable"):
                 if g.lookup(d.name) is not None:
-                    self.err("E105", f"'{d.name}' is already declared", d.name_span, hint="rename one of them")
+                    self.report.duplicate(d.name_span, "var", d.name)
                 else:
-                    s = self.sym(d.name, "var", ty, d.name_span, mutable=True)
+                    s = self.sym(d.name, SymbolKind.VAR, ty, d.name_span, mutable=True)
                     g.names[d.name] = s
                     vars_.append(s)
-                    d.ref = s if hasattr(d, "ref") else None
+                    d.ref = s
         bvars = []
         for d in p.branch_vars:
             ty = self.resolve_type(d.type)
             vt = self.expr(d.value, g)
             if ty != ERROR and not assignable(vt, ty):
-                self.err("E201", f"initial value of branch var '{d.name}' has type {vt}", d.value.span,
-                         expected=str(ty), found=str(vt))
+                self.report.type_mismatch(d.value.span, "bvar_init", ty, vt, name=d.name)
             if ty == BRANCH:
-                self.err("E106", "a branch variable cannot hold a branch", d.type.span)
+                self.report.branch_var_holds_branch(d.type.span)
             if d.name in BRANCH_ATTRS or d.name in HIDDEN_ATTRS:
-                self.err("E105", f"'{d.name}' is a built-in branch attribute", d.name_span,
-                         hint="choose another name")
+                self.report.duplicate(d.name_span, "branch_attr", d.name)
             elif d.name in self.bvars:
-                self.err("E105", f"branch var '{d.name}' is already declared", d.name_span)
+                self.report.duplicate(d.name_span, "bvar", d.name)
             elif self.check_name_ok(d.name, d.name_span, "branch variable"):
-                s = self.sym(d.name, "bvar", ty, d.name_span, mutable=True)
+                s = self.sym(d.name, SymbolKind.BVAR, ty, d.name_span, mutable=True)
+                d.ref = s
                 self.bvars[d.name] = s
                 bvars.append(s)
         self.mode = "body"
@@ -213,8 +227,7 @@ class Checker:
         if not answers and not any(d.severity == "error" for d in self.diags):
             last = p.body[-1].span if p.body else p.span
             end = Span(last.end_line, max(1, last.end_col - 1), last.end_line, last.end_col)
-            self.err("E401", "the program can reach its end without answering", end,
-                     hint="end the program with an answer, e.g. 'answer majority(completed)'")
+            self.report.no_answer_at_end(end)
         errors = [d for d in self.diags if d.severity == "error"]
         if errors:
             raise DiagnosticsError(self.diags, p.source)
@@ -224,43 +237,39 @@ class Checker:
     def check_params(self, decls):
         g = self.global_scope
         out = []
-        beta_sym = self.sym("beta", "beta", FLOAT, self.prog.span)
+        beta_sym = self.sym("beta", SymbolKind.BETA, FLOAT, self.prog.span)
         sched = _Scope(g)
         sched.names["beta"] = beta_sym
         for d in decls:
             ty = self.resolve_type(d.type)
             if ty != ERROR and ty not in PARAM_TYPES:
-                self.err("E107", f"param '{d.name}' has type {ty}", d.type.span, expected="int, float or bool",
-                         found=str(ty))
+                self.report.param_type(d.type.span, d.name, ty)
             self.mode = "schedule"
             self._beta_seen = False
             vt = self.expr(d.value, sched)
             uses_beta = self._beta_seen
             self.mode = "body"
             if ty in PARAM_TYPES and vt != ERROR and not assignable(vt, ty):
-                hint = "use round(...), floor(...) or ceil(...) to get an int" if ty == INT and vt == FLOAT else None
-                self.err("E201", f"param '{d.name}' is declared {ty} but its value is {vt}", d.value.span,
-                         expected=str(ty), found=str(vt), hint=hint)
+                case = "param_float_for_int" if ty == INT and vt == FLOAT else "param"
+                self.report.type_mismatch(d.value.span, case, ty, vt, name=d.name)
             lo = hi = None
             if d.lo is not None:
                 lo, hi = _literal_number(d.lo), _literal_number(d.hi)
                 if lo is None or hi is None:
-                    self.err("E108", "a range needs number literals", d.lo.span, hint="write in [1, 128]")
+                    self.report.bad_range(d.lo.span, "not_literal")
                 elif lo > hi:
-                    self.err("E108", f"empty range [{lo}, {hi}]", d.lo.span.to(d.hi.span))
+                    self.report.bad_range(d.lo.span.to(d.hi.span), "empty", lo, hi)
                 if ty == BOOL:
-                    self.err("E108", "a bool param has no range", d.lo.span)
+                    self.report.bad_range(d.lo.span, "bool")
             if uses_beta and d.direction is None:
-                self.err("E109", f"param '{d.name}' depends on beta but declares no direction", d.name_span,
-                         hint=f"write '{d.name}: {ty} increasing = ...' (or decreasing, constant)")
+                self.report.param_direction(d.name_span, "missing", d.name, ty)
             if ty == BOOL and d.direction in ("increasing", "decreasing"):
-                self.err("E109", "a bool param can only be constant", d.name_span)
+                self.report.param_direction(d.name_span, "bool", d.name)
             if self.check_name_ok(d.name, d.name_span, "param"):
                 if g.lookup(d.name) is not None or sched.names.get(d.name):
-                    self.err("E105", f"param '{d.name}' is already declared", d.name_span)
+                    self.report.duplicate(d.name_span, "param", d.name)
                     continue
-                s = self.sym(d.name, "param", ty, d.name_span)
-                s.uses_beta = uses_beta
+                s = self.sym(d.name, SymbolKind.PARAM, ty, d.name_span, uses_beta=uses_beta)
                 g.names[d.name] = s
                 out.append(ParamInfo(d.name, ty, d.direction, lo, hi, d.value, uses_beta, d, s))
         return out
@@ -272,8 +281,7 @@ class Checker:
         reported = False
         for st in stmts:
             if jumped and not reported:
-                self.err("E402", "unreachable code", st.span,
-                         hint="nothing after 'answer', 'break' or 'continue' in the same block runs")
+                self.report.unreachable(st.span)
                 reported = True
             j, a = self.stmt(st, scope)
             jumped = jumped or j
@@ -290,18 +298,15 @@ class Checker:
         if st.type is not None:
             ty = self.resolve_type(st.type)
             if ty != ERROR and not assignable(vt, ty):
-                self.err("E201", f"'{st.name}' is declared {ty} but the value is {vt}", st.value.span,
-                         expected=str(ty), found=str(vt))
+                self.report.type_mismatch(st.value.span, "let", ty, vt, name=st.name)
         elif vt.is_list and vt.arg == ANY:
-            self.err("E202", f"cannot infer the element type of '{st.name}'", st.value.span,
-                     hint=f"declare it: let {st.name}: list[answer] = []")
+            self.report.cannot_infer_element(st.value.span, st.name)
             ty = ERROR
         if self.check_name_ok(st.name, st.name_span, "variable"):
             prev = scope.lookup(st.name)
-            if prev is not None and prev.kind != "state":
-                self.err("E105", f"'{st.name}' is already declared (line {prev.span.line})", st.name_span,
-                         hint=f"to change it, assign: {st.name} = ...")
-            s = self.sym(st.name, "local", ty, st.name_span, mutable=True)
+            if prev is not None and prev.kind != SymbolKind.STATE:
+                self.report.duplicate(st.name_span, "let", st.name, prev.span.line)
+            s = self.sym(st.name, SymbolKind.LOCAL, ty, st.name_span, mutable=True)
             scope.names[st.name] = s
             st.ref = s
         return False, False
@@ -312,43 +317,34 @@ class Checker:
         if isinstance(t, A.Name):
             s = scope.lookup(t.id)
             if s is None:
-                hint = did_you_mean(t.id, scope.all_names()) or f"declare it first: let {t.id} = ..."
-                self.err("E301", f"'{t.id}' is not declared", t.span, hint=hint)
+                self.report.unknown_name(t.span, "assigned", t.id, scope.visible())
                 return False, False
             t.ref = s
             t.ty = s.ty
             if not s.mutable:
-                what = {"state": "built-in state", "param": "a param (constant during an episode)",
-                        "loop": "a loop variable", "bound": "a branch binding"}.get(s.kind, s.kind)
-                self.err("E302", f"'{t.id}' is read-only: it is {what}", t.span,
-                         hint="declare your own variable with 'var' or 'let'")
+                self.report.read_only(t.span, "name", t.id, s.kind)
                 return False, False
             if not assignable(vt, s.ty):
-                self.err("E201", f"cannot assign {vt} to '{t.id}' of type {s.ty}", st.value.span,
-                         expected=str(s.ty), found=str(vt))
+                self.report.type_mismatch(st.value.span, "assign", s.ty, vt, name=t.id)
             return False, False
         # attribute target: b.var = ...
         ot = self.expr(t.obj, scope)
         if ot == ERROR:
             return False, False
         if ot != BRANCH:
-            self.err("E302", f"cannot assign to an attribute of a {ot}", t.span)
+            self.report.read_only(t.span, "attribute_of", owner=ot)
             return False, False
         if t.name in BRANCH_ATTRS:
-            self.err("E302", f"'{t.name}' is a built-in branch attribute and is read-only", t.name_span,
-                     hint="declare a per-branch variable: branch var NAME: TYPE = VALUE")
+            self.report.read_only(t.name_span, "branch_attr", t.name)
             return False, False
         s = self.bvars.get(t.name)
         if s is None:
-            self.err("E303", f"branch has no variable '{t.name}'", t.name_span,
-                     hint=did_you_mean(t.name, self.bvars) or
-                     f"declare it at the top: branch var {t.name}: int = 0")
+            self.report.no_attribute(t.name_span, "branch_var", t.name, options=self.bvars)
             return False, False
         t.ty = s.ty
-        t.ref = s if hasattr(t, "ref") else None
+        t.ref = s
         if not assignable(vt, s.ty):
-            self.err("E201", f"cannot assign {vt} to branch var '{t.name}' of type {s.ty}", st.value.span,
-                     expected=str(s.ty), found=str(vt))
+            self.report.type_mismatch(st.value.span, "assign_bvar", s.ty, vt, name=t.name)
         return False, False
 
     def s_If(self, st: A.If, scope):
@@ -376,11 +372,10 @@ class Checker:
         self.require_const(st.count, "the count of a repeat")
         n = _literal_number(st.count)
         if isinstance(n, int) and n > self.limits.max_loop_bound:  # a literal bound (params: at compile)
-            self.err("L005", f"repeat {n:,} times; the limit is {self.limits.max_loop_bound:,}", st.count.span,
-                     hint="lower the count")
+            self.report.loop_bound(st.count.span, "repeat", n, self.limits.max_loop_bound)
         inner = _Scope(scope)
         if st.var is not None and self.check_name_ok(st.var, st.var_span, "loop variable"):
-            s = self.sym(st.var, "loop", INT, st.var_span)
+            s = self.sym(st.var, SymbolKind.LOOP, INT, st.var_span)
             inner.names[st.var] = s
             st.ref = s
         self.loop_depth += 1
@@ -392,22 +387,18 @@ class Checker:
         if st.target is not None:
             t = self.expr(st.target, scope)
             if t not in (BRANCH, ERROR):
-                self.err("E201", f"'{st.kind}' needs a branch, found {t}", st.target.span,
-                         expected="branch", found=str(t))
+                self.report.type_mismatch(st.target.span, "action_target", found=t, action=st.kind)
         if st.on_exhausted is not None:
             j, _ = self.block(st.on_exhausted, _Scope(scope))
             if st.bind is not None and not j:
-                self.err("E403", f"'{st.kind} as {st.bind}' needs an else that leaves the block", st.span,
-                         hint=f"when the pool is exhausted there is no '{st.bind}': "
-                              f"end the else with break, continue or answer")
+                self.report.bind_needs_else(st.span, st.kind, st.bind, has_else=True)
         elif st.bind is not None:
-            self.err("E403", f"'{st.kind} as {st.bind}' needs an else clause", st.span,
-                     hint=f"write '{st.kind} as {st.bind} else break' (or continue / answer ...)")
+            self.report.bind_needs_else(st.span, st.kind, st.bind, has_else=False)
         if st.bind is not None and self.check_name_ok(st.bind, st.bind_span, "branch binding"):
             prev = scope.lookup(st.bind)
-            if prev is not None and prev.kind != "state":
-                self.err("E105", f"'{st.bind}' is already declared (line {prev.span.line})", st.bind_span)
-            s = self.sym(st.bind, "bound", BRANCH, st.bind_span)
+            if prev is not None and prev.kind != SymbolKind.STATE:
+                self.report.duplicate(st.bind_span, "bind", st.bind, prev.span.line)
+            s = self.sym(st.bind, SymbolKind.BOUND, BRANCH, st.bind_span)
             scope.names[st.bind] = s
             st.ref = s
         return False, False
@@ -415,20 +406,17 @@ class Checker:
     def s_AnswerStmt(self, st: A.AnswerStmt, scope):
         t = self.expr(st.value, scope)
         if t not in (ANSWER, ERROR):
-            hint = "answer the winner: answer votes(xs).winner" if t in RECORDS else \
-                "answer an answer value, e.g. majority(completed) or b.latest"
-            self.err("E201", f"'answer' needs an answer, found {t}", st.value.span, expected="answer",
-                     found=str(t), hint=hint)
+            self.report.type_mismatch(st.value.span, "answer_record" if t in RECORDS else "answer", found=t)
         return True, True
 
     def s_Break(self, st, scope):
         if self.loop_depth == 0:
-            self.err("E404", "'break' outside a loop", st.span)
+            self.report.jump_outside_loop(st.span, "break")
         return True, False
 
     def s_Continue(self, st, scope):
         if self.loop_depth == 0:
-            self.err("E404", "'continue' outside a loop", st.span)
+            self.report.jump_outside_loop(st.span, "continue")
         return True, False
 
     def s_Pass(self, st, scope):
@@ -438,7 +426,7 @@ class Checker:
         seen = set()
         for k, v in st.fields:
             if k in seen:
-                self.err("E105", f"trace field '{k}' repeated", v.span)
+                self.report.duplicate(v.span, "trace_field", k)
             seen.add(k)
             self.expr(v, scope)
         return False, False
@@ -450,14 +438,12 @@ class Checker:
         if st.is_list:
             el = st.arg
         elif st != ERROR:
-            self.err("E201", f"can only loop over a list, found {st}", q.source.span, expected="a list",
-                     found=str(st), hint="for counted loops use repeat N { ... } or range(N)")
+            self.report.type_mismatch(q.source.span, "loop_source", found=st)
         if self.check_name_ok(q.var, q.var_span, "loop variable"):
             prev = outer.lookup(q.var)
-            if prev is not None and prev.kind not in ("state",):
-                self.err("E105", f"'{q.var}' is already declared (line {prev.span.line})", q.var_span,
-                         hint="use a fresh name for the loop variable")
-            s = self.sym(q.var, "loop", el, q.var_span)
+            if prev is not None and prev.kind != SymbolKind.STATE:
+                self.report.duplicate(q.var_span, "loop", q.var, prev.span.line)
+            s = self.sym(q.var, SymbolKind.LOOP, el, q.var_span)
             inner.names[q.var] = s
             q.ref = s
         if q.where is not None:
@@ -465,8 +451,7 @@ class Checker:
         if q.key is not None:
             kt = self.expr(q.key, inner)
             if kt not in (INT, FLOAT, BOOL, ERROR):
-                self.err("E201", f"'sorted by' needs a number key, found {kt}", q.key.span,
-                         expected="int or float", found=str(kt))
+                self.report.type_mismatch(q.key.span, "sort_key", found=kt)
         if q.take is not None:  # evaluated once, outside the loop: the loop variable is not in scope
             self.want(q.take, INT, outer, "take")
         return el
@@ -475,20 +460,18 @@ class Checker:
     def want(self, e, ty, scope, what):
         t = self.expr(e, scope)
         if t != ERROR and not assignable(t, ty):
-            self.err("E201", f"{what} must be {ty}, found {t}", e.span, expected=str(ty), found=str(t))
+            self.report.type_mismatch(e.span, "operand", ty, t, what=what)
         return t
 
     def require_const(self, e, what):
         bad = self.non_const(e)
         if bad is not None:
-            self.err("E305", f"{what} must be constant during the episode", bad.span,
-                     hint="use literals and params (to loop over state, use 'for x in ...')",
-                     found=f"'{getattr(bad, 'id', type(bad).__name__)}'")
+            self.report.not_constant(bad.span, what, bad.id if isinstance(bad, A.Name) else type(bad).__name__)
 
     def non_const(self, e):
         for n in A.walk(e):
             if isinstance(n, A.Name):
-                if n.ref is not None and n.ref.kind not in ("param",):
+                if n.ref is not None and n.ref.kind != SymbolKind.PARAM:
                     return n
             elif isinstance(n, (A.Attr, A.Index, A.Slice, A.Comprehension, A.ListLit)):
                 return n
@@ -506,10 +489,10 @@ class Checker:
 
     def e_Num(self, e, scope):
         if isinstance(e.value, float) and (e.value != e.value or e.value in (float("inf"), float("-inf"))):
-            self.err("E110", f"number literal {e.text} is not finite", e.span)
+            self.report.bad_number(e.span, "not_finite", e.text)
             return ERROR
         if isinstance(e.value, int) and abs(e.value) > 10 ** 15:
-            self.err("E110", f"integer literal {e.text} is too large", e.span, hint="use at most 15 digits")
+            self.report.bad_number(e.span, "too_large", e.text)
             return ERROR
         return INT if isinstance(e.value, int) else FLOAT
 
@@ -520,7 +503,7 @@ class Checker:
 
     def e_NoneLit(self, e, scope):
         if self.mode == "schedule":
-            self.err("E306", "'none' cannot appear in a param value", e.span)
+            self.report.not_allowed_here(e.span, "none")
             return ERROR
         return ANSWER
 
@@ -528,36 +511,29 @@ class Checker:
         s = scope.lookup(e.id)
         if s is None:
             if e.id == "beta":
-                self.err("E304", "'beta' is only visible in the params block", e.span,
-                         hint="declare a param that depends on beta and use that param here")
+                self.report.beta_outside_params(e.span)
                 return ERROR
             if e.id in HIDDEN_NAMES:
-                self.err("E307", f"'{e.id}' is not available: {HIDDEN_NAMES[e.id]}", e.span)
+                self.report.hidden(e.span, e.id, HIDDEN_NAMES[e.id])
                 return ERROR
             if e.id in FUNCTIONS:
-                self.err("E301", f"'{e.id}' is a function", e.span, hint=f"call it: {e.id}(...)")
+                self.report.unknown_name(e.span, "function", e.id)
                 return ERROR
-            cands = set(scope.all_names())
-            if self.mode == "schedule":
-                cands = {n for n in cands if scope.lookup(n).kind in ("param", "beta")}
-            hint = {"True": "booleans are 'true' and 'false'", "False": "booleans are 'true' and 'false'",
-                    "None": "the missing answer is 'none'"}.get(e.id) or did_you_mean(e.id, cands)
-            self.err("E301", f"unknown name '{e.id}'", e.span, hint=hint)
+            kinds = (SymbolKind.PARAM, SymbolKind.BETA) if self.mode == "schedule" else None
+            self.report.unknown_name(e.span, "unknown", e.id, scope.visible(kinds))
             return ERROR
         e.ref = s
         if self.mode == "schedule":
-            if s.kind == "beta":
+            if s.kind == SymbolKind.BETA:
                 self._beta_seen = True
-            elif s.kind == "param":
-                if getattr(s, "uses_beta", False):
+            elif s.kind == SymbolKind.PARAM:
+                if s.uses_beta:
                     self._beta_seen = True
             else:
-                self.err("E306", f"'{e.id}' cannot appear in a param value", e.span,
-                         hint="param values are functions of beta and earlier params only")
+                self.report.not_allowed_here(e.span, "name_in_param", e.id)
                 return ERROR
-        elif self.mode == "const" and s.kind not in ("param",):
-            self.err("E306", f"'{e.id}' cannot appear in an initial value", e.span,
-                     hint="initial values use literals and params")
+        elif self.mode == "const" and s.kind != SymbolKind.PARAM:
+            self.report.not_allowed_here(e.span, "name_in_init", e.id)
             return ERROR
         return s.ty
 
@@ -574,29 +550,24 @@ class Checker:
             if e.name in self.bvars:
                 return self.bvars[e.name].ty
             if e.name in HIDDEN_ATTRS:
-                self.err("E307", f"'{e.name}' is not available: {HIDDEN_ATTRS[e.name]}", e.name_span)
+                self.report.hidden(e.name_span, e.name, HIDDEN_ATTRS[e.name])
                 return ERROR
-            self.err("E303", f"branch has no attribute '{e.name}'", e.name_span,
-                     hint=did_you_mean(e.name, list(BRANCH_ATTRS) + list(self.bvars)),
-                     expected="one of " + ", ".join(list(BRANCH_ATTRS) + list(self.bvars)))
+            self.report.no_attribute(e.name_span, "branch", e.name, options=list(BRANCH_ATTRS) + list(self.bvars))
             return ERROR
         if ot in RECORDS:
             f = RECORDS[ot].get(e.name)
             if f is None:
-                self.err("E303", f"{ot} has no field '{e.name}'", e.name_span,
-                         expected="one of " + ", ".join(RECORDS[ot]),
-                         hint=did_you_mean(e.name, RECORDS[ot]))
+                self.report.no_attribute(e.name_span, "record", e.name, ot, RECORDS[ot])
                 return ERROR
             return f[1]
-        self.err("E303", f"a {ot} has no attributes", e.name_span)
+        self.report.no_attribute(e.name_span, "value", e.name, ot)
         return ERROR
 
     def _schedule_forbid(self, e, what):
         if self.mode == "schedule":
-            self.err("E306", f"{what} cannot appear in a param value", e.span,
-                     hint="param values use beta, earlier params, numbers and math functions")
+            self.report.not_allowed_here(e.span, "expr_in_param", what=what)
         elif self.mode == "const":
-            self.err("E306", f"{what} cannot appear in an initial value", e.span)
+            self.report.not_allowed_here(e.span, "expr_in_init", what=what)
 
     def e_Index(self, e: A.Index, scope):
         self._schedule_forbid(e, "indexing")
@@ -605,7 +576,7 @@ class Checker:
         if ot == ERROR:
             return ERROR
         if not ot.is_list:
-            self.err("E201", f"cannot index a {ot}", e.obj.span, expected="a list", found=str(ot))
+            self.report.type_mismatch(e.obj.span, "index", found=ot)
             return ERROR
         return ot.arg if ot.arg != ANY else ERROR
 
@@ -618,7 +589,7 @@ class Checker:
         if ot == ERROR:
             return ERROR
         if not ot.is_list:
-            self.err("E201", f"cannot slice a {ot}", e.obj.span, expected="a list", found=str(ot))
+            self.report.type_mismatch(e.obj.span, "slice", found=ot)
             return ERROR
         return ot
 
@@ -626,25 +597,21 @@ class Checker:
         f = FUNCTIONS.get(e.func)
         if f is None:
             if e.func in ACTIONS or e.func in ("answer",):
-                self.err("E308", f"'{e.func}' is an action, not a function", e.func_span,
-                         hint="actions are statements on their own line")
+                self.report.action_as_function(e.func_span, e.func)
             elif e.func in HIDDEN_NAMES:
-                self.err("E307", f"'{e.func}' is not available: {HIDDEN_NAMES[e.func]}", e.func_span)
+                self.report.hidden(e.func_span, e.func, HIDDEN_NAMES[e.func])
             else:
-                self.err("E309", f"unknown function '{e.func}'", e.func_span,
-                         hint=did_you_mean(e.func, FUNCTIONS) or "see the function list in docs/language.md")
+                self.report.unknown_function(e.func_span, e.func, FUNCTIONS)
             for a in e.args:
                 self.expr(a, scope)
             return ERROR
         if self.mode in ("schedule", "const") and not f.schedule_ok:
-            self.err("E306", f"'{e.func}' cannot appear in a {'param value' if self.mode == 'schedule' else 'initial value'}",
-                     e.func_span, hint="allowed: min, max, clip, round, floor, ceil, abs, int, float, sqrt, exp, log, sigmoid")
+            self.report.not_allowed_here(e.func_span, "call_in_param" if self.mode == "schedule" else "call_in_init",
+                                         e.func, allowed=schedule_functions())
             return ERROR
         lo, hi = f.arity
         if not (lo <= len(e.args) <= hi):
-            n = f"{lo}" if lo == hi else f"{lo} to {hi}"
-            self.err("E310", f"{e.func} takes {n} argument{'s' if hi > 1 else ''}, found {len(e.args)}",
-                     e.span, expected=f.signature)
+            self.report.arity(e.span, e.func, lo, hi, len(e.args), f.signature)
             for a in e.args:
                 self.expr(a, scope)
             return ERROR
@@ -652,7 +619,7 @@ class Checker:
         if ERROR in ts:
             return ERROR
         if e.func in ("min", "max") and len(ts) == 1 and self.mode == "schedule":
-            self.err("E306", f"{e.func} of a list cannot appear in a param value", e.span)
+            self.report.not_allowed_here(e.span, "list_reduction", e.func)
             return ERROR
         if e.func == "range":
             for a in e.args:
@@ -661,11 +628,10 @@ class Checker:
             if None not in lits and lits:  # literal bounds: the loop limit is known now (L005)
                 lo, hi = (0, lits[0]) if len(lits) == 1 else (lits[0], lits[1])
                 if hi - lo > self.limits.max_loop_bound:
-                    self.err("L005", f"range of {hi - lo:,} values; the limit is {self.limits.max_loop_bound:,}",
-                             e.span, hint="lower the bound")
+                    self.report.loop_bound(e.span, "range", hi - lo, self.limits.max_loop_bound)
         r = f.typer(ts)
         if isinstance(r, str):
-            self.err("E201", r, e.span, expected=f.signature)
+            self.report.type_mismatch(e.span, "arguments", message=r, signature=f.signature)
             return ERROR
         return r
 
@@ -678,14 +644,13 @@ class Checker:
             self._schedule_forbid(e, "a list")
             j = join(lt, rt)
             if j is None:
-                self.err("E201", f"cannot concatenate {lt} and {rt}", e.span)
+                self.report.type_mismatch(e.span, "concatenate", left=lt, right=rt)
                 return ERROR
             return j
         if not (is_num(lt) and is_num(rt)):
             bad = e.left if not is_num(lt) else e.right
-            self.err("E201", f"'{e.op}' needs numbers, found {lt} and {rt}", bad.span,
-                     expected="int or float", found=str(lt if bad is e.left else rt),
-                     hint="lists concatenate with + ([a] + xs)" if e.op == "+" and (lt.is_list or rt.is_list) else None)
+            case = "arithmetic_list" if e.op == "+" and (lt.is_list or rt.is_list) else "arithmetic"
+            self.report.type_mismatch(bad.span, case, found=lt if bad is e.left else rt, op=e.op, left=lt, right=rt)
             return ERROR
         if e.op == "/":
             return FLOAT
@@ -693,8 +658,7 @@ class Checker:
 
     def e_Compare(self, e: A.Compare, scope):
         if self.mode == "schedule":
-            self.err("E306", "comparisons cannot appear in a param value", e.span,
-                     hint="use min, max or clip")
+            self.report.not_allowed_here(e.span, "comparison")
             return ERROR
         lt = self.expr(e.left, scope)
         rt = self.expr(e.right, scope)
@@ -702,22 +666,21 @@ class Checker:
             return BOOL
         if e.op in ("in", "not in"):
             if not rt.is_list:
-                self.err("E201", f"'{e.op}' needs a list on the right, found {rt}", e.right.span)
+                self.report.type_mismatch(e.right.span, "in_not_list", op=e.op, right=rt)
             elif rt.arg != ANY and join(lt, rt.arg) is None:
-                self.err("E201", f"cannot look for a {lt} in a {rt}", e.span)
+                self.report.type_mismatch(e.span, "in_element", left=lt, right=rt)
             return BOOL
         if e.op in ("==", "!="):
             if join(lt, rt) is None:
-                self.err("E201", f"cannot compare {lt} with {rt}", e.span,
-                         hint="an answer compares with answers (or none), numbers with numbers")
+                self.report.type_mismatch(e.span, "equality", left=lt, right=rt)
             return BOOL
         if not (is_num(lt) and is_num(rt)):
-            self.err("E201", f"'{e.op}' needs numbers, found {lt} and {rt}", e.span, expected="numbers")
+            self.report.type_mismatch(e.span, "ordering", op=e.op, left=lt, right=rt)
         return BOOL
 
     def e_BoolOp(self, e: A.BoolOp, scope):
         if self.mode == "schedule":
-            self.err("E306", f"'{e.op}' cannot appear in a param value", e.span)
+            self.report.not_allowed_here(e.span, "bool_op", op=e.op)
             return ERROR
         self.want(e.left, BOOL, scope, f"the left side of '{e.op}'")
         self.want(e.right, BOOL, scope, f"the right side of '{e.op}'")
@@ -726,7 +689,7 @@ class Checker:
     def e_Unary(self, e: A.Unary, scope):
         if e.op == "not":
             if self.mode == "schedule":
-                self.err("E306", "'not' cannot appear in a param value", e.span)
+                self.report.not_allowed_here(e.span, "not")
                 return ERROR
             self.want(e.operand, BOOL, scope, "the operand of 'not'")
             return BOOL
@@ -734,21 +697,20 @@ class Checker:
         if t == ERROR:
             return ERROR
         if not is_num(t):
-            self.err("E201", f"unary '{e.op}' needs a number, found {t}", e.operand.span)
+            self.report.type_mismatch(e.operand.span, "unary", found=t, op=e.op)
             return ERROR
         return t
 
     def e_IfExp(self, e: A.IfExp, scope):
         if self.mode == "schedule":
-            self.err("E306", "conditional expressions cannot appear in a param value", e.span,
-                     hint="use min, max or clip")
+            self.report.not_allowed_here(e.span, "conditional")
             return ERROR
         self.want(e.cond, BOOL, scope, "the condition")
         a = self.expr(e.then, scope)
         b = self.expr(e.orelse, scope)
         j = join(a, b)
         if j is None:
-            self.err("E201", f"the two sides of the conditional have different types: {a} and {b}", e.span)
+            self.report.type_mismatch(e.span, "conditional", left=a, right=b)
             return ERROR
         return j
 
@@ -762,11 +724,11 @@ class Checker:
             if it_t == ERROR:
                 return ERROR
             if it_t.is_list:
-                self.err("E201", "lists of lists are not supported", it.span)
+                self.report.type_mismatch(it.span, "nested_list")
                 return ERROR
             el = it_t if el is None else join(el, it_t)
             if el is None:
-                self.err("E201", "list items have different types", it.span)
+                self.report.type_mismatch(it.span, "mixed_list")
                 return ERROR
         if el is not None:
             t = list_of(el)
@@ -780,7 +742,7 @@ class Checker:
         if t == ERROR:
             return ERROR
         if t.is_list:
-            self.err("E201", "lists of lists are not supported", e.elt.span)
+            self.report.type_mismatch(e.elt.span, "nested_list")
             return ERROR
         return list_of(t)
 

@@ -207,17 +207,17 @@ def _known(span) -> bool:
 
 
 def _lines_of(node) -> Optional[tuple]:
-    sp = getattr(node, "span", None)
+    sp = node.span
     return (sp.line, sp.end_line) if _known(sp) else None
 
 
 def _start(node) -> Optional[int]:
-    sp = getattr(node, "span", None)
+    sp = node.span
     return sp.line if _known(sp) else None
 
 
 def _end(node) -> Optional[int]:
-    sp = getattr(node, "span", None)
+    sp = node.span
     return sp.end_line if _known(sp) else None
 
 

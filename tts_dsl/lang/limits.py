@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from .diagnostics import Diagnostic, Span
+from .diagnostics import Diagnostic, Reporter, Span
 
 
 @dataclass(frozen=True)
@@ -28,11 +28,10 @@ class Limits:
         return [f.name for f in fields(cls)]
 
     def check_source(self, source: str, file: str) -> list[Diagnostic]:
+        report = Reporter(file, "parse")
         if len(source) > self.max_source_chars:
-            return [Diagnostic(
-                "L001", f"program is {len(source):,} characters; the limit is {self.max_source_chars:,}",
-                Span.point(1, 1), stage="parse", file=file,
-                hint="controllers are short; remove generated or repeated code")]
+            report.source_too_long(Span.point(1, 1), len(source), self.max_source_chars)
+            return report.diagnostics
         depth = 0
         line, col = 1, 0
         in_comment = in_string = False
@@ -53,10 +52,8 @@ class Limits:
             elif ch in "([{":
                 depth += 1
                 if depth > self.max_nesting:
-                    return [Diagnostic(
-                        "L002", f"nesting deeper than {self.max_nesting} levels",
-                        Span.point(line, col), stage="parse", file=file,
-                        hint="flatten the program: use 'let' for intermediate values")]
+                    report.nested_too_deep(Span.point(line, col), "brackets", self.max_nesting)
+                    return report.diagnostics
             elif ch in ")]}":
                 depth = max(0, depth - 1)
         return []

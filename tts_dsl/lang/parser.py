@@ -10,7 +10,7 @@ from pathlib import Path
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
-from .diagnostics import Diagnostic, DiagnosticsError, Span
+from .diagnostics import NOWHERE, PYTHON_WORDS, Diagnostic, DiagnosticsError, Reporter, Span
 from .limits import Limits
 
 KEYWORDS = {
@@ -121,20 +121,7 @@ def _tok_text(tok) -> str:
     return f"'{tok.value}'"
 
 
-PYTHONISMS = {
-    "while": "there are no unbounded loops; use 'repeat N { ... }' or 'for i in range(N) { ... }'",
-    "def": "there are no user functions; write the logic inline",
-    "return": "end the episode with 'answer EXPR'",
-    "True": "booleans are 'true' and 'false'",
-    "False": "booleans are 'true' and 'false'",
-    "None": "the missing answer is 'none'",
-    "lambda": "there are no user functions; use a comprehension [e for x in xs where ...]",
-    "import": "programs cannot import anything",
-    "class": "there are no classes; declare per-branch state with 'branch var NAME: TYPE = VALUE'",
-    "print": "use trace \"label\" {key: value} to record values",
-    "yield": "end the episode with 'answer EXPR'",
-    "with": "'with' is not part of the language",
-}
+PYTHONISMS = PYTHON_WORDS  # the words; what to write instead is in the diagnostics catalogue
 
 
 def _python_word(tok, source: str) -> str | None:
@@ -151,71 +138,42 @@ def _python_word(tok, source: str) -> str | None:
 
 
 def _syntax_diagnostic(err: UnexpectedInput, source: str, file: str) -> Diagnostic:
+    report = Reporter(file, "parse")
     if isinstance(err, UnexpectedCharacters):
         ch = source[err.pos_in_stream] if err.pos_in_stream < len(source) else "?"
-        hint = None
-        if ch == "'":
-            hint = 'labels use double quotes: trace "label"'
-        elif ch == "\\":
-            hint = "backslashes are not part of the language"
-        elif ch in "@$`?!^&|~":
-            hint = "operators are + - * / // %, comparisons == != < <= > >=, and/or/not"
-        elif ch == '"':
-            hint = 'string literals are only trace labels, on one line: trace "label"'
-        elif ord(ch) > 127:
-            hint = "names use ASCII letters, digits and _ only"
-        return Diagnostic(
-            "E001", f"unexpected character {ch!r}", Span.point(err.line, err.column),
-            stage="parse", file=file, found=repr(ch), hint=hint,
-        )
+        return report.unexpected_character(Span.point(err.line, err.column), ch)
     tok = getattr(err, "token", None)
     expected = set(getattr(err, "expected", None) or getattr(err, "accepts", None) or [])
     if isinstance(err, UnexpectedEOF) or tok is None or tok.type == "$END":
         lines = source.splitlines() or [""]
-        return Diagnostic(
-            "E002", "unexpected end of file", Span.point(len(lines), len(lines[-1]) + 1),
-            stage="parse", file=file, expected=", ".join(_describe_terminals(expected)[:8]) or None,
-            hint="a block or bracket is not closed" if source.count("{") > source.count("}") else None,
-        )
+        return report.unexpected_end(Span.point(len(lines), len(lines[-1]) + 1),
+                                     ", ".join(_describe_terminals(expected)[:8]) or None,
+                                     source.count("{") > source.count("}"))
     line, col = tok.line or 1, tok.column or 1
     end = col + max(1, len(str(tok.value))) if tok.type != "_NL" else col + 1
-    if tok.type == "_NL":
-        # report at the end of the line that stopped
-        lines = source.splitlines()
-        if tok.value == "\n" and 1 <= line <= len(lines) and tok.end_line == line:
-            pass
-        span = Span(line, col, line, end)
-    else:
-        span = Span(line, col, line, end)
+    span = Span(line, col, line, end)
     exp = _describe_terminals(expected)
-    found = _tok_text(tok)
-    msg = f"unexpected {found}"
-    hint = None
     v = str(tok.value)
+    word = v
     if v in ACTIONS and ("NAME" in expected or "INT" in expected):
-        msg = f"'{v}' is an action, not a value"
-        hint = (f"actions are statements: write '{v} ...' on its own line; "
-                "the branch it opens is branches[-1]" if v in ("open", "read") else
-                f"actions are statements: write '{v} ...' on its own line")
+        case = "open_read" if v in ("open", "read") else "action"
     elif v == "=" and "COMP_OP" in expected:
-        hint = "use '==' to compare"
+        case = "assign_for_compare"
     elif v == ":" and "LBRACE" in expected:
-        hint = "blocks are written with braces: if cond { ... }"
+        case = "colon_block"
     elif v in KEYWORDS and "NAME" in expected:
-        msg = f"'{v}' is a reserved word"
-        hint = "choose another name"
+        case = "keyword"
     elif _python_word(tok, source) is not None:
-        w = _python_word(tok, source)
-        hint = PYTHONISMS[w]
+        case, word = "python", _python_word(tok, source)
     elif tok.type == "NAME" and "_NL" in expected:
-        hint = "one statement per line (or separate them with ';')"
+        case = "two_statements"
     elif tok.type == "_NL" and "LBRACE" in expected:
-        hint = "the block must start with '{' on the same line"
-    return Diagnostic(
-        "E003", msg, span, stage="parse", file=file,
-        expected=("one of " + ", ".join(exp[:10])) if len(exp) > 1 else (exp[0] if exp else None),
-        found=found, hint=hint,
-    )
+        case = "brace_next_line"
+    else:
+        case = "token"
+    return report.unexpected_token(
+        span, case, _tok_text(tok),
+        ("one of " + ", ".join(exp[:10])) if len(exp) > 1 else (exp[0] if exp else None), word)
 
 
 def parse_tree(source: str, file: str = "<program>", limits: Limits | None = None) -> tuple[Tree, list]:
@@ -238,9 +196,7 @@ def parse_tree(source: str, file: str = "<program>", limits: Limits | None = Non
     except UnexpectedInput as err:
         raise DiagnosticsError([_syntax_diagnostic(err, source, file)], source) from None
     except RecursionError:
-        raise DiagnosticsError([Diagnostic(
-            "L002", "program is nested too deeply to parse", stage="parse", file=file,
-            hint="flatten the nesting")], source) from None
+        raise DiagnosticsError([Reporter(file, "parse").nested_too_deep(NOWHERE, "parser")], source) from None
     return tree, comments
 
 
