@@ -17,7 +17,7 @@ from .lang import ast as A
 from .lang.builder import parse_program
 from .lang.checker import CheckedProgram, check_program
 from .engines.python import Executable, compile_program
-from .lang.diagnostics import Diagnostic, DiagnosticsError
+from .lang.diagnostics import NOWHERE, Diagnostic, DiagnosticsError, Reporter
 from .lang.limits import Limits
 from .lang.schedule import Binding, bind
 from .replay.store import Store, StoreError, list_datasets, list_models, load_store
@@ -37,21 +37,21 @@ def check(source: str | A.Program, file: str = "<program>", limits: Limits | Non
 
 def read_source(path: str | Path) -> str:
     p = Path(path)
+    report = Reporter(str(p), "parse")
     try:
         raw = p.read_bytes()
     except FileNotFoundError:
-        raise DiagnosticsError([Diagnostic("F001", f"no such program file: {p}", stage="parse", file=str(p))]) from None
+        report.unreadable_file(NOWHERE, p, "missing")
     except IsADirectoryError:
-        raise DiagnosticsError([Diagnostic("F001", f"{p} is a directory, not a .tts file", stage="parse",
-                                           file=str(p))]) from None
+        report.unreadable_file(NOWHERE, p, "directory")
     except OSError as ex:
-        raise DiagnosticsError([Diagnostic("F001", f"cannot read {p}: {ex.strerror}", stage="parse",
-                                           file=str(p))]) from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as ex:
-        raise DiagnosticsError([Diagnostic("F002", f"{p} is not UTF-8 text (byte {ex.start})", stage="parse",
-                                           file=str(p))]) from None
+        report.unreadable_file(NOWHERE, p, "os", ex.strerror)
+    else:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as ex:
+            report.not_utf8(NOWHERE, p, ex.start)
+    raise DiagnosticsError(report.diagnostics)
 
 
 def load(path: str | Path, limits: Limits | None = None) -> CheckedProgram:

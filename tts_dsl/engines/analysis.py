@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 from ..lang import ast as A
 from ..lang.builtins import FUNCTIONS
-from ..lang.checker import CheckedProgram
-from ..lang.diagnostics import Diagnostic
+from ..lang.checker import CheckedProgram, SymbolKind
+from ..lang.diagnostics import Reporter
 from ..lang.limits import Limits
 from ..lang.schedule import Binding, eval_expr
 from ..lang.types import BRANCH, FLOAT
@@ -66,7 +66,7 @@ class Analysis:
 
 
 def _is_state(e, name=None) -> bool:
-    return isinstance(e, A.Name) and e.ref is not None and e.ref.kind == "state" and (name is None or e.id == name)
+    return isinstance(e, A.Name) and e.ref is not None and e.ref.kind == SymbolKind.STATE and (name is None or e.id == name)
 
 
 def _plain(q: A.Query) -> bool:
@@ -173,8 +173,7 @@ class _Analyzer:
         elif isinstance(st, A.Repeat):
             n = eval_expr(st.count, self.values)
             if n > self.limits.max_loop_bound:
-                self.bound_diag(f"repeat {n:,} times; the limit is {self.limits.max_loop_bound:,}", st.count.span,
-                                hint="lower the count or the param")
+                self.bound_diag(st.count.span, "repeat", n)
             self.a.bounds[id(st)] = range(n)
             self.loop(st)
         elif isinstance(st, A.Action):
@@ -191,16 +190,15 @@ class _Analyzer:
             # before the loop ends or the episode returns
             self.a.fast_loops.add(id(st))
 
-    def bound_diag(self, msg, span, hint=None):
-        self.a.diags.append(Diagnostic("L005", msg, span, stage="check", file=self.c.file, hint=hint))
+    def bound_diag(self, span, loop: str, n: int):
+        self.a.diags.append(Reporter(self.c.file).loop_bound(span, loop, n, self.limits.max_loop_bound, "param"))
 
     def const_range(self, e: A.Call) -> range:
         args = [eval_expr(a, self.values) for a in e.args]
         r = range(0, args[0]) if len(args) == 1 else range(args[0], args[1])
         if id(e) not in self.a.bounds:
             if r.stop - r.start > self.limits.max_loop_bound:
-                self.bound_diag(f"range of {r.stop - r.start:,} values; the limit is {self.limits.max_loop_bound:,}",
-                                e.span)
+                self.bound_diag(e.span, "range", r.stop - r.start)
             self.a.bounds[id(e)] = r
         return r
 

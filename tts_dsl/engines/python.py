@@ -22,7 +22,7 @@ checked programs).
 from __future__ import annotations
 
 from ..lang import ast as A
-from ..lang.checker import CheckedProgram
+from ..lang.checker import CheckedProgram, SymbolKind
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.limits import Limits
 from ..lang.schedule import Binding
@@ -42,7 +42,7 @@ STATE_EXPR = {
 
 
 def _is_state(e, name) -> bool:
-    return isinstance(e, A.Name) and e.id == name and e.ref is not None and e.ref.kind == "state"
+    return isinstance(e, A.Name) and e.id == name and e.ref is not None and e.ref.kind == SymbolKind.STATE
 
 
 class _Gen:
@@ -90,19 +90,19 @@ class _Gen:
 
     def x_Name(self, e):
         s = e.ref
-        if s.kind == "state":
+        if s.kind == SymbolKind.STATE:
             if e.id == "branches":
                 return "list(range(_n))"
             if e.id == "completed":
                 return "_comp"
             return STATE_EXPR[e.id]
-        if s.kind == "param":
+        if s.kind == SymbolKind.PARAM:
             return repr(self.values[e.id])
         return f"_x{s.uid}"
 
     def value(self, e) -> str:
         """An expression whose value may be stored: state lists are copied."""
-        if isinstance(e, A.Name) and e.ref is not None and e.ref.kind == "state" and e.id == "completed":
+        if isinstance(e, A.Name) and e.ref is not None and e.ref.kind == SymbolKind.STATE and e.id == "completed":
             return "_comp[:]"
         if isinstance(e, A.IfExp):
             return f"({self.value(e.then)} if {self.ex(e.cond)} else {self.value(e.orelse)})"
@@ -110,7 +110,7 @@ class _Gen:
 
     def iterable(self, e) -> str:
         """Source of a query, iterated at once (no copy needed unless actions run meanwhile)."""
-        if isinstance(e, A.Name) and e.ref is not None and e.ref.kind == "state" and e.id == "branches":
+        if isinstance(e, A.Name) and e.ref is not None and e.ref.kind == SymbolKind.STATE and e.id == "branches":
             return "range(_n)"
         if isinstance(e, A.Call) and e.func == "range":
             return self.call_range(e)
@@ -147,7 +147,7 @@ class _Gen:
     def x_Call(self, e):
         f = e.func
         if f == "len" and isinstance(e.args[0], A.Name) and e.args[0].id == "branches" \
-                and e.args[0].ref.kind == "state":
+                and e.args[0].ref.kind == SymbolKind.STATE:
             return "_n"
         if f == "range":
             return f"list({self.call_range(e)})"
@@ -237,7 +237,7 @@ class _Gen:
         if plan is None:
             return None
         arr = plan.array
-        if isinstance(q.source, A.Name) and q.source.ref is not None and q.source.ref.kind == "state":
+        if isinstance(q.source, A.Name) and q.source.ref is not None and q.source.ref.kind == SymbolKind.STATE:
             src = f"_r_compress({self.charge(q, 'range(_n)', inline)}, {arr})"
         else:
             lst = self.ex(q.source)

@@ -23,7 +23,7 @@ either. Semantics shared with the compiler (and pinned by ``tests/test_different
 from __future__ import annotations
 
 from ..lang import ast as A
-from ..lang.checker import CheckedProgram
+from ..lang.checker import CheckedProgram, SymbolKind
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.limits import Limits
 from ..lang.schedule import Binding
@@ -220,7 +220,7 @@ class _Episode:
 
     def x_Name(self, e):
         s = e.ref
-        if s.kind == "state":
+        if s.kind == SymbolKind.STATE:
             n = e.id
             if n == "branches":
                 return list(range(len(self.branches)))
@@ -237,7 +237,7 @@ class _Episode:
             if n == "interval_tokens":
                 return self.pf
             raise AssertionError(n)
-        if s.kind == "param":
+        if s.kind == SymbolKind.PARAM:
             return self.it.values[e.id]
         return self.env[s.uid]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from ..engines.executable import REASONS, Executable
 from ..engines.runtime import RuntimeProblem
-from ..lang.diagnostics import Diagnostic, Span
+from ..lang.diagnostics import NOWHERE, Diagnostic, Reporter
 from ..lang.limits import Limits
 from ..replay.store import Store, permutation
 
@@ -72,10 +72,8 @@ def _runtime_diag(exe: Executable, ex: BaseException, q: int, seed: int) -> Diag
         msg = "out of memory"
     else:
         msg = f"internal error ({type(ex).__name__}: {ex})"
-    return Diagnostic("R001", f"runtime error on question {q}, seed {seed}: {msg}",
-                      span or Span(1, 1, 1, 2), stage="runtime", file=exe.checked.file,
-                      hint="guard the expression (e.g. check len(xs) > 0 before xs[0])"
-                      if isinstance(ex, IndexError) else None)
+    return Reporter(exe.checked.file, "runtime").runtime_error(span or NOWHERE, msg, q, seed,
+                                                               index_error=isinstance(ex, IndexError))
 
 
 def run(exe: Executable, store: Store, seeds=range(100), limits: Limits | None = None,
@@ -129,10 +127,8 @@ def run(exe: Executable, store: Store, seeds=range(100), limits: Limits | None =
                     res.correct.append(correct_row)
                     res.cost.append(cost_row)
     except _Timeout:
-        res.error = Diagnostic("L009", f"evaluation exceeded {limits.max_seconds:g} s "
-                               f"(after {len(res.acc_per_seed)} of {len(seeds)} seeds)",
-                               stage="runtime", file=exe.checked.file,
-                               hint="raise the limit with --max-seconds, or simplify the program")
+        res.error = Reporter(exe.checked.file, "runtime").time_limit(NOWHERE, limits.max_seconds,
+                                                                     len(res.acc_per_seed), len(seeds))
     res.wall_s = time.perf_counter() - t0
     res.seeds = len(res.acc_per_seed)
     res.episodes = res.seeds * nq

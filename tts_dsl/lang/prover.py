@@ -36,7 +36,7 @@ from . import ast as A
 from . import builtins as B
 from .builtins import FUNCTIONS
 from .checker import CheckedProgram, ParamInfo
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, Reporter
 from .schedule import ScheduleError, eval_expr, range_problem
 
 CONST, INC, DEC, UNKNOWN = "const", "inc", "dec", "unknown"
@@ -412,36 +412,19 @@ def schedule_diagnostics(checked: CheckedProgram, strict: bool = False,
                          results: list[KnobResult] | None = None) -> list[Diagnostic]:
     """Errors for refuted directions and ranges; warnings (errors if strict) for unknowns."""
     results = prove(checked) if results is None else results
-    out = []
-    f = checked.file
+    report = Reporter(checked.file, "schedule")
     for r in results:
         p = r.param
         span = p.decl.name_span
         if r.status == "refuted":
             ce = r.counterexample
-            rel = {"increasing": "decreases", "decreasing": "increases", "constant": "changes"}[r.declared or "constant"]
-            out.append(Diagnostic(
-                "S001", f"knob '{r.name}' is declared {r.declared or 'constant'} but {rel}: "
-                        f"{r.name}({ce['b1']!r}) = {ce['v1']!r}, {r.name}({ce['b2']!r}) = {ce['v2']!r}",
-                span, stage="schedule", file=f,
-                expected=f"{r.declared or 'constant'} in beta",
-                found=f"derived direction: {r.direction}",
-                hint="fix the expression or declare the direction it has"))
+            report.direction_refuted(span, r.name, r.declared or "constant", ce["b1"], ce["v1"], ce["b2"], ce["v2"],
+                                     derived=r.direction)
         elif r.status == "unknown":
-            out.append(Diagnostic(
-                "S003", f"could not prove knob '{r.name}' {r.declared}; {r.note}", span,
-                severity="error" if strict else "warning", stage="schedule", file=f,
-                hint="write the knob as min/max/clip/round of a sum of terms c * beta"))
+            report.direction_unknown(span, r.name, r.declared, r.note, strict)
         if r.range_status == "refuted":
             e = r.range_error
-            what = f"= {e['value']!r}" if e["value"] is not None else "fails"
-            out.append(Diagnostic(
-                "S002", f"knob '{r.name}' {what} at beta={e['beta']!r}: {e['message']}", span,
-                stage="schedule", file=f,
-                hint="bound it with min/max/clip, or widen the declared range"))
+            report.range_refuted(span, r.name, e["value"], e["beta"], e["message"])
         elif r.range_status == "unknown":
-            out.append(Diagnostic(
-                "S004", f"could not prove knob '{r.name}' stays in its range for every beta "
-                        "(no violation on a 4,001-point grid)", span,
-                severity="error" if strict else "warning", stage="schedule", file=f))
-    return out
+            report.range_unknown(span, r.name, strict)
+    return report.diagnostics

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from . import ast as A
 from .builtins import FUNCTIONS, RuntimeProblem, int_bounded
 from .checker import CheckedProgram, ParamInfo
-from .diagnostics import Diagnostic, DiagnosticsError
+from .diagnostics import NOWHERE, DiagnosticsError, Reporter
 from .types import BOOL, FLOAT, INT
 
 
@@ -146,20 +146,15 @@ def bind(checked: CheckedProgram, beta: float | None = None, overrides: dict | N
     values out of range or expressions that fail at this beta.
     """
     overrides = dict(overrides or {})
-    diags: list[Diagnostic] = []
-    f = checked.file
+    report = Reporter(checked.file, "params")
+    diags = report.diagnostics
     names = {p.name for p in checked.params}
     for k in overrides:
         if k not in names:
-            from .diagnostics import did_you_mean
-
-            diags.append(Diagnostic("P001", f"the program has no param '{k}'", checked.program.name_span,
-                                    stage="params", file=f,
-                                    hint=did_you_mean(k, names) or
-                                    (f"params: {', '.join(sorted(names))}" if names else "it declares no params")))
+            report.unknown_param(checked.program.name_span, k, names)
     b = None if beta is None else min(1.0, max(0.0, float(beta)))
     if beta is not None and (beta != beta):
-        diags.append(Diagnostic("P004", "beta is not a number", stage="params", file=f))
+        report.beta_not_a_number(NOWHERE)
     env: dict = {"beta": b if b is not None else 0.5}
     values = {}
     for p in checked.params:
@@ -167,16 +162,13 @@ def bind(checked: CheckedProgram, beta: float | None = None, overrides: dict | N
             try:
                 v = _coerce(p, overrides[p.name])
             except TypeError as ex:
-                diags.append(Diagnostic("P002", str(ex), p.decl.name_span, stage="params", file=f,
-                                        expected=str(p.ty), found=repr(overrides[p.name])))
+                report.bad_param_value(p.decl.name_span, str(ex), str(p.ty), repr(overrides[p.name]))
                 continue
         else:
             try:
                 v = eval_expr(p.expr, env)
             except ScheduleError as ex:
-                at = f" at beta={env['beta']}" if p.uses_beta else ""
-                diags.append(Diagnostic("P005", f"param '{p.name}'{at}: {ex}", ex.node.span, stage="params",
-                                        file=f))
+                report.param_failed(ex.node.span, p.name, ex, env["beta"] if p.uses_beta else None)
                 continue
             except KeyError:
                 continue
@@ -184,9 +176,8 @@ def bind(checked: CheckedProgram, beta: float | None = None, overrides: dict | N
                 v = float(v)
         prob = range_problem(p, v)
         if prob:
-            at = f" at beta={env['beta']}" if p.uses_beta and p.name not in overrides else ""
-            diags.append(Diagnostic("P003", f"param '{p.name}' = {v!r}{at} is {prob}", p.decl.name_span,
-                                    stage="params", file=f))
+            report.param_out_of_range(p.decl.name_span, p.name, v, prob,
+                                      env["beta"] if p.uses_beta and p.name not in overrides else None)
         env[p.name] = v
         values[p.name] = v
     if diags:
