@@ -28,6 +28,8 @@ class StoreSpec:
 @dataclass
 class ProposerConfig:
     kind: str = "evolve"  # evolve | openai | command | replay
+    name: str = ""             # [[proposers]]: the name records use (default: the kind, made unique)
+    weight: float = 1.0        # [[proposers]]: share of proposals (choose = "weights"; the bandit's prior)
     # openai
     base_url: str = "https://api.openai.com/v1"
     model: str = ""
@@ -61,6 +63,8 @@ class DiscoverConfig:
     max_usd: float | None = None
     max_wall_s: float | None = None
     max_repairs: int = 3
+    parallel: int = 1  # proposals in flight at once (proposer calls overlap evaluation)
+    choose: str = "weights"  # [[proposers]]: per proposal by "weights" or a "bandit" on archive entries
     select: str = "frontier"  # frontier | accuracy
     plots: bool = True  # frontier plots in the report (matplotlib)
     cache: str | None = None  # evaluation cache file shared between runs (default: OUT/cache.jsonl)
@@ -74,6 +78,8 @@ class DiscoverConfig:
     search: StoreSpec = field(default_factory=StoreSpec)
     heldout: StoreSpec | None = None
     proposer: ProposerConfig = field(default_factory=ProposerConfig)
+    proposers: list = field(default_factory=list)  # [[proposers]]: several ProposerConfig (proposer = the first)
+    cascade: dict = field(default_factory=dict)  # [cascade]: screen before the full evaluation
     prompt: dict = field(default_factory=dict)
     smoke: dict = field(default_factory=dict)
     base_dir: str = "."  # directory the config's relative paths are resolved against
@@ -101,7 +107,9 @@ class DiscoverConfig:
 
 
 PROMPT_DEFAULTS = {"budget_chars": 60_000, "top_k": 3, "recent": 2, "failures": 3, "trace_chars": 1_200,
-                   "program_chars": 4_000, "seed_programs": True}
+                   "program_chars": 4_000, "seed_programs": True,
+                   "edits": "both", "inspirations": 2, "note_lines": 12}  # edits: both | whole | diff
+CASCADE_DEFAULTS = {"enabled": True, "seeds": 10, "betas": [0.25, 0.75], "questions": 0}
 SMOKE_DEFAULTS = {"seed": 0, "questions": 6, "branches": 32, "seeds": 3, "betas": [0.0, 0.5, 1.0],
                   "max_seconds": 30.0}
 
@@ -158,13 +166,15 @@ def config_from_dict(d: dict, base_dir: str = ".") -> DiscoverConfig:
     run = dict(d.pop("run", {}))
     search = d.pop("search", None)
     heldout = d.pop("heldout", None)
-    proposer = d.pop("proposer", {})
+    proposer = d.pop("proposer", None)
+    proposers = d.pop("proposers", None)
+    cascade = d.pop("cascade", {})
     prompt = d.pop("prompt", {})
     smoke = d.pop("smoke", {})
     evaluation = d.pop("evaluation", {})
     if d:
         raise ConfigError(f"unknown section(s): {', '.join(sorted(d))} "
-                          "(sections: run, search, heldout, proposer, prompt, smoke, evaluation)")
+                          "(sections: run, search, heldout, proposer, proposers, cascade, prompt, smoke, evaluation)")
     for k in ("betas", "area_range", "executor", "jobs", "address", "max_seconds"):
         if k in evaluation:
             run[k] = evaluation.pop(k)
@@ -177,27 +187,37 @@ def config_from_dict(d: dict, base_dir: str = ".") -> DiscoverConfig:
         raise ConfigError("missing [search]: the stores candidates are evaluated on")
     cfg.search = _store_spec(search, "search")
     cfg.heldout = _store_spec(heldout, "heldout") if heldout is not None else None
-    if not isinstance(proposer, dict):
-        raise ConfigError("[proposer] must be a table")
-    cfg.proposer = _take(proposer, ProposerConfig, "proposer")
-    if cfg.proposer.kind not in ("evolve", "openai", "command", "replay"):
-        raise ConfigError(f"[proposer] kind must be evolve, openai, command or replay, not {cfg.proposer.kind!r}")
-    if cfg.proposer.kind == "command" and not cfg.proposer.command:
-        raise ConfigError("[proposer] kind = 'command' needs command = [\"prog\", \"arg\", ...]")
-    if isinstance(cfg.proposer.command, str):
-        import shlex
-
-        cfg.proposer.command = shlex.split(cfg.proposer.command)
-    if cfg.proposer.kind == "openai" and not cfg.proposer.model:
-        raise ConfigError("[proposer] kind = 'openai' needs model = \"...\"")
-    if cfg.proposer.kind == "replay" and not cfg.proposer.record and not cfg.proposer.responses:
-        raise ConfigError("[proposer] kind = 'replay' needs responses = \"path/to/responses.jsonl\"")
-    if cfg.proposer.record and not cfg.proposer.inner:
-        raise ConfigError("[proposer] record = true needs a [proposer.inner] table (the proposer to record)")
+    if proposer is not None and proposers:
+        raise ConfigError("give either [proposer] or [[proposers]], not both")
+    if proposers:
+        if not isinstance(proposers, list) or not all(isinstance(t, dict) for t in proposers):
+            raise ConfigError("[[proposers]] must be an array of tables")
+        cfg.proposers = [_proposer(t, f"proposers[{i}]") for i, t in enumerate(proposers)]
+        seen: dict = {}
+        for pc in cfg.proposers:
+            base = pc.name or pc.kind
+            seen[base] = seen.get(base, 0) + 1
+            pc.name = base if seen[base] == 1 else f"{base}#{seen[base]}"
+        cfg.proposer = cfg.proposers[0]
+    else:
+        cfg.proposer = _proposer(proposer or {}, "proposer")
+    if cfg.choose not in ("weights", "bandit"):
+        raise ConfigError(f"choose must be 'weights' or 'bandit', not {cfg.choose!r}")
+    if not isinstance(cfg.parallel, int) or cfg.parallel < 1:
+        raise ConfigError("parallel must be an int >= 1 (proposals in flight)")
+    if not isinstance(cascade, dict):
+        raise ConfigError("[cascade] must be a table")
+    for k in cascade:
+        if k not in CASCADE_DEFAULTS:
+            raise ConfigError(f"[cascade] unknown key '{k}' (keys: {', '.join(CASCADE_DEFAULTS)})")
+    cfg.cascade = {**CASCADE_DEFAULTS, **cascade}
+    cfg.cascade["betas"] = parse_betas(cfg.cascade["betas"])
     for k in prompt:
         if k not in PROMPT_DEFAULTS:
             raise ConfigError(f"[prompt] unknown key '{k}' (keys: {', '.join(PROMPT_DEFAULTS)})")
     cfg.prompt = {**PROMPT_DEFAULTS, **prompt}
+    if cfg.prompt["edits"] not in ("both", "whole", "diff"):
+        raise ConfigError(f"[prompt] edits must be 'both', 'whole' or 'diff', not {cfg.prompt['edits']!r}")
     for k in smoke:
         if k not in SMOKE_DEFAULTS:
             raise ConfigError(f"[smoke] unknown key '{k}' (keys: {', '.join(SMOKE_DEFAULTS)})")
@@ -211,6 +231,30 @@ def config_from_dict(d: dict, base_dir: str = ".") -> DiscoverConfig:
     if cfg.max_repairs < 0 or cfg.max_rounds < 0:
         raise ConfigError("max_repairs and max_rounds must be >= 0")
     return cfg
+
+
+def _proposer(table, where: str) -> ProposerConfig:
+    """One proposer table ([proposer] or an entry of [[proposers]]), checked."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{where}] must be a table")
+    pc = _take(dict(table), ProposerConfig, where)
+    if pc.kind not in ("evolve", "openai", "command", "replay"):
+        raise ConfigError(f"[{where}] kind must be evolve, openai, command or replay, not {pc.kind!r}")
+    if pc.kind == "command" and not pc.command:
+        raise ConfigError(f"[{where}] kind = 'command' needs command = [\"prog\", \"arg\", ...]")
+    if isinstance(pc.command, str):
+        import shlex
+
+        pc.command = shlex.split(pc.command)
+    if pc.kind == "openai" and not pc.model:
+        raise ConfigError(f"[{where}] kind = 'openai' needs model = \"...\"")
+    if pc.kind == "replay" and not pc.record and not pc.responses:
+        raise ConfigError(f"[{where}] kind = 'replay' needs responses = \"path/to/responses.jsonl\"")
+    if pc.record and not pc.inner:
+        raise ConfigError(f"[{where}] record = true needs a [{where}.inner] table (the proposer to record)")
+    if not isinstance(pc.weight, (int, float)) or isinstance(pc.weight, bool) or pc.weight < 0:
+        raise ConfigError(f"[{where}] weight must be a number >= 0")
+    return pc
 
 
 def load_config(path: str | Path) -> DiscoverConfig:
@@ -237,10 +281,15 @@ def config_from_saved(d: dict) -> DiscoverConfig:
     """Rebuild a config from ``config.json`` (its own serialisation, :func:`saved_config`)."""
     d = dict(d)
     base = d.pop("base_dir", ".")
-    run = {k: d.pop(k) for k in list(d) if k not in ("search", "heldout", "proposer", "prompt", "smoke")}
+    run = {k: d.pop(k) for k in list(d) if k not in ("search", "heldout", "proposer", "prompt", "smoke",
+                                                     "proposers", "cascade")}
     table = {"run": run, "search": d["search"], "proposer": d["proposer"], "prompt": d.get("prompt", {}),
-             "smoke": d.get("smoke", {})}
+             "smoke": d.get("smoke", {}), "cascade": d.get("cascade", {})}
+    if d.get("proposers"):
+        del table["proposer"]
+        table["proposers"] = [{k: v for k, v in t.items() if v is not None} for t in d["proposers"]]
     if d.get("heldout") is not None:
         table["heldout"] = d["heldout"]
-    table["proposer"] = {k: v for k, v in table["proposer"].items() if v is not None}
+    if "proposer" in table:
+        table["proposer"] = {k: v for k, v in table["proposer"].items() if v is not None}
     return config_from_dict(table, base)
