@@ -65,7 +65,7 @@ class DiscoverConfig:
     max_repairs: int = 3
     parallel: int = 1  # proposals in flight at once (proposer calls overlap evaluation)
     choose: str = "weights"  # [[proposers]]: per proposal by "weights" or a "bandit" on archive entries
-    select: str = "frontier"  # frontier | accuracy
+    select: str = "frontier"  # frontier (by hv) | accuracy; also [select] rule
     plots: bool = True  # frontier plots in the report (matplotlib)
     cache: str | None = None  # evaluation cache file shared between runs (default: OUT/cache.jsonl)
     seed_programs: list = field(default_factory=lambda: ["programs/*.tts"])
@@ -82,6 +82,9 @@ class DiscoverConfig:
     cascade: dict = field(default_factory=dict)  # [cascade]: screen before the full evaluation
     prompt: dict = field(default_factory=dict)
     smoke: dict = field(default_factory=dict)
+    split: dict = field(default_factory=lambda: dict(SPLIT_DEFAULTS))  # [split]
+    score: dict = field(default_factory=lambda: dict(SCORE_DEFAULTS))  # [score]
+    selection: dict = field(default_factory=lambda: dict(SELECT_DEFAULTS))  # [select] (its rule: `select`)
     base_dir: str = "."  # directory the config's relative paths are resolved against
 
     def to_dict(self) -> dict:
@@ -104,6 +107,60 @@ class DiscoverConfig:
                     raise ConfigError(f"seed_programs: no such file {h}")
                 out.append(Path(h))
         return out
+
+
+SPLIT_DEFAULTS = {"kind": "questions", "validation_fraction": 1 / 3, "folds": 5, "validation_fold": 0, "seed": 0,
+                  "holdout_models": []}
+SCORE_DEFAULTS = {"window": None}
+SELECT_DEFAULTS = {"require_significant": False, "bootstrap": 1000, "seed": 0}
+SELECT_RULES = ("frontier", "hv", "accuracy")  # "hv" is a synonym of "frontier"
+
+
+def _split_score_select(cfg: "DiscoverConfig", split, score, select) -> None:
+    """The [split], [score] and [select] tables into ``cfg`` (checked, defaults filled)."""
+    for name, t, defaults in (("split", split, SPLIT_DEFAULTS), ("score", score, SCORE_DEFAULTS),
+                              ("select", select, {**SELECT_DEFAULTS, "rule": None})):
+        if not isinstance(t, dict):
+            raise ConfigError(f"[{name}] must be a table")
+        for k in t:
+            if k not in defaults:
+                raise ConfigError(f"[{name}] unknown key '{k}' (keys: {', '.join(defaults)})")
+    sp = {**SPLIT_DEFAULTS, **split}
+    if sp["kind"] not in ("questions", "folds"):
+        raise ConfigError(f"[split] kind must be 'questions' or 'folds', not {sp['kind']!r}")
+    vf = sp["validation_fraction"]
+    if isinstance(vf, bool) or not isinstance(vf, (int, float)) or not 0 < vf <= 0.5:
+        raise ConfigError("[split] validation_fraction must be a number in (0, 0.5]")
+    for k in ("folds", "validation_fold", "seed"):
+        if isinstance(sp[k], bool) or not isinstance(sp[k], int):
+            raise ConfigError(f"[split] {k} must be an integer")
+    if sp["folds"] < 2 or not 0 <= sp["validation_fold"] < sp["folds"]:
+        raise ConfigError("[split] folds must be >= 2 and 0 <= validation_fold < folds")
+    hm = sp["holdout_models"]
+    if isinstance(hm, str):
+        hm = [x.strip() for x in hm.split(",") if x.strip()]
+    if not isinstance(hm, list) or not all(isinstance(x, str) for x in hm):
+        raise ConfigError("[split] holdout_models must be a list of model names")
+    sp["holdout_models"] = hm
+    sc = {**SCORE_DEFAULTS, **score}
+    w = sc["window"] if sc["window"] is not None else cfg.area_range
+    if w is not None and (not isinstance(w, list) or len(w) != 2 or not 0 < w[0] < w[1]):
+        raise ConfigError("[score] window must be [lo, hi] with 0 < lo < hi (tokens per question)")
+    sc["window"] = w
+    se = dict(select)
+    rule = se.pop("rule", None)
+    if rule is not None:
+        cfg.select = rule
+    if cfg.select not in SELECT_RULES:
+        raise ConfigError(f"select must be 'frontier' (hv) or 'accuracy', not {cfg.select!r}")
+    if cfg.select == "hv":
+        cfg.select = "frontier"
+    se = {**SELECT_DEFAULTS, **se}
+    if not isinstance(se["require_significant"], bool):
+        raise ConfigError("[select] require_significant must be true or false")
+    if isinstance(se["bootstrap"], bool) or not isinstance(se["bootstrap"], int) or se["bootstrap"] < 100:
+        raise ConfigError("[select] bootstrap must be an integer >= 100 (resamples of the questions)")
+    cfg.split, cfg.score, cfg.selection = sp, sc, se
 
 
 PROMPT_DEFAULTS = {"budget_chars": 60_000, "top_k": 3, "recent": 2, "failures": 3, "trace_chars": 1_200,
@@ -172,9 +229,10 @@ def config_from_dict(d: dict, base_dir: str = ".") -> DiscoverConfig:
     prompt = d.pop("prompt", {})
     smoke = d.pop("smoke", {})
     evaluation = d.pop("evaluation", {})
+    split_t, score_t, select_t = d.pop("split", {}), d.pop("score", {}), d.pop("select", {})
     if d:
         raise ConfigError(f"unknown section(s): {', '.join(sorted(d))} "
-                          "(sections: run, search, heldout, proposer, proposers, cascade, prompt, smoke, evaluation)")
+                          "(sections: run, search, heldout, proposer, proposers, cascade, prompt, smoke, evaluation, split, score, select)")
     for k in ("betas", "area_range", "executor", "jobs", "address", "max_seconds"):
         if k in evaluation:
             run[k] = evaluation.pop(k)
@@ -222,8 +280,7 @@ def config_from_dict(d: dict, base_dir: str = ".") -> DiscoverConfig:
         if k not in SMOKE_DEFAULTS:
             raise ConfigError(f"[smoke] unknown key '{k}' (keys: {', '.join(SMOKE_DEFAULTS)})")
     cfg.smoke = {**SMOKE_DEFAULTS, **smoke}
-    if cfg.select not in ("frontier", "accuracy"):
-        raise ConfigError(f"select must be 'frontier' or 'accuracy', not {cfg.select!r}")
+    _split_score_select(cfg, split_t, score_t, select_t)
     if cfg.area_range is not None:
         if (not isinstance(cfg.area_range, list) or len(cfg.area_range) != 2
                 or not 0 < cfg.area_range[0] < cfg.area_range[1]):
@@ -282,9 +339,10 @@ def config_from_saved(d: dict) -> DiscoverConfig:
     d = dict(d)
     base = d.pop("base_dir", ".")
     run = {k: d.pop(k) for k in list(d) if k not in ("search", "heldout", "proposer", "prompt", "smoke",
-                                                     "proposers", "cascade")}
+                                                     "proposers", "cascade", "split", "score", "selection")}
     table = {"run": run, "search": d["search"], "proposer": d["proposer"], "prompt": d.get("prompt", {}),
-             "smoke": d.get("smoke", {}), "cascade": d.get("cascade", {})}
+             "smoke": d.get("smoke", {}), "cascade": d.get("cascade", {}), "split": d.get("split") or {},
+             "score": d.get("score") or {}, "select": d.get("selection") or {}}
     if d.get("proposers"):
         del table["proposer"]
         table["proposers"] = [{k: v for k, v in t.items() if v is not None} for t in d["proposers"]]
