@@ -85,6 +85,7 @@ class DiscoverConfig:
     split: dict = field(default_factory=lambda: dict(SPLIT_DEFAULTS))  # [split]
     score: dict = field(default_factory=lambda: dict(SCORE_DEFAULTS))  # [score]
     selection: dict = field(default_factory=lambda: dict(SELECT_DEFAULTS))  # [select] (its rule: `select`)
+    archive: dict = field(default_factory=lambda: dict(ARCHIVE_DEFAULTS))  # [archive]: the QD archive (qd.py)
     base_dir: str = "."  # directory the config's relative paths are resolved against
 
     def to_dict(self) -> dict:
@@ -169,6 +170,10 @@ PROMPT_DEFAULTS = {"budget_chars": 60_000, "top_k": 3, "recent": 2, "failures": 
 CASCADE_DEFAULTS = {"enabled": True, "seeds": 10, "betas": [0.25, 0.75], "questions": 0}
 SMOKE_DEFAULTS = {"seed": 0, "questions": 6, "branches": 32, "seeds": 3, "betas": [0.0, 0.5, 1.0],
                   "max_seconds": 30.0}
+# [archive]: the quality-diversity archive (tts_dsl/discovery/qd.py, docs/discovery.md)
+ARCHIVE_DEFAULTS = {"islands": 2, "migrate_every": 10, "migrants": 1, "cost_bands": 4,
+                    "behaviour_bands": [0.2, 0.5], "descriptor": "adaptivity", "parent_bias": 2.0,
+                    "admit_margin": 2.0}
 
 
 def _take(table: dict, cls, where: str):
@@ -230,9 +235,10 @@ def config_from_dict(d: dict, base_dir: str = ".") -> DiscoverConfig:
     smoke = d.pop("smoke", {})
     evaluation = d.pop("evaluation", {})
     split_t, score_t, select_t = d.pop("split", {}), d.pop("score", {}), d.pop("select", {})
+    archive_t = d.pop("archive", {})
     if d:
         raise ConfigError(f"unknown section(s): {', '.join(sorted(d))} "
-                          "(sections: run, search, heldout, proposer, proposers, cascade, prompt, smoke, evaluation, split, score, select)")
+                          "(sections: run, search, heldout, proposer, proposers, cascade, prompt, smoke, evaluation, split, score, select, archive)")
     for k in ("betas", "area_range", "executor", "jobs", "address", "max_seconds"):
         if k in evaluation:
             run[k] = evaluation.pop(k)
@@ -281,6 +287,7 @@ def config_from_dict(d: dict, base_dir: str = ".") -> DiscoverConfig:
             raise ConfigError(f"[smoke] unknown key '{k}' (keys: {', '.join(SMOKE_DEFAULTS)})")
     cfg.smoke = {**SMOKE_DEFAULTS, **smoke}
     _split_score_select(cfg, split_t, score_t, select_t)
+    cfg.archive = _archive(archive_t)
     if cfg.area_range is not None:
         if (not isinstance(cfg.area_range, list) or len(cfg.area_range) != 2
                 or not 0 < cfg.area_range[0] < cfg.area_range[1]):
@@ -288,6 +295,38 @@ def config_from_dict(d: dict, base_dir: str = ".") -> DiscoverConfig:
     if cfg.max_repairs < 0 or cfg.max_rounds < 0:
         raise ConfigError("max_repairs and max_rounds must be >= 0")
     return cfg
+
+
+def _archive(t) -> dict:
+    """The [archive] table checked, with the defaults filled in."""
+    if not isinstance(t, dict):
+        raise ConfigError("[archive] must be a table")
+    for k in t:
+        if k not in ARCHIVE_DEFAULTS:
+            raise ConfigError(f"[archive] unknown key '{k}' (keys: {', '.join(ARCHIVE_DEFAULTS)})")
+    a = {**ARCHIVE_DEFAULTS, **t}
+
+    def whole(k, lo):
+        if isinstance(a[k], bool) or not isinstance(a[k], int) or a[k] < lo:
+            raise ConfigError(f"[archive] {k} must be an integer >= {lo}")
+
+    whole("islands", 1)
+    whole("migrate_every", 0)
+    whole("migrants", 0)
+    whole("cost_bands", 1)
+    bb = a["behaviour_bands"]
+    if isinstance(bb, int) and not isinstance(bb, bool):
+        whole("behaviour_bands", 1)
+    elif (not isinstance(bb, list) or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in bb)
+          or any(y <= x for x, y in zip(bb, bb[1:]))):
+        raise ConfigError("[archive] behaviour_bands must be a list of increasing band edges, or the number "
+                          "of bands (edges at the seed programs' quantiles)")
+    if a["descriptor"] != "adaptivity":
+        raise ConfigError(f"[archive] descriptor must be 'adaptivity', not {a['descriptor']!r}")
+    for k in ("parent_bias", "admit_margin"):
+        if isinstance(a[k], bool) or not isinstance(a[k], (int, float)) or a[k] < 0:
+            raise ConfigError(f"[archive] {k} must be a number >= 0")
+    return a
 
 
 def _proposer(table, where: str) -> ProposerConfig:
@@ -339,10 +378,11 @@ def config_from_saved(d: dict) -> DiscoverConfig:
     d = dict(d)
     base = d.pop("base_dir", ".")
     run = {k: d.pop(k) for k in list(d) if k not in ("search", "heldout", "proposer", "prompt", "smoke",
-                                                     "proposers", "cascade", "split", "score", "selection")}
+                                                     "proposers", "cascade", "split", "score", "selection", "archive")}
     table = {"run": run, "search": d["search"], "proposer": d["proposer"], "prompt": d.get("prompt", {}),
              "smoke": d.get("smoke", {}), "cascade": d.get("cascade", {}), "split": d.get("split") or {},
-             "score": d.get("score") or {}, "select": d.get("selection") or {}}
+             "score": d.get("score") or {}, "select": d.get("selection") or {},
+             "archive": d.get("archive") or {}}
     if d.get("proposers"):
         del table["proposer"]
         table["proposers"] = [{k: v for k, v in t.items() if v is not None} for t in d["proposers"]]
