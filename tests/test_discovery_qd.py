@@ -405,3 +405,47 @@ def test_from_settings_with_a_number_of_bands_uses_the_seed_quantiles():
     assert quantile_edges([0.3] * 5, 3) == [0.3]  # equal edges merge
     b = QDArchive.from_settings(ARCHIVE_DEFAULTS, WIN)
     assert b.behaviour_edges == [0.2, 0.5] and b.n_islands == 2 and b.migrate_every == 10
+
+
+# ------------------------------------------------------------ a run's archive
+def test_from_run_rebuilds_the_archive_from_state_and_records():
+    from tts_dsl.discovery.qd import from_run
+    from tts_dsl.discovery.records import Candidate, RunState, SeedProgram
+    from tts_dsl.discovery.splits import ref_label, store_refs
+
+    cfg = config_from_dict({"search": {"synthetic": [{"seed": 1, "questions": 4, "branches": 8},
+                                                     {"seed": 2, "questions": 4, "branches": 8}]},
+                            "archive": {"islands": 2, "migrate_every": 3}}, ".")
+    labels = [ref_label(r) for r in store_refs(cfg)]
+    win = {lb: [1000.0, 16000.0] for lb in labels}
+    rng = random.Random(3)
+
+    def curves(n_betas):
+        return Curves({lb: [row(b / 4, rng.choice([30.0, 40.0, 50.0]), rng.choice([1500.0, 3000.0, 9000.0]),
+                                [rng.uniform(100, 900) for _ in range(4)]) for b in range(n_betas)]
+                       for lb in labels})
+
+    seeds = [SeedProgram(f"s{i}", "f", "src", "h", True, curves(3), screen={"fingerprint": f"fp-s{i}"})
+             for i in range(2)]
+    state = RunState(seeds, win, labels, [0, 10])
+    live = from_run(cfg, state, [])
+    assert set(state.extra["qd_points"]) == {"seed:s0", "seed:s1"}
+    assert live.duplicate_of("fp-s1") == "seed:s1"
+    records = []
+    for i in range(7):
+        rec = Candidate.from_dict({"id": i, "status": "ok" if i != 4 else "screened",
+                                   "screen": {"fingerprint": f"fp-c{i}"}, "island": i % 2})
+        if rec.ok:
+            rec.curves = curves(2)
+            rec.cells = live.add(rec)  # as the loop does before writing the record
+            assert "qd_points" in rec.extra
+        live.remember(f"fp-c{i}", rec.label)
+        records.append(rec)
+    assert live.migrations == 2  # 6 candidates added, every 3
+    # resume: state.json and candidates.jsonl read back (no per-question arrays any more)
+    state2 = RunState.from_dict(json.loads(json.dumps(state.to_dict())))
+    recs2 = [Candidate.from_dict(json.loads(json.dumps(r.to_dict()))) for r in records]
+    assert not state2.seeds[0].curves.has_per_question()
+    again = from_run(cfg, state2, recs2)
+    assert again.to_dict() == live.to_dict()
+    assert any(r.cells for r in recs2 if r.ok) and recs2[0].cells == [list(c) for c in records[0].cells]

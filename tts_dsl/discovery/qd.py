@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DESCRIPTORS = ("adaptivity",)
+POINTS_KEY = "qd_points"  # a record's (or, per seed label, the state's) archive points
 DESCRIPTOR_TEXT = {
     "adaptivity": "adaptivity = coefficient of variation over questions of the branch-equivalents spent "
                   "per question (tokens on the question / its mean branch length), mean over stores: "
@@ -305,12 +306,15 @@ class QDArchive:
         self.grids[island][c] = e
         return True
 
-    def add(self, program: str, points, island: int | None = None, seed: bool = False) -> list[tuple]:
+    def add(self, program, points=None, island: int | None = None, seed: bool = False) -> list[tuple]:
         """Offer a program's points (a part's curves, or :class:`Point`\\ s); returns the cells
         it entered as ``(island, cost band, behaviour band)``. A seed program is offered to
         every island and does not advance the migration clock; a candidate goes to ``island``
         (default: round robin by the number of candidates added) and every ``migrate_every``
-        candidates the islands migrate."""
+        candidates the islands migrate. ``program`` may also be a candidate record (see
+        :meth:`add_record`)."""
+        if points is None and hasattr(program, "curves"):
+            return self.add_record(program)
         best = self.best_per_cell(points)
         if seed:
             islands = list(range(self.n_islands))
@@ -329,6 +333,17 @@ class QDArchive:
             if self.migrate_every and self.added % self.migrate_every == 0:
                 self.migrate()
         return entered
+
+    def add_record(self, rec) -> list[tuple]:
+        """Add a valid candidate record (``records.Candidate``) to its island (``rec.island``;
+        None: round robin). Its points are ``rec.extra["qd_points"]`` when the record has them
+        (a record read back), else they are computed from its in-memory search curves and
+        stored there, so the record written to ``candidates.jsonl`` rebuilds the archive."""
+        pts = rec.extra.get(POINTS_KEY)
+        if pts is None:
+            pts = [p.to_dict() for p in self.points(rec.curves)]
+            rec.extra[POINTS_KEY] = pts
+        return self.add(rec.label, [Point.from_dict(p) for p in pts], island=rec.island)
 
     def admits(self, points, island: int | None = None, margin: float | None = None) -> bool:
         """Could a program with these (screen) points enter a cell? True if a point falls in
@@ -533,3 +548,40 @@ class QDArchive:
         from .qd_report import plot_archive
 
         return plot_archive(self.to_dict(), path)
+
+
+# ------------------------------------------------------------------- a run's
+def from_run(cfg, state, records, scales: dict | None = None) -> QDArchive:
+    """The archive of a run, rebuilt from ``state.json`` and the records in order: the seed
+    programs (seed=True) and their screen fingerprints, then every record: its screen
+    fingerprint (valid and screened ones), and a valid one's points (:meth:`add_record`).
+    The seed programs' points are kept in ``state.extra["qd_points"]`` (label -> points):
+    computed here while their curves still have the per-question arrays (a fresh run), read
+    back on resume; write the state after calling this. ``scales``: default
+    :func:`question_scales` of the run's stores."""
+    from .splits import store_refs
+
+    windows = (state.scoring or {}).get("windows") or state.ranges
+    if scales is None:
+        scales = question_scales(store_refs(cfg))
+    seed_pts = [] if isinstance(cfg.archive.get("behaviour_bands"), list) else None
+    kept = state.extra.setdefault(POINTS_KEY, {})
+    probe = QDArchive(windows, scales=scales)
+    for s in state.seeds:
+        if s.label not in kept and s.curves is not None and s.curves.has_per_question():
+            kept[s.label] = [p.to_dict() for p in probe.points(s.curves)]
+        if seed_pts is not None:
+            seed_pts.append([Point.from_dict(p) for p in kept.get(s.label, [])])
+    qd = QDArchive.from_settings(cfg.archive, windows, scales, seed_pts)
+    for s in state.seeds:
+        qd.add(s.label, [Point.from_dict(p) for p in kept.get(s.label, [])], seed=True)
+        if s.screen and s.screen.get("fingerprint"):
+            qd.remember(s.screen["fingerprint"], s.label)
+    for r in records:
+        if r.status not in ("ok", "screened"):
+            continue
+        if r.screen and r.screen.get("fingerprint"):
+            qd.remember(r.screen["fingerprint"], r.label)
+        if r.status == "ok" and POINTS_KEY in r.extra:
+            qd.add_record(r)
+    return qd
