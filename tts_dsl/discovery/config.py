@@ -52,6 +52,8 @@ class ProposerConfig:
     # evolve
     tries: int = 40            # mutations tried per proposal until one checks and is new
     elite: int = 6             # parents drawn from the best this many programs
+    operators: dict = field(default_factory=dict)  # operator -> weight (overrides; 0 disables one)
+    repair_steps: int = 3      # diagnostic-guided repairs per operator before it is reverted
 
 
 @dataclass
