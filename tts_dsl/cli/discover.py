@@ -79,8 +79,14 @@ def discover(config_path, resume_dir, out, max_rounds, max_wall_s, max_llm_calls
     sel = final.get("selected")
     if sel:
         e = final["programs"][sel]
-        click.echo(f"selected {sel} ({final['rule']} rule): search area {e['search_score']['area']:.3f}, "
-                   f"held-out area {e['heldout_score']['area']:.3f}")
+        line = f"selected {sel} ({final['rule']} rule): search hv {e['search_score']['hv']:.3f}"
+        if e.get("validation_score"):
+            iv = e["validation_interval"]
+            line += f", validation hv {e['validation_score']['hv']:.3f} [{iv['lo']:.2f}, {iv['hi']:.2f}]"
+        if "beats_every_seed" in e:
+            line += ("; beats every seed program significantly" if e["beats_every_seed"] else
+                     "; does not beat every seed program significantly")
+        click.echo(line)
     click.echo(f"report: {root / 'report.md'}; best program: {root / 'best.tts'}")
 
 
