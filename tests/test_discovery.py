@@ -368,20 +368,23 @@ def test_crash_and_resume_redoes_nothing_and_matches_a_straight_run(tmp_path):
     d2.setup()
     orig = d2.evaluator.evaluate
 
-    def counting(source, file, phash, uses_beta, refs, seeds, progress=None):
-        evaluated.append((phash, refs[0].synthetic_seed))
-        return orig(source, file, phash, uses_beta, refs, seeds, progress)
+    def counting(source, file, phash, uses_beta, refs, seeds, progress=None, **kw):
+        evaluated.append((phash, refs[0].synthetic_seed, kw.get("betas")))
+        return orig(source, file, phash, uses_beta, refs, seeds, progress, **kw)
 
     d2.evaluator.evaluate = counting
     d2.setup = lambda: None
+    finish = d2.finish
+    d2.finish = lambda recs: (evaluated.append("finish"), finish(recs))[1]
     d2.run()
     got, want = strip_timing(records(out)), strip_timing(records(tmp_path / "s"))
     assert [r["id"] for r in got] == [0, 1, 2, 3]
     assert got == want
-    # on the search split, only the programs of rounds 2 and 3 were evaluated after the resume
-    search = [h for h, store in evaluated if store == 11]
+    # during the rounds, only the programs of rounds 2 and 3 were evaluated after the resume
+    rounds = evaluated[:evaluated.index("finish")]
+    search = [h for h, store, betas in rounds if store == 11 and betas is None]
     assert search == [r["hash"] for r in got[2:] if r["status"] == "ok"]
-    assert any(store == 99 for _, store in evaluated)  # the held-out split, at the end
+    assert any(e[1] == 99 for e in evaluated[evaluated.index("finish"):])  # the held-out split, at the end
 
 
 def test_resume_cli_and_budget_override(tmp_path):
@@ -461,9 +464,9 @@ def test_heldout_never_enters_a_prompt(tmp_path):
         d.setup()
         orig_eval = d.evaluator.evaluate
 
-        def ev(source, file, phash, uses_beta, refs, seeds, progress=None):
+        def ev(source, file, phash, uses_beta, refs, seeds, progress=None, **kw):
             order.append(("eval", tuple(r.synthetic_seed for r in refs)))
-            return orig_eval(source, file, phash, uses_beta, refs, seeds, progress)
+            return orig_eval(source, file, phash, uses_beta, refs, seeds, progress, **kw)
 
         d.evaluator.evaluate = ev
         d.setup = lambda: None
@@ -480,7 +483,9 @@ def test_heldout_never_enters_a_prompt(tmp_path):
     assert all(s == (99,) for _, s in order[first_held:])
     out = tmp_path / "run"
     assert "synthetic99" not in (out / "candidates.jsonl").read_text()
-    assert "synthetic99" not in (out / "state.json").read_text()
+    state = json.loads((out / "state.json").read_text())
+    state.pop("split", None)  # the split names every part's stores (no results)
+    assert "synthetic99" not in json.dumps(state)
 
 
 def test_prompt_respects_the_budget(tmp_path):

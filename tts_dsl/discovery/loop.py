@@ -224,10 +224,15 @@ class Discovery:
             state = self.evaluate_seed_programs()
         self.state = state
         self._load_parts()
-        changed = self.complete_state()
-        if fresh or changed:
-            self.archive.write_state(self.state)
+        self.complete_state()
         self._init_qd()
+        self.save_state()
+
+    def save_state(self) -> None:
+        """``state.json``, with the archive's current content (``archive``)."""
+        if self.qd is not None:
+            self.state.extra["archive"] = self.qd.to_dict()
+        self.archive.write_state(self.state)
 
     def _load_parts(self) -> None:
         from . import splits
@@ -343,20 +348,19 @@ class Discovery:
 
     # ---------------------------------------------------------------- qd archive
     def _init_qd(self) -> None:
-        """B's quality-diversity archive (:mod:`.qd`), rebuilt from the state and records."""
-        try:
-            from . import qd
-        except ImportError:
-            return
-        make = getattr(qd, "from_run", None)
-        if make is None:
-            return
-        self.qd = make(self.cfg, self.state, self.archive.records())
+        """The quality-diversity archive (:mod:`.qd`), rebuilt from the state and the records
+        (the seed programs' points are kept in the state, a candidate's in its record)."""
+        from . import qd
 
-    def admits(self, rd: Round) -> bool:
-        if self.qd is None or not hasattr(self.qd, "admits"):
+        self.qd = qd.from_run(self.cfg, self.state, self.archive.records())
+
+    def admits(self, rd: Round, screen: Curves) -> bool:
+        """Could the screened program enter a cell of its island (empty, or within the
+        archive's ``admit_margin`` of the elite)? The in-memory screen curves carry the
+        per-question arrays the behaviour descriptor needs."""
+        if self.qd is None:
             return True
-        return bool(self.qd.admits(Curves(rd.screen["curves"])))
+        return bool(self.qd.admits(screen, island=rd.island))
 
     # ------------------------------------------------------- budget, history
     def wall_now(self) -> float:
@@ -438,23 +442,12 @@ class Discovery:
                         known.setdefault(k, name)
         return known
 
-    def known_fingerprints(self, records: list[Candidate]) -> dict:
-        """Screen fingerprint -> the program it belongs to (seed programs and screened or
-        valid candidates)."""
-        out: dict = {}
-        for s in self.state.seeds:
-            if s.screen and s.screen.get("fingerprint"):
-                out.setdefault(s.screen["fingerprint"], f"seed program {s.id}")
-        for r in records:
-            if r.screen and r.screen.get("fingerprint") and r.status in ("ok", "screened"):
-                out.setdefault(r.screen["fingerprint"], f"candidate {r.label}")
-        return out
-
     def pool(self, records: list[Candidate]) -> list[dict]:
         """The programs a proposer may start from, best search score first (``area`` is that
         score, under its old name)."""
-        items = [{"id": s.id, "source": s.source, "area": score_value(s.score), "hash": s.hash} for s in self.state.seeds]
-        items += [{"id": r.label, "source": r.source, "area": score_value(r.score), "hash": r.hash}
+        items = [{"id": s.id, "label": s.label, "source": s.source, "area": score_value(s.score), "hash": s.hash}
+                 for s in self.state.seeds]
+        items += [{"id": r.label, "label": r.label, "source": r.source, "area": score_value(r.score), "hash": r.hash}
                   for r in records if r.ok]
         return sorted(items, key=lambda x: -x["area"])
 
@@ -464,15 +457,13 @@ class Discovery:
         else the parent by rank among the best (weights 1/rank^2) and the next best others."""
         rng = random.Random(f"pick:{self.cfg.seed}:{proposal}")
         k = int(self.cfg.prompt.get("inspirations", 2))
-        by_id = {p["id"]: p for p in pool}
-        by_id.update({f"seed:{p['id']}": p for p in pool})
-        if self.qd is not None and hasattr(self.qd, "sample_parents"):
-            islands = int(getattr(self.qd, "n_islands", 1) or 1)
-            island = proposal % islands
-            ids = list(self.qd.sample_parents(rng, 1 + k, island))
-            got = [by_id[i] for i in ids if i in by_id]
-            if got:
-                return got[0], got[1:], island
+        by_id = {p["label"]: p for p in pool}
+        if self.qd is not None and self.qd.island_cells(None):
+            island = proposal % max(1, int(self.qd.n_islands))
+            par = [by_id[i] for i in self.qd.sample_parents(rng, 1, island) if i in by_id]
+            if par:
+                ins = self.qd.inspirations(rng, k, exclude=[_qd_id(par[0])])
+                return par[0], [by_id[i] for i in ins if i in by_id and by_id[i] is not par[0]], island
         if not pool:
             return None, [], None
         top = pool[: max(1, int(self.cfg.proposer.elite or 6))]
@@ -603,10 +594,7 @@ class Discovery:
         the archive's cells, the named parent and the inspirations."""
         from . import scores
 
-        cells = None
-        if self.qd is not None and hasattr(self.qd, "cells_table"):
-            t = self.qd.cells_table()
-            cells = t if isinstance(t, str) else _rows_text(t)
+        cells = self.qd.render_grid() if self.qd is not None and self.qd.island_cells(None) else None
         lookup = {s.id: s for s in self.state.seeds}
         lookup.update({r.label: r for r in records if r.ok})
 
@@ -681,15 +669,8 @@ class Discovery:
         if nq > 0:
             qs = {lb: _spread(q if q is not None else range(self._n_questions(lb)), nq) for lb, q in qs.items()}
         qarg = qs if any(v is not None for v in qs.values()) else None
-        try:
-            return self.evaluator.evaluate(source, file, phash, uses_beta, self.search.refs, seeds,
-                                           questions=qarg, betas=list(c["betas"]))
-        except TypeError:  # an evaluator without question subsets or beta overrides
-            import dataclasses
-
-            sub = Evaluator(dataclasses.replace(self.cfg, betas=list(c["betas"])), None, self.evaluator._executor())
-            sub.cache = self.evaluator.cache
-            return sub.evaluate(source, file, phash, uses_beta, self.search.refs, seeds)
+        return self.evaluator.evaluate(source, file, phash, uses_beta, self.search.refs, seeds,
+                                       questions=qarg, betas=list(c["betas"]))
 
     def _n_questions(self, label) -> int:
         for sl in self.search.slices:
@@ -702,7 +683,7 @@ class Discovery:
         sc = self.score_curves(curves)
         return {"betas": list(c["betas"]), "seeds": [self.search.seeds[0], min(int(c["seeds"]), len(self.search.seeds))],
                 "questions": int(c.get("questions") or 0), "curves": curves.to_dict(),
-                "score": sc.to_dict() if sc is not None else None, "fingerprint": fingerprint(curves)}
+                "score": sc.to_dict() if sc is not None else None, "fingerprint": _fingerprint(curves)}
 
     def score_curves(self, curves: Curves):
         if self.scoring is not None:
@@ -720,15 +701,15 @@ class Discovery:
                 return self.sweep_failure(v, rd.file, sc.errors(), "the screening subset")
             rd.screen = self.screen_dict(sc)
             fp = rd.screen["fingerprint"]
-            dup = self.known_fingerprints(self._records)
-            if fp is not None and fp in dup:
-                d = Diagnostic("D003", f"this program behaves exactly like {dup[fp]} on the screening subset "
-                               "(the same per-question accuracy and cost at every screening beta)",
+            dup = self.qd.duplicate_of(fp) if (fp is not None and self.qd is not None) else None
+            if dup is not None:
+                d = Diagnostic("D003", f"this program behaves exactly like {_program_name(dup)} on the screening "
+                               "subset (the same per-question accuracy and cost at every screening beta)",
                                v.checked.program.name_span, stage="dedupe", file=rd.file,
                                hint="change what the program does, not only how it is written")
                 return Validation(False, "dedupe", diag_dicts([d], v.source), source=v.source, hash=v.hash,
-                                  duplicate_of=dup[fp], warnings=v.warnings)
-            rd.screen["admitted"] = self.admits(rd)
+                                  duplicate_of=_program_name(dup), warnings=v.warnings)
+            rd.screen["admitted"] = self.admits(rd, sc)
             if not rd.screen["admitted"]:
                 rd.full_skipped = "its screen could not enter the archive (no cell it would improve)"
                 return v
@@ -759,6 +740,8 @@ class Discovery:
         rec = self.record(rd, len(records))
         self.archive.append(rec)
         records.append(rec)
+        if rec.cells:
+            self.save_state()
         if rec.status == "stopped":
             self.log(f"{rec.label} stopped")
         else:
@@ -793,10 +776,10 @@ class Discovery:
             if rd.validation_curves is not None:
                 rec.validation_part = {"curves": rd.validation_curves.to_dict(),
                                        "score": self.scoring.score(rd.validation_curves, "validation").to_dict()}
-        if self.qd is not None and status == "ok" and hasattr(self.qd, "add"):
-            rec.cells = list(self.qd.add(rec) or [])
-        elif self.qd is not None and status in ("screened",):
-            rec.cells = []
+        if self.qd is not None and status in ("ok", "screened"):
+            rec.cells = [list(c) for c in self.qd.add(rec)] if status == "ok" else []
+            if rec.screen and rec.screen.get("fingerprint"):
+                self.qd.remember(rec.screen["fingerprint"], rec.label)
         rec.wall_s = round(time.perf_counter() - rd.t0, 3)
         rec.run_wall_s = round(self.wall_now(), 3)
         return rec
@@ -824,8 +807,10 @@ class Discovery:
         from .report import finalize
 
         final = finalize(self, records)
-        if "proposers" not in final:  # until the report writes it itself
-            final["proposers"] = self.proposer_stats(records)
+        missing = {k: v for k, v in (("proposers", self.proposer_stats(records)),
+                                     ("archive", self.qd.to_dict() if self.qd is not None else None)) if k not in final}
+        if missing:  # until the report writes them itself
+            final.update(missing)
             atomic_write(self.archive.root / "final.json", json.dumps(final, indent=2))
         return final
 
@@ -850,29 +835,21 @@ def _spread(items, n: int) -> tuple:
     return tuple(items[(i * len(items)) // n] for i in range(n))
 
 
-def fingerprint(curves: Curves) -> str | None:
-    """A behavioural fingerprint of screen curves: a hash of the per-question accuracy and
-    cost arrays at every screening beta (the aggregate rows when the arrays are absent)."""
-    import hashlib
+def _fingerprint(curves: Curves) -> str | None:
+    """The behavioural fingerprint of screen curves (:func:`.qd.fingerprint`); None when the
+    curves lack the per-question arrays (then no D003 check)."""
+    from .qd import fingerprint
 
-    parts = []
-    for label in sorted(curves.stores):
-        for r in curves.stores[label]:
-            qc, qt = r.get("q_correct"), r.get("q_cost")
-            if qc is not None:
-                parts.append([label, r.get("beta"), [round(x, 6) for x in qc], [round(x, 3) for x in qt]])
-            else:
-                parts.append([label, r.get("beta"), r.get("accuracy"), r.get("avg_cost")])
-    if not parts:
+    try:
+        return fingerprint(curves)
+    except ValueError:
         return None
-    return hashlib.sha256(json.dumps(parts).encode("utf-8")).hexdigest()[:16]
 
 
-def _rows_text(rows) -> str:
-    rows = list(rows or [])
-    if not rows:
-        return "(empty)"
-    if isinstance(rows[0], dict):
-        keys = list(rows[0])
-        return "\n".join([" | ".join(keys)] + [" | ".join(str(r.get(k, "")) for k in keys) for r in rows])
-    return "\n".join(" | ".join(map(str, r)) for r in rows)
+def _qd_id(entry: dict) -> str:
+    """The archive's name of a pool entry (seed programs are ``seed:ID``)."""
+    return entry.get("label") or entry["id"]
+
+
+def _program_name(qd_id: str) -> str:
+    return f"seed program {qd_id[5:]}" if qd_id.startswith("seed:") else f"candidate {qd_id}"
