@@ -285,3 +285,14 @@ def test_a_smoke_rejection_reverts_the_last_operator():
     src, _ = extract_program(second.text)
     assert src != extract_program(first.text)[0]
     check(src)
+
+
+def test_the_library_depends_only_on_the_set_of_programs():
+    a, b = FragmentLibrary(), FragmentLibrary()
+    for n in SEEDS:
+        a.add_program(n, check(prog(n)))
+    for n in reversed(SEEDS):
+        b.add_program(n, check(prog(n)))
+    key = lambda fs: [(f.text, f.origin, f.free) for f in fs]  # noqa: E731
+    assert key(a.statements()) == key(b.statements())
+    assert key(a.expressions("bool")) == key(b.expressions("bool"))

@@ -230,35 +230,62 @@ def statements(body):
 
 class FragmentLibrary:
     """Fragments of many programs, indexed by kind (statement class) and by type
-    (expressions); duplicates (the same text) are kept once, with their first origin."""
+    (expressions). The same text mined from several programs is kept once, from the
+    program with the smallest id, and queries list fragments by text: the library depends
+    only on the set of programs mined, not on their order (a resumed run proposes what a
+    straight run does)."""
 
     def __init__(self):
-        self.stmts: dict[str, list[Fragment]] = {}
-        self.exprs: dict[str, list[Fragment]] = {}
-        self._seen: set = set()
+        self._stmts: dict = {}  # text -> Fragment
+        self._exprs: dict = {}  # (type, text) -> Fragment
+        self._sorted: dict | None = None
         self.programs: set = set()
 
     def __len__(self) -> int:
-        return sum(map(len, self.stmts.values())) + sum(map(len, self.exprs.values()))
+        return len(self._stmts) + len(self._exprs)
+
+    @staticmethod
+    def _keep(table: dict, key, f: Fragment) -> None:
+        old = table.get(key)
+        if old is None or f.origin < old.origin:
+            table[key] = f
 
     def add_program(self, pid: str, checked) -> None:
         if pid in self.programs:
             return
         self.programs.add(pid)
+        self._sorted = None
         src = Src(checked.source)
         for st in statements(checked.program.body):
             f = stmt_fragment(checked, st, pid, src)
-            if f is not None and ("s", f.text) not in self._seen:
-                self._seen.add(("s", f.text))
-                self.stmts.setdefault(f.node, []).append(f)
+            if f is not None:
+                self._keep(self._stmts, f.text, f)
         for e in walk(checked.program.body):
             if not isinstance(e, A.Expr) or isinstance(e, (A.Num, A.Bool, A.NoneLit)):
                 continue
             f = expr_fragment(checked, e, pid, src)
-            if f is None or f.ty not in EXPR_TYPES or ("e", f.ty, f.text) in self._seen:
-                continue
-            self._seen.add(("e", f.ty, f.text))
-            self.exprs.setdefault(f.ty, []).append(f)
+            if f is not None and f.ty in EXPR_TYPES:
+                self._keep(self._exprs, (f.ty, f.text), f)
+
+    def _index(self) -> dict:
+        if self._sorted is None:
+            stmts: dict = {}
+            for text in sorted(self._stmts):
+                f = self._stmts[text]
+                stmts.setdefault(f.node, []).append(f)
+            exprs: dict = {}
+            for key in sorted(self._exprs):
+                exprs.setdefault(key[0], []).append(self._exprs[key])
+            self._sorted = {"stmts": stmts, "exprs": exprs}
+        return self._sorted
+
+    @property
+    def stmts(self) -> dict:
+        return self._index()["stmts"]
+
+    @property
+    def exprs(self) -> dict:
+        return self._index()["exprs"]
 
     def statements(self, kinds=None, gates: bool | None = None) -> list[Fragment]:
         out = [f for k, fs in sorted(self.stmts.items()) if kinds is None or k in kinds for f in fs]

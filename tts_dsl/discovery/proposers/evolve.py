@@ -510,10 +510,13 @@ class EvolveProposer(Proposer):
         elite = pool[:max(1, self.cfg.elite)]
         weights = [1.0 / (i + 1) ** 2 for i in range(len(elite))]
         steps = self.cfg_steps()
-        for _ in range(max(1, self.cfg.tries)):
-            pa = rng.choices(elite, weights)[0]
-            pb = rng.choice(pool)
-            pb = None if pb is pa else pb
+        picked = [p for p in (getattr(ctx, "parents", None) or []) if p.get("source")]
+        donors = [p for p in (getattr(ctx, "inspirations", None) or []) if p.get("source")]
+        for i in range(max(1, self.cfg.tries)):
+            # the loop's pick (across archive cells and islands) first, then by rank
+            pa = picked[0] if picked and i < max(1, self.cfg.tries // 2) else rng.choices(elite, weights)[0]
+            pb = rng.choice(donors) if donors and rng.random() < 0.7 else rng.choice(pool)
+            pb = None if pb is pa or pb.get("id") == pa.get("id") else pb
             ca = self._check(pa["id"], pa["source"])
             cb = self._check(pb["id"], pb["source"]) if pb is not None else None
             if ca is None:
