@@ -449,3 +449,62 @@ def test_from_run_rebuilds_the_archive_from_state_and_records():
     again = from_run(cfg, state2, recs2)
     assert again.to_dict() == live.to_dict()
     assert any(r.cells for r in recs2 if r.ok) and recs2[0].cells == [list(c) for c in records[0].cells]
+
+
+# ------------------------------------------------------------------ end to end
+def test_a_run_keeps_the_archive_and_rejects_behavioural_duplicates(tmp_path):
+    """Through the loop: a program that behaves like a seed program (D003, before the full
+    evaluation), a new one that enters cells, a behavioural copy of it (D003); the archive in
+    state.json, final.json and the report, and a resumed run rebuilds the same archive."""
+    from pathlib import Path
+
+    from tts_dsl.discovery.loop import Discovery
+    from tts_dsl.discovery.proposers import Reply
+
+    root = Path(__file__).resolve().parent.parent
+    sc = (root / "programs" / "sc.tts").read_text()
+    replies = [sc.replace("repeat n {", "repeat n + 0 {"),  # behaves exactly like seed sc
+               sc.replace("= 64", "= 6"),  # new: SC@6
+               sc.replace("= 64", "= 6").replace("repeat n {", "repeat n + 0 {")]  # behaves like c0001
+
+    class Scripted:
+        is_llm = False
+        kind = "evolve"
+
+        def propose(self, messages, ctx):
+            return Reply(f"```tts\n{replies[ctx.round]}```\n", llm_calls=0)
+
+        def close(self):
+            pass
+
+    cfg = config_from_dict({
+        "run": {"max_rounds": 2, "max_repairs": 0, "jobs": 1, "plots": True, "betas": [0.0, 1.0],
+                "seed_programs": [str(root / "programs" / "sc.tts"), str(root / "programs" / "cmc.tts")]},
+        "search": {"synthetic": [{"seed": 11, "questions": 6, "branches": 24}], "seeds": 3},
+        "smoke": {"questions": 3, "branches": 16, "seeds": 2},
+        "cascade": {"seeds": 2}, "proposer": {"kind": "evolve"}}, str(tmp_path))
+    out = tmp_path / "run"
+    Discovery.start(cfg, out, proposer=Scripted()).run()
+    Discovery.resume(out, {"max_rounds": 3}, proposer=Scripted()).run()
+    recs = [json.loads(x) for x in (out / "candidates.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in recs] == ["duplicate", "ok", "duplicate"]
+    codes = [d["code"] for d in recs[0]["attempts"][-1]["validation"]["diagnostics"]]
+    assert codes == ["D003"] and "sc" in recs[0]["duplicate_of"] and recs[0].get("curves") is None
+    assert "c0001" in recs[2]["duplicate_of"]
+    assert recs[1]["cells"] and recs[1]["qd_points"]
+    state = json.loads((out / "state.json").read_text())
+    final = json.loads((out / "final.json").read_text())
+    assert state["archive"] == final["archive"]
+    held = {e["program"] for g in final["archive"]["grids"] for e in g.values()}
+    assert "c0001" in held and "seed:cmc" in held
+    assert set(state["qd_points"]) == {"seed:sc", "seed:cmc"}
+    # the archive of the resumed run equals one rebuilt from its files
+    from tts_dsl.discovery.qd import from_run
+    from tts_dsl.discovery.records import Candidate, RunState
+
+    rebuilt = from_run(cfg, RunState.from_dict(state), [Candidate.from_dict(r) for r in recs])
+    assert rebuilt.to_dict() == final["archive"]
+    report = (out / "report.md").read_text()
+    assert "Quality-diversity archive" in report
+    if (out / "archive.png").exists():
+        assert "![archive](archive.png)" in report
