@@ -64,6 +64,7 @@ def test_adaptivity_divides_by_the_question_scale():
     assert adaptivity(fixed) > 0.4  # raw costs vary with the question's length...
     assert adaptivity(fixed, scale) == pytest.approx(0.0)  # ...branch-equivalents do not
     assert adaptivity([5.0]) is None
+    assert adaptivity([2.0, 2.0], [0.0, 1.0]) == 0.0  # a zero scale divides nothing
 
 
 def test_points_use_the_scales_of_the_part_questions():

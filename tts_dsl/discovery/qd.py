@@ -83,7 +83,7 @@ def adaptivity(q_cost: list, scale: list | None = None) -> float | None:
     of the raw costs). None for fewer than two questions."""
     if not q_cost or len(q_cost) < 2:
         return None
-    xs = [float(c) / s if scale else float(c) for c, s in zip(q_cost, scale or [1.0] * len(q_cost))]
+    xs = [float(c) / s if s > 0 else float(c) for c, s in zip(q_cost, scale or [1.0] * len(q_cost))]
     return _cv(xs)
 
 
