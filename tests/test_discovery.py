@@ -200,6 +200,7 @@ class FakeChat:
     def __init__(self, script):
         self.script = list(script)
         self.requests: list[dict] = []
+        self.replies: list[tuple] = []  # (time the reply was written, its text), in order
         outer = self
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -208,12 +209,16 @@ class FakeChat:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
+                outer.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization"),
+                                       "t0": time.perf_counter()})
                 step = outer.script.pop(0) if outer.script else ("500",)
                 try:
                     if step[0] == "sleep":
                         time.sleep(step[1])
                         step = ("reply", "too late")
+                    if step[0] == "delay":  # ("delay", seconds, text): a slow but good reply
+                        time.sleep(step[1])
+                        step = ("reply", step[2])
                     if step[0] in ("429", "500"):
                         self.send_response(int(step[0]))
                         self.send_header("Content-Type", "application/json")
@@ -228,6 +233,7 @@ class FakeChat:
                     self.send_header("Content-Length", str(len(raw)))
                     self.end_headers()
                     self.wfile.write(raw)
+                    outer.replies.append((time.perf_counter(), step[1]))
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
