@@ -167,3 +167,13 @@ def test_paired_bootstrap_needs_the_same_questions():
     other = seed.restrict({"s": tuple(range(10))})
     with pytest.raises(ValueError):
         paired_bootstrap(cand, other, WIN)
+
+
+def test_versus_seeds_is_the_paired_bootstrap_against_each_seed():
+    from tts_dsl.discovery.scores import versus_seeds
+
+    cand, seed = _pair(0.2)
+    other, _ = _pair(0.1)  # a seed program between the two
+    got = versus_seeds(cand, {"a": seed, "b": other}, WIN, b=300, seed=1)
+    assert got["a"] == paired_bootstrap(cand, seed, WIN, b=300, seed=1)
+    assert got["b"] == paired_bootstrap(cand, other, WIN, b=300, seed=1)

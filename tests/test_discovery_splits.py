@@ -151,3 +151,29 @@ def test_aime_models_share_their_held_out_questions_and_a_model_can_be_held_out(
     assert "held out whole: Qwen3-8B/aime24" in hs.describe()
     with pytest.raises(ValueError, match="no search store of model"):
         store_refs(cfg_of(root=replay_root, split={"holdout_models": ["Qwen9"]}))
+
+
+def test_one_evaluation_serves_both_parts_and_agrees_with_a_subset_run(tmp_path):
+    from tts_dsl.discovery.evaluator import Evaluator
+    from tts_dsl.evaluation.sweep import LocalExecutor
+
+    cfg = config_from_dict({"run": {"jobs": 1, "betas": [0.0, 1.0]},
+                            "search": {"synthetic": [{"seed": 4, "questions": 6, "branches": 16}], "seeds": 3}})
+    src = (ROOT / "programs" / "first_finish.tts").read_text()
+    lb = "synthetic4/q6b16"
+    ev = Evaluator(cfg, tmp_path / "cache.jsonl", LocalExecutor(1))
+    full = ev.evaluate(src, "ff.tts", "h", True, store_refs(cfg), (0, 1, 2))
+    assert all(len(r["q_correct"]) == 6 and len(r["q_cost"]) == 6 for r in full.stores[lb])
+    sub = ev.evaluate(src, "ff.tts", "h", True, store_refs(cfg), (0, 1, 2), questions={lb: (1, 4)})
+    part = full.restrict({lb: (1, 4)})
+    assert sub.questions == part.questions == {lb: (1, 4)}
+    for a, b in zip(sub.stores[lb], part.stores[lb]):
+        assert a["accuracy"] == pytest.approx(b["accuracy"], abs=0.006)
+        assert a["avg_cost"] == pytest.approx(b["avg_cost"]) and a["q_correct"] == pytest.approx(b["q_correct"])
+
+    class Refuse(LocalExecutor):
+        def map(self, tasks, progress=None):
+            raise AssertionError("served from the cache")
+
+    again = Evaluator(cfg, tmp_path / "cache.jsonl", Refuse(1))  # a resumed run: per-question arrays cached
+    assert again.evaluate(src, "ff.tts", "h", True, store_refs(cfg), (0, 1, 2)) == full
