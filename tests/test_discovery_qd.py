@@ -225,6 +225,19 @@ def test_sampling_is_biased_to_fitness_within_a_cost_band():
     assert 0.75 < n / 2000 < 0.9  # weights 1 and 5: 5/6
 
 
+def test_a_program_holding_many_cells_is_not_drawn_more_often_for_it():
+    a = arch(parent_bias=0.0)
+    a.add("wide", [P(0.1, 0.0, 40), P(0.4, 0.0, 40), P(0.6, 0.0, 40), P(0.9, 0.0, 40)])
+    a.add("narrow", [P(0.1, 0.9, 40)])
+    rng = random.Random(1)
+    n = sum(a.sample_parents(rng, 1, island=0) == ["narrow"] for _ in range(2000))
+    assert 0.45 < n / 2000 < 0.55  # 1/2, not 1/5
+    rng = random.Random(2)
+    a.add("third", [P(0.9, 0.9, 40)])
+    m = sum(a.inspirations(rng, 1, exclude=["narrow"]) == ["wide"] for _ in range(2000))
+    assert 0.4 < m / 2000 < 0.6  # wide (4 cells) and third (1 cell) equally likely
+
+
 def test_an_empty_island_falls_back_to_the_archive():
     a = arch(islands=2)
     a.add("only", [P(0.1, 0.0, 20)], island=0)

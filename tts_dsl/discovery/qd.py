@@ -398,18 +398,23 @@ class QDArchive:
         self.fingerprints.setdefault(fp, program)
 
     # ------------------------------------------------------------------- sampling
-    def _weighted(self, cells: list[tuple]) -> list[float]:
-        """Uniform over cells with a bias to fitness: 1 + parent_bias * z, z = the elite's
-        accuracy scaled to 0..1 among the given cells of its cost band."""
+    def _weighted(self, cells: list[tuple], bias: float | None = None) -> list[float]:
+        """A cell's weight: ``(1 + bias * z) / h``, where z is the elite's accuracy scaled to
+        0..1 among the given cells of its cost band and h the number of the given cells its
+        program holds (a program holding many cells is not drawn more often for it: without
+        bias, every program is equally likely). ``bias`` defaults to ``parent_bias``."""
+        bias = self.parent_bias if bias is None else bias
         band: dict = {}
+        held: dict = {}
         for c, e in cells:
             lo, hi = band.get(c[0], (e.point.accuracy, e.point.accuracy))
             band[c[0]] = (min(lo, e.point.accuracy), max(hi, e.point.accuracy))
+            held[e.program] = held.get(e.program, 0) + 1
         out = []
         for c, e in cells:
             lo, hi = band[c[0]]
             z = 1.0 if hi <= lo else (e.point.accuracy - lo) / (hi - lo)
-            out.append(1.0 + self.parent_bias * z)
+            out.append((1.0 + bias * z) / held[e.program])
         return out
 
     @staticmethod
@@ -453,7 +458,8 @@ class QDArchive:
     def inspirations(self, rng, k: int = 2, exclude=(), island: int | None = None) -> list[str]:
         """``k`` programs from distinct cells of the archive (all islands unless ``island``),
         none of them in ``exclude`` and, while there are enough, none in a cell an excluded
-        program holds (inspirations show other behaviours than the parents')."""
+        program holds (inspirations show other behaviours than the parents'); every such
+        program equally likely."""
         rng = _as_rng(rng)
         exclude = set(exclude)
         cells = self.island_cells(island)
@@ -463,7 +469,7 @@ class QDArchive:
         progs = {e.program for _, e in other}
         if len(progs) < k:
             other = pool
-        return [e.program for _, e in self._draw(rng, other, k, [1.0] * len(other))]
+        return [e.program for _, e in self._draw(rng, other, k, self._weighted(other, 0.0))]
 
     # ------------------------------------------------------------------ tables
     def cost_band_edges(self) -> list[float]:
