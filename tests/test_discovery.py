@@ -524,7 +524,7 @@ seeds = 2
 """)
     assert main(["discover", "--config", str(cfg_path), "--print-prompt"]) == 0
     out = capsys.readouterr().out
-    assert "Seed program sc" in out and "## The .tts language" in out
+    assert "### Parent sc" in out and "## The .tts language" in out and "PARENT: sc" in out
     assert not (tmp_path / "discovery-run").exists()
 
 

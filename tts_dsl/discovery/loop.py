@@ -294,19 +294,15 @@ class Discovery:
         return RunState(seeds, {k: list(v) for k, v in ranges.items()}, search.labels, search.seeds_summary(),
                         round(time.perf_counter() - t0, 3))
 
-    def complete_state(self) -> bool:
-        """Add what older state files lack: the store facts and the seed programs' screens.
-        True when something was added."""
-        changed = False
+    def complete_state(self) -> None:
+        """Add what the state lacks (a fresh run, or one written before these existed): the
+        store facts and the seed programs' screens."""
         if self.state.store_facts is None:
             self.state.store_facts = self.store_facts()
-            changed = True
         if self.cfg.cascade.get("enabled"):
             for s in self.state.seeds:
                 if s.screen is None:
                     s.screen = self.screen_dict(self.screen_curves(s.source, f"{s.id}.tts", s.hash, s.uses_beta))
-                    changed = True
-        return changed
 
     def search_questions(self) -> dict:
         """Per search store label: the question indices of the search part (None: all)."""
@@ -806,13 +802,7 @@ class Discovery:
     def finish(self, records: list[Candidate]) -> dict:
         from .report import finalize
 
-        final = finalize(self, records)
-        missing = {k: v for k, v in (("proposers", self.proposer_stats(records)),
-                                     ("archive", self.qd.to_dict() if self.qd is not None else None)) if k not in final}
-        if missing:  # until the report writes them itself
-            final.update(missing)
-            atomic_write(self.archive.root / "final.json", json.dumps(final, indent=2))
-        return final
+        return finalize(self, records)
 
 
 def _answer_kind(text) -> str:
