@@ -203,3 +203,22 @@ def test_behavioural_duplicate_on_the_screen_is_rejected_and_repaired(tmp_path):
         assert "D003" in srv.requests[1]["body"]["messages"][-1]["content"]
     assert rec["status"] in ("ok", "screened") and "fixture_good" in rec["source"]
     assert rec["screen"]["admitted"] in (True, False) and rec["cells"] is not None
+
+
+def test_wall_budget_holds_with_slow_calls_in_flight(tmp_path):
+    pytest.importorskip("httpx")
+    import time
+
+    with FakeChat([("delay", 4.0, fenced(variant(i))) for i in range(6)]) as srv:
+        cfg = make_cfg(tmp_path, max_rounds=6, max_repairs=0, parallel=3, proposer=openai(srv))
+        d = Discovery.start(cfg, tmp_path / "run")
+        d.setup()
+        d.cfg.max_wall_s = d.state.setup_wall_s + 1.0
+        d.setup = lambda: None
+        t0 = time.perf_counter()
+        final = d.run()
+        rounds_s = time.perf_counter() - t0 - final["wall_s"]
+    assert "max_wall_s" in final["stop_reason"]
+    assert rounds_s < 3.0  # did not wait for the 4-second replies in flight
+    assert len(srv.requests) == 3  # three in flight, abandoned before any reply: nothing recorded
+    assert not (tmp_path / "run" / "candidates.jsonl").exists()
