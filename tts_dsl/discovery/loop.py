@@ -124,6 +124,7 @@ class Discovery:
         self.stop_reason: str | None = None
         self._hash_cache: dict = {}
         self._records: list = []
+        self._abandoned = False  # proposer calls left running when the wall clock ran out
         self._results: queue.Queue = queue.Queue()
         self._wall_before = 0.0  # wall clock of earlier sessions (and the seed evaluation)
         self._session_t0 = time.perf_counter()
@@ -520,7 +521,10 @@ class Discovery:
                     del inflight[p]
                     self.commit(rd, records)
         finally:
-            self.close_proposers()
+            if self._abandoned:  # calls still running: closing a client would wait for them
+                threading.Thread(target=self.close_proposers, daemon=True).start()
+            else:
+                self.close_proposers()
         self.stop_reason = self.stop_reason or no_more
         self.log(f"stopped: {self.stop_reason}")
         return self.finish(records)
@@ -528,6 +532,7 @@ class Discovery:
     def abandon(self, inflight: dict, records: list[Candidate]) -> None:
         """The wall clock ran out with proposals in flight: those with a finished attempt are
         recorded as stopped, the others are dropped (their calls are still running)."""
+        self._abandoned = any(rd.waiting for rd in inflight.values())
         for p in sorted(inflight):
             rd = inflight[p]
             if rd.attempts:
