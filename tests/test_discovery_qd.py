@@ -372,7 +372,9 @@ def test_render_table_and_grid():
     assert "Island 0:" in md and "Island 1:" in md and "| island | tokens | adaptivity |" in md
     assert md.count("\n| 0 | ") == 12 and md.count("\n| 1 | ") == 12
     grid = a.render_grid()
-    assert "p23 " in grid and grid.count("\n") == 4  # header, rule and 3 behaviour bands
+    assert grid.startswith("Columns: tokens per question") and "adaptivity" in grid.split("\n")[0]
+    table = grid.split("\n\n", 1)[1]
+    assert "p23 " in table and table.count("\n") == 4  # header, rule and 3 behaviour bands
     assert render_archive({"seeds": []}, "/nonexistent") == ""
 
 

@@ -41,6 +41,14 @@ DESCRIPTOR_TEXT = {
 }
 
 
+GRID_ROWS = {  # what a grid row is, in a prompt
+    "adaptivity": "adaptivity, how unevenly a program spends over questions (coefficient of variation of the "
+                  "tokens per question divided by the question's mean branch length; 0 = the same number of "
+                  "branches on every question, like SC; 0.5 and more = stops early on easy questions and "
+                  "spends on hard ones, like ASC and ESC)",
+}
+
+
 # ---------------------------------------------------------------------- points
 @dataclass(frozen=True)
 class Point:
@@ -523,10 +531,14 @@ class QDArchive:
         return render_markdown(self.to_dict())
 
     def render_grid(self, island: int | None = None) -> str:
-        """A compact text grid (for prompts): None merges the islands (best elite per cell)."""
+        """A compact markdown grid for prompts, after a line saying what rows, columns and
+        cells are: None merges the islands (the best elite per cell)."""
         from .qd_report import grid_text
 
-        return grid_text(self.to_dict(), island)
+        return (f"Columns: tokens per question (mean over stores). Rows: {GRID_ROWS[self.descriptor]}. "
+                "A cell: its best program (seed:NAME or cNNNN) and that program's search accuracy there; "
+                "- = empty: a program there enters the archive whatever its accuracy.\n\n"
+                + grid_text(self.to_dict(), island))
 
     # -------------------------------------------------------------- persistence
     def to_dict(self) -> dict:
