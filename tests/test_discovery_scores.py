@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tts_dsl.discovery.curves import Curves
-from tts_dsl.discovery.scores import (Score, Scoring, acc_within, hv, hv_interval, make_scoring, paired_bootstrap,
-                                      score_part)
+from tts_dsl.discovery.scores import (Score, Scoring, acc_within, budgets_from, hv, hv_interval, make_scoring,
+                                      paired_bootstrap, score_part)
 from tts_dsl.reporting.frontier import frontier_area
 
 WIN = {"s": (100.0, 1000.0)}
@@ -104,6 +104,8 @@ def test_scoring_windows_and_budgets_per_part():
     # the validation part's dearest seed point (1200 > 1000) still counts on that part
     assert sc.score(seed_b["validation"], "validation").hv == 100.0
     assert sc.score(seed_b["validation"]).hv == 0.0  # with the search window it would not
+    odd = curves(row(None, 1000 / 3, [1, 1]))  # SC@64 itself always fits its own x1 budget
+    assert score_part(odd, {"s": (100.0, 1000.0)}, budgets_from(odd)).acc_at_budget["s"][2] == 100.0
     fixed = make_scoring([seed_a], None, [50, 5000])
     assert fixed.windows == fixed.validation_windows == {"s": (50.0, 5000.0)}
 
@@ -177,3 +179,24 @@ def test_versus_seeds_is_the_paired_bootstrap_against_each_seed():
     got = versus_seeds(cand, {"a": seed, "b": other}, WIN, b=300, seed=1)
     assert got["a"] == paired_bootstrap(cand, seed, WIN, b=300, seed=1)
     assert got["b"] == paired_bootstrap(cand, other, WIN, b=300, seed=1)
+
+
+def test_the_flat_extension_is_not_monotone_and_extend_none_is():
+    lo, hi = WIN["s"]
+    top = [(1000.0, 64.0)]  # one point on the window's dearest edge (where SC@64 sits)
+    curve = [(100.0, 40.0), (300.0, 55.0), (1000.0, 64.0)]  # the same top point, and cheaper options
+    # flat (the default): the single dearest point earns its accuracy across the window, and
+    # adding cheaper, less accurate points lowers the score
+    assert hv(top, lo, hi) == pytest.approx(64.0) and hv(curve, lo, hi) < hv(top, lo, hi)
+    # none: 0 below the cheapest inside point; adding a point never lowers the score
+    assert hv(top, lo, hi, extend=False) == 0.0 and hv(curve, lo, hi, extend=False) > 0
+    assert hv([(10.0, 90.0)], lo, hi, extend=False) == 0.0  # a point below the window still earns nothing
+    s = Scoring({"s": (lo, hi)}, extend=False)
+    assert Scoring.from_dict(s.to_dict()) == s and s.score(curves(row(0.0, 1000.0, [1, 1]))).hv == 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(points, st.tuples(st.floats(1.0, 1e6), st.floats(0.0, 100.0)), st.floats(1.0, 1e3), st.floats(1.5, 100.0))
+def test_hv_without_extension_never_drops_when_a_point_is_added(pts, extra, lo, ratio):
+    hi = lo * ratio
+    assert hv(pts + [extra], lo, hi, extend=False) >= hv(pts, lo, hi, extend=False) - 1e-9

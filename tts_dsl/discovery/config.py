@@ -114,7 +114,7 @@ class DiscoverConfig:
 
 SPLIT_DEFAULTS = {"kind": "questions", "validation_fraction": 1 / 3, "folds": 5, "validation_fold": 0, "seed": 0,
                   "holdout_models": []}
-SCORE_DEFAULTS = {"window": None}
+SCORE_DEFAULTS = {"window": None, "extend": "flat"}
 SELECT_DEFAULTS = {"require_significant": False, "bootstrap": 1000, "seed": 0}
 SELECT_RULES = ("frontier", "hv", "accuracy")  # "hv" is a synonym of "frontier"
 
@@ -150,6 +150,8 @@ def _split_score_select(cfg: "DiscoverConfig", split, score, select) -> None:
     if w is not None and (not isinstance(w, list) or len(w) != 2 or not 0 < w[0] < w[1]):
         raise ConfigError("[score] window must be [lo, hi] with 0 < lo < hi (tokens per question)")
     sc["window"] = w
+    if sc["extend"] not in ("flat", "none"):
+        raise ConfigError(f"[score] extend must be 'flat' or 'none', not {sc['extend']!r}")
     se = dict(select)
     rule = se.pop("rule", None)
     if rule is not None:

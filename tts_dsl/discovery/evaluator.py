@@ -111,7 +111,9 @@ class Evaluator:
         bh = "budget:" + hashlib.sha256(BUDGET_PROGRAM.encode("utf-8")).hexdigest()[:24]
         budget = self.evaluate(BUDGET_PROGRAM, "budget_sc64.tts", bh, False, refs, seeds)
         parts = [parts_of(f, split) for f in fulls]
-        return split, make_scoring(parts, parts_of(budget, split), cfg.score.get("window")), parts
+        scoring = make_scoring(parts, parts_of(budget, split), cfg.score.get("window"),
+                               cfg.score.get("extend", "flat") == "flat")
+        return split, scoring, parts
 
 
 def parts_of(full: Curves, split: Split) -> dict:

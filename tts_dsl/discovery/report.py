@@ -11,7 +11,7 @@ import time
 
 from ..files import atomic_write
 from .records import Candidate, SeedProgram
-from .scores import BUDGET_FRACTIONS, BUDGET_NAME, SCORE_DEFINITION, Scoring, hv_interval, score_part, versus_seeds
+from .scores import BUDGET_FRACTIONS, BUDGET_NAME, Scoring, hv_interval, score_definition, score_part, versus_seeds
 from .scores import windows_from
 from .splits import Split
 
@@ -72,7 +72,7 @@ class Judge:
             return {}
         v = self.parts_of(label, e)["validation"]
         return versus_seeds(v, {k: c for k, c in self.seed_val.items() if k != label},
-                            self.scoring.validation_windows, self.b, self.seed)
+                            self.scoring.validation_windows, self.b, self.seed, extend=self.scoring.extend)
 
     def beats_every_seed(self, label: str, e) -> bool:
         vs = self.versus(label, e)
@@ -87,7 +87,8 @@ class Judge:
         if self.has_validation:
             v = p["validation"]
             d.update({"validation": v.to_dict(), "validation_score": self.scoring.score(v, "validation").to_dict(),
-                      "validation_interval": hv_interval(v, self.scoring.validation_windows, self.b, self.seed),
+                      "validation_interval": hv_interval(v, self.scoring.validation_windows, self.b, self.seed,
+                                                         extend=self.scoring.extend),
                       "validation_mean": v.mean_curve()})
             if compare:
                 vs = self.versus(label, e)
@@ -214,9 +215,10 @@ def heldout_results(disc, split: Split, entries: dict, seeds: list[SeedProgram])
     hc = {lab: disc.evaluator.evaluate(e["source"], f"{lab}.tts", e["hash"], e["uses_beta"], part.refs, part.seeds)
           for lab, e in entries.items()}
     hwin = windows_from([hc[s.label] for s in seeds], disc.cfg.score.get("window"))
+    extend = disc.cfg.score.get("extend", "flat") == "flat"
     for lab, e in entries.items():
         e["heldout"] = hc[lab].to_dict()
-        e["heldout_score"] = score_part(hc[lab], hwin).to_dict()
+        e["heldout_score"] = score_part(hc[lab], hwin, extend=extend).to_dict()
         e["heldout_mean"] = hc[lab].mean_curve()
     return {"stores": part.labels, "seeds": part.seeds_summary(), "note": part.note,
             "ranges": {k: list(v) for k, v in hwin.items()}}
@@ -302,7 +304,7 @@ def render_report(final, records, plots, archive_md: str = "") -> str:
         out.append("- With `require_significant` the validation part took part in the selection (as a filter), "
                    "so the selected program's validation figures are no longer an untouched estimate.")
     fr = [f"{BUDGET_NAME} x {f:g}" for f in BUDGET_FRACTIONS]
-    out += ["", SCORE_DEFINITION,
+    out += ["", score_definition(final["scoring"].get("extend", "flat") == "flat"),
             "`frontier area` is the old score (0 below a program's cheapest point, so one very cheap point "
             "could win), shown for comparison only. Accuracy at a budget: the best accuracy among points "
             f"costing at most {', '.join(fr)} (mean over stores; - when a store has no point that cheap).",

@@ -8,6 +8,12 @@
   the window count for nothing; no point inside scores 0. The score is the mean over stores,
   in accuracy points. A program with one very cheap point (below ``lo``) therefore no longer
   earns its accuracy across the whole window, as it did under the old frontier area.
+  The flat extension makes hv *not* monotone in the points: adding a cheaper, less accurate
+  point inside the window lowers it, and a single point at the window's dearest edge earns
+  its accuracy across the whole window (SC@64, a seed program, sets that edge).
+  ``score.extend = "none"`` drops the extension (0 below the cheapest point inside the window):
+  monotone (adding a point never lowers it), but a program gets nothing at budgets it cannot
+  reach.
 * ``frontier_area``: the old score (:func:`tts_dsl.reporting.frontier.frontier_area` over the
   same window: 0 below the program's cheapest point, any point at or below ``c`` counts),
   kept for comparison in reports.
@@ -46,6 +52,15 @@ repeat n { read else break }
 answer majority(completed)
 """
 
+SCORE_DEFINITION_NONE = (
+    "Score (hv, higher is better, in accuracy points): on each store, take the program's points "
+    "(mean tokens per question, accuracy) over the beta grid. The store has a fixed cost window "
+    "[lo, hi]: the cheapest and the dearest point of the seed programs there. f(c) is the best "
+    "accuracy among the program's points that cost between lo and c (0 below its cheapest point "
+    "inside the window). hv is the mean of f over log cost on [lo, hi]; points outside the window "
+    "count for nothing. The score is the mean of hv over stores: a program must be good at every "
+    "budget of the seeds' cost range, cheap ones included.")
+
 SCORE_DEFINITION = (
     "Score (hv, higher is better, in accuracy points): on each store, take the program's points "
     "(mean tokens per question, accuracy) over the beta grid. The store has a fixed cost window "
@@ -57,9 +72,10 @@ SCORE_DEFINITION = (
     "whole cost range, and one very cheap point earns nothing.")
 
 
-def hv_batch(costs: np.ndarray, accs: np.ndarray, lo: float, hi: float) -> np.ndarray:
+def hv_batch(costs: np.ndarray, accs: np.ndarray, lo: float, hi: float, extend: bool = True) -> np.ndarray:
     """hv of many point sets at once: ``costs`` and ``accs`` are ``(B, P)`` (row b: the P
-    points of resample b; NaN marks a missing point). Exact: a finite sum over the steps."""
+    points of resample b; NaN marks a missing point). Exact: a finite sum over the steps.
+    ``extend``: the flat extension to the left edge (else 0 there)."""
     costs = np.atleast_2d(np.asarray(costs, dtype=float))
     accs = np.atleast_2d(np.asarray(accs, dtype=float))
     if costs.shape[1] == 0:
@@ -76,17 +92,17 @@ def hv_batch(costs: np.ndarray, accs: np.ndarray, lo: float, hi: float) -> np.nd
     nxt = np.concatenate([logc[:, 1:], np.full((logc.shape[0], 1), lb)], axis=1)
     steps = np.where(ins, run, 0.0) * (nxt - logc)
     cheapest = np.where(ins & (c == c[:, :1]), a, -np.inf).max(axis=1)  # the frontier point there
-    first = np.where(ins[:, 0], cheapest, 0.0) * (logc[:, 0] - la)
+    first = np.where(ins[:, 0] & extend, cheapest, 0.0) * (logc[:, 0] - la)
     out = (first + steps.sum(axis=1)) / (lb - la)
     return np.where(ins[:, 0], out, 0.0)
 
 
-def hv(points, lo: float, hi: float) -> float:
+def hv(points, lo: float, hi: float, extend: bool = True) -> float:
     """hv of ``(cost, accuracy)`` points over the window ``[lo, hi]`` (see the module doc)."""
     pts = [(c, a) for c, a in points if c is not None and a is not None]
     if not pts or not hi > lo > 0:
         return 0.0
-    return float(hv_batch([[c for c, _ in pts]], [[a for _, a in pts]], lo, hi)[0])
+    return float(hv_batch([[c for c, _ in pts]], [[a for _, a in pts]], lo, hi, extend)[0])
 
 
 def acc_within(points, budget: float) -> float | None:
@@ -127,14 +143,14 @@ class Score:
                    d.get("best_accuracy_beta"))
 
 
-def score_part(curves: Curves, windows: dict, budgets: dict | None = None) -> Score:
+def score_part(curves: Curves, windows: dict, budgets: dict | None = None, extend: bool = True) -> Score:
     """hv and the old frontier area per store (over that store's window) and their means,
     the accuracy at each budget, and the best store-averaged accuracy over the beta grid."""
     per, old, at = {}, {}, {}
     for label in curves.stores:
         lo, hi = windows[label]
         pts = curves.points(label)
-        per[label] = round(hv(pts, lo, hi), 6)
+        per[label] = round(hv(pts, lo, hi, extend), 6)
         old[label] = round(frontier_area(pts, lo, hi), 6)
         if budgets and budgets.get(label):
             at[label] = [acc_within(pts, b) for b in budgets[label]]
@@ -145,9 +161,9 @@ def score_part(curves: Curves, windows: dict, budgets: dict | None = None) -> Sc
                  best["avg_cost"] if best else None, best["beta"] if best else None)
 
 
-def score(curves: Curves, windows: dict, budgets: dict | None = None) -> Score:
+def score(curves: Curves, windows: dict, budgets: dict | None = None, extend: bool = True) -> Score:
     """Alias of :func:`score_part` (the name the loop used before parts existed)."""
-    return score_part(curves, windows, budgets)
+    return score_part(curves, windows, budgets, extend)
 
 
 def windows_from(curves_list: list[Curves], fixed=None) -> dict:
@@ -176,7 +192,7 @@ def budgets_from(budget_curves: Curves | None) -> dict:
     for lb in (budget_curves.stores if budget_curves is not None else {}):
         pts = budget_curves.points(lb)
         if pts:
-            out[lb] = [round(pts[0][0] * f, 3) for f in BUDGET_FRACTIONS]
+            out[lb] = [pts[0][0] * f for f in BUDGET_FRACTIONS]  # not rounded: SC@64 itself fits its x1 budget
     return out
 
 
@@ -191,6 +207,7 @@ class Scoring:
     budgets: dict = field(default_factory=dict)  # search part: label -> [SC@64 cost x 1/4, 1/2, 1]
     validation_windows: dict = field(default_factory=dict)
     validation_budgets: dict = field(default_factory=dict)
+    extend: bool = True  # hv's flat extension to the window's left edge (score.extend = "flat")
 
     def part(self, part: str = "search") -> tuple[dict, dict]:
         """(windows, budgets) of a part."""
@@ -201,31 +218,33 @@ class Scoring:
         raise KeyError(f"no scoring for part {part!r}")
 
     def score(self, curves: Curves, part: str = "search") -> Score:
-        return score_part(curves, *self.part(part))
+        return score_part(curves, *self.part(part), extend=self.extend)
 
     def to_dict(self) -> dict:
         lists = (lambda d: {k: list(v) for k, v in d.items()})
         return {"windows": lists(self.windows), "budgets": lists(self.budgets),
                 "validation_windows": lists(self.validation_windows),
                 "validation_budgets": lists(self.validation_budgets),
-                "budget_program": BUDGET_NAME, "budget_fractions": list(BUDGET_FRACTIONS)}
+                "budget_program": BUDGET_NAME, "budget_fractions": list(BUDGET_FRACTIONS),
+                "extend": "flat" if self.extend else "none"}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Scoring":
         tup = (lambda x: {k: tuple(v) for k, v in (x or {}).items()})
         lists = (lambda x: {k: list(v) for k, v in (x or {}).items()})
         return cls(tup(d["windows"]), lists(d.get("budgets")), tup(d.get("validation_windows")),
-                   lists(d.get("validation_budgets")))
+                   lists(d.get("validation_budgets")), d.get("extend", "flat") == "flat")
 
 
-def make_scoring(seed_parts: list[dict], budget_parts: dict | None = None, window=None) -> Scoring:
+def make_scoring(seed_parts: list[dict], budget_parts: dict | None = None, window=None,
+                 extend: bool = True) -> Scoring:
     """The run's :class:`Scoring` from the seed programs' parts (``{"search": Curves,
     "validation": Curves}`` each) and SC@64's parts; ``window``: one fixed ``[lo, hi]``
     for every store and part instead."""
     w = {p: windows_from([sp[p] for sp in seed_parts if sp.get(p) is not None], window)
          for p in ("search", "validation")}
     b = {p: budgets_from(budget_parts.get(p)) if budget_parts else {} for p in ("search", "validation")}
-    return Scoring(w["search"], b["search"], w["validation"], b["validation"])
+    return Scoring(w["search"], b["search"], w["validation"], b["validation"], extend)
 
 
 # -------------------------------------------------------------- significance
@@ -249,8 +268,8 @@ def _n_questions(curves: Curves, label) -> int:
     raise ValueError(f"{label}: no per-question arrays (an evaluation with them is needed)")
 
 
-def _hv_samples(curves: Curves, windows: dict, idx: dict) -> np.ndarray:
-    per = [hv_batch(*_resampled_points(curves.stores[lb], ix), *windows[lb]) for lb, ix in idx.items()]
+def _hv_samples(curves: Curves, windows: dict, idx: dict, extend: bool = True) -> np.ndarray:
+    per = [hv_batch(*_resampled_points(curves.stores[lb], ix), *windows[lb], extend) for lb, ix in idx.items()]
     return np.mean(per, axis=0)
 
 
@@ -260,18 +279,20 @@ def _draws(curves: Curves, windows: dict, b: int, seed: int) -> dict:
     return {lb: bootstrap_indices(_n_questions(curves, lb), b, seed, lb) for lb in curves.stores if lb in windows}
 
 
-def bootstrap_hv(curves: Curves, windows: dict, b: int = 1000, seed: int = 0) -> tuple[float, np.ndarray]:
+def bootstrap_hv(curves: Curves, windows: dict, b: int = 1000, seed: int = 0,
+                 extend: bool = True) -> tuple[float, np.ndarray]:
     """hv (mean over the stores with a window) on the part's own questions, and on ``b``
     resamples of them (``(b,)``; the draws depend only on ``seed``, the store and its size,
     so two programs on the same part are resampled alike: a paired bootstrap)."""
     idx = _draws(curves, windows, b, seed)
     obs = {lb: np.arange(_n_questions(curves, lb))[None, :] for lb in idx}
-    return float(_hv_samples(curves, windows, obs)[0]), _hv_samples(curves, windows, idx)
+    return float(_hv_samples(curves, windows, obs, extend)[0]), _hv_samples(curves, windows, idx, extend)
 
 
-def hv_interval(curves: Curves, windows: dict, b: int = 1000, seed: int = 0, level: float = LEVEL) -> dict:
+def hv_interval(curves: Curves, windows: dict, b: int = 1000, seed: int = 0, level: float = LEVEL,
+                extend: bool = True) -> dict:
     """hv (mean over stores) of a part with its bootstrap percentile interval over questions."""
-    obs, samples = bootstrap_hv(curves, windows, b, seed)
+    obs, samples = bootstrap_hv(curves, windows, b, seed, extend)
     lo, hi = percentile_interval(samples, level)
     return {"hv": obs, "lo": lo, "hi": hi, "B": b, "seed": seed}
 
@@ -296,18 +317,19 @@ def _common(cand: Curves, other: Curves, windows: dict) -> tuple[Curves, Curves]
 
 
 def paired_bootstrap(cand: Curves, seed_curves: Curves, windows: dict, b: int = 1000, seed: int = 0,
-                     level: float = LEVEL) -> dict:
+                     level: float = LEVEL, extend: bool = True) -> dict:
     """Paired bootstrap over questions of hv(cand) - hv(seed) (mean over the stores both
     have): the same resampled questions for both programs on each store. Returns ``diff``
     (on the part's own questions), ``mean`` (of the resamples), ``lo``/``hi`` (percentile
     interval), ``p`` (share of resamples with a difference <= 0: small when the candidate is
     reliably better) and ``significant`` (``lo > 0``)."""
     c, s = _common(cand, seed_curves, windows)
-    return _difference(*bootstrap_hv(c, windows, b, seed), *bootstrap_hv(s, windows, b, seed), b, seed, level)
+    return _difference(*bootstrap_hv(c, windows, b, seed, extend), *bootstrap_hv(s, windows, b, seed, extend), b,
+                       seed, level)
 
 
 def versus_seeds(cand: Curves, seeds: dict, windows: dict, b: int = 1000, seed: int = 0,
-                 level: float = LEVEL) -> dict:
+                 level: float = LEVEL, extend: bool = True) -> dict:
     """:func:`paired_bootstrap` of ``cand`` against each of ``seeds`` (label -> Curves of the
     same part), the candidate's resamples computed once."""
     out, mine = {}, {}
@@ -315,6 +337,11 @@ def versus_seeds(cand: Curves, seeds: dict, windows: dict, b: int = 1000, seed: 
         c, s = _common(cand, sc, windows)
         key = tuple(c.stores)
         if key not in mine:
-            mine[key] = bootstrap_hv(c, windows, b, seed)
-        out[label] = _difference(*mine[key], *bootstrap_hv(s, windows, b, seed), b, seed, level)
+            mine[key] = bootstrap_hv(c, windows, b, seed, extend)
+        out[label] = _difference(*mine[key], *bootstrap_hv(s, windows, b, seed, extend), b, seed, level)
     return out
+
+
+def score_definition(extend: bool = True) -> str:
+    """The score's definition for prompts (``score.extend``: flat or none)."""
+    return SCORE_DEFINITION if extend else SCORE_DEFINITION_NONE
