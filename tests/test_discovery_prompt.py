@@ -10,6 +10,7 @@ import json
 import pytest
 
 from test_discovery import GOOD, ROOT, FakeChat, make_cfg, records
+from test_discovery_loop import rounds_only
 from tts_dsl.discovery.loop import Discovery
 from tts_dsl.discovery.validate import apply_diff, extract_source
 
@@ -59,7 +60,7 @@ def test_diff_edit_end_to_end_with_a_repair(tmp_path):
     with FakeChat([("reply", bad), ("reply", good)]) as srv:
         cfg = make_cfg(tmp_path, max_rounds=1, max_repairs=2, proposer={
             "kind": "openai", "base_url": srv.url, "model": "m", "backoff_s": 0.0})
-        Discovery.start(cfg, tmp_path / "run").run()
+        rounds_only(Discovery.start(cfg, tmp_path / "run")).run()
         first = srv.requests[0]["body"]["messages"][1]["content"]
         repair = srv.requests[1]["body"]["messages"]
     assert "PARENT:" in first and "<<<<<<< SEARCH" in first and "## The parent to improve" in first
@@ -79,7 +80,7 @@ def test_a_diff_that_applies_but_does_not_check_goes_back_with_check_diagnostics
     with FakeChat([("reply", broken), ("reply", f"```tts\n{GOOD}```\n")]) as srv:
         cfg = make_cfg(tmp_path, max_rounds=1, max_repairs=1, proposer={
             "kind": "openai", "base_url": srv.url, "model": "m", "backoff_s": 0.0})
-        Discovery.start(cfg, tmp_path / "run").run()
+        rounds_only(Discovery.start(cfg, tmp_path / "run")).run()
         msg = srv.requests[1]["body"]["messages"][-1]["content"]
     (rec,) = records(tmp_path / "run")
     assert rec["attempts"][0]["validation"]["stage"] == "check"
@@ -93,8 +94,7 @@ def test_a_diff_that_applies_but_does_not_check_goes_back_with_check_diagnostics
 def run_dir(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("prompt")
     cfg = make_cfg(tmp, max_rounds=4)
-    d = Discovery.start(cfg, tmp / "run")
-    d.run()
+    rounds_only(Discovery.start(cfg, tmp / "run")).run()
     return tmp / "run"
 
 
