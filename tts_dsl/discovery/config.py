@@ -177,7 +177,7 @@ SMOKE_DEFAULTS = {"seed": 0, "questions": 6, "branches": 32, "seeds": 3, "betas"
 # [archive]: the quality-diversity archive (tts_dsl/discovery/qd.py, docs/discovery.md)
 ARCHIVE_DEFAULTS = {"islands": 2, "migrate_every": 10, "migrants": 1, "cost_bands": 4,
                     "behaviour_bands": [0.2, 0.5], "descriptor": "adaptivity", "parent_bias": 2.0,
-                    "admit_margin": 2.0}
+                    "admit_margin": 1.0}
 
 
 def _take(table: dict, cls, where: str):

@@ -231,7 +231,7 @@ class QDArchive:
 
     def __init__(self, windows: dict, *, islands: int = 2, migrate_every: int = 10, migrants: int = 1,
                  cost_bands: int = 4, behaviour_edges=(0.2, 0.5), descriptor: str = "adaptivity",
-                 parent_bias: float = 2.0, admit_margin: float = 2.0, scales: dict | None = None):
+                 parent_bias: float = 2.0, admit_margin: float = 1.0, scales: dict | None = None):
         if islands < 1 or cost_bands < 1 or migrants < 0 or migrate_every < 0:
             raise ValueError("islands and cost_bands must be >= 1, migrants and migrate_every >= 0")
         if descriptor not in DESCRIPTORS:
@@ -271,7 +271,7 @@ class QDArchive:
         return cls(windows, islands=settings.get("islands", 2), migrate_every=settings.get("migrate_every", 10),
                    migrants=settings.get("migrants", 1), cost_bands=settings.get("cost_bands", 4),
                    behaviour_edges=edges, descriptor=settings.get("descriptor", "adaptivity"),
-                   parent_bias=settings.get("parent_bias", 2.0), admit_margin=settings.get("admit_margin", 2.0),
+                   parent_bias=settings.get("parent_bias", 2.0), admit_margin=settings.get("admit_margin", 1.0),
                    scales=scales)
 
     @property
