@@ -106,7 +106,7 @@ def test_prompt_states_score_store_facts_cells_parent_and_note(run_dir):
     recs = d.archive.records()
     rd = d.open_round(len(recs), recs)
     text = rd.prompt
-    assert scores.SCORE_DEFINITION in text
+    assert scores.score_definition(d.cfg.score["extend"] == "flat") in text
     facts = d.state.store_facts
     (label,) = facts
     n_search = len(d.split.questions("search")[label])

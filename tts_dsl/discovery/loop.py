@@ -602,7 +602,8 @@ class Discovery:
         def entry(p):
             return lookup.get(p["id"]) if p else None
 
-        return PromptView(score_definition=getattr(scores, "SCORE_DEFINITION", None),
+        extend = (getattr(self.cfg, "score", None) or {}).get("extend", "flat") == "flat"
+        return PromptView(score_definition=scores.score_definition(extend),
                           store_facts=self.state.store_facts, cells=cells, parent=entry(parent),
                           inspirations=[e for e in (entry(p) for p in inspirations) if e is not None],
                           search_note=self.search.note if hasattr(self.search, "note") else "")
