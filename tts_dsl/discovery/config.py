@@ -54,6 +54,7 @@ class ProposerConfig:
     elite: int = 6             # parents drawn from the best this many programs
     operators: dict = field(default_factory=dict)  # operator -> weight (overrides; 0 disables one)
     repair_steps: int = 3      # diagnostic-guided repairs per operator before it is reverted
+    follow_pick: float = 0.6   # share of proposals from the loop's parent pick (else by rank on the score)
 
 
 @dataclass

@@ -490,6 +490,9 @@ class EvolveProposer(Proposer):
                 return self._reply(ctx, text, base, pa, pb, ops, {"repair_of": code}, texts)
         return None
 
+    def cfg_pick(self) -> float:
+        return float(getattr(self.cfg, "follow_pick", 0.6))
+
     def cfg_steps(self) -> int:
         return int(getattr(self.cfg, "repair_steps", 3))
 
@@ -513,8 +516,11 @@ class EvolveProposer(Proposer):
         picked = [p for p in (getattr(ctx, "parents", None) or []) if p.get("source")]
         donors = [p for p in (getattr(ctx, "inspirations", None) or []) if p.get("source")]
         for i in range(max(1, self.cfg.tries)):
-            # the loop's pick (across archive cells and islands) first, then by rank
-            pa = picked[0] if picked and i < max(1, self.cfg.tries // 2) else rng.choices(elite, weights)[0]
+            # the loop's pick (across archive cells and islands), or by rank on the score: an
+            # archive cell keeps the most accurate point of its band, so a program that is best
+            # by the score (e.g. a single point at the top of the window) may hold no cell
+            use_pick = picked and i < max(1, self.cfg.tries // 2) and rng.random() < self.cfg_pick()
+            pa = picked[0] if use_pick else rng.choices(elite, weights)[0]
             pb = rng.choice(donors) if donors and rng.random() < 0.7 else rng.choice(pool)
             pb = None if pb is pa or pb.get("id") == pa.get("id") else pb
             ca = self._check(pa["id"], pa["source"])
