@@ -217,7 +217,12 @@ class Split:
     def from_dict(cls, d: dict) -> "Split":
         return cls(d["kind"], Part.from_dict(d["search"]), Part.from_dict(d["validation"]),
                    Part.from_dict(d["heldout"]) if d.get("heldout") else None,
-                   tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in d["settings"].items())))
+                   _settings(d["settings"]))
+
+
+def _settings(d: dict) -> tuple:
+    """The [split] table as sorted, hashable (key, value) pairs."""
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in d.items()))
 
 
 def question_accuracy(seed_curves: list, label: str, n: int) -> list[float]:
@@ -311,7 +316,7 @@ def make_split(cfg: DiscoverConfig, seed_curves: list, refs: list[StoreRef] | No
         search.append(Slice(r, seeds, tuple(q for q in range(n) if q not in v)))
         if v:
             validation.append(Slice(r, seeds, tuple(sorted(v))))
-    settings = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in sp.items()))
+    settings = _settings(sp)
     return Split(sp["kind"], Part("search", tuple(search), seeds, "search questions of each search store"),
                  Part("validation", tuple(validation), seeds,
                       "held-out questions of each search store (and stores held out whole)"),
