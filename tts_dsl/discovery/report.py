@@ -98,6 +98,10 @@ class Judge:
 
 
 def _uses_beta(e) -> bool:
+    """Whether a candidate was evaluated over the beta grid (its rows carry betas), which keys
+    its cached evaluation; checked again only when it has no curves."""
+    if e.curves is not None and e.curves.stores:
+        return any(r.get("beta") is not None for rows in e.curves.stores.values() for r in rows)
     from ..api import check
 
     return check(e.source, e.label).uses_beta
