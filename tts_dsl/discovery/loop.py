@@ -698,10 +698,12 @@ class Discovery:
         from ..lang.diagnostics import Diagnostic
 
         if self.cfg.cascade.get("enabled"):
+            t0 = time.perf_counter()
             sc = self.screen_curves(v.source, rd.file, v.hash, v.checked.uses_beta)
             if sc.errors():
                 return self.sweep_failure(v, rd.file, sc.errors(), "the screening subset")
             rd.screen = self.screen_dict(sc)
+            rd.screen["wall_s"] = round(time.perf_counter() - t0, 3)
             fp = rd.screen["fingerprint"]
             dup = self.qd.duplicate_of(fp) if (fp is not None and self.qd is not None) else None
             if dup is not None:
