@@ -744,7 +744,7 @@ class Discovery:
         rec = self.record(rd, len(records))
         self.archive.append(rec)
         records.append(rec)
-        if rec.cells:
+        if rec.status in ("ok", "screened"):  # the archive moved on (cells, fingerprints, migration)
             self.save_state()
         if rec.status == "stopped":
             self.log(f"{rec.label} stopped")
