@@ -226,3 +226,13 @@ def test_wall_budget_holds_with_slow_calls_in_flight(tmp_path):
     assert rounds_s < 3.0  # did not wait for the 4-second replies in flight
     assert len(srv.requests) == 3  # three in flight, abandoned before any reply: nothing recorded
     assert not (tmp_path / "run" / "candidates.jsonl").exists()
+
+
+def test_evolve_with_parallel_runs_inline(tmp_path):
+    cfg = make_cfg(tmp_path, max_rounds=4, parallel=3)
+    d = rounds_only(Discovery.start(cfg, tmp_path / "run"))
+    d.run()
+    recs = records(tmp_path / "run")
+    assert [r["id"] for r in recs] == [0, 1, 2, 3] and [r["proposal"] for r in recs] == [0, 1, 2, 3]
+    assert all(r["proposer"] == "evolve" and r["proposer_kind"] == "evolve" for r in recs)
+    assert any(r["status"] in ("ok", "screened") for r in recs)

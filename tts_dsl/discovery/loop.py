@@ -763,7 +763,12 @@ class Discovery:
             status = "duplicate"
         rid = rd.proposal if rid is None else rid
         pc = self.proposer_configs()[self.proposer_names().index(rd.proposer)]
-        parents = rd.parents or ([rd.parent["id"]] if rd.parent else [p["id"] for p in rd.pool[:cfg.prompt["top_k"]]])
+        edit = getattr(v, "edit", None) if v else None
+        named = edit.get("parent") if edit and edit.get("kind") == "diff" else None
+        if named and named.startswith("seed:"):
+            named = named[5:]
+        parents = rd.parents or ([named] if named else [rd.parent["id"]] if rd.parent else
+                                 [p["id"] for p in rd.pool[:cfg.prompt["top_k"]]])
         rec = Candidate(
             id=rid, status=status, stage=None if status in ("ok", "screened") else (v.stage if v else "proposer"),
             proposer=rd.proposer, parents=parents,
@@ -772,7 +777,7 @@ class Discovery:
             llm_calls=rd.calls, tokens_in=rd.tokens_in, tokens_out=rd.tokens_out, usd=round(rd.usd, 6),
             betas=list(cfg.betas), seeds=self.search.seeds_summary(), stores=self.search.labels)
         rec.proposal, rec.proposer_kind, rec.island = rd.proposal, pc.kind, rd.island
-        rec.edit = getattr(v, "edit", None) if v else None
+        rec.edit = edit
         rec.inspirations = [p["id"] for p in rd.inspirations] or None
         rec.screen, rec.full_skipped = rd.screen, rd.full_skipped
         if status == "ok":
