@@ -106,12 +106,14 @@ def test_resume_after_an_interruption_with_proposals_in_flight(tmp_path):
 
 
 # ----------------------------------------------------------- several proposers
-def test_several_proposers_by_weight(tmp_path):
+@pytest.mark.parametrize("choose", ["weights", "bandit"])
+def test_several_proposers_in_one_run(tmp_path, choose):
     pytest.importorskip("httpx")
     with FakeChat([("reply", fenced(variant(i))) for i in range(10)]) as a, \
             FakeChat([("reply", fenced(variant(10 + i))) for i in range(10)]) as b:
         cfg = config_from_dict({
             "run": {"out": str(tmp_path / "run"), "max_rounds": 8, "max_repairs": 0, "parallel": 2, "jobs": 1,
+                    "choose": choose,
                     "plots": False, "betas": [0.0, 1.0],
                     "seed_programs": [str(ROOT / "programs" / "sc.tts"), str(ROOT / "programs" / "cmc.tts")]},
             "search": {"synthetic": [{"seed": 11, "questions": 5, "branches": 24}], "seeds": 3},
