@@ -287,7 +287,7 @@ def _output(edits: str, parent: str, has_parent: bool) -> str:
         return "## Your reply\n\n" + whole + "\nYou may add a short explanation before the block."
     if edits == "diff":
         return "## Your reply\n\n" + diff + "\nYou may add a short explanation before the blocks."
-    lead = (f"Prefer a focused edit of the parent {parent}: " if has_parent else "Either edit a program shown above: ")
+    lead = (f"Prefer a focused edit of the parent {parent}. " if has_parent else "Edit a program shown above. ")
     return ("## Your reply\n\n" + lead + diff + "\n\nOr, for a new design, " + whole[0].lower() + whole[1:]
             + "\n\nYou may add a short explanation before the blocks or the program.")
 
