@@ -322,7 +322,12 @@ def gate_condition(rng, xs: str) -> tuple[str, str]:
     return c, ans
 
 
-WEIGHTS = ["1.0 / (1 + {v}.cost)", "1.0 / (1 + {v}.steps)", "1 + count({v}.history, {v}.latest)",
+# Vote weights per branch: shorter chains (Hassid et al. 2025: shorter thinking chains are more
+# often right) by tokens, with a length scale in intervals, or by steps; the stability of a
+# branch's revealed answers; its length (the opposite preference).
+WEIGHTS = ["1.0 / (1 + {v}.cost)", "exp(-{v}.cost / (8.0 * interval_tokens))",
+           "exp(-{v}.cost / (16.0 * interval_tokens))", "exp(-{v}.cost / (32.0 * interval_tokens))",
+           "1.0 / (1 + {v}.steps)", "1 + count({v}.history, {v}.latest)",
            "count({v}.history, {v}.latest) / (1.0 + len({v}.history))", "{v}.steps"]
 
 
