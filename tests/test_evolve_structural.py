@@ -296,3 +296,23 @@ def test_the_library_depends_only_on_the_set_of_programs():
     key = lambda fs: [(f.text, f.origin, f.free) for f in fs]  # noqa: E731
     assert key(a.statements()) == key(b.statements())
     assert key(a.expressions("bool")) == key(b.expressions("bool"))
+
+
+def test_ancestry_shows_each_generation_and_the_diff_to_the_root():
+    from tts_dsl.discovery.lineage import ancestry, render_ancestry
+
+    asc = prog("asc")
+    g1 = asc.replace("controller asc", "controller asc_e0").replace("answer majority(completed)",
+                                                                     "answer votes(completed).winner")
+    g2 = g1.replace("> threshold", ">= threshold")
+    steps = lambda op, note: [{"meta": {"operators": [op], "steps": [{"op": op, "notes": [note]}]}}]  # noqa: E731
+    recs = [{"id": 0, "source": g1, "parents": ["asc", "sc"], "attempts": steps("agg_change", "majority -> votes")},
+            {"id": 1, "source": "x", "parents": ["sc"], "attempts": []},
+            {"id": 2, "source": g2, "parents": ["c0000"], "attempts": steps("compare", "> -> >=")}]
+    chain = ancestry("c0002", recs, {"asc": asc, "sc": prog("sc")})
+    assert [c["id"] for c in chain] == ["asc", "c0000", "c0002"]
+    assert chain[1]["donor"] == "sc" and chain[2]["operators"] == ["compare"]
+    md = render_ancestry("c0002", recs, {"asc": asc, "sc": prog("sc")})
+    assert "`asc` -> `c0000`: agg_change, donor `sc` (majority -> votes)" in md
+    assert "-answer majority(completed)\n+answer votes(completed).winner" in md
+    assert "controller" not in md.split("```diff")[1]  # renamed generations do not show as changes
