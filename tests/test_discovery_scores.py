@@ -37,24 +37,26 @@ def test_a_single_very_cheap_point_no_longer_wins():
     # under the old frontier area the cheap point counted across the whole window, and won
     assert frontier_area(cheap, lo, hi) == pytest.approx(50.0)
     assert frontier_area(cheap, lo, hi) > frontier_area(real, lo, hi)
-    # hv uses only points inside the window: the cheap program scores 0 and loses
-    assert hv(cheap, lo, hi) == 0.0
-    assert hv(real, lo, hi) > 40.0
+    # hv uses only points inside the window: the cheap program scores 0 and loses (either way)
+    assert hv(cheap, lo, hi) == hv(cheap, lo, hi, extend=True) == 0.0
+    assert hv(real, lo, hi) > 40.0 and hv(real, lo, hi, extend=True) > 40.0
     c = score_part(curves(row(0.0, 10.0, [1, 0])), WIN)
     r = score_part(curves(row(0.0, 100.0, [1, 0, 0, 0, 0]), row(1.0, 1000.0, [1, 1, 0, 0, 0])), WIN)
     assert c.frontier_area > r.frontier_area and c.hv < r.hv  # the ranking flips
 
 
-def test_flat_extension_only_from_a_point_inside_the_window():
+def test_points_outside_the_window_never_help():
     lo, hi = WIN["s"]
-    assert hv([(200.0, 50.0)], lo, hi) == pytest.approx(50.0)  # extended flat to the left edge
-    assert frontier_area([(200.0, 50.0)], lo, hi) < 50.0  # the old area counted 0 below 200
+    # the default: 0 below the cheapest point inside the window
+    assert hv([(200.0, 50.0)], lo, hi) == pytest.approx(50.0 * math.log(1000 / 200) / math.log(10))
     assert hv([(2000.0, 90.0)], lo, hi) == 0.0  # above the window: nothing
-    # a point outside never helps: the cheap 90% point is ignored, the inside one extends
-    assert hv([(10.0, 90.0), (500.0, 30.0)], lo, hi) == pytest.approx(30.0)
+    assert hv([(10.0, 90.0), (500.0, 30.0)], lo, hi) == pytest.approx(hv([(500.0, 30.0)], lo, hi))
     # between points: the best accuracy reached so far (a step function on log cost)
     got = hv([(100.0, 20.0), (math.sqrt(1e5), 60.0)], lo, hi)
     assert got == pytest.approx(0.5 * 20.0 + 0.5 * 60.0)
+    # the flat option extends the cheapest inside point to the left edge, never an outside one
+    assert hv([(200.0, 50.0)], lo, hi, extend=True) == pytest.approx(50.0)
+    assert hv([(10.0, 90.0), (500.0, 30.0)], lo, hi, extend=True) == pytest.approx(30.0)
 
 
 points = st.lists(st.tuples(st.floats(1.0, 1e6), st.floats(0.0, 100.0)), min_size=0, max_size=8)
@@ -62,17 +64,17 @@ points = st.lists(st.tuples(st.floats(1.0, 1e6), st.floats(0.0, 100.0)), min_siz
 
 @settings(max_examples=200, deadline=None)
 @given(points, st.floats(1.0, 1e3), st.floats(1.5, 100.0))
-def test_hv_is_the_frontier_area_of_the_inside_points_extended_to_lo(pts, lo, ratio):
+def test_hv_is_the_frontier_area_of_the_inside_points(pts, lo, ratio):
     hi = lo * ratio
     inside = [(c, a) for c, a in pts if lo <= c <= hi]
     if not inside:
-        assert hv(pts, lo, hi) == 0.0
+        assert hv(pts, lo, hi) == hv(pts, lo, hi, extend=True) == 0.0
         return
-    c0 = min(c for c, _ in inside)
+    assert hv(pts, lo, hi) == pytest.approx(frontier_area(inside, lo, hi), abs=1e-9)
+    c0 = min(c for c, _ in inside)  # flat: as if the cheapest inside point stood at lo
     a0 = max(a for c, a in inside if c == c0)
-    want = frontier_area([(lo, a0)] + inside, lo, hi)
-    assert hv(pts, lo, hi) == pytest.approx(want, abs=1e-9)
-    assert hv(pts, lo, hi) <= max(a for _, a in inside) + 1e-9
+    assert hv(pts, lo, hi, extend=True) == pytest.approx(frontier_area([(lo, a0)] + inside, lo, hi), abs=1e-9)
+    assert hv(pts, lo, hi) <= hv(pts, lo, hi, extend=True) <= max(a for _, a in inside) + 1e-9
 
 
 def test_accuracy_at_fixed_budgets_is_a_cap_without_extension():
@@ -101,9 +103,9 @@ def test_scoring_windows_and_budgets_per_part():
     assert sc.windows == {"s": (100.0, 1000.0)} and sc.validation_windows == {"s": (120.0, 1200.0)}
     assert sc.budgets == {"s": [200.0, 400.0, 800.0]} and sc.validation_budgets == {"s": [220.0, 440.0, 880.0]}
     assert Scoring.from_dict(sc.to_dict()) == sc
-    # the validation part's dearest seed point (1200 > 1000) still counts on that part
-    assert sc.score(seed_b["validation"], "validation").hv == 100.0
-    assert sc.score(seed_b["validation"]).hv == 0.0  # with the search window it would not
+    # a point beyond the search window (1150 > 1000) still counts on the validation part
+    probe = curves(row(None, 1150.0, [1, 1]))
+    assert sc.score(probe, "validation").hv > 0 and sc.score(probe).hv == 0.0
     odd = curves(row(None, 1000 / 3, [1, 1]))  # SC@64 itself always fits its own x1 budget
     assert score_part(odd, {"s": (100.0, 1000.0)}, budgets_from(odd)).acc_at_budget["s"][2] == 100.0
     fixed = make_scoring([seed_a], None, [50, 5000])
@@ -181,22 +183,24 @@ def test_versus_seeds_is_the_paired_bootstrap_against_each_seed():
     assert got["b"] == paired_bootstrap(cand, other, WIN, b=300, seed=1)
 
 
-def test_the_flat_extension_is_not_monotone_and_extend_none_is():
+def test_the_flat_option_is_not_monotone_and_the_default_is():
     lo, hi = WIN["s"]
     top = [(1000.0, 64.0)]  # one point on the window's dearest edge (where SC@64 sits)
     curve = [(100.0, 40.0), (300.0, 55.0), (1000.0, 64.0)]  # the same top point, and cheaper options
-    # flat (the default): the single dearest point earns its accuracy across the window, and
-    # adding cheaper, less accurate points lowers the score
-    assert hv(top, lo, hi) == pytest.approx(64.0) and hv(curve, lo, hi) < hv(top, lo, hi)
-    # none: 0 below the cheapest inside point; adding a point never lowers the score
-    assert hv(top, lo, hi, extend=False) == 0.0 and hv(curve, lo, hi, extend=False) > 0
-    assert hv([(10.0, 90.0)], lo, hi, extend=False) == 0.0  # a point below the window still earns nothing
-    s = Scoring({"s": (lo, hi)}, extend=False)
-    assert Scoring.from_dict(s.to_dict()) == s and s.score(curves(row(0.0, 1000.0, [1, 1]))).hv == 0.0
+    # flat (an option): the single dearest point earns its accuracy across the window, and
+    # adding cheaper, less accurate points lowers the score; this is why it is not the default
+    assert hv(top, lo, hi, extend=True) == pytest.approx(64.0)
+    assert hv(curve, lo, hi, extend=True) < hv(top, lo, hi, extend=True)
+    # none (the default): 0 below the cheapest inside point; adding a point never lowers the score
+    assert hv(top, lo, hi) == 0.0 and hv(curve, lo, hi) > 0
+    s, f = Scoring({"s": (lo, hi)}), Scoring({"s": (lo, hi)}, extend=True)
+    assert Scoring.from_dict(s.to_dict()) == s and Scoring.from_dict(f.to_dict()) == f
+    one = curves(row(0.0, 1000.0, [1, 1]))
+    assert s.score(one).hv == 0.0 and f.score(one).hv == 100.0
 
 
 @settings(max_examples=200, deadline=None)
 @given(points, st.tuples(st.floats(1.0, 1e6), st.floats(0.0, 100.0)), st.floats(1.0, 1e3), st.floats(1.5, 100.0))
-def test_hv_without_extension_never_drops_when_a_point_is_added(pts, extra, lo, ratio):
+def test_hv_never_drops_when_a_point_is_added(pts, extra, lo, ratio):
     hi = lo * ratio
-    assert hv(pts + [extra], lo, hi, extend=False) >= hv(pts, lo, hi, extend=False) - 1e-9
+    assert hv(pts + [extra], lo, hi) >= hv(pts, lo, hi) - 1e-9

@@ -115,7 +115,7 @@ class DiscoverConfig:
 
 SPLIT_DEFAULTS = {"kind": "questions", "validation_fraction": 1 / 3, "folds": 5, "validation_fold": 0, "seed": 0,
                   "holdout_models": []}
-SCORE_DEFAULTS = {"window": None, "extend": "flat"}
+SCORE_DEFAULTS = {"window": None, "extend": "none"}
 SELECT_DEFAULTS = {"require_significant": False, "bootstrap": 1000, "seed": 0}
 SELECT_RULES = ("frontier", "hv", "accuracy")  # "hv" is a synonym of "frontier"
 

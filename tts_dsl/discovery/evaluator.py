@@ -112,7 +112,7 @@ class Evaluator:
         budget = self.evaluate(BUDGET_PROGRAM, "budget_sc64.tts", bh, False, refs, seeds)
         parts = [parts_of(f, split) for f in fulls]
         scoring = make_scoring(parts, parts_of(budget, split), cfg.score.get("window"),
-                               cfg.score.get("extend", "flat") == "flat")
+                               cfg.score.get("extend", "none") == "flat")
         return split, scoring, parts
 
 

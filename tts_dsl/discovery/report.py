@@ -219,7 +219,7 @@ def heldout_results(disc, split: Split, entries: dict, seeds: list[SeedProgram])
     hc = {lab: disc.evaluator.evaluate(e["source"], f"{lab}.tts", e["hash"], e["uses_beta"], part.refs, part.seeds)
           for lab, e in entries.items()}
     hwin = windows_from([hc[s.label] for s in seeds], disc.cfg.score.get("window"))
-    extend = disc.cfg.score.get("extend", "flat") == "flat"
+    extend = disc.cfg.score.get("extend", "none") == "flat"
     for lab, e in entries.items():
         e["heldout"] = hc[lab].to_dict()
         e["heldout_score"] = score_part(hc[lab], hwin, extend=extend).to_dict()
@@ -308,7 +308,7 @@ def render_report(final, records, plots, archive_md: str = "") -> str:
         out.append("- With `require_significant` the validation part took part in the selection (as a filter), "
                    "so the selected program's validation figures are no longer an untouched estimate.")
     fr = [f"{BUDGET_NAME} x {f:g}" for f in BUDGET_FRACTIONS]
-    out += ["", score_definition(final["scoring"].get("extend", "flat") == "flat"),
+    out += ["", score_definition(final["scoring"].get("extend", "none") == "flat"),
             "`frontier area` is the old score (0 below a program's cheapest point, so one very cheap point "
             "could win), shown for comparison only. Accuracy at a budget: the best accuracy among points "
             f"costing at most {', '.join(fr)} (mean over stores; - when a store has no point that cheap).",

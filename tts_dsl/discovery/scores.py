@@ -2,18 +2,17 @@
 
 * ``hv`` (the ranking score): per store, over a fixed *window* ``[lo, hi]`` of cost (the
   seed programs' cheapest and dearest points on that store), the mean over log cost of
-  ``f(c)`` = the best accuracy among the program's points with ``lo <= cost <= c``; below
-  the program's cheapest point inside the window, ``f`` is that point's accuracy (the flat
-  extension to the window's left edge, only from a point inside the window). Points outside
-  the window count for nothing; no point inside scores 0. The score is the mean over stores,
-  in accuracy points. A program with one very cheap point (below ``lo``) therefore no longer
-  earns its accuracy across the whole window, as it did under the old frontier area.
-  The flat extension makes hv *not* monotone in the points: adding a cheaper, less accurate
-  point inside the window lowers it, and a single point at the window's dearest edge earns
-  its accuracy across the whole window (SC@64, a seed program, sets that edge).
-  ``score.extend = "none"`` drops the extension (0 below the cheapest point inside the window):
-  monotone (adding a point never lowers it), but a program gets nothing at budgets it cannot
-  reach.
+  ``f(c)`` = the best accuracy among the program's points with ``lo <= cost <= c`` (0 below
+  its cheapest point inside the window). Points outside the window count for nothing; no
+  point inside scores 0. The score is the mean over stores, in accuracy points. A program
+  with one very cheap point (below ``lo``) therefore no longer earns its accuracy across the
+  whole window, as it did under the old frontier area. hv is monotone: adding a point never
+  lowers it.
+* ``score.extend = "flat"`` (an option, not the default): below the program's cheapest point
+  inside the window, ``f`` is that point's accuracy (a flat extension to the window's left
+  edge, only from a point inside the window). It is *not* monotone: adding a cheaper, less
+  accurate point lowers the score, and a single point on the window's dearest edge earns its
+  accuracy across the whole window (SC@64, a seed program, sets that edge and ties with ASC).
 * ``frontier_area``: the old score (:func:`tts_dsl.reporting.frontier.frontier_area` over the
   same window: 0 below the program's cheapest point, any point at or below ``c`` counts),
   kept for comparison in reports.
@@ -52,7 +51,7 @@ repeat n { read else break }
 answer majority(completed)
 """
 
-SCORE_DEFINITION_NONE = (
+SCORE_DEFINITION = (
     "Score (hv, higher is better, in accuracy points): on each store, take the program's points "
     "(mean tokens per question, accuracy) over the beta grid. The store has a fixed cost window "
     "[lo, hi]: the cheapest and the dearest point of the seed programs there. f(c) is the best "
@@ -61,7 +60,7 @@ SCORE_DEFINITION_NONE = (
     "count for nothing. The score is the mean of hv over stores: a program must be good at every "
     "budget of the seeds' cost range, cheap ones included.")
 
-SCORE_DEFINITION = (
+SCORE_DEFINITION_FLAT = (
     "Score (hv, higher is better, in accuracy points): on each store, take the program's points "
     "(mean tokens per question, accuracy) over the beta grid. The store has a fixed cost window "
     "[lo, hi]: the cheapest and the dearest point of the seed programs there. f(c) is the best "
@@ -72,10 +71,10 @@ SCORE_DEFINITION = (
     "whole cost range, and one very cheap point earns nothing.")
 
 
-def hv_batch(costs: np.ndarray, accs: np.ndarray, lo: float, hi: float, extend: bool = True) -> np.ndarray:
+def hv_batch(costs: np.ndarray, accs: np.ndarray, lo: float, hi: float, extend: bool = False) -> np.ndarray:
     """hv of many point sets at once: ``costs`` and ``accs`` are ``(B, P)`` (row b: the P
     points of resample b; NaN marks a missing point). Exact: a finite sum over the steps.
-    ``extend``: the flat extension to the left edge (else 0 there)."""
+    ``extend``: the flat extension to the left edge (default: 0 there)."""
     costs = np.atleast_2d(np.asarray(costs, dtype=float))
     accs = np.atleast_2d(np.asarray(accs, dtype=float))
     if costs.shape[1] == 0:
@@ -97,7 +96,7 @@ def hv_batch(costs: np.ndarray, accs: np.ndarray, lo: float, hi: float, extend: 
     return np.where(ins[:, 0], out, 0.0)
 
 
-def hv(points, lo: float, hi: float, extend: bool = True) -> float:
+def hv(points, lo: float, hi: float, extend: bool = False) -> float:
     """hv of ``(cost, accuracy)`` points over the window ``[lo, hi]`` (see the module doc)."""
     pts = [(c, a) for c, a in points if c is not None and a is not None]
     if not pts or not hi > lo > 0:
@@ -143,7 +142,7 @@ class Score:
                    d.get("best_accuracy_beta"))
 
 
-def score_part(curves: Curves, windows: dict, budgets: dict | None = None, extend: bool = True) -> Score:
+def score_part(curves: Curves, windows: dict, budgets: dict | None = None, extend: bool = False) -> Score:
     """hv and the old frontier area per store (over that store's window) and their means,
     the accuracy at each budget, and the best store-averaged accuracy over the beta grid."""
     per, old, at = {}, {}, {}
@@ -161,7 +160,7 @@ def score_part(curves: Curves, windows: dict, budgets: dict | None = None, exten
                  best["avg_cost"] if best else None, best["beta"] if best else None)
 
 
-def score(curves: Curves, windows: dict, budgets: dict | None = None, extend: bool = True) -> Score:
+def score(curves: Curves, windows: dict, budgets: dict | None = None, extend: bool = False) -> Score:
     """Alias of :func:`score_part` (the name the loop used before parts existed)."""
     return score_part(curves, windows, budgets, extend)
 
@@ -207,7 +206,7 @@ class Scoring:
     budgets: dict = field(default_factory=dict)  # search part: label -> [SC@64 cost x 1/4, 1/2, 1]
     validation_windows: dict = field(default_factory=dict)
     validation_budgets: dict = field(default_factory=dict)
-    extend: bool = True  # hv's flat extension to the window's left edge (score.extend = "flat")
+    extend: bool = False  # hv's flat extension to the window's left edge (score.extend = "flat")
 
     def part(self, part: str = "search") -> tuple[dict, dict]:
         """(windows, budgets) of a part."""
@@ -233,11 +232,11 @@ class Scoring:
         tup = (lambda x: {k: tuple(v) for k, v in (x or {}).items()})
         lists = (lambda x: {k: list(v) for k, v in (x or {}).items()})
         return cls(tup(d["windows"]), lists(d.get("budgets")), tup(d.get("validation_windows")),
-                   lists(d.get("validation_budgets")), d.get("extend", "flat") == "flat")
+                   lists(d.get("validation_budgets")), d.get("extend", "none") == "flat")
 
 
 def make_scoring(seed_parts: list[dict], budget_parts: dict | None = None, window=None,
-                 extend: bool = True) -> Scoring:
+                 extend: bool = False) -> Scoring:
     """The run's :class:`Scoring` from the seed programs' parts (``{"search": Curves,
     "validation": Curves}`` each) and SC@64's parts; ``window``: one fixed ``[lo, hi]``
     for every store and part instead."""
@@ -268,7 +267,7 @@ def _n_questions(curves: Curves, label) -> int:
     raise ValueError(f"{label}: no per-question arrays (an evaluation with them is needed)")
 
 
-def _hv_samples(curves: Curves, windows: dict, idx: dict, extend: bool = True) -> np.ndarray:
+def _hv_samples(curves: Curves, windows: dict, idx: dict, extend: bool = False) -> np.ndarray:
     per = [hv_batch(*_resampled_points(curves.stores[lb], ix), *windows[lb], extend) for lb, ix in idx.items()]
     return np.mean(per, axis=0)
 
@@ -280,7 +279,7 @@ def _draws(curves: Curves, windows: dict, b: int, seed: int) -> dict:
 
 
 def bootstrap_hv(curves: Curves, windows: dict, b: int = 1000, seed: int = 0,
-                 extend: bool = True) -> tuple[float, np.ndarray]:
+                 extend: bool = False) -> tuple[float, np.ndarray]:
     """hv (mean over the stores with a window) on the part's own questions, and on ``b``
     resamples of them (``(b,)``; the draws depend only on ``seed``, the store and its size,
     so two programs on the same part are resampled alike: a paired bootstrap)."""
@@ -290,7 +289,7 @@ def bootstrap_hv(curves: Curves, windows: dict, b: int = 1000, seed: int = 0,
 
 
 def hv_interval(curves: Curves, windows: dict, b: int = 1000, seed: int = 0, level: float = LEVEL,
-                extend: bool = True) -> dict:
+                extend: bool = False) -> dict:
     """hv (mean over stores) of a part with its bootstrap percentile interval over questions."""
     obs, samples = bootstrap_hv(curves, windows, b, seed, extend)
     lo, hi = percentile_interval(samples, level)
@@ -317,7 +316,7 @@ def _common(cand: Curves, other: Curves, windows: dict) -> tuple[Curves, Curves]
 
 
 def paired_bootstrap(cand: Curves, seed_curves: Curves, windows: dict, b: int = 1000, seed: int = 0,
-                     level: float = LEVEL, extend: bool = True) -> dict:
+                     level: float = LEVEL, extend: bool = False) -> dict:
     """Paired bootstrap over questions of hv(cand) - hv(seed) (mean over the stores both
     have): the same resampled questions for both programs on each store. Returns ``diff``
     (on the part's own questions), ``mean`` (of the resamples), ``lo``/``hi`` (percentile
@@ -329,7 +328,7 @@ def paired_bootstrap(cand: Curves, seed_curves: Curves, windows: dict, b: int = 
 
 
 def versus_seeds(cand: Curves, seeds: dict, windows: dict, b: int = 1000, seed: int = 0,
-                 level: float = LEVEL, extend: bool = True) -> dict:
+                 level: float = LEVEL, extend: bool = False) -> dict:
     """:func:`paired_bootstrap` of ``cand`` against each of ``seeds`` (label -> Curves of the
     same part), the candidate's resamples computed once."""
     out, mine = {}, {}
@@ -342,6 +341,6 @@ def versus_seeds(cand: Curves, seeds: dict, windows: dict, b: int = 1000, seed: 
     return out
 
 
-def score_definition(extend: bool = True) -> str:
-    """The score's definition for prompts (``score.extend``: flat or none)."""
-    return SCORE_DEFINITION if extend else SCORE_DEFINITION_NONE
+def score_definition(extend: bool = False) -> str:
+    """The score's definition for prompts (``score.extend``: none, the default, or flat)."""
+    return SCORE_DEFINITION_FLAT if extend else SCORE_DEFINITION
