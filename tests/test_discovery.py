@@ -622,6 +622,9 @@ def test_validation_part_never_reaches_a_prompt_and_shares_no_question(tmp_path,
         assert s["questions"] and not set(s["questions"]) & val.get(s["label"], set())
     assert final["validation"]["stores"] == ["synthetic11/q5b24"]
     assert "cannot tell" in final["split"]["description"]
+    report = (tmp_path / "run" / "report.md").read_text()
+    sel = final["selected"]
+    assert sel.startswith("seed:") or f"## Ancestry of {sel}" in report  # the winner's diff to its seed
 
 
 SIG_SEEDS = {  # two weak seed programs: answer only when two branches agree; pay for 8, answer nothing

@@ -205,8 +205,26 @@ def finalize(disc, records: list[Candidate]) -> dict:
             archive_md = render_archive(final, root)
         except Exception as ex:  # noqa: BLE001 - the archive section is optional
             archive_md = f"(archive rendering failed: {type(ex).__name__}: {ex})"
-    atomic_write(root / "report.md", render_report(final, records, plots, archive_md))
+    atomic_write(root / "report.md", render_report(final, records, plots, archive_md,
+                                                   ancestries(final, records, seeds)))
     return final
+
+
+def ancestries(final, records: list[Candidate], seeds: list[SeedProgram]) -> dict:
+    """Per candidate winner: its generations and its diff to its root seed program
+    (:func:`tts_dsl.discovery.lineage.render_ancestry`)."""
+    from .lineage import render_ancestry
+
+    out = {}
+    dicts = [r.to_dict() for r in records]
+    sources = {s.id: s.source for s in seeds}
+    for lab in dict.fromkeys([final["selected"], *final["winners"].values()]):
+        if lab and not lab.startswith("seed:"):
+            try:
+                out[lab] = render_ancestry(lab, dicts, sources)
+            except Exception as ex:  # noqa: BLE001 - the ancestry is a reading aid
+                out[lab] = f"(ancestry failed: {type(ex).__name__}: {ex})"
+    return out
 
 
 def heldout_results(disc, split: Split, entries: dict, seeds: list[SeedProgram]) -> dict | None:
@@ -287,7 +305,7 @@ def winner_lines(final) -> list[str]:
     return out
 
 
-def render_report(final, records, plots, archive_md: str = "") -> str:
+def render_report(final, records, plots, archive_md: str = "", ancestry: dict | None = None) -> str:
     sel = final["selected"]
     out = ["# Discovery report", "",
            f"- rounds: {final['rounds']} ({', '.join(f'{k}: {v}' for k, v in final['status_counts'].items())}); "
@@ -357,6 +375,8 @@ def render_report(final, records, plots, archive_md: str = "") -> str:
             v = vm.get(r["beta"], {})
             out.append(f"| {r['beta']} | {r['accuracy']:.2f} | {r['avg_cost']:,.0f} | "
                        f"{_f(v.get('accuracy'))} | {_f(v.get('avg_cost'), '{:,.0f}')} |")
+    for lab, text in (ancestry or {}).items():
+        out += ["", f"## Ancestry of {lab}", "", text.rstrip()]
     ok = sorted([r for r in records if r.ok and r.score is not None], key=lambda r: -r.score.hv)[:10]
     if ok:
         out += ["", "## Best candidates (ranked on the search part)", "",
