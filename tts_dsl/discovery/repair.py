@@ -14,7 +14,7 @@ random mutation.
 | S001 direction refuted | declare the direction the prover derived |
 | S002 range refuted | clip the knob to its declared range |
 | S101, R001, L006, L007, L009 (smoke, sweep) | revert the last operator (the proposer keeps the chain) |
-| D001, D002 (duplicate) | one more operator on top |
+| D001, D002, D003 (duplicates) | one more operator on top |
 
 :func:`repair` returns the repaired text and a note, ``REVERT`` / ``MUTATE`` for the
 proposer, or None when the code has no repair.
@@ -34,7 +34,7 @@ from .mutations import add_declaration, edit, global_scope, scope_at
 REVERT = "revert"
 MUTATE = "mutate"
 REVERT_CODES = {"S101", "R001", "L006", "L007", "L009", "X001"}
-MUTATE_CODES = {"D001", "D002"}
+MUTATE_CODES = {"D001", "D002", "D003"}
 
 
 @dataclass
