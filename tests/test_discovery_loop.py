@@ -235,6 +235,7 @@ def test_evolve_with_parallel_runs_inline(tmp_path):
     d = rounds_only(Discovery.start(cfg, tmp_path / "run"))
     d.run()
     recs = records(tmp_path / "run")
-    assert [r["id"] for r in recs] == [0, 1, 2, 3] and [r["proposal"] for r in recs] == [0, 1, 2, 3]
+    # inline proposals are in flight together too: a repaired one may finish after the next one
+    assert [r["id"] for r in recs] == [0, 1, 2, 3] and sorted(r["proposal"] for r in recs) == [0, 1, 2, 3]
     assert all(r["proposer"] == "evolve" and r["proposer_kind"] == "evolve" for r in recs)
     assert any(r["status"] in ("ok", "screened") for r in recs)

@@ -42,7 +42,6 @@ from .evaluator import Evaluator
 from .prompt import SYSTEM, PromptView, build_prompt, repair_message
 from .proposers import Context, Proposer, ProposerError, Reply, make_proposer
 from .records import Attempt, Candidate, RunState, SeedProgram
-from .scores import ranges_from, score
 from .validate import Validation, diag_dicts, program_hash
 
 
@@ -238,18 +237,17 @@ class Discovery:
     def _load_parts(self) -> None:
         from . import splits
 
+        from . import scores
+
         st = self.state
-        if st.split is not None and hasattr(splits, "Split"):
-            self.split = splits.Split.from_dict(st.split) if isinstance(st.split, dict) else st.split
-            self.search = self.split.search
-        else:
-            self.search = splits.search_part(self.cfg)
+        if st.split is None or st.scoring is None:
+            raise ValueError(f"{self.archive.state_path}: written before question splits and windows per part "
+                             "(issue 12); start a new run")
+        self.split = splits.Split.from_dict(st.split) if isinstance(st.split, dict) else st.split
+        self.search = self.split.search
         if not self.search.slices:
             raise ValueError("[search] selects no store")
-        if st.scoring is not None:
-            from . import scores
-
-            self.scoring = scores.Scoring.from_dict(st.scoring)
+        self.scoring = scores.Scoring.from_dict(st.scoring)
 
     def evaluate_seed_programs(self) -> RunState:
         from ..api import check, read_source
@@ -266,34 +264,17 @@ class Discovery:
                 sid += "_"
             ids.add(sid)
             entries.append((sid, src, str(p), program_hash(checked.program), checked.uses_beta))
-        if hasattr(self.evaluator, "setup_parts"):
-            split, scoring, parts = self.evaluator.setup_parts(entries, self.log)
-            seeds = []
-            for (sid, src, path, h, ub), pt in zip(entries, parts):
-                s = SeedProgram(sid, path, src, h, ub, pt["search"], scoring.score(pt["search"]))
-                s.validation_part = {"curves": pt["validation"].to_dict(),
-                                     "score": scoring.score(pt["validation"], "validation").to_dict()}
-                self.log(f"seed program {sid}: search hv {score_value(s.score):.3f}")
-                seeds.append(s)
-            return RunState(seeds, {k: list(v) for k, v in scoring.windows.items()}, split.search.labels,
-                            split.search.seeds_summary(), round(time.perf_counter() - t0, 3),
-                            split=split.to_dict(), scoring=scoring.to_dict())
-        from .splits import search_part
-
-        search = search_part(cfg)
-        if not search.slices:
-            raise ValueError("[search] selects no store")
+        split, scoring, parts = self.evaluator.setup_parts(entries, self.log)
         seeds = []
-        for sid, src, path, h, ub in entries:
-            self.log(f"seed program {sid}: evaluating on {len(search.refs)} store(s)")
-            curves = self.evaluator.evaluate(src, path, h, ub, search.refs, search.seeds)
-            seeds.append(SeedProgram(sid, path, src, h, ub, curves))
-        ranges = ranges_from([s.curves for s in seeds], cfg.area_range)
-        for s in seeds:
-            s.score = score(s.curves, ranges)
-            self.log(f"seed program {s.id}: frontier area {s.score.area:.3f}")
-        return RunState(seeds, {k: list(v) for k, v in ranges.items()}, search.labels, search.seeds_summary(),
-                        round(time.perf_counter() - t0, 3))
+        for (sid, src, path, h, ub), pt in zip(entries, parts):
+            s = SeedProgram(sid, path, src, h, ub, pt["search"], scoring.score(pt["search"]))
+            s.validation_part = {"curves": pt["validation"].to_dict(),
+                                 "score": scoring.score(pt["validation"], "validation").to_dict()}
+            self.log(f"seed program {sid}: search hv {score_value(s.score):.3f}")
+            seeds.append(s)
+        return RunState(seeds, {k: list(v) for k, v in scoring.windows.items()}, split.search.labels,
+                        split.search.seeds_summary(), round(time.perf_counter() - t0, 3),
+                        split=split.to_dict(), scoring=scoring.to_dict())
 
     def complete_state(self) -> None:
         """Add what the state lacks (a fresh run, or one written before these existed): the
@@ -307,9 +288,7 @@ class Discovery:
 
     def search_questions(self) -> dict:
         """Per search store label: the question indices of the search part (None: all)."""
-        if self.split is not None:
-            return dict(self.split.questions("search"))
-        return {lb: None for lb in self.search.labels}
+        return dict(self.split.questions("search"))
 
     def store_facts(self) -> dict:
         """Per search store, over the search part's questions only: questions, branches per
@@ -602,11 +581,9 @@ class Discovery:
         def entry(p):
             return lookup.get(p["id"]) if p else None
 
-        extend = (getattr(self.cfg, "score", None) or {}).get("extend", "flat") == "flat"
-        return PromptView(score_definition=scores.score_definition(extend),
+        return PromptView(score_definition=scores.score_definition(self.cfg.score["extend"] == "flat"),
                           store_facts=self.state.store_facts, cells=cells, parent=entry(parent),
-                          inspirations=[e for e in (entry(p) for p in inspirations) if e is not None],
-                          search_note=self.search.note if hasattr(self.search, "note") else "")
+                          inspirations=[e for e in (entry(p) for p in inspirations) if e is not None])
 
     def handle(self, rd: Round, n: int, res) -> bool:
         """Attempt ``n``'s proposer result: validate, screen, evaluate. True when the proposal
@@ -688,9 +665,8 @@ class Discovery:
                 "score": sc.to_dict() if sc is not None else None, "fingerprint": _fingerprint(curves)}
 
     def score_curves(self, curves: Curves):
-        if self.scoring is not None:
-            return self.scoring.score(curves)
-        return score(curves, self.state.range_tuples())
+        """The search-part score of curves."""
+        return self.scoring.score(curves)
 
     def assess(self, rd: Round, v: Validation) -> Validation:
         """The cascade: screen, fingerprint dedupe (D003), admission, then the full
@@ -717,12 +693,8 @@ class Discovery:
             if not rd.screen["admitted"]:
                 rd.full_skipped = "its screen could not enter the archive (no cell it would improve)"
                 return v
-        if self.split is not None and hasattr(self.evaluator, "evaluate_parts"):
-            parts = self.evaluator.evaluate_parts(v.source, rd.file, v.hash, v.checked.uses_beta, self.split)
-            curves, rd.validation_curves = parts["search"], parts.get("validation")
-        else:
-            curves = self.evaluator.evaluate(v.source, rd.file, v.hash, v.checked.uses_beta, self.search.refs,
-                                             self.search.seeds)
+        parts = self.evaluator.evaluate_parts(v.source, rd.file, v.hash, v.checked.uses_beta, self.split)
+        curves, rd.validation_curves = parts["search"], parts.get("validation")
         errs = curves.errors()
         if errs:
             return self.sweep_failure(v, rd.file, errs, "a search store")

@@ -68,7 +68,6 @@ class PromptView:
     cells: str | None = None
     parent: Candidate | SeedProgram | None = None
     inspirations: list = field(default_factory=list)
-    search_note: str = ""
 
 
 def _trim(text: str, limit: int) -> str:

@@ -197,9 +197,6 @@ class RunState:
     scoring: dict | None = None  # scores.Scoring.to_dict(): windows and budgets per store
     extra: dict = field(default_factory=dict)  # keys other modules attach (kept as top-level JSON keys)
 
-    def range_tuples(self) -> dict:
-        return {k: tuple(v) for k, v in self.ranges.items()}
-
     def to_dict(self) -> dict:
         d = {"seeds": [s.to_dict() for s in self.seeds], "ranges": self.ranges,
              "search_stores": self.search_stores, "search_seeds": self.search_seeds,
