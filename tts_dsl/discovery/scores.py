@@ -160,11 +160,6 @@ def score_part(curves: Curves, windows: dict, budgets: dict | None = None, exten
                  best["avg_cost"] if best else None, best["beta"] if best else None)
 
 
-def score(curves: Curves, windows: dict, budgets: dict | None = None, extend: bool = False) -> Score:
-    """Alias of :func:`score_part` (the name the loop used before parts existed)."""
-    return score_part(curves, windows, budgets, extend)
-
-
 def windows_from(curves_list: list[Curves], fixed=None) -> dict:
     """Window per store: ``fixed`` for all, or the span of every given program's costs there
     (a store with a single cost gets ``[c, 2c]``)."""
@@ -181,8 +176,6 @@ def windows_from(curves_list: list[Curves], fixed=None) -> dict:
         out[lb] = (lo, hi if hi > lo else lo * 2)
     return out
 
-
-ranges_from = windows_from  # the name before issue 12
 
 
 def budgets_from(budget_curves: Curves | None) -> dict:

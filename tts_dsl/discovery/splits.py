@@ -322,9 +322,3 @@ def make_split(cfg: DiscoverConfig, seed_curves: list, refs: list[StoreRef] | No
                       "held-out questions of each search store (and stores held out whole)"),
                  heldout_part(cfg), settings)
 
-
-def search_part(cfg: DiscoverConfig) -> Part:
-    """Every question of every search store (the part the seed programs are first evaluated
-    on, before the split exists; held-out models included)."""
-    seeds = seeds_of(cfg.search)
-    return Part("search", tuple(Slice(r, seeds) for r in store_refs(cfg)), seeds)
