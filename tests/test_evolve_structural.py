@@ -316,3 +316,18 @@ def test_ancestry_shows_each_generation_and_the_diff_to_the_root():
     assert "`asc` -> `c0000`: agg_change, donor `sc` (majority -> votes)" in md
     assert "-answer majority(completed)\n+answer votes(completed).winner" in md
     assert "controller" not in md.split("```diff")[1]  # renamed generations do not show as changes
+
+
+def test_tidy_removes_what_nothing_reads_and_keeps_the_rest():
+    from tts_dsl.discovery.mutations import tidy
+
+    for n in SEEDS:  # the seed programs declare nothing unused
+        assert tidy(prog(n), check(prog(n)), check)[2] == []
+    pp = prog("parallel_probe")
+    ff = prog("first_finish").replace("  n: int increasing", "  T: int in [1, 100] = 40\n  n: int increasing")
+    ff = ff.replace("repeat n { open", "branch var off_track: int = 0\nrepeat n { open")
+    ff = ff.replace("  let done =", "  let active = [b for b in branches where not b.pruned]\n  let done =")
+    text, c, notes = tidy(ff, check(ff), check)
+    assert sorted(notes) == ["branch var off_track", "let active", "param T"]
+    assert text == prog("first_finish").replace("\nbranch var off_track: int = 0", "")
+    assert "T:" in pp  # untouched input

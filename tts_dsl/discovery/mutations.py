@@ -576,3 +576,66 @@ class Structural:
             return None
         self.notes = [f"transplant {f.node} from {did} ({how})"] + got[1]
         return got[0]
+
+
+# ------------------------------------------------------------------------ tidy
+def unused(checked) -> list:
+    """Declarations nothing reads: ``let``s (own lines) whose name is never used, params
+    no other param or statement uses, ``var``s and ``branch var``s never used. Imports of a
+    transplant that the fix-up mapped away, or a deleted statement's helpers, end here."""
+    prog = checked.program
+    used_syms, used_names, used_attrs = set(), set(), set()
+    for n in walk(prog):
+        if isinstance(n, A.Name):
+            used_names.add(n.id)
+            if n.ref is not None:
+                used_syms.add(id(n.ref))
+        elif isinstance(n, A.Attr):
+            used_attrs.add(n.name)
+    out = []
+    for n in walk(prog.body):
+        if isinstance(n, A.Let) and n.ref is not None and id(n.ref) not in used_syms:
+            out.append(n)
+    # a param, var or branch var is used if its name appears anywhere else (params may
+    # refer to earlier params; names are unique among declarations)
+    for p in prog.params:
+        if p.name not in used_names:
+            out.append(p)
+    for v in prog.vars:
+        if v.name not in used_names:
+            out.append(v)
+    for v in prog.branch_vars:
+        if v.name not in used_attrs:
+            out.append(v)
+    return out
+
+
+def tidy(text: str, checked, check) -> tuple[str, object, list]:
+    """Remove unused declarations (see :func:`unused`), one pass at a time while the
+    program still checks. ``check`` is the checking function (text -> checked program,
+    raising on errors). Returns (text, checked, notes)."""
+    notes = []
+    for _ in range(8):
+        src = Src(text)
+        dead = []
+        for n in unused(checked):
+            if isinstance(n, A.Param):
+                if src.indent(n.span) is not None:
+                    dead.append((n, f"param {n.name}"))
+            elif src.indent(n.span) is not None:
+                what = "let" if isinstance(n, A.Let) else ("branch var" if n.per_branch else "var")
+                dead.append((n, f"{what} {n.name}"))
+        if not dead:
+            break
+        new = text
+        for n, _ in sorted(dead, key=lambda x: -src.line_range(x[0].span)[0]):
+            a, b = src.line_range(n.span)
+            new = new[:a] + new[b:]
+        new = re.sub(r"\n[ \t]*params[ \t]*\{[ \t]*\n[ \t]*\}[ \t]*\n", "\n", new)  # an emptied params block
+        try:
+            nc = check(new)
+        except Exception:  # noqa: BLE001 - keep the last text that checks
+            break
+        notes += [what for _, what in dead]
+        text, checked = new, nc
+    return text, checked, notes

@@ -400,6 +400,17 @@ class EvolveProposer(Proposer):
             text, cur = new, nc
         return text, cur
 
+    def _tidy(self, text, cur, ops):
+        """Drop declarations nothing reads any more (a transplant's imports that the fix-up
+        mapped away, a deleted statement's helpers): the diff shows only what acts."""
+        from ..mutations import tidy
+
+        new, nc, notes = tidy(text, cur, _parse)
+        if notes:
+            ops.append({"op": "tidy", "marker": True, "notes": [f"remove unused {n}" for n in notes],
+                        "repairs": []})
+        return new, nc
+
     def _reply(self, ctx, text, base, pa, pb, ops, extra=None, texts=None):
         """The reply; the chain (texts after each applied operator) is kept for a later
         revert. ``ops`` are the steps: applied operators, reverted ones, and markers
@@ -485,6 +496,7 @@ class EvolveProposer(Proposer):
                 text, cur = self._mutate(rng, mut, struct, text, cur, donor, 1, ops, steps_n,
                                          pb["id"] if pb is not None else None)
                 texts += [o["text"] for o in ops[n_ops:] if "text" in o and not o.get("reverted")]
+            text, cur = self._tidy(text, cur, ops)
             live = [o for o in ops if not o.get("reverted") and not o.get("marker")]
             if live and self._is_new(cur, ctx):
                 return self._reply(ctx, text, base, pa, pb, ops, {"repair_of": code}, texts)
@@ -533,6 +545,7 @@ class EvolveProposer(Proposer):
                                      pb["id"] if pb is not None else None)
             if not [o for o in ops if not o.get("reverted")]:
                 continue
+            text, cur = self._tidy(text, cur, ops)
             if not self._is_new(cur, ctx):
                 continue
             base = re.sub(r"(_e\d+)+$", "", ca.name)
