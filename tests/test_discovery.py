@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures" / "discovery"
 GOOD = (FIX / "good.tts").read_text()
 BROKEN = (FIX / "broken.tts").read_text()
-TIMING = {"wall_s"}
+TIMING = {"wall_s", "run_wall_s"}
 
 
 def make_cfg(tmp_path, proposer=None, **run):
@@ -200,6 +200,7 @@ class FakeChat:
     def __init__(self, script):
         self.script = list(script)
         self.requests: list[dict] = []
+        self.replies: list[tuple] = []  # (time the reply was written, its text), in order
         outer = self
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -208,12 +209,16 @@ class FakeChat:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
+                outer.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization"),
+                                       "t0": time.perf_counter()})
                 step = outer.script.pop(0) if outer.script else ("500",)
                 try:
                     if step[0] == "sleep":
                         time.sleep(step[1])
                         step = ("reply", "too late")
+                    if step[0] == "delay":  # ("delay", seconds, text): a slow but good reply
+                        time.sleep(step[1])
+                        step = ("reply", step[2])
                     if step[0] in ("429", "500"):
                         self.send_response(int(step[0]))
                         self.send_header("Content-Type", "application/json")
@@ -228,6 +233,7 @@ class FakeChat:
                     self.send_header("Content-Length", str(len(raw)))
                     self.end_headers()
                     self.wfile.write(raw)
+                    outer.replies.append((time.perf_counter(), step[1]))
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
@@ -320,6 +326,7 @@ def test_replay_reproduces_a_recorded_run_exactly(tmp_path):
     ra, rb = strip_timing(records(tmp_path / "a")), strip_timing(records(tmp_path / "b"))
     for r in ra + rb:
         r.pop("proposer")
+        r.pop("proposer_kind")
     assert ra == rb and len(ra) == 2
     assert strip_timing(fa["programs"]) == strip_timing(fb["programs"])
     # a run that diverges from the recording stops cleanly
@@ -367,20 +374,23 @@ def test_crash_and_resume_redoes_nothing_and_matches_a_straight_run(tmp_path):
     d2.setup()
     orig = d2.evaluator.evaluate
 
-    def counting(source, file, phash, uses_beta, refs, seeds, progress=None):
-        evaluated.append((phash, refs[0].synthetic_seed))
-        return orig(source, file, phash, uses_beta, refs, seeds, progress)
+    def counting(source, file, phash, uses_beta, refs, seeds, progress=None, **kw):
+        evaluated.append((phash, refs[0].synthetic_seed, kw.get("betas")))
+        return orig(source, file, phash, uses_beta, refs, seeds, progress, **kw)
 
     d2.evaluator.evaluate = counting
     d2.setup = lambda: None
+    finish = d2.finish
+    d2.finish = lambda recs: (evaluated.append("finish"), finish(recs))[1]
     d2.run()
     got, want = strip_timing(records(out)), strip_timing(records(tmp_path / "s"))
     assert [r["id"] for r in got] == [0, 1, 2, 3]
     assert got == want
-    # on the search split, only the programs of rounds 2 and 3 were evaluated after the resume
-    search = [h for h, store in evaluated if store == 11]
+    # during the rounds, only the programs of rounds 2 and 3 were evaluated after the resume
+    rounds = evaluated[:evaluated.index("finish")]
+    search = [h for h, store, betas in rounds if store == 11 and betas is None]
     assert search == [r["hash"] for r in got[2:] if r["status"] == "ok"]
-    assert any(store == 99 for _, store in evaluated)  # the held-out split, at the end
+    assert any(e[1] == 99 for e in evaluated[evaluated.index("finish"):])  # the held-out split, at the end
 
 
 def test_resume_cli_and_budget_override(tmp_path):
@@ -460,9 +470,9 @@ def test_heldout_never_enters_a_prompt(tmp_path):
         d.setup()
         orig_eval = d.evaluator.evaluate
 
-        def ev(source, file, phash, uses_beta, refs, seeds, progress=None):
+        def ev(source, file, phash, uses_beta, refs, seeds, progress=None, **kw):
             order.append(("eval", tuple(r.synthetic_seed for r in refs)))
-            return orig_eval(source, file, phash, uses_beta, refs, seeds, progress)
+            return orig_eval(source, file, phash, uses_beta, refs, seeds, progress, **kw)
 
         d.evaluator.evaluate = ev
         d.setup = lambda: None
@@ -479,7 +489,9 @@ def test_heldout_never_enters_a_prompt(tmp_path):
     assert all(s == (99,) for _, s in order[first_held:])
     out = tmp_path / "run"
     assert "synthetic99" not in (out / "candidates.jsonl").read_text()
-    assert "synthetic99" not in (out / "state.json").read_text()
+    state = json.loads((out / "state.json").read_text())
+    state.pop("split", None)  # the split names every part's stores (no results)
+    assert "synthetic99" not in json.dumps(state)
 
 
 def test_prompt_respects_the_budget(tmp_path):
@@ -512,7 +524,7 @@ seeds = 2
 """)
     assert main(["discover", "--config", str(cfg_path), "--print-prompt"]) == 0
     out = capsys.readouterr().out
-    assert "Seed program sc" in out and "## The .tts language" in out
+    assert "### Parent sc" in out and "## The .tts language" in out and "PARENT: sc" in out
     assert not (tmp_path / "discovery-run").exists()
 
 
@@ -564,3 +576,112 @@ def test_behavioural_duplicates_are_caught_before_evaluation(tmp_path):
     assert v.stage == "dedupe" and v.diagnostics[0]["code"] == "D002"
     other = GOOD.replace("max(2, round(2 + 10 * beta))", "round(2 + 11 * beta)")
     assert _validate(tmp_path, fenced(other), {bk: "candidate c0003"}).ok
+
+
+# ------------------------------------------------- split and significance (issue 12)
+def test_validation_part_never_reaches_a_prompt_and_shares_no_question(tmp_path, monkeypatch):
+    """Every candidate is reported on the validation part, but its figures stay out of every
+    prompt: sentinel figures injected into the validation part reach the records, never a prompt."""
+    import tts_dsl.discovery.evaluator as E
+    import tts_dsl.discovery.loop as L
+
+    real = E.parts_of
+
+    def marked(full, split):
+        parts = real(full, split)
+        for rows in parts["validation"].stores.values():
+            for r in rows:
+                if not r.get("error") and r.get("q_correct") is not None:
+                    r["accuracy"], r["q_correct"] = 87.654, [0.87654] * len(r["q_correct"])
+        return parts
+
+    monkeypatch.setattr(E, "parts_of", marked)
+    seen = []
+    orig = L.build_prompt
+
+    def spy(*a, **kw):
+        seen.append(orig(*a, **kw))
+        return seen[-1]
+
+    monkeypatch.setattr(L, "build_prompt", spy)
+    final = Discovery.start(make_cfg(tmp_path, max_rounds=3), tmp_path / "run").run()
+    assert len(seen) == 3
+    for text in seen:
+        assert "87.65" not in text and "validation_part" not in text
+    recs = records(tmp_path / "run")
+    ok = [r for r in recs if r["status"] == "ok"]
+    assert ok and all(row["accuracy"] == 87.654 for r in ok  # kept, but apart
+                      for rows in r["validation_part"]["curves"].values() for row in rows)
+    assert all(row["accuracy"] != 87.654 for r in ok for rows in r["curves"].values() for row in rows)
+    # the default split holds out questions, never the same questions with other seeds
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    split = state["split"]
+    assert split["kind"] == "questions" and split["search"]["seeds"] == split["validation"]["seeds"]
+    val = {s["label"]: set(s["questions"]) for s in split["validation"]["slices"]}
+    for s in split["search"]["slices"]:
+        assert s["questions"] and not set(s["questions"]) & val.get(s["label"], set())
+    assert final["validation"]["stores"] == ["synthetic11/q5b24"]
+    assert "cannot tell" in final["split"]["description"]
+    report = (tmp_path / "run" / "report.md").read_text()
+    sel = final["selected"]
+    assert sel.startswith("seed:") or f"## Ancestry of {sel}" in report  # the winner's diff to its seed
+
+
+SIG_SEEDS = {  # two weak seed programs: answer only when two branches agree; pay for 8, answer nothing
+    "seed_half": "controller seed_half\nrepeat 2 { read else break }\nlet v = votes(completed)\n"
+                 "if v.top2 == 0 { answer v.winner }\nanswer none\n",
+    "seed_none8": "controller seed_none8\nrepeat 8 { read else break }\nanswer none\n"}
+SC1 = "controller cand_sc1\nrepeat 1 { read else break }\nanswer majority(completed)\n"  # below the window
+SC2 = "controller cand_sc2\nrepeat 2 { read else break }\nanswer majority(completed)\n"  # right on more questions
+
+
+class FixedProposer:
+    is_llm = False
+    kind = "evolve"
+
+    def __init__(self, texts):
+        self.texts, self.n = texts, 0
+
+    def propose(self, messages, ctx):
+        from tts_dsl.discovery.proposers import Reply
+
+        self.n += 1
+        return Reply(fenced(self.texts[(self.n - 1) % len(self.texts)]), llm_calls=0)
+
+    def close(self):
+        pass
+
+
+def _significance_run(tmp_path, name, texts, require):
+    progs = tmp_path / "progs"
+    progs.mkdir(exist_ok=True)
+    for k, src in SIG_SEEDS.items():
+        (progs / f"{k}.tts").write_text(src)
+    cfg = config_from_dict({
+        "run": {"max_rounds": len(texts), "max_repairs": 0, "seed_programs": [str(progs / "*.tts")],
+                "betas": [0.0, 1.0], "jobs": 1, "plots": False, "cache": str(tmp_path / "cache.jsonl")},
+        "search": {"synthetic": [{"seed": 21, "questions": 30, "branches": 32}], "seeds": 3},
+        "smoke": {"questions": 3, "branches": 16, "seeds": 2},
+        "cascade": {"enabled": False},
+        "select": {"require_significant": require, "bootstrap": 1000},
+        "proposer": {"kind": "evolve"}}, str(tmp_path))
+    return Discovery.start(cfg, tmp_path / name, proposer=FixedProposer(texts)).run()
+
+
+def test_require_significant_both_ways(tmp_path):
+    # a candidate that does not beat every seed significantly wins only without the requirement
+    f = _significance_run(tmp_path, "plain", [SC1], False)
+    assert f["selected"] == "c0000" and f["programs"]["c0000"]["beats_every_seed"] is False
+    vs = f["programs"]["c0000"]["versus_seeds"]
+    assert set(vs) == {"seed:seed_half", "seed:seed_none8"} and not vs["seed:seed_half"]["significant"]
+    f = _significance_run(tmp_path, "strict", [SC1], True)
+    assert f["selected"].startswith("seed:") and "no candidate" in f["selection_note"]
+    # one that does beat every seed program significantly on the validation part is selected
+    f = _significance_run(tmp_path, "strict2", [SC1, SC2], True)
+    assert f["selected"] == "c0001" and f["programs"]["c0001"]["beats_every_seed"] is True
+    for d in f["programs"]["c0001"]["versus_seeds"].values():
+        assert d["lo"] > 0 and d["p"] < 0.025 and d["diff"] > 0
+    iv = f["programs"]["c0001"]["validation_interval"]
+    assert iv["lo"] <= f["programs"]["c0001"]["validation_score"]["hv"] <= iv["hi"]
+    report = (tmp_path / "strict2" / "report.md").read_text()
+    assert "c0001 on the validation part: **beats every seed program significantly**" in report

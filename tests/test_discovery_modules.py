@@ -1,6 +1,6 @@
 """Discovery's modules one job at a time: the provenance-keyed evaluation cache (time-outs
 never cached, the wall-clock cap part of the key), records that round-trip through their
-JSON, the splits, and a proposer registry that does not import the kinds."""
+JSON, and a proposer registry that does not import the kinds."""
 
 from __future__ import annotations
 
@@ -111,17 +111,6 @@ def test_records_round_trip_through_their_json(tmp_path):
         assert json.dumps(rec.to_dict(), sort_keys=True) == line
     state = json.loads((tmp_path / "run" / "state.json").read_text())
     assert RunState.from_dict(state).to_dict() == state
-
-
-# ------------------------------------------------------------------ splits
-def test_heldout_defaults_to_the_search_stores_with_the_next_seeds():
-    from tts_dsl.discovery.splits import heldout_part, search_part
-
-    cfg = _cfg()
-    s, h = search_part(cfg), heldout_part(cfg)
-    assert s.refs == h.refs == [STORE]
-    assert s.seeds == (0, 1) and h.seeds == (2, 3) and h.seeds_summary() == [2, 2]
-    assert "weak split" in h.note and all(sl.questions is None for sl in s.slices)
 
 
 # --------------------------------------------------------------- proposers

@@ -22,10 +22,12 @@ from .common import UserError
 @click.option("--max-llm-calls", type=click.IntRange(0), default=None, help="Override run.max_llm_calls.")
 @click.option("--max-usd", type=float, default=None, help="Override run.max_usd.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes for evaluation.")
+@click.option("--parallel", type=click.IntRange(1, 64), default=None,
+              help="Override run.parallel (proposals in flight at once).")
 @click.option("--print-prompt", is_flag=True, help="Print the first round's prompt and exit (no proposer call).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
-def discover(config_path, resume_dir, out, max_rounds, max_wall_s, max_llm_calls, max_usd, jobs, print_prompt,
-             quiet):
+def discover(config_path, resume_dir, out, max_rounds, max_wall_s, max_llm_calls, max_usd, jobs, parallel,
+             print_prompt, quiet):
     """Propose, validate (with repairs), evaluate and select .tts controllers.
 
     Start with --config FILE; continue an interrupted run with --resume DIR. Writes
@@ -37,7 +39,7 @@ def discover(config_path, resume_dir, out, max_rounds, max_wall_s, max_llm_calls
     if bool(config_path) == bool(resume_dir):
         raise UserError("give exactly one of --config FILE (a new run) or --resume DIR")
     overrides = {"max_rounds": max_rounds, "max_wall_s": max_wall_s, "max_llm_calls": max_llm_calls,
-                 "max_usd": max_usd, "jobs": jobs}
+                 "max_usd": max_usd, "jobs": jobs, "parallel": parallel}
     log = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
     try:
         if resume_dir:
@@ -52,14 +54,12 @@ def discover(config_path, resume_dir, out, max_rounds, max_wall_s, max_llm_calls
                     setattr(cfg, k, v)
             target = Path(out) if out else cfg.path(cfg.out)
             if print_prompt:
-                from ..discovery.prompt import build_prompt
-
                 import tempfile
 
                 with tempfile.TemporaryDirectory() as tmp:
                     d = Discovery(cfg, tmp, log=log)
                     d.setup()
-                    click.echo(build_prompt(cfg, d.langref, d.state.seeds, []))
+                    click.echo(d.open_round(0, []).prompt)
                 return
             try:
                 d = Discovery.start(cfg, target, log=log)
@@ -79,8 +79,14 @@ def discover(config_path, resume_dir, out, max_rounds, max_wall_s, max_llm_calls
     sel = final.get("selected")
     if sel:
         e = final["programs"][sel]
-        click.echo(f"selected {sel} ({final['rule']} rule): search area {e['search_score']['area']:.3f}, "
-                   f"held-out area {e['heldout_score']['area']:.3f}")
+        line = f"selected {sel} ({final['rule']} rule): search hv {e['search_score']['hv']:.3f}"
+        if e.get("validation_score"):
+            iv = e["validation_interval"]
+            line += f", validation hv {e['validation_score']['hv']:.3f} [{iv['lo']:.2f}, {iv['hi']:.2f}]"
+        if "beats_every_seed" in e:
+            line += ("; beats every seed program significantly" if e["beats_every_seed"] else
+                     "; does not beat every seed program significantly")
+        click.echo(line)
     click.echo(f"report: {root / 'report.md'}; best program: {root / 'best.tts'}")
 
 

@@ -28,6 +28,8 @@ class StoreSpec:
 @dataclass
 class ProposerConfig:
     kind: str = "evolve"  # evolve | openai | command | replay
+    name: str = ""             # [[proposers]]: the name records use (default: the kind, made unique)
+    weight: float = 1.0        # [[proposers]]: share of proposals (choose = "weights"; the bandit's prior)
     # openai
     base_url: str = "https://api.openai.com/v1"
     model: str = ""
@@ -50,6 +52,9 @@ class ProposerConfig:
     # evolve
     tries: int = 40            # mutations tried per proposal until one checks and is new
     elite: int = 6             # parents drawn from the best this many programs
+    operators: dict = field(default_factory=dict)  # operator -> weight (overrides; 0 disables one)
+    repair_steps: int = 3      # diagnostic-guided repairs per operator before it is reverted
+    follow_pick: float = 0.6   # share of proposals from the loop's parent pick (else by rank on the score)
 
 
 @dataclass
@@ -61,7 +66,9 @@ class DiscoverConfig:
     max_usd: float | None = None
     max_wall_s: float | None = None
     max_repairs: int = 3
-    select: str = "frontier"  # frontier | accuracy
+    parallel: int = 1  # proposals in flight at once (proposer calls overlap evaluation)
+    choose: str = "weights"  # [[proposers]]: per proposal by "weights" or a "bandit" on archive entries
+    select: str = "frontier"  # frontier (by hv) | accuracy; also [select] rule
     plots: bool = True  # frontier plots in the report (matplotlib)
     cache: str | None = None  # evaluation cache file shared between runs (default: OUT/cache.jsonl)
     seed_programs: list = field(default_factory=lambda: ["programs/*.tts"])
@@ -74,8 +81,14 @@ class DiscoverConfig:
     search: StoreSpec = field(default_factory=StoreSpec)
     heldout: StoreSpec | None = None
     proposer: ProposerConfig = field(default_factory=ProposerConfig)
+    proposers: list = field(default_factory=list)  # [[proposers]]: several ProposerConfig (proposer = the first)
+    cascade: dict = field(default_factory=dict)  # [cascade]: screen before the full evaluation
     prompt: dict = field(default_factory=dict)
     smoke: dict = field(default_factory=dict)
+    split: dict = field(default_factory=lambda: dict(SPLIT_DEFAULTS))  # [split]
+    score: dict = field(default_factory=lambda: dict(SCORE_DEFAULTS))  # [score]
+    selection: dict = field(default_factory=lambda: dict(SELECT_DEFAULTS))  # [select] (its rule: `select`)
+    archive: dict = field(default_factory=lambda: dict(ARCHIVE_DEFAULTS))  # [archive]: the QD archive (qd.py)
     base_dir: str = "."  # directory the config's relative paths are resolved against
 
     def to_dict(self) -> dict:
@@ -100,10 +113,72 @@ class DiscoverConfig:
         return out
 
 
+SPLIT_DEFAULTS = {"kind": "questions", "validation_fraction": 1 / 3, "folds": 5, "validation_fold": 0, "seed": 0,
+                  "holdout_models": []}
+SCORE_DEFAULTS = {"window": None, "extend": "none"}
+SELECT_DEFAULTS = {"require_significant": False, "bootstrap": 1000, "seed": 0}
+SELECT_RULES = ("frontier", "hv", "accuracy")  # "hv" is a synonym of "frontier"
+
+
+def _split_score_select(cfg: "DiscoverConfig", split, score, select) -> None:
+    """The [split], [score] and [select] tables into ``cfg`` (checked, defaults filled)."""
+    for name, t, defaults in (("split", split, SPLIT_DEFAULTS), ("score", score, SCORE_DEFAULTS),
+                              ("select", select, {**SELECT_DEFAULTS, "rule": None})):
+        if not isinstance(t, dict):
+            raise ConfigError(f"[{name}] must be a table")
+        for k in t:
+            if k not in defaults:
+                raise ConfigError(f"[{name}] unknown key '{k}' (keys: {', '.join(defaults)})")
+    sp = {**SPLIT_DEFAULTS, **split}
+    if sp["kind"] not in ("questions", "folds"):
+        raise ConfigError(f"[split] kind must be 'questions' or 'folds', not {sp['kind']!r}")
+    vf = sp["validation_fraction"]
+    if isinstance(vf, bool) or not isinstance(vf, (int, float)) or not 0 < vf <= 0.5:
+        raise ConfigError("[split] validation_fraction must be a number in (0, 0.5]")
+    for k in ("folds", "validation_fold", "seed"):
+        if isinstance(sp[k], bool) or not isinstance(sp[k], int):
+            raise ConfigError(f"[split] {k} must be an integer")
+    if sp["folds"] < 2 or not 0 <= sp["validation_fold"] < sp["folds"]:
+        raise ConfigError("[split] folds must be >= 2 and 0 <= validation_fold < folds")
+    hm = sp["holdout_models"]
+    if isinstance(hm, str):
+        hm = [x.strip() for x in hm.split(",") if x.strip()]
+    if not isinstance(hm, list) or not all(isinstance(x, str) for x in hm):
+        raise ConfigError("[split] holdout_models must be a list of model names")
+    sp["holdout_models"] = hm
+    sc = {**SCORE_DEFAULTS, **score}
+    w = sc["window"] if sc["window"] is not None else cfg.area_range
+    if w is not None and (not isinstance(w, list) or len(w) != 2 or not 0 < w[0] < w[1]):
+        raise ConfigError("[score] window must be [lo, hi] with 0 < lo < hi (tokens per question)")
+    sc["window"] = w
+    if sc["extend"] not in ("flat", "none"):
+        raise ConfigError(f"[score] extend must be 'flat' or 'none', not {sc['extend']!r}")
+    se = dict(select)
+    rule = se.pop("rule", None)
+    if rule is not None:
+        cfg.select = rule
+    if cfg.select not in SELECT_RULES:
+        raise ConfigError(f"select must be 'frontier' (hv) or 'accuracy', not {cfg.select!r}")
+    if cfg.select == "hv":
+        cfg.select = "frontier"
+    se = {**SELECT_DEFAULTS, **se}
+    if not isinstance(se["require_significant"], bool):
+        raise ConfigError("[select] require_significant must be true or false")
+    if isinstance(se["bootstrap"], bool) or not isinstance(se["bootstrap"], int) or se["bootstrap"] < 100:
+        raise ConfigError("[select] bootstrap must be an integer >= 100 (resamples of the questions)")
+    cfg.split, cfg.score, cfg.selection = sp, sc, se
+
+
 PROMPT_DEFAULTS = {"budget_chars": 60_000, "top_k": 3, "recent": 2, "failures": 3, "trace_chars": 1_200,
-                   "program_chars": 4_000, "seed_programs": True}
+                   "program_chars": 4_000, "seed_programs": True,
+                   "edits": "both", "inspirations": 2, "note_lines": 12}  # edits: both | whole | diff
+CASCADE_DEFAULTS = {"enabled": True, "seeds": 10, "betas": [0.25, 0.75], "questions": 0}
 SMOKE_DEFAULTS = {"seed": 0, "questions": 6, "branches": 32, "seeds": 3, "betas": [0.0, 0.5, 1.0],
                   "max_seconds": 30.0}
+# [archive]: the quality-diversity archive (tts_dsl/discovery/qd.py, docs/discovery.md)
+ARCHIVE_DEFAULTS = {"islands": 2, "migrate_every": 10, "migrants": 1, "cost_bands": 4,
+                    "behaviour_bands": [0.2, 0.5], "descriptor": "adaptivity", "parent_bias": 2.0,
+                    "admit_margin": 1.0}
 
 
 def _take(table: dict, cls, where: str):
@@ -158,13 +233,17 @@ def config_from_dict(d: dict, base_dir: str = ".") -> DiscoverConfig:
     run = dict(d.pop("run", {}))
     search = d.pop("search", None)
     heldout = d.pop("heldout", None)
-    proposer = d.pop("proposer", {})
+    proposer = d.pop("proposer", None)
+    proposers = d.pop("proposers", None)
+    cascade = d.pop("cascade", {})
     prompt = d.pop("prompt", {})
     smoke = d.pop("smoke", {})
     evaluation = d.pop("evaluation", {})
+    split_t, score_t, select_t = d.pop("split", {}), d.pop("score", {}), d.pop("select", {})
+    archive_t = d.pop("archive", {})
     if d:
         raise ConfigError(f"unknown section(s): {', '.join(sorted(d))} "
-                          "(sections: run, search, heldout, proposer, prompt, smoke, evaluation)")
+                          "(sections: run, search, heldout, proposer, proposers, cascade, prompt, smoke, evaluation, split, score, select, archive)")
     for k in ("betas", "area_range", "executor", "jobs", "address", "max_seconds"):
         if k in evaluation:
             run[k] = evaluation.pop(k)
@@ -177,33 +256,43 @@ def config_from_dict(d: dict, base_dir: str = ".") -> DiscoverConfig:
         raise ConfigError("missing [search]: the stores candidates are evaluated on")
     cfg.search = _store_spec(search, "search")
     cfg.heldout = _store_spec(heldout, "heldout") if heldout is not None else None
-    if not isinstance(proposer, dict):
-        raise ConfigError("[proposer] must be a table")
-    cfg.proposer = _take(proposer, ProposerConfig, "proposer")
-    if cfg.proposer.kind not in ("evolve", "openai", "command", "replay"):
-        raise ConfigError(f"[proposer] kind must be evolve, openai, command or replay, not {cfg.proposer.kind!r}")
-    if cfg.proposer.kind == "command" and not cfg.proposer.command:
-        raise ConfigError("[proposer] kind = 'command' needs command = [\"prog\", \"arg\", ...]")
-    if isinstance(cfg.proposer.command, str):
-        import shlex
-
-        cfg.proposer.command = shlex.split(cfg.proposer.command)
-    if cfg.proposer.kind == "openai" and not cfg.proposer.model:
-        raise ConfigError("[proposer] kind = 'openai' needs model = \"...\"")
-    if cfg.proposer.kind == "replay" and not cfg.proposer.record and not cfg.proposer.responses:
-        raise ConfigError("[proposer] kind = 'replay' needs responses = \"path/to/responses.jsonl\"")
-    if cfg.proposer.record and not cfg.proposer.inner:
-        raise ConfigError("[proposer] record = true needs a [proposer.inner] table (the proposer to record)")
+    if proposer is not None and proposers:
+        raise ConfigError("give either [proposer] or [[proposers]], not both")
+    if proposers:
+        if not isinstance(proposers, list) or not all(isinstance(t, dict) for t in proposers):
+            raise ConfigError("[[proposers]] must be an array of tables")
+        cfg.proposers = [_proposer(t, f"proposers[{i}]") for i, t in enumerate(proposers)]
+        seen: dict = {}
+        for pc in cfg.proposers:
+            base = pc.name or pc.kind
+            seen[base] = seen.get(base, 0) + 1
+            pc.name = base if seen[base] == 1 else f"{base}#{seen[base]}"
+        cfg.proposer = cfg.proposers[0]
+    else:
+        cfg.proposer = _proposer(proposer or {}, "proposer")
+    if cfg.choose not in ("weights", "bandit"):
+        raise ConfigError(f"choose must be 'weights' or 'bandit', not {cfg.choose!r}")
+    if not isinstance(cfg.parallel, int) or cfg.parallel < 1:
+        raise ConfigError("parallel must be an int >= 1 (proposals in flight)")
+    if not isinstance(cascade, dict):
+        raise ConfigError("[cascade] must be a table")
+    for k in cascade:
+        if k not in CASCADE_DEFAULTS:
+            raise ConfigError(f"[cascade] unknown key '{k}' (keys: {', '.join(CASCADE_DEFAULTS)})")
+    cfg.cascade = {**CASCADE_DEFAULTS, **cascade}
+    cfg.cascade["betas"] = parse_betas(cfg.cascade["betas"])
     for k in prompt:
         if k not in PROMPT_DEFAULTS:
             raise ConfigError(f"[prompt] unknown key '{k}' (keys: {', '.join(PROMPT_DEFAULTS)})")
     cfg.prompt = {**PROMPT_DEFAULTS, **prompt}
+    if cfg.prompt["edits"] not in ("both", "whole", "diff"):
+        raise ConfigError(f"[prompt] edits must be 'both', 'whole' or 'diff', not {cfg.prompt['edits']!r}")
     for k in smoke:
         if k not in SMOKE_DEFAULTS:
             raise ConfigError(f"[smoke] unknown key '{k}' (keys: {', '.join(SMOKE_DEFAULTS)})")
     cfg.smoke = {**SMOKE_DEFAULTS, **smoke}
-    if cfg.select not in ("frontier", "accuracy"):
-        raise ConfigError(f"select must be 'frontier' or 'accuracy', not {cfg.select!r}")
+    _split_score_select(cfg, split_t, score_t, select_t)
+    cfg.archive = _archive(archive_t)
     if cfg.area_range is not None:
         if (not isinstance(cfg.area_range, list) or len(cfg.area_range) != 2
                 or not 0 < cfg.area_range[0] < cfg.area_range[1]):
@@ -211,6 +300,62 @@ def config_from_dict(d: dict, base_dir: str = ".") -> DiscoverConfig:
     if cfg.max_repairs < 0 or cfg.max_rounds < 0:
         raise ConfigError("max_repairs and max_rounds must be >= 0")
     return cfg
+
+
+def _archive(t) -> dict:
+    """The [archive] table checked, with the defaults filled in."""
+    if not isinstance(t, dict):
+        raise ConfigError("[archive] must be a table")
+    for k in t:
+        if k not in ARCHIVE_DEFAULTS:
+            raise ConfigError(f"[archive] unknown key '{k}' (keys: {', '.join(ARCHIVE_DEFAULTS)})")
+    a = {**ARCHIVE_DEFAULTS, **t}
+
+    def whole(k, lo):
+        if isinstance(a[k], bool) or not isinstance(a[k], int) or a[k] < lo:
+            raise ConfigError(f"[archive] {k} must be an integer >= {lo}")
+
+    whole("islands", 1)
+    whole("migrate_every", 0)
+    whole("migrants", 0)
+    whole("cost_bands", 1)
+    bb = a["behaviour_bands"]
+    if isinstance(bb, int) and not isinstance(bb, bool):
+        whole("behaviour_bands", 1)
+    elif (not isinstance(bb, list) or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in bb)
+          or any(y <= x for x, y in zip(bb, bb[1:]))):
+        raise ConfigError("[archive] behaviour_bands must be a list of increasing band edges, or the number "
+                          "of bands (edges at the seed programs' quantiles)")
+    if a["descriptor"] != "adaptivity":
+        raise ConfigError(f"[archive] descriptor must be 'adaptivity', not {a['descriptor']!r}")
+    for k in ("parent_bias", "admit_margin"):
+        if isinstance(a[k], bool) or not isinstance(a[k], (int, float)) or a[k] < 0:
+            raise ConfigError(f"[archive] {k} must be a number >= 0")
+    return a
+
+
+def _proposer(table, where: str) -> ProposerConfig:
+    """One proposer table ([proposer] or an entry of [[proposers]]), checked."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{where}] must be a table")
+    pc = _take(dict(table), ProposerConfig, where)
+    if pc.kind not in ("evolve", "openai", "command", "replay"):
+        raise ConfigError(f"[{where}] kind must be evolve, openai, command or replay, not {pc.kind!r}")
+    if pc.kind == "command" and not pc.command:
+        raise ConfigError(f"[{where}] kind = 'command' needs command = [\"prog\", \"arg\", ...]")
+    if isinstance(pc.command, str):
+        import shlex
+
+        pc.command = shlex.split(pc.command)
+    if pc.kind == "openai" and not pc.model:
+        raise ConfigError(f"[{where}] kind = 'openai' needs model = \"...\"")
+    if pc.kind == "replay" and not pc.record and not pc.responses:
+        raise ConfigError(f"[{where}] kind = 'replay' needs responses = \"path/to/responses.jsonl\"")
+    if pc.record and not pc.inner:
+        raise ConfigError(f"[{where}] record = true needs a [{where}.inner] table (the proposer to record)")
+    if not isinstance(pc.weight, (int, float)) or isinstance(pc.weight, bool) or pc.weight < 0:
+        raise ConfigError(f"[{where}] weight must be a number >= 0")
+    return pc
 
 
 def load_config(path: str | Path) -> DiscoverConfig:
@@ -237,10 +382,17 @@ def config_from_saved(d: dict) -> DiscoverConfig:
     """Rebuild a config from ``config.json`` (its own serialisation, :func:`saved_config`)."""
     d = dict(d)
     base = d.pop("base_dir", ".")
-    run = {k: d.pop(k) for k in list(d) if k not in ("search", "heldout", "proposer", "prompt", "smoke")}
+    run = {k: d.pop(k) for k in list(d) if k not in ("search", "heldout", "proposer", "prompt", "smoke",
+                                                     "proposers", "cascade", "split", "score", "selection", "archive")}
     table = {"run": run, "search": d["search"], "proposer": d["proposer"], "prompt": d.get("prompt", {}),
-             "smoke": d.get("smoke", {})}
+             "smoke": d.get("smoke", {}), "cascade": d.get("cascade", {}), "split": d.get("split") or {},
+             "score": d.get("score") or {}, "select": d.get("selection") or {},
+             "archive": d.get("archive") or {}}
+    if d.get("proposers"):
+        del table["proposer"]
+        table["proposers"] = [{k: v for k, v in t.items() if v is not None} for t in d["proposers"]]
     if d.get("heldout") is not None:
         table["heldout"] = d["heldout"]
-    table["proposer"] = {k: v for k, v in table["proposer"].items() if v is not None}
+    if "proposer" in table:
+        table["proposer"] = {k: v for k, v in table["proposer"].items() if v is not None}
     return config_from_dict(table, base)

@@ -82,10 +82,31 @@ class Candidate:
     trace: str | None = None
     trace_error: str | None = None
     wall_s: float = 0.0
+    # issue 12: throughput and prompts
+    proposal: int | None = None  # start ordinal (ids are completion ordinals; equal when parallel = 1)
+    proposer_kind: str | None = None  # ``proposer`` is the proposer's name ([[proposers]]), this its kind
+    edit: dict | None = None  # {kind: whole | diff, parent, blocks, added, removed} of the last reply
+    screen: dict | None = None  # cascade screen: {betas, seeds, questions, curves, score, admitted}
+    full_skipped: str | None = None  # why a valid program was not fully evaluated (status screened)
+    cells: list | None = None  # quality-diversity cells the candidate entered (empty: none)
+    island: int | None = None
+    inspirations: list | None = None  # programs shown beside the parent
+    run_wall_s: float | None = None  # the run's wall clock (all sessions) when this record was written
+    validation_part: dict | None = None  # {curves, score} on the validation part: NEVER read by prompt.py
+    extra: dict = field(default_factory=dict)  # keys other modules attach (kept as top-level JSON keys)
+
+    OPTIONAL = ("proposal", "proposer_kind", "edit", "screen", "full_skipped", "cells", "island", "inspirations",
+                "run_wall_s", "validation_part")
 
     @property
     def label(self) -> str:
         return f"c{self.id:04d}"
+
+    @property
+    def entered(self) -> bool:
+        """Did the candidate enter the quality-diversity archive? (Without cell information, a
+        fully evaluated candidate counts as entered.)"""
+        return bool(self.cells) if self.cells is not None else self.ok
 
     @property
     def ok(self) -> bool:
@@ -104,6 +125,10 @@ class Candidate:
         _opt(d, "trace_file", self.trace_file)
         _opt(d, "trace", self.trace)
         _opt(d, "trace_error", self.trace_error)
+        for k in self.OPTIONAL:
+            _opt(d, k, getattr(self, k))
+        for k, v in self.extra.items():
+            d.setdefault(k, v)
         d["wall_s"] = self.wall_s
         return d
 
@@ -117,7 +142,11 @@ class Candidate:
                    Curves.from_dict(d["curves"]) if d.get("curves") is not None else None,
                    Score.from_dict(d["score"]) if d.get("score") is not None else None,
                    d.get("warnings"), d.get("trace_file"), d.get("trace"), d.get("trace_error"),
-                   d.get("wall_s", 0.0))
+                   d.get("wall_s", 0.0), **{k: d.get(k) for k in cls.OPTIONAL},
+                   extra={k: v for k, v in d.items() if k not in _CANDIDATE_KEYS})
+
+
+_CANDIDATE_KEYS = frozenset(f for f in Candidate.__dataclass_fields__ if f != "extra")
 
 
 @dataclass
@@ -131,6 +160,8 @@ class SeedProgram:
     uses_beta: bool
     curves: Curves
     score: Score | None = None
+    validation_part: dict | None = None  # {curves, score} on the validation part: NEVER read by prompt.py
+    screen: dict | None = None  # the cascade screen of the seed program (same subset as candidates')
 
     @property
     def label(self) -> str:
@@ -140,12 +171,15 @@ class SeedProgram:
         d = {"id": self.id, "file": self.file, "source": self.source, "hash": self.hash,
              "uses_beta": self.uses_beta, "curves": self.curves.to_dict()}
         _opt(d, "score", self.score.to_dict() if self.score is not None else None)
+        _opt(d, "validation_part", self.validation_part)
+        _opt(d, "screen", self.screen)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "SeedProgram":
         return cls(d["id"], d["file"], d["source"], d["hash"], d["uses_beta"], Curves.from_dict(d["curves"]),
-                   Score.from_dict(d["score"]) if d.get("score") is not None else None)
+                   Score.from_dict(d["score"]) if d.get("score") is not None else None, d.get("validation_part"),
+                   d.get("screen"))
 
 
 @dataclass
@@ -158,19 +192,28 @@ class RunState:
     search_stores: list
     search_seeds: list  # [first, count]
     setup_wall_s: float = 0.0
-
-    def range_tuples(self) -> dict:
-        return {k: tuple(v) for k, v in self.ranges.items()}
+    store_facts: dict | None = None  # per search store: questions, branches, interval, junk answers (prompts)
+    split: dict | None = None  # splits.Split.to_dict(): which questions each part holds
+    scoring: dict | None = None  # scores.Scoring.to_dict(): windows and budgets per store
+    extra: dict = field(default_factory=dict)  # keys other modules attach (kept as top-level JSON keys)
 
     def to_dict(self) -> dict:
-        return {"seeds": [s.to_dict() for s in self.seeds], "ranges": self.ranges,
-                "search_stores": self.search_stores, "search_seeds": self.search_seeds,
-                "setup_wall_s": self.setup_wall_s}
+        d = {"seeds": [s.to_dict() for s in self.seeds], "ranges": self.ranges,
+             "search_stores": self.search_stores, "search_seeds": self.search_seeds,
+             "setup_wall_s": self.setup_wall_s}
+        _opt(d, "store_facts", self.store_facts)
+        _opt(d, "split", self.split)
+        _opt(d, "scoring", self.scoring)
+        for k, v in self.extra.items():
+            d.setdefault(k, v)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunState":
+        known = {"seeds", "ranges", "search_stores", "search_seeds", "setup_wall_s", "store_facts", "split", "scoring"}
         return cls([SeedProgram.from_dict(s) for s in d["seeds"]], d["ranges"], d["search_stores"],
-                   d["search_seeds"], d.get("setup_wall_s", 0.0))
+                   d["search_seeds"], d.get("setup_wall_s", 0.0), d.get("store_facts"), d.get("split"),
+                   d.get("scoring"), {k: v for k, v in d.items() if k not in known})
 
 
 def as_candidates(items) -> list[Candidate]:

@@ -1,6 +1,8 @@
-"""The end of a run: select a winner by the configured rule, evaluate it and the seed
-programs on the held-out split (which no prompt ever contained), write ``final.json``,
-``best.tts``, the frontier plots and ``report.md``."""
+"""The end of a run: select a winner by the configured rule (on the search part), judge the
+winners and the seed programs on the validation part (questions no proposal was ranked on:
+hv with its bootstrap interval, and the paired bootstrap against every seed program), and on
+the configured ``[heldout]`` stores if any; write ``final.json``, ``best.tts``, the frontier
+plots and ``report.md``. Nothing here is ever read back by a prompt."""
 
 from __future__ import annotations
 
@@ -8,167 +10,402 @@ import json
 import time
 
 from ..files import atomic_write
-from .curves import Curves
 from .records import Candidate, SeedProgram
-from .scores import ranges_from, score
-from .splits import Part, heldout_part
+from .scores import BUDGET_FRACTIONS, BUDGET_NAME, Scoring, hv_interval, score_definition, score_part, versus_seeds
+from .scores import windows_from
+from .splits import Split
+
+RULES = ("frontier", "accuracy")
+
+
+def _rule_key(rule: str):
+    """Sort key of a rule (smaller is better): ``frontier`` ranks by search hv, ``accuracy``
+    by the best store-averaged search accuracy over the beta grid (ties: lower cost)."""
+    if rule == "accuracy":
+        return lambda r: (-(r.score.best_accuracy or 0), r.score.best_accuracy_cost or 0)
+    return lambda r: (-r.score.hv,)
+
+
+def ranking(records: list[Candidate], seeds: list[SeedProgram], rule: str) -> list:
+    """Valid candidates best first by ``rule`` (seed programs if there is none); ties keep
+    the earlier candidate."""
+    ok = [r for r in records if r.ok and r.score is not None]
+    pool = ok or [s for s in seeds if s.score is not None]
+    return sorted(pool, key=_rule_key(rule))
 
 
 def select(records: list[Candidate], seeds: list[SeedProgram], rule: str) -> Candidate | SeedProgram | None:
     """The winning entry among valid candidates (seed programs if there is none).
 
-    ``frontier``: the largest search frontier area (ties: the earlier candidate).
+    ``frontier``: the largest search hv (ties: the earlier candidate).
     ``accuracy``: the highest best mean search accuracy over the beta grid (the paper's rule;
     ties: the lower cost at that accuracy, then the earlier candidate)."""
-    ok = [r for r in records if r.ok and r.score is not None]
-    pool = ok or list(seeds)
-    if not pool:
-        return None
-    if rule == "accuracy":
-        def k(r):
-            return (-(r.score.best_accuracy or 0), r.score.best_accuracy_cost or 0)
-    else:
-        def k(r):
-            return (-r.score.area,)
-    return sorted(pool, key=k)[0]
+    r = ranking(records, seeds, rule)
+    return r[0] if r else None
 
 
-def _entry(e: Candidate | SeedProgram, uses_beta: bool) -> dict:
-    return {"source": e.source, "hash": e.hash, "uses_beta": uses_beta, "search": e.curves.to_dict(),
-            "search_score": e.score.to_dict()}
+class Judge:
+    """Evaluates entries on the split's parts (through the evaluator's cache) and judges them
+    on the validation part against every seed program."""
+
+    def __init__(self, disc, split: Split, scoring: Scoring):
+        self.disc, self.split, self.scoring = disc, split, scoring
+        sel = disc.cfg.selection
+        self.b, self.seed = int(sel.get("bootstrap", 1000)), int(sel.get("seed", 0))
+        self.parts: dict = {}
+        self.has_validation = bool(split.validation.slices)
+        self.seed_val: dict = {}
+
+    def parts_of(self, label: str, e) -> dict:
+        if label not in self.parts:
+            uses_beta = e.uses_beta if isinstance(e, SeedProgram) else _uses_beta(e)
+            self.parts[label] = self.disc.evaluator.evaluate_parts(e.source, f"{label}.tts", e.hash, uses_beta,
+                                                                   self.split)
+        return self.parts[label]
+
+    def seeds(self, seeds: list[SeedProgram]) -> None:
+        self.seed_val = {s.label: self.parts_of(s.label, s)["validation"] for s in seeds}
+
+    def versus(self, label: str, e) -> dict:
+        """The paired bootstrap against every seed program on the validation part."""
+        if not self.has_validation:
+            return {}
+        v = self.parts_of(label, e)["validation"]
+        return versus_seeds(v, {k: c for k, c in self.seed_val.items() if k != label},
+                            self.scoring.validation_windows, self.b, self.seed, extend=self.scoring.extend)
+
+    def beats_every_seed(self, label: str, e) -> bool:
+        vs = self.versus(label, e)
+        return bool(vs) and all(d["significant"] for d in vs.values())
+
+    def entry(self, label: str, e, compare: bool) -> dict:
+        p = self.parts_of(label, e)
+        s = p["search"]
+        d = {"source": e.source, "hash": e.hash,
+             "uses_beta": e.uses_beta if isinstance(e, SeedProgram) else _uses_beta(e),
+             "search": s.to_dict(), "search_score": self.scoring.score(s).to_dict(), "search_mean": s.mean_curve()}
+        if self.has_validation:
+            v = p["validation"]
+            d.update({"validation": v.to_dict(), "validation_score": self.scoring.score(v, "validation").to_dict(),
+                      "validation_interval": hv_interval(v, self.scoring.validation_windows, self.b, self.seed,
+                                                         extend=self.scoring.extend),
+                      "validation_mean": v.mean_curve()})
+            if compare:
+                vs = self.versus(label, e)
+                d["versus_seeds"] = vs
+                d["beats_every_seed"] = bool(vs) and all(x["significant"] for x in vs.values())
+        return d
 
 
-def heldout_entries(disc, winners: dict, part: Part) -> tuple[dict, dict]:
-    """Every seed program and each rule's winning candidate, evaluated on the held-out part:
-    the ``programs`` entries of ``final.json`` and the held-out cost ranges (the seed programs')."""
+def _uses_beta(e) -> bool:
+    """Whether a candidate was evaluated over the beta grid (its rows carry betas), which keys
+    its cached evaluation; checked again only when it has no curves."""
+    if e.curves is not None and e.curves.stores:
+        return any(r.get("beta") is not None for rows in e.curves.stores.values() for r in rows)
     from ..api import check
 
-    entries = {s.label: _entry(s, s.uses_beta) for s in disc.state.seeds}
-    for w in winners.values():
-        if isinstance(w, Candidate):
-            entries[w.label] = _entry(w, check(w.source, w.label).uses_beta)
-    disc.log(f"held-out evaluation of {len(entries)} program(s) on {len(part.refs)} store(s)")
-    hcurves = {}
-    for lab, e in entries.items():
-        hcurves[lab] = disc.evaluator.evaluate(e["source"], f"{lab}.tts", e["hash"], e["uses_beta"], part.refs,
-                                               part.seeds)
-    hranges = ranges_from([hcurves[lab] for lab in entries if lab.startswith("seed:")], disc.cfg.area_range)
-    for lab, e in entries.items():
-        e["heldout"] = hcurves[lab].to_dict()
-        e["heldout_score"] = score(hcurves[lab], hranges).to_dict()
-        e["search_mean"] = Curves(e["search"]).mean_curve()
-        e["heldout_mean"] = hcurves[lab].mean_curve()
-    return entries, hranges
+    return check(e.source, e.label).uses_beta
+
+
+def _split_and_scoring(disc) -> tuple[Split, Scoring]:
+    split = getattr(disc, "split", None)
+    if split is None and getattr(disc.state, "split", None):
+        split = Split.from_dict(disc.state.split)
+    scoring = getattr(disc, "scoring", None)
+    if scoring is None and getattr(disc.state, "scoring", None):
+        scoring = Scoring.from_dict(disc.state.scoring)
+    if split is None or scoring is None:
+        raise ValueError("this run has no question-level split (a run from before issue 12): "
+                         "start a new run to get a validation part")
+    return split, scoring
+
+
+def choose(judge: Judge, records: list[Candidate], seeds: list[SeedProgram], rule: str,
+           require_significant: bool) -> tuple:
+    """The selected entry and a note. With ``require_significant`` the best candidate by
+    ``rule`` whose validation hv beats every seed program significantly (the lower bound of
+    the paired bootstrap interval above 0); when none does, the best seed program."""
+    best = select(records, seeds, rule)
+    if not require_significant:
+        return best, None
+    if not judge.has_validation:
+        return best, "select.require_significant has no validation part to test on: ignored"
+    for r in ranking([r for r in records if r.ok], [], rule):
+        if judge.beats_every_seed(r.label, r):
+            return r, (f"select.require_significant: {r.label} is the best candidate by the {rule} rule whose "
+                       "validation hv beats every seed program significantly")
+    top = ranking([], seeds, rule)
+    return (top[0] if top else None), ("select.require_significant: no candidate beats every seed program "
+                                       "significantly on the validation part; the best seed program is selected")
 
 
 def finalize(disc, records: list[Candidate]) -> dict:
-    """Select, evaluate on the held-out part, write ``final.json``, ``best.tts``, the plots and
-    ``report.md``; returns ``final.json``'s content."""
+    """Select, judge on the validation part (and the [heldout] stores), write ``final.json``,
+    ``best.tts``, the plots and ``report.md``; returns ``final.json``'s content."""
     cfg = disc.cfg
     t0 = time.perf_counter()
-    winners = {rule: select(records, disc.state.seeds, rule) for rule in ("frontier", "accuracy")}
-    chosen = winners[cfg.select]
-    part = heldout_part(cfg)
-    entries, hranges = heldout_entries(disc, winners, part)
+    split, scoring = _split_and_scoring(disc)
+    seeds = list(disc.state.seeds)
+    judge = Judge(disc, split, scoring)
+    disc.log(f"final: judging on the validation part ({', '.join(split.validation.labels) or 'none'})")
+    judge.seeds(seeds)
+    winners = {rule: select(records, seeds, rule) for rule in RULES}
+    chosen, sel_note = choose(judge, records, seeds, cfg.select, bool(cfg.selection.get("require_significant")))
+    entries = {s.label: judge.entry(s.label, s, compare=False) for s in seeds}
+    for w in list(winners.values()) + [chosen]:
+        if isinstance(w, Candidate) and w.label not in entries:
+            entries[w.label] = judge.entry(w.label, w, compare=True)
+    held = heldout_results(disc, split, entries, seeds)
     final = {
         "rule": cfg.select,
         "selected": chosen.label if chosen else None,
         "winners": {rule: (w.label if w else None) for rule, w in winners.items()},
+        "require_significant": bool(cfg.selection.get("require_significant")),
+        "selection_note": sel_note,
         "stop_reason": disc.stop_reason,
         "rounds": len(records),
         "valid": sum(1 for r in records if r.ok),
         "status_counts": {s: sum(1 for r in records if r.status == s) for s in sorted({r.status for r in records})},
-        "search": {"stores": disc.state.search_stores, "seeds": disc.state.search_seeds,
-                   "ranges": disc.state.ranges},
-        "heldout": {"stores": part.labels, "seeds": part.seeds_summary(), "note": part.note,
-                    "ranges": {k: list(v) for k, v in hranges.items()}},
+        "split": split.to_dict(),
+        "scoring": scoring.to_dict(),
+        "search": {"stores": split.search.labels, "seeds": split.search.seeds_summary(),
+                   "ranges": {k: list(v) for k, v in scoring.windows.items()}},
+        "validation": {"stores": split.validation.labels, "seeds": split.validation.seeds_summary(),
+                       "windows": {k: list(v) for k, v in scoring.validation_windows.items()},
+                       "note": split.describe(), "bootstrap": judge.b, "bootstrap_seed": judge.seed},
+        "heldout": held,
         "programs": entries,
-        "wall_s": round(time.perf_counter() - t0, 3),
     }
+    stats = getattr(disc, "proposer_stats", None)
+    if callable(stats):
+        final["proposers"] = stats(records)
+    qd = getattr(disc, "qd", None)
+    if qd is not None and hasattr(qd, "to_dict"):
+        final["archive"] = qd.to_dict()
+    elif isinstance(getattr(disc.state, "extra", None), dict) and disc.state.extra.get("archive"):
+        final["archive"] = disc.state.extra["archive"]
+    final["wall_s"] = round(time.perf_counter() - t0, 3)
     root = disc.archive.root
     atomic_write(root / "final.json", json.dumps(final, indent=2))
     if chosen is not None:
         atomic_write(root / "best.tts", chosen.source if chosen.source.endswith("\n") else chosen.source + "\n")
     plots = {}
-    for split in (("search", "heldout") if cfg.plots else ()):
+    for part in (("search", "validation", "heldout") if cfg.plots else ()):
+        if part == "validation" and not judge.has_validation or part == "heldout" and held is None:
+            continue
         try:
-            plots[split] = _plot(final, split, root / f"frontier_{split}.png")
+            plots[part] = _plot(final, part, root / f"frontier_{part}.png")
         except Exception as ex:  # noqa: BLE001 - a missing plot must not lose the report
-            plots[split] = f"(plot failed: {type(ex).__name__}: {ex})"
-    atomic_write(root / "report.md", render_report(final, records, plots))
+            plots[part] = f"(plot failed: {type(ex).__name__}: {ex})"
+    archive_md = ""
+    if final.get("archive"):
+        try:
+            from .qd_report import render_archive
+
+            archive_md = render_archive(final, root)
+        except Exception as ex:  # noqa: BLE001 - the archive section is optional
+            archive_md = f"(archive rendering failed: {type(ex).__name__}: {ex})"
+    atomic_write(root / "report.md", render_report(final, records, plots, archive_md,
+                                                   ancestries(final, records, seeds)))
     return final
 
 
-def _plot(final, split, path):
+def ancestries(final, records: list[Candidate], seeds: list[SeedProgram]) -> dict:
+    """Per candidate winner: its generations and its diff to its root seed program
+    (:func:`tts_dsl.discovery.lineage.render_ancestry`)."""
+    from .lineage import render_ancestry
+
+    out = {}
+    dicts = [r.to_dict() for r in records]
+    sources = {s.id: s.source for s in seeds}
+    for lab in dict.fromkeys([final["selected"], *final["winners"].values()]):
+        if lab and not lab.startswith("seed:"):
+            try:
+                out[lab] = render_ancestry(lab, dicts, sources)
+            except Exception as ex:  # noqa: BLE001 - the ancestry is a reading aid
+                out[lab] = f"(ancestry failed: {type(ex).__name__}: {ex})"
+    return out
+
+
+def heldout_results(disc, split: Split, entries: dict, seeds: list[SeedProgram]) -> dict | None:
+    """Every entry on the configured ``[heldout]`` stores (whole stores, windows from the
+    seed programs there): ``heldout`` and ``heldout_score`` in each entry; the part's summary."""
+    part = split.heldout
+    if part is None or not part.slices:
+        return None
+    disc.log(f"held-out evaluation of {len(entries)} program(s) on {len(part.refs)} store(s)")
+    hc = {lab: disc.evaluator.evaluate(e["source"], f"{lab}.tts", e["hash"], e["uses_beta"], part.refs, part.seeds)
+          for lab, e in entries.items()}
+    hwin = windows_from([hc[s.label] for s in seeds], disc.cfg.score.get("window"))
+    extend = disc.cfg.score.get("extend", "none") == "flat"
+    for lab, e in entries.items():
+        e["heldout"] = hc[lab].to_dict()
+        e["heldout_score"] = score_part(hc[lab], hwin, extend=extend).to_dict()
+        e["heldout_mean"] = hc[lab].mean_curve()
+    return {"stores": part.labels, "seeds": part.seeds_summary(), "note": part.note,
+            "ranges": {k: list(v) for k, v in hwin.items()}}
+
+
+def _plot(final, part, path):
     from ..reporting.frontier import plot_frontiers
 
     curves, areas = {}, {}
     for lab, e in final["programs"].items():
-        pts = [(r["avg_cost"], r["accuracy"], r["beta"]) for r in e[f"{split}_mean"]]
-        curves[lab] = pts
-        areas[lab] = e[f"{split}_score"]["area"]
-    plot_frontiers(curves, path, title=f"{split}: mean over stores", areas=areas)
+        if f"{part}_mean" not in e:
+            continue
+        curves[lab] = [(r["avg_cost"], r["accuracy"], r["beta"]) for r in e[f"{part}_mean"]]
+        areas[lab] = e[f"{part}_score"]["hv"]
+    plot_frontiers(curves, path, title=f"{part}: mean over stores", areas=areas)
     return path.name
 
 
-def _versus_seeds(final) -> str:
-    sel = final["selected"]
-    seeds = {k: v for k, v in final["programs"].items() if k.startswith("seed:")}
-    if not sel or not seeds or sel.startswith("seed:"):
-        return "- no valid candidate: the best seed program is reported as selected"
-    e = final["programs"][sel]
-    key = (lambda v: v["search_score"]["area"]) if final["rule"] == "frontier" else \
-        (lambda v: v["search_score"]["best_accuracy"] or 0)
-    best = max(seeds, key=lambda k: key(seeds[k]))
-    stat = "search frontier area" if final["rule"] == "frontier" else "search best accuracy"
-    verdict = "beats" if key(e) > key(seeds[best]) else "does not beat"
-    h = e["heldout_score"]["area"] - seeds[best]["heldout_score"]["area"]
-    return (f"- {sel} {verdict} the best seed program by {stat} ({best}: {key(e):.3f} vs {key(seeds[best]):.3f}); "
-            f"held-out area difference {h:+.3f}")
+# ------------------------------------------------------------------ report.md
+def _f(x, fmt="{:.2f}") -> str:
+    return "-" if x is None else fmt.format(x)
 
 
-def render_report(final, records, plots) -> str:
+def _budget_means(score: dict) -> list:
+    """Accuracy at each budget, mean over the stores where the program reaches it."""
+    per = list((score.get("acc_at_budget") or {}).values())
+    out = []
+    for i in range(len(BUDGET_FRACTIONS)):
+        vals = [p[i] for p in per if i < len(p)]
+        out.append(None if not vals or any(v is None for v in vals) else sum(vals) / len(vals))
+    return out
+
+
+def _seeds_of(final) -> dict:
+    return {k: v for k, v in final["programs"].items() if k.startswith("seed:")}
+
+
+def winner_lines(final) -> list[str]:
+    """Per winner: its rule's statistic against the best seed program on the search part
+    (saying plainly when a seed program is better), and the validation verdict."""
+    seeds = _seeds_of(final)
+    out = []
+    for rule, w in final["winners"].items():
+        if w is None:
+            continue
+        e = final["programs"][w]
+        if w.startswith("seed:") or not seeds:
+            out.append(f"- {rule} rule: no valid candidate; the best seed program {w} stands in")
+            continue
+        key = ((lambda v: v["search_score"]["hv"]) if rule == "frontier" else
+               (lambda v: v["search_score"]["best_accuracy"] or 0))
+        stat = "search hv" if rule == "frontier" else "search best accuracy"
+        best = max(seeds, key=lambda k: key(seeds[k]))
+        above = [k for k in seeds if key(seeds[k]) > key(e)]
+        line = (f"- {rule} rule: {w} {'beats' if not above else 'does NOT beat'} every seed program by {stat} "
+                f"({key(e):.3f}; best seed {best}: {key(seeds[best]):.3f})")
+        if above:
+            line += f"; below it: {', '.join(sorted(above))}"
+        if "beats_every_seed" in e:
+            line += (f". Validation part: {'beats every seed program significantly' if e['beats_every_seed'] else 'does not beat every seed program significantly'}")
+        out.append(line)
+    return out
+
+
+def render_report(final, records, plots, archive_md: str = "", ancestry: dict | None = None) -> str:
     sel = final["selected"]
     out = ["# Discovery report", "",
            f"- rounds: {final['rounds']} ({', '.join(f'{k}: {v}' for k, v in final['status_counts'].items())}); "
            f"stopped: {final['stop_reason']}",
-           f"- selection rule: `{final['rule']}`; selected: **{sel}** "
-           f"(frontier rule: {final['winners']['frontier']}, accuracy rule: {final['winners']['accuracy']})",
-           f"- search split: {', '.join(final['search']['stores'])}, seeds {final['search']['seeds'][0]}.."
-           f"{final['search']['seeds'][0] + final['search']['seeds'][1] - 1}",
-           f"- held-out split: {', '.join(final['heldout']['stores'])}, seeds {final['heldout']['seeds'][0]}.."
-           f"{final['heldout']['seeds'][0] + final['heldout']['seeds'][1] - 1} ({final['heldout']['note']})",
-           _versus_seeds(final),
-           "", "Frontier area: mean over stores of the area under each store's best-accuracy-within-budget "
-           "curve on a log-cost axis, over the seed programs' cost span on that store (accuracy points).",
-           "", "| program | search area | search best acc | held-out area | held-out best acc |",
-           "|---|---:|---:|---:|---:|"]
-    for lab, e in sorted(final["programs"].items(), key=lambda kv: -kv[1]["search_score"]["area"]):
-        s, h = e["search_score"], e["heldout_score"]
+           f"- selection rule: `{final['rule']}`"
+           + (" with `select.require_significant`" if final.get("require_significant") else "")
+           + f"; selected: **{sel}** (frontier rule: {final['winners']['frontier']}, "
+           f"accuracy rule: {final['winners']['accuracy']})"]
+    if final.get("selection_note"):
+        out.append(f"- {final['selection_note']}")
+    out.append(f"- split: {final['split']['description']}")
+    if final.get("heldout"):
+        h = final["heldout"]
+        out.append(f"- [heldout] stores: {', '.join(h['stores'])}, seeds {h['seeds'][0]}..{h['seeds'][0] + h['seeds'][1] - 1}"
+                   f" ({h['note']})")
+    out += winner_lines(final)
+    if final.get("require_significant"):
+        out.append("- With `require_significant` the validation part took part in the selection (as a filter), "
+                   "so the selected program's validation figures are no longer an untouched estimate.")
+    fr = [f"{BUDGET_NAME} x {f:g}" for f in BUDGET_FRACTIONS]
+    out += ["", score_definition(final["scoring"].get("extend", "none") == "flat"),
+            "`frontier area` is the old score (0 below a program's cheapest point, so one very cheap point "
+            "could win), shown for comparison only. Accuracy at a budget: the best accuracy among points "
+            f"costing at most {', '.join(fr)} (mean over stores; - when a store has no point that cheap).",
+            "", "| program | search hv | validation hv [95% CI] | search frontier area (old) | search best acc | "
+            "validation best acc | " + " | ".join(f"val acc @ {x}" for x in fr) + " |",
+            "|---|---:|---:|---:|---:|---:|" + "---:|" * len(fr)]
+    for lab, e in sorted(final["programs"].items(), key=lambda kv: -kv[1]["search_score"]["hv"]):
+        s, v, iv = e["search_score"], e.get("validation_score"), e.get("validation_interval")
         mark = " (selected)" if lab == sel else ""
-        out.append(f"| {lab}{mark} | {s['area']:.3f} | {s['best_accuracy']} | {h['area']:.3f} | {h['best_accuracy']} |")
-    for split in ("search", "heldout"):
-        p = plots.get(split)
+        vtxt = f"{v['hv']:.3f} [{iv['lo']:.2f}, {iv['hi']:.2f}]" if v and iv else "-"
+        bud = _budget_means(v) if v else [None] * len(fr)
+        out.append(f"| {lab}{mark} | {s['hv']:.3f} | {vtxt} | {_f(s.get('frontier_area'), '{:.3f}')} | "
+                   f"{_f(s['best_accuracy'])} | {_f(v['best_accuracy']) if v else '-'} | "
+                   + " | ".join(_f(x) for x in bud) + " |")
+    if final.get("heldout"):
+        out += ["", "| program | [heldout] hv | [heldout] best acc |", "|---|---:|---:|"]
+        for lab, e in final["programs"].items():
+            if "heldout_score" in e:
+                out.append(f"| {lab} | {e['heldout_score']['hv']:.3f} | {_f(e['heldout_score']['best_accuracy'])} |")
+    for lab, e in final["programs"].items():
+        if "versus_seeds" not in e:
+            continue
+        verdict = "**beats every seed program significantly**" if e["beats_every_seed"] else \
+            "does not beat every seed program significantly"
+        iv = e["validation_interval"]
+        out += ["", f"## {lab} on the validation part: {verdict}", "",
+                f"Validation hv {e['validation_score']['hv']:.3f}, 95% interval [{iv['lo']:.2f}, {iv['hi']:.2f}] "
+                f"(bootstrap over questions, {iv['B']} resamples). Paired bootstrap against each seed program "
+                "(difference of hv; p = share of resamples where the candidate is not better):", "",
+                "| seed program | difference | 95% interval | p | significant |", "|---|---:|---:|---:|---|"]
+        for sk, d in sorted(e["versus_seeds"].items(), key=lambda kv: kv[1]["diff"]):
+            out.append(f"| {sk} | {d['diff']:+.3f} | [{d['lo']:+.2f}, {d['hi']:+.2f}] | {d['p']:.3f} | "
+                       f"{'yes' if d['significant'] else 'no'} |")
+    for part in ("search", "validation", "heldout"):
+        p = plots.get(part)
         if p and not str(p).startswith("("):
-            out += ["", f"![{split} frontier]({p})"]
+            out += ["", f"![{part} frontier]({p})"]
         elif p:
-            out += ["", f"{split} plot: {p}"]
+            out += ["", f"{part} plot: {p}"]
     if sel and sel in final["programs"]:
         e = final["programs"][sel]
         out += ["", f"## Selected program ({sel})", "", "```tts", e["source"].rstrip(), "```", "",
-                "| beta | search acc | search tokens | held-out acc | held-out tokens |", "|---:|---:|---:|---:|---:|"]
-        hm = {r["beta"]: r for r in e["heldout_mean"]}
+                "| beta | search acc | search tokens | validation acc | validation tokens |", "|---:|---:|---:|---:|---:|"]
+        vm = {r["beta"]: r for r in e.get("validation_mean", [])}
         for r in e["search_mean"]:
-            h = hm.get(r["beta"], {})
+            v = vm.get(r["beta"], {})
             out.append(f"| {r['beta']} | {r['accuracy']:.2f} | {r['avg_cost']:,.0f} | "
-                       f"{h.get('accuracy', '-')} | {h.get('avg_cost', 0):,.0f} |")
-    ok = sorted([r for r in records if r.ok], key=lambda r: -r.score.area)[:10]
+                       f"{_f(v.get('accuracy'))} | {_f(v.get('avg_cost'), '{:,.0f}')} |")
+    for lab, text in (ancestry or {}).items():
+        out += ["", f"## Ancestry of {lab}", "", text.rstrip()]
+    ok = sorted([r for r in records if r.ok and r.score is not None], key=lambda r: -r.score.hv)[:10]
     if ok:
-        out += ["", "## Best candidates (search split)", "", "| id | area | best acc | parents | file |",
-                "|---|---:|---:|---|---|"]
+        out += ["", "## Best candidates (ranked on the search part)", "",
+                "| id | search hv | validation hv | search best acc | parents | file |", "|---|---:|---:|---:|---|---|"]
         for r in ok:
-            out.append(f"| {r.label} | {r.score.area:.3f} | {r.score.best_accuracy} | "
+            vp = getattr(r, "validation_part", None) or {}
+            vh = (vp.get("score") or {}).get("hv")
+            out.append(f"| {r.label} | {r.score.hv:.3f} | {_f(vh, '{:.3f}')} | {r.score.best_accuracy} | "
                        f"{', '.join(map(str, r.parents))} | {r.program_file} |")
+    if final.get("proposers"):
+        out += ["", "## Proposers", "", "| proposer | " + " | ".join(_stat_cols(final["proposers"])) + " |",
+                "|---|" + "---:|" * len(_stat_cols(final["proposers"]))]
+        for name, st in final["proposers"].items():
+            out.append(f"| {name} | " + " | ".join(_cell(st.get(c)) for c in _stat_cols(final["proposers"])) + " |")
+    if archive_md:
+        out += ["", archive_md.rstrip()]
     out += ["", "Replay data and reference controllers: AutoTTS (arXiv 2605.08083) and Parallel-Probe "
             "(arXiv 2602.03845)."]
     return "\n".join(out) + "\n"
+
+
+def _stat_cols(stats: dict) -> list:
+    cols: list = []
+    for st in stats.values():
+        cols += [k for k in st if k not in cols and not isinstance(st[k], (dict, list))]
+    return cols
+
+
+def _cell(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return "-" if v is None else str(v)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ..lang.diagnostics import Diagnostic, DiagnosticsError
 
-STAGES = ("extract", "parse", "check", "dedupe", "schedule", "smoke", "sweep")
+STAGES = ("extract", "apply", "parse", "check", "dedupe", "schedule", "smoke", "sweep")
 
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)^[ \t]*```[ \t]*$", re.S | re.M)
 
@@ -31,6 +31,117 @@ def extract_program(text: str) -> tuple[str | None, Diagnostic | None]:
     return None, Diagnostic("X001", "the reply contains no ```tts fenced program", stage="extract",
                             file="<reply>", expected="one ```tts ... ``` block holding a whole program",
                             found=found, hint=hint)
+
+
+_BLOCK = re.compile(r"^[ \t]*<{5,}[ \t]*SEARCH[ \t]*\n(.*?)^[ \t]*={5,}[ \t]*\n(.*?)^[ \t]*>{5,}[ \t]*REPLACE[ \t]*$",
+                    re.S | re.M)
+_PARENT = re.compile(r"^[ \t>*#-]*PARENT[ \t]*[:=][ \t]*[`'\"]?([A-Za-z0-9_:#.-]+)", re.I | re.M)
+
+
+def is_diff(text: str) -> bool:
+    """Does the reply hold SEARCH/REPLACE blocks (a diff edit) rather than a whole program?"""
+    return bool(re.search(r"^[ \t]*<{5,}[ \t]*SEARCH[ \t]*$", text or "", re.M))
+
+
+def diff_blocks(text: str) -> tuple[str | None, list[tuple[str, str]]]:
+    """(the parent the reply names, or None; the (search, replace) blocks in order)."""
+    m = _PARENT.search(text or "")
+    return (m.group(1) if m else None), [(a, b) for a, b in _BLOCK.findall(text or "")]
+
+
+def _apply_diag(code: str, message: str, hint: str, found: str | None = None) -> Diagnostic:
+    return Diagnostic(code, message, stage="apply", file="<reply>", hint=hint, found=found,
+                      expected="SEARCH text that occurs exactly once in the parent's source")
+
+
+def _lines_match(text: str, search: str) -> list[tuple[int, int]]:
+    """Line ranges [a, b) of ``text`` whose lines equal the search lines up to surrounding
+    whitespace (blank lines at either end of the search ignored)."""
+    want = [ln.strip() for ln in search.splitlines()]
+    while want and not want[0]:
+        want.pop(0)
+    while want and not want[-1]:
+        want.pop()
+    lines = [ln.strip() for ln in text.splitlines()]
+    if not want:
+        return []
+    return [(i, i + len(want)) for i in range(len(lines) - len(want) + 1) if lines[i:i + len(want)] == want]
+
+
+def apply_diff(parent_source: str, blocks: list[tuple[str, str]], parent: str) -> tuple[str | None, list[Diagnostic]]:
+    """Apply SEARCH/REPLACE blocks in order to ``parent_source``: each SEARCH text must occur
+    exactly once (exactly, or else line by line up to indentation and trailing spaces; the
+    replacement is then re-indented like the matched lines). Returns (the new source, []) or
+    (None, diagnostics naming each block that did not apply)."""
+    import difflib
+
+    text = parent_source
+    for k, (search, replace) in enumerate(blocks, 1):
+        first = next((ln.strip() for ln in search.splitlines() if ln.strip()), "")
+        if not first:
+            return None, [_apply_diag("X002", f"SEARCH block {k} is empty", "quote the lines of the parent to "
+                                      "replace, exactly as they appear, in the SEARCH part")]
+        n = text.count(search)
+        if n == 1:
+            text = text.replace(search, replace, 1)
+            continue
+        if n > 1:
+            return None, [_apply_diag("X003", f"SEARCH block {k} occurs {n} times in {parent}",
+                                      "quote more lines around the place so that the SEARCH text is unique",
+                                      found=first)]
+        spans = _lines_match(text, search)
+        if len(spans) > 1:
+            return None, [_apply_diag("X003", f"SEARCH block {k} matches {len(spans)} places in {parent}",
+                                      "quote more lines around the place so that the SEARCH text is unique",
+                                      found=first)]
+        if not spans:
+            lines = text.splitlines()
+            close = difflib.get_close_matches(first, [ln.strip() for ln in lines], n=1, cutoff=0.5)
+            hint = "copy the SEARCH lines exactly from the parent's source shown in the prompt"
+            if close:
+                i = [ln.strip() for ln in lines].index(close[0])
+                hint += f"; the closest line of {parent} is line {i + 1}: `{close[0]}`"
+            return None, [_apply_diag("X002", f"SEARCH block {k} does not occur in {parent} "
+                                      f"(first line: `{first[:80]}`)", hint, found=first[:80])]
+        a, b = spans[0]
+        lines = text.splitlines(keepends=True)
+        old_ind = len(lines[a]) - len(lines[a].lstrip())
+        rep = replace.splitlines()
+        new_first = next((ln for ln in rep if ln.strip()), "")
+        shift = old_ind - (len(new_first) - len(new_first.lstrip()))
+        fixed = [(" " * shift + ln if shift > 0 else ln[min(-shift, len(ln) - len(ln.lstrip())):]) if ln.strip() else ""
+                 for ln in rep]
+        tail = "\n" if lines[b - 1].endswith("\n") else ""
+        text = "".join(lines[:a]) + ("\n".join(fixed) + tail if fixed else "") + "".join(lines[b:])
+    return text, []
+
+
+def edit_summary(kind: str, parent: str | None, parent_source: str | None, source: str, blocks: int = 0) -> dict:
+    """What a reply changed: its kind (whole | diff), the parent, the number of blocks, and
+    the lines added and removed against the parent's source."""
+    import difflib
+
+    d = {"kind": kind, "parent": parent, "blocks": blocks}
+    if parent_source is not None:
+        added = removed = 0
+        for ln in difflib.unified_diff(parent_source.splitlines(), source.splitlines(), lineterm="", n=0):
+            if ln.startswith("+") and not ln.startswith("+++"):
+                added += 1
+            elif ln.startswith("-") and not ln.startswith("---"):
+                removed += 1
+        d["added"], d["removed"] = added, removed
+    return d
+
+
+def resolve_parent(name: str | None, parents: dict) -> str | None:
+    """The pool key a parent name refers to (``c0012``, ``sc``, ``seed:sc``, case-insensitive)."""
+    if name is None:
+        return None
+    for cand in (name, name.lower(), f"seed:{name}", name.split(":", 1)[-1]):
+        if cand in parents:
+            return cand
+    low = {k.lower(): k for k in parents}
+    return low.get(name.lower())
 
 
 def canonical(program) -> tuple[str, str]:
@@ -79,10 +190,14 @@ class Validation:
     hash: str | None = None
     duplicate_of: object = None
     warnings: list = field(default_factory=list)
+    edit: dict | None = None  # edit_summary(): whole program or diff, parent, lines changed
 
     def to_dict(self) -> dict:
-        return {"ok": self.ok, "stage": self.stage, "diagnostics": self.diagnostics, "hash": self.hash,
-                "duplicate_of": self.duplicate_of, "warnings": self.warnings}
+        d = {"ok": self.ok, "stage": self.stage, "diagnostics": self.diagnostics, "hash": self.hash,
+             "duplicate_of": self.duplicate_of, "warnings": self.warnings}
+        if self.edit is not None:
+            d["edit"] = self.edit
+        return d
 
 
 def diag_dicts(diags, source: str | None) -> list[dict]:
@@ -178,14 +293,57 @@ def smoke(checked, cfg_smoke: dict) -> list[Diagnostic]:
     return diags
 
 
-def validate(reply_text: str, file: str, known: dict, cfg) -> Validation:
-    """Stages extract .. smoke. ``known`` maps canonical hashes of programs already seen
-    (evaluated or seeds) to their ids."""
-    from ..api import check as api_check
-
+def extract_source(reply_text: str, parents: dict | None = None,
+                   default_parent: str | None = None) -> tuple[str | None, dict | None, list]:
+    """The program a reply proposes: a whole program in a ```tts block, or SEARCH/REPLACE
+    blocks applied to the parent the reply names (``PARENT: id``; else ``default_parent``).
+    Returns (source, edit summary, diagnostics of the extract or apply stage)."""
+    parents = parents or {}
+    if is_diff(reply_text):
+        named, blocks = diff_blocks(reply_text)
+        if not blocks:
+            return None, None, [_apply_diag("X002", "the reply opens a SEARCH block but no complete "
+                                            "<<<<<<< SEARCH / ======= / >>>>>>> REPLACE block was found",
+                                            "write each edit as the three marker lines around the old and new text")]
+        key = resolve_parent(named or default_parent, parents)
+        if key is None:
+            names = ", ".join(sorted(parents)[:12])
+            msg = (f"the diff names parent {named!r}, which is not a program shown to you" if named
+                   else "the diff names no parent (write a line `PARENT: <id>` before the blocks)")
+            return None, {"kind": "diff", "parent": named, "blocks": len(blocks)}, [
+                _apply_diag("X004", msg, f"name one of: {names}", found=named)]
+        src, diags = apply_diff(parents[key], blocks, key)
+        edit = {"kind": "diff", "parent": key, "blocks": len(blocks), "applied": src is not None}
+        if src is None:
+            return None, edit, diags
+        edit.update(edit_summary("diff", key, parents[key], src, len(blocks)))
+        edit["applied"] = True
+        return src, edit, []
     source, d = extract_program(reply_text)
     if source is None:
-        return _fail("extract", [d], None)
+        return None, None, [d]
+    key = resolve_parent(default_parent, parents)
+    return source, edit_summary("whole", key, parents.get(key) if key else None, source), []
+
+
+def validate(reply_text: str, file: str, known: dict, cfg, parents: dict | None = None,
+             default_parent: str | None = None) -> Validation:
+    """Stages extract (or apply, for a diff) .. smoke. ``known`` maps canonical hashes of
+    programs already seen (evaluated or seeds) to their ids; ``parents`` maps the ids a diff
+    may name to their sources."""
+    from ..api import check as api_check
+
+    source, edit, ds = extract_source(reply_text, parents, default_parent)
+    if source is None:
+        v = _fail(ds[0].stage if ds else "extract", ds, None)
+        v.edit = edit
+        return v
+    v = _validate_source(source, file, known, cfg, api_check)
+    v.edit = edit
+    return v
+
+
+def _validate_source(source, file, known, cfg, api_check) -> Validation:
     try:
         checked = api_check(source, file)
     except DiagnosticsError as ex:

@@ -1,6 +1,6 @@
 """An evaluation cache keyed by provenance: the result rows of one program on one store
 over a beta grid, filed under a hash of everything that determines them (tool version,
-program hash, store content hash, betas, seeds, limits). Kept in memory and, optionally,
+program hash, store content hash, betas, seeds, the questions run, limits). Kept in memory and, optionally,
 in a JSON-lines file that several runs (``discover``, later ``eval`` and ``compare``) share.
 
 A row that ended on the wall-clock cap (``L009``) is never cached: it depends on the
@@ -25,11 +25,20 @@ def tool_version() -> str:
     return __version__
 
 
-def provenance(program: str, store: str, betas, seeds, limits: Limits) -> dict:
+def provenance(program: str, store: str, betas, seeds, limits: Limits, questions=None,
+               per_question: bool = False) -> dict:
     """What determines an evaluation: ``program`` is a hash of the program's behaviour
-    (discovery uses the canonical AST hash), ``store`` the store's content digest."""
-    return {"tool": tool_version(), "program": program, "store": store, "betas": list(betas),
-            "seeds": list(seeds), "limits": dataclasses.asdict(limits)}
+    (discovery uses the canonical AST hash), ``store`` the store's content digest;
+    ``questions`` the store's question indices run (None: all); ``per_question``: the rows
+    carry per-question arrays (``q_correct``, ``q_cost``), so an entry written without them
+    is never served for a request that needs them."""
+    d = {"tool": tool_version(), "program": program, "store": store, "betas": list(betas),
+         "seeds": list(seeds), "limits": dataclasses.asdict(limits)}
+    if questions is not None:
+        d["questions"] = [int(q) for q in questions]
+    if per_question:
+        d["per_question"] = True
+    return d
 
 
 def cache_key(prov: dict) -> str:

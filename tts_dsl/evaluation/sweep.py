@@ -57,6 +57,7 @@ class Task:
     seeds: tuple = tuple(range(100))
     limits: Limits = field(default_factory=Limits)
     keep_episodes: bool = False
+    questions: tuple | None = None  # store question indices to run (None: all, in file order)
 
 
 @lru_cache(maxsize=64)
@@ -91,7 +92,7 @@ def run_task(task: Task, store=None) -> dict:
         row = r.row()
         row["error"] = "; ".join(d.message for d in ex.diagnostics)
         return row
-    res = run(exe, store, task.seeds, task.limits, keep_episodes=task.keep_episodes)
+    res = run(exe, store, task.seeds, task.limits, questions=task.questions, keep_episodes=task.keep_episodes)
     row = res.row()
     if res.error is not None:
         row["error"] = res.error.render(checked.source).splitlines()[0]
@@ -132,8 +133,9 @@ class LocalExecutor:
 
 def make_tasks(programs: Iterable[tuple[str, str]], stores: Iterable[StoreRef], betas: Iterable,
                params: dict | None = None, seeds=range(100), limits: Limits | None = None,
-               keep_episodes: bool = False) -> list[Task]:
-    """One task per (program, store, beta), in that nesting order."""
+               keep_episodes: bool = False, questions: dict | None = None) -> list[Task]:
+    """One task per (program, store, beta), in that nesting order. ``questions``: per store
+    ref, the question indices to run (a store not in it, or None: all questions)."""
     limits = limits or Limits()
     ptuple = tuple(sorted((params or {}).items()))
     stores = list(stores)
@@ -142,7 +144,9 @@ def make_tasks(programs: Iterable[tuple[str, str]], stores: Iterable[StoreRef], 
     for source, file in programs:
         for st in stores:
             for b in betas:
-                out.append(Task(source, file, st, b, ptuple, tuple(seeds), limits, keep_episodes))
+                qs = (questions or {}).get(st)
+                out.append(Task(source, file, st, b, ptuple, tuple(seeds), limits, keep_episodes,
+                                None if qs is None else tuple(qs)))
     return out
 
 

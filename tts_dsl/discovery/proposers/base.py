@@ -50,6 +50,12 @@ class Context:
     pool: list  # [{"id", "source", "area", "hash"}], best first: seeds and valid candidates
     known: dict  # canonical hash -> id
     smoke: dict = field(default_factory=dict)
+    last: dict | None = None  # on a repair: {"source": the previous program, "validation": its Validation.to_dict()}
+    betas: list | None = None  # the run's beta grid
+    parents: list | None = None  # the loop's parent pick (pool entries), sampled across archive cells and islands
+    inspirations: list | None = None  # further pool entries from other cells
+    island: int | None = None
+    proposer: str = ""  # the proposer's name in this run
 
 
 def conversation_key(messages: list[dict]) -> str:

@@ -31,37 +31,11 @@ import re
 from ...lang import ast as A
 from ...lang.diagnostics import DiagnosticsError
 from ..config import ProposerConfig
+from ..fragments import Src as _Src
 from .base import Context, Proposer, ProposerError, Reply
 
 OPERATORS = {"number": 0.34, "compare": 0.08, "subexpr": 0.1, "delete": 0.07, "insert": 0.07,
              "param_cross": 0.12, "block_cross": 0.06, "betaify": 0.16}
-
-
-class _Src:
-    """Source text with line/col -> offset conversion."""
-
-    def __init__(self, text: str):
-        self.text = text
-        self.starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self.starts.append(i + 1)
-
-    def off(self, line: int, col: int) -> int:
-        return self.starts[line - 1] + col - 1
-
-    def span(self, sp) -> tuple[int, int]:
-        return self.off(sp.line, sp.col), self.off(sp.end_line, sp.end_col)
-
-    def get(self, sp) -> str:
-        a, b = self.span(sp)
-        return self.text[a:b]
-
-    def line_range(self, sp) -> tuple[int, int]:
-        """Offsets of whole lines sp.line .. sp.end_line (with the final newline)."""
-        a = self.starts[sp.line - 1]
-        b = self.starts[sp.end_line] if sp.end_line < len(self.starts) else len(self.text)
-        return a, b
 
 
 def _edit(text: str, a: int, b: int, new: str) -> str:
@@ -300,13 +274,33 @@ def rename(text: str, name: str) -> str:
                   flags=re.M)
 
 
+STRUCTURAL = {"stmt_insert": 0.07, "stmt_delete": 0.05, "stmt_replace": 0.05, "stmt_move": 0.03,
+              "cond_change": 0.06, "agg_change": 0.07, "gate_insert": 0.09, "gate_tune": 0.05, "transplant": 0.09}
+CONSTANT = {"number": 0.17, "compare": 0.04, "subexpr": 0.05, "delete": 0.0, "insert": 0.0,
+            "param_cross": 0.05, "block_cross": 0.0, "betaify": 0.08}
+DEFAULT_WEIGHTS = {**CONSTANT, **STRUCTURAL}
+SCHEDULE_OPS = {"number", "betaify", "param_cross"}  # operators that only change constants/schedules
+NEEDS_DONOR = {"param_cross", "block_cross", "transplant"}
+
+
 class EvolveProposer(Proposer):
     kind = "evolve"
     is_llm = False
 
     def __init__(self, cfg: ProposerConfig):
+        from ..fragments import FragmentLibrary
+
         self.cfg = cfg
         self._checked: dict = {}
+        self.library = FragmentLibrary()
+        w = dict(DEFAULT_WEIGHTS)
+        for k, v in (getattr(cfg, "operators", None) or {}).items():
+            if k not in w:
+                raise ProposerError(f"evolve: unknown operator {k!r} (known: {', '.join(sorted(w))})", fatal=True,
+                                    calls=0)
+            w[k] = float(v)
+        self.weights = {k: v for k, v in w.items() if v > 0}
+        self._chains: dict = {}  # round -> the last proposal's steps [(text, op, notes)], parents
 
     def _check(self, key, source):
         if key not in self._checked:
@@ -316,55 +310,245 @@ class EvolveProposer(Proposer):
                 self._checked[key] = None
         return self._checked[key]
 
+    def _mine(self, pool):
+        """The fragment library holds every program the proposer may start from."""
+        for p in pool:
+            c = self._check(p["id"], p["source"])
+            if c is not None:
+                self.library.add_program(p["id"], c)
+
+    # ------------------------------------------------------------ one operator
+    def _apply(self, op, rng, mut, struct, text, cur, donor):
+        struct.notes = []
+        if op in STRUCTURAL:
+            new = getattr(struct, op)(text, cur, donor)
+            return new, list(struct.notes)
+        return getattr(mut, op)(text, cur, donor), []
+
+    def _checked_or_repaired(self, text, rng, donor, steps):
+        """Check ``text``; on errors, repair at the first error's span (up to ``steps``
+        times). Returns (text, checked, repairs) or (None, None, repairs)."""
+        from ..repair import repair
+
+        repairs = []
+        for _ in range(max(0, steps) + 1):
+            try:
+                return text, _parse(text), repairs
+            except DiagnosticsError as ex:
+                errs = ex.errors or ex.diagnostics
+                if not errs or len(repairs) >= steps:
+                    return None, None, repairs
+                got = repair(text, errs[0], rng, self.library, donor)
+                if got is None or got[0] in ("revert", "mutate") or got[0] == text:
+                    return None, None, repairs + [f"{errs[0].code}: no repair"]
+                text = got[0]
+                repairs.append(got[1])
+        return None, None, repairs
+
+    def _schedule_ok(self, text, checked, rng, donor, steps):
+        """The prover's errors repaired (S001: the derived direction, S002: clip)."""
+        from ..repair import repair
+        from ..validate import schedule_diagnostics
+
+        repairs = []
+        for _ in range(steps + 1):
+            errs = [d for d in schedule_diagnostics(checked, []) if d.severity == "error"]
+            if not errs:
+                return text, checked, repairs
+            got = repair(text, errs[0], rng, self.library, donor)
+            if got is None or got[0] in ("revert", "mutate"):
+                return None, None, repairs
+            text, checked, more = self._checked_or_repaired(got[0], rng, donor, 1)
+            repairs += [got[1]] + more
+            if checked is None:
+                return None, None, repairs
+        return None, None, repairs
+
+    def _is_new(self, checked, ctx) -> bool:
+        from ..validate import behaviour_key, program_hash
+
+        if program_hash(checked.program) in ctx.known:
+            return False
+        betas = getattr(ctx, "betas", None)
+        if betas:
+            bk = behaviour_key(checked, betas)
+            if bk is not None and bk in ctx.known:
+                return False
+        return True
+
+    def _mutate(self, rng, mut, struct, text, cur, donor, depth, ops, steps, donor_id=None):
+        """Stack ``depth`` operators; each result is checked (and repaired by its
+        diagnostics); an operator whose result cannot be repaired is dropped (reverted)."""
+        struct.donor_id = donor_id
+        names, w = list(self.weights), list(self.weights.values())
+        for _k in range(depth):
+            op = rng.choices(names, w)[0]
+            if op in NEEDS_DONOR and donor is None:
+                continue
+            new, notes = self._apply(op, rng, mut, struct, text, cur, donor)
+            if new is None or new == text:
+                continue
+            new, nc, reps = self._checked_or_repaired(new, rng, donor, steps)
+            if nc is None:
+                ops.append({"op": op, "notes": notes, "repairs": reps, "reverted": True})
+                continue
+            new, nc, reps2 = self._schedule_ok(new, nc, rng, donor, steps)
+            if nc is None:
+                ops.append({"op": op, "notes": notes, "repairs": reps + reps2, "reverted": True})
+                continue
+            ops.append({"op": op, "notes": notes, "repairs": reps + reps2, "text": new})
+            text, cur = new, nc
+        return text, cur
+
+    def _tidy(self, text, cur, ops):
+        """Drop declarations nothing reads any more (a transplant's imports that the fix-up
+        mapped away, a deleted statement's helpers): the diff shows only what acts."""
+        from ..mutations import tidy
+
+        new, nc, notes = tidy(text, cur, _parse)
+        if notes:
+            ops.append({"op": "tidy", "marker": True, "notes": [f"remove unused {n}" for n in notes],
+                        "repairs": []})
+        return new, nc
+
+    def _reply(self, ctx, text, base, pa, pb, ops, extra=None, texts=None):
+        """The reply; the chain (texts after each applied operator) is kept for a later
+        revert. ``ops`` are the steps: applied operators, reverted ones, and markers
+        (``revert``, ``repair``) of the loop-level repairs."""
+        text = rename(text, f"{base}_e{ctx.round}")
+        applied = [o for o in ops if not o.get("reverted") and not o.get("marker")]
+        used = [o["op"] for o in applied]
+        donor_used = pb is not None and any(o in NEEDS_DONOR for o in used)
+        parents = [pa["id"]] + ([pb["id"]] if donor_used or (pb is not None and any(
+            o in ("insert", "subexpr", "stmt_insert", "stmt_replace") for o in used)) else [])
+        if texts is None:
+            texts = [pa["source"]] + [o["text"] for o in applied if "text" in o]
+        steps = [{k: v for k, v in o.items() if k != "text"} for o in ops]
+        self._chains[ctx.round] = {"texts": texts, "pa": pa, "pb": pb, "steps": steps}
+        meta = {"operators": used, "steps": steps, "parents": parents,
+                "structural": any(o in STRUCTURAL for o in used),
+                "schedule_only": bool(used) and all(o in SCHEDULE_OPS for o in used)}
+        if extra:
+            meta.update(extra)
+        return Reply(f"```tts\n{text.rstrip()}\n```\n", 0, 0, 0.0, 0, parents=parents, meta=meta)
+
+    # ------------------------------------------------------------ the loop's repair
+    def _last(self, messages, ctx):
+        """(previous program text, its diagnostics) on a repair attempt."""
+        from ..repair import diagnostics_from_message
+        from ..validate import extract_program
+
+        last = getattr(ctx, "last", None)
+        if last:
+            v = last.get("validation") or {}
+            return last.get("source"), v.get("diagnostics") or []
+        if len(messages) >= 2 and messages[-2].get("role") == "assistant":
+            src, _ = extract_program(messages[-2]["content"])
+            return src, diagnostics_from_message(messages[-1].get("content", ""))
+        return None, []
+
+    def _repair_attempt(self, messages, ctx, rng, mut, struct):
+        """Repair the loop's rejection by its diagnostic: revert the last operator (smoke,
+        sweep), repair at the span (schedule, check), or stack one more operator (dedupe).
+        None if there is nothing to repair (the caller then proposes afresh)."""
+        from ..repair import MUTATE, REVERT, repair
+
+        chain = self._chains.get(ctx.round)
+        prev, diags = self._last(messages, ctx)
+        if chain is None or prev is None or not diags:
+            return None
+        d = diags[0]
+        code = d.get("code")
+        pa, pb = chain["pa"], chain["pb"]
+        donor = self._check(pb["id"], pb["source"]) if pb is not None else None
+        ca = self._check(pa["id"], pa["source"])
+        base = re.sub(r"(_e\d+)+$", "", ca.name)
+        steps_n = self.cfg_steps()
+        got = repair(prev, d, rng, self.library, donor)
+        if got is None:
+            return None
+        for _ in range(max(1, self.cfg.tries // 4)):
+            ops = [dict(s) for s in chain["steps"]]
+            texts = list(chain["texts"])
+            if got[0] == REVERT:
+                live = [i for i, o in enumerate(ops) if not o.get("reverted") and not o.get("marker")]
+                if not live or len(texts) < 2:
+                    return None
+                ops[live[-1]]["reverted"] = True
+                texts.pop()
+                ops.append({"op": "revert", "marker": True, "notes": [got[1]], "repairs": []})
+                text = texts[-1]
+            elif got[0] == MUTATE:
+                text = texts[-1]
+                ops.append({"op": "mutate", "marker": True, "notes": [got[1]], "repairs": []})
+            else:
+                ops.append({"op": "repair", "marker": True, "notes": [got[1]], "repairs": []})
+                text = got[0]
+            cur = self._check(("t", text), text)
+            if cur is None:
+                text, cur, _reps = self._checked_or_repaired(text, rng, donor, steps_n)
+                if cur is None:
+                    return None
+            if got[0] not in (REVERT, MUTATE) and text != texts[-1]:
+                texts.append(text)
+            n_ops = len(ops)
+            if got[0] in (REVERT, MUTATE) or not self._is_new(cur, ctx):
+                text, cur = self._mutate(rng, mut, struct, text, cur, donor, 1, ops, steps_n,
+                                         pb["id"] if pb is not None else None)
+                texts += [o["text"] for o in ops[n_ops:] if "text" in o and not o.get("reverted")]
+            text, cur = self._tidy(text, cur, ops)
+            live = [o for o in ops if not o.get("reverted") and not o.get("marker")]
+            if live and self._is_new(cur, ctx):
+                return self._reply(ctx, text, base, pa, pb, ops, {"repair_of": code}, texts)
+        return None
+
+    def cfg_pick(self) -> float:
+        return float(getattr(self.cfg, "follow_pick", 0.6))
+
+    def cfg_steps(self) -> int:
+        return int(getattr(self.cfg, "repair_steps", 3))
+
+    # ------------------------------------------------------------ propose
     def propose(self, messages, ctx: Context) -> Reply:
-        from ..validate import program_hash
+        from ..mutations import Structural
 
         pool = [p for p in ctx.pool if p.get("source")]
         if not pool:
             raise ProposerError("evolve: no program to start from (give seed_programs)", fatal=True, calls=0)
+        self._mine(pool)
         rng = random.Random(f"evolve:{ctx.seed}:{ctx.round}:{ctx.attempt}")
+        mut, struct = Mutator(rng), Structural(rng, self.library)
+        if ctx.attempt > 0:
+            r = self._repair_attempt(messages, ctx, rng, mut, struct)
+            if r is not None:
+                return r
         elite = pool[:max(1, self.cfg.elite)]
         weights = [1.0 / (i + 1) ** 2 for i in range(len(elite))]
-        ops, opw = list(OPERATORS), list(OPERATORS.values())
-        mut = Mutator(rng)
-        last = None
-        for _ in range(max(1, self.cfg.tries)):
-            pa = rng.choices(elite, weights)[0]
-            pb = rng.choice(pool)
+        steps = self.cfg_steps()
+        picked = [p for p in (getattr(ctx, "parents", None) or []) if p.get("source")]
+        donors = [p for p in (getattr(ctx, "inspirations", None) or []) if p.get("source")]
+        for i in range(max(1, self.cfg.tries)):
+            # the loop's pick (across archive cells and islands), or by rank on the score: an
+            # archive cell keeps the most accurate point of its band, so a program that is best
+            # by the score (e.g. a single point at the top of the window) may hold no cell
+            use_pick = picked and i < max(1, self.cfg.tries // 2) and rng.random() < self.cfg_pick()
+            pa = picked[0] if use_pick else rng.choices(elite, weights)[0]
+            pb = rng.choice(donors) if donors and rng.random() < 0.7 else rng.choice(pool)
+            pb = None if pb is pa or pb.get("id") == pa.get("id") else pb
             ca = self._check(pa["id"], pa["source"])
-            cb = self._check(pb["id"], pb["source"])
+            cb = self._check(pb["id"], pb["source"]) if pb is not None else None
             if ca is None:
                 continue
-            text, used = pa["source"], []
             depth = rng.choices([1, 2, 3], [0.6, 0.3, 0.1])[0]
-            cur = ca
-            for _k in range(depth):
-                op = rng.choices(ops, opw)[0]
-                new = getattr(mut, op)(text, cur, cb if pb is not pa else None)
-                if new is None or new == text:
-                    continue
-                try:
-                    nc = _parse(new)
-                except DiagnosticsError:
-                    last = new
-                    break
-                text, cur = new, nc
-                used.append(op)
-            if not used:
+            ops: list = []
+            text, cur = self._mutate(rng, mut, struct, pa["source"], ca, cb, depth, ops, steps,
+                                     pb["id"] if pb is not None else None)
+            if not [o for o in ops if not o.get("reverted")]:
+                continue
+            text, cur = self._tidy(text, cur, ops)
+            if not self._is_new(cur, ctx):
                 continue
             base = re.sub(r"(_e\d+)+$", "", ca.name)
-            text = rename(text, f"{base}_e{ctx.round}")
-            last = text
-            try:
-                nc = _parse(text)
-            except DiagnosticsError:
-                continue
-            if program_hash(nc.program) in ctx.known:
-                continue
-            parents = [pa["id"]] + ([pb["id"]] if pb is not pa and any(o.endswith("cross") or o in ("insert", "subexpr")
-                                                                      for o in used) else [])
-            return Reply(f"```tts\n{text.rstrip()}\n```\n", 0, 0, 0.0, 0, parents=parents,
-                         meta={"operators": used})
-        if last is None:
-            raise ProposerError("evolve: no mutation applied (the programs offer nothing to mutate)", calls=0)
-        return Reply(f"```tts\n{last.rstrip()}\n```\n", 0, 0, 0.0, 0, meta={"operators": ["unchecked"]})
+            return self._reply(ctx, text, base, pa, pb, ops)
+        raise ProposerError("evolve: no new program found in the tries (the programs offer nothing to mutate)",
+                            calls=0)
