@@ -110,7 +110,8 @@ def test_discovery_records_validate(tmp_path):
     cfg = load_config(ROOT / "examples" / "discover-synthetic.toml")
     final = run_config(cfg, out=str(tmp_path / "run"))
     recs = [json.loads(line) for line in (tmp_path / "run" / "candidates.jsonl").read_text().splitlines()]
-    assert {r["status"] for r in recs} >= {"ok", "invalid"}
+    statuses = {r["status"] for r in recs}
+    assert "ok" in statuses and len(statuses) >= 2, statuses  # valid ones and at least one rejected kind
     for r in recs:
         assert schemas.problems("discovery-candidate", r) == [], r["id"]
     on_disk = json.loads((tmp_path / "run" / "final.json").read_text())
