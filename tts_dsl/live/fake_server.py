@@ -1,0 +1,210 @@
+"""A deterministic OpenAI-compatible completions server backed by a replay store, for tests
+and for trying the live path on a laptop without a GPU::
+
+    python -m tts_dsl.live.fake_server --store ../shared/replay/Qwen3-8B/aime24.json \\
+        --port 8000 --write-questions aime24.jsonl
+
+Its "model" writes, for question ``q`` and seed ``s``, the store's branch ``s mod n`` of
+``q`` (or ``order[s mod n]``), one fake token per word: ``<think> t1 t2 ... </think> ...
+\\boxed{final}``, exactly ``tokens`` tokens long, with ``</think>`` placed in the
+interval of the branch's last probe. A probe request (the text so far followed by
+anything that is not its own text, e.g. a final-answer cue) is answered with the store's
+probe for that prefix and a closing ``}``. So building a store from it with the default
+protocol gives back the store it serves, and a live run on it replays the store.
+The question is found by its text in the prompt; any prompt template works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+START, THINK_END = "<think>", "</think>"
+
+
+class FakeModel:
+    def __init__(self, data: list, order=None):
+        self.data = data
+        self.order = order  # None: branch = seed mod n; else order[seed mod n]
+        self.by_text = {q["question"]: i for i, q in enumerate(data)}
+        self._tokens: dict = {}
+        self.lock = threading.Lock()
+
+    def tokens(self, qi: int, bi: int) -> list[str]:
+        key = (qi, bi)
+        toks = self._tokens.get(key)
+        if toks is None:
+            q = self.data[qi]
+            probes, n_tok, final = q["each_branch"][bi]
+            pf = q["probe_freq"]
+            n = len(probes)
+            m = max(1, min(n_tok, n * pf))  # </think> ends at token m: in interval n
+            words = [f" t{i}" for i in range(n_tok)]
+            words[0] = START
+            words[m - 1] = " " + THINK_END
+            last = " \\boxed{" + final + "}"
+            words[n_tok - 1] = (" " + THINK_END + last[1:]) if n_tok == m else last
+            toks = self._tokens[key] = words
+        return toks
+
+    def find(self, prompt: str):
+        best = None
+        for text, qi in self.by_text.items():
+            if text in prompt and (best is None or len(text) > len(best[0])):
+                best = (text, qi)
+        if best is None:
+            raise ValueError("no question of the store in the prompt")
+        return best[1], prompt[prompt.rindex(best[0]) + len(best[0]):]
+
+    def complete(self, body: dict) -> dict:
+        prompt, max_tokens, seed = body.get("prompt"), body.get("max_tokens"), body.get("seed")
+        if not isinstance(prompt, str) or not isinstance(max_tokens, int) or not isinstance(seed, int):
+            raise ValueError("the fake model needs prompt (str), max_tokens (int) and seed (int)")
+        qi, rest = self.find(prompt)
+        q = self.data[qi]
+        nb = len(q["each_branch"])
+        bi = seed % nb if self.order is None else self.order[seed % nb]
+        toks = self.tokens(qi, bi)
+        g = rest.find(START)
+        pos = off = 0
+        if g >= 0:
+            region = rest[g:]
+            while pos < len(toks) and region.startswith(toks[pos], off):
+                off += len(toks[pos])
+                pos += 1
+            tail = region[off:]
+        else:
+            tail = ""
+        if tail.strip():  # a probe of the prefix of `pos` tokens
+            probes = q["each_branch"][bi][0]
+            c = max(1, math.ceil(pos / q["probe_freq"]))
+            ans = probes[c - 1] if c <= len(probes) else q["each_branch"][bi][2]
+            text, n, finish = ans + "}", max(1, len(ans) // 4), "stop"
+        else:
+            end = min(len(toks), pos + max_tokens)
+            text, n = "".join(toks[pos:end]), end - pos
+            finish = "stop" if end == len(toks) else "length"
+        return {"id": "cmpl-fake", "object": "text_completion", "created": 0, "model": body.get("model", "fake"),
+                "choices": [{"index": 0, "text": text, "finish_reason": finish, "logprobs": None}],
+                "usage": {"prompt_tokens": max(1, len(prompt) // 4), "completion_tokens": n,
+                          "total_tokens": max(1, len(prompt) // 4) + n}}
+
+
+class FakeServer:
+    """The HTTP face of a :class:`FakeModel` on 127.0.0.1, in a background thread.
+
+    ``fault(n)`` (settable) returns a fault for the n-th request (from 0) or None:
+    ``"429"``, ``"500"``, ``"503"``, ``"drop"`` (close the connection without answering),
+    ``"malformed"`` (a 200 response that is not a completion), ``"sleep:S"`` (answer after
+    S seconds)."""
+
+    def __init__(self, model: FakeModel, host: str = "127.0.0.1", port: int = 0):
+        self.model = model
+        self.fault = lambda n: None
+        self.requests = 0
+        self.log: list = []  # (n, fault or "ok", body) of every request
+        srv = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def _send(self, code, obj=None, raw=None):
+                data = raw if raw is not None else json.dumps(obj).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):  # noqa: N802
+                if self.path.rstrip("/").endswith("/models"):
+                    self._send(200, {"object": "list", "data": [{"id": "fake", "object": "model"}]})
+                else:
+                    self._send(404, {"error": {"message": "not found"}})
+
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                with srv.model.lock:
+                    n = srv.requests
+                    srv.requests += 1
+                f = srv.fault(n)
+                srv.log.append((n, f or "ok", body))
+                if f in ("429", "500", "502", "503"):
+                    return self._send(int(f), {"error": {"message": f"injected {f}"}})
+                if f == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                if f == "malformed":
+                    return self._send(200, raw=b'{"choices": "nope"}')
+                if f and f.startswith("sleep:"):
+                    time.sleep(float(f[6:]))
+                if not self.path.rstrip("/").endswith("/completions"):
+                    return self._send(404, {"error": {"message": "not found"}})
+                try:
+                    out = srv.model.complete(body)
+                except ValueError as ex:
+                    return self._send(400, {"error": {"message": str(ex)}})
+                self._send(200, out)
+
+        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        h, p = self.httpd.server_address[:2]
+        return f"http://{h}:{p}/v1"
+
+    def start(self) -> "FakeServer":
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def write_questions(data: list, path: str):
+    with open(path, "w", encoding="utf-8") as f:
+        for q in data:
+            f.write(json.dumps({"question": q["question"], "gold_answer": q["gold_answer"]}) + "\n")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m tts_dsl.live.fake_server", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--store", required=True, help="a replay store file (AutoTTS layout)")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=8000)
+    ap.add_argument("--questions", type=int, default=None, help="serve only the first N questions")
+    ap.add_argument("--write-questions", metavar="FILE", help="write the served questions as JSONL and go on")
+    a = ap.parse_args(argv)
+    with open(a.store, encoding="utf-8") as f:
+        data = json.load(f)
+    if a.questions is not None:
+        data = data[: a.questions]
+    if a.write_questions:
+        write_questions(data, a.write_questions)
+    srv = FakeServer(FakeModel(data), a.host, a.port)
+    print(f"fake completions server for {a.store} ({len(data)} questions) on {srv.url}", flush=True)
+    try:
+        srv.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
