@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from .answers import extract_answer
-from .client import CompletionsClient
+from .client import CompletionsClient, Usage
 
 # Dynasor-CoT's probe: the model is told it has the answer and opens a box
 DEFAULT_SUFFIX = "\n\n... Oh, I suddenly got the answer to the whole problem, **Final Answer**\n\n\\[ \\boxed{"
@@ -56,8 +56,10 @@ class Protocol:
 
 
 class Branch:
-    def __init__(self, client: CompletionsClient, proto: Protocol, question: str, seed: int, label: str):
+    def __init__(self, client: CompletionsClient, proto: Protocol, question: str, seed: int, label: str,
+                 usage: Usage | None = None):
         self.client = client
+        self.usage = usage  # an extra counter (a live episode's)
         self.proto = proto
         self.prompt = proto.prompt(question)
         self.seed = seed
@@ -76,7 +78,7 @@ class Branch:
     def _generate(self, max_tokens: int, what: str):
         p = self.proto
         c = self.client.complete(self.prompt + self.text, max_tokens=max_tokens, temperature=p.temperature,
-                                 top_p=p.top_p, seed=self.seed, label=f"{self.label} {what}")
+                                 top_p=p.top_p, seed=self.seed, label=f"{self.label} {what}", usage=self.usage)
         self.text += c.text
         self.tokens += c.completion_tokens
         if c.finish_reason != "length" or c.completion_tokens == 0:
@@ -102,7 +104,7 @@ class Branch:
             return extract_answer(self.text)
         c = self.client.complete(self.prompt + self.text + p.probe_suffix, max_tokens=p.probe_max_tokens,
                                  temperature=0.0, top_p=1.0, seed=self.seed,
-                                 label=f"{self.label} probe {len(self.probes) + 1}")
+                                 label=f"{self.label} probe {len(self.probes) + 1}", usage=self.usage)
         return extract_answer(p.probe_suffix + c.text)
 
     def finish(self) -> str:

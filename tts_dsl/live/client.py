@@ -74,7 +74,9 @@ class CompletionsClient:
         self.http.close()
 
     def complete(self, prompt: str, *, max_tokens: int, temperature: float = 0.0, top_p: float = 1.0,
-                 seed: int | None = None, label: str = "request", **extra) -> Completion:
+                 seed: int | None = None, label: str = "request", usage: Usage | None = None,
+                 **extra) -> Completion:
+        """One completion; ``usage`` (besides the client's own) also counts its tokens."""
         body = {"model": self.model, "prompt": prompt, "max_tokens": max_tokens,
                 "temperature": temperature, "top_p": top_p, **extra}
         if seed is not None:
@@ -95,6 +97,8 @@ class CompletionsClient:
             if why is None:
                 c = self._parse(r, label)
                 self.usage.add(c)
+                if usage is not None:
+                    usage.add(c)
                 return c
             if attempt >= self.retries:
                 raise ServerError(f"{label}: {why} from {self.url}, {attempt + 1} attempts")

@@ -5,20 +5,23 @@ and for trying the live path on a laptop without a GPU::
         --port 8000 --write-questions aime24.jsonl
 
 Its "model" writes, for question ``q`` and seed ``s``, the store's branch ``s mod n`` of
-``q`` (or ``order[s mod n]``), one fake token per word: ``<think> t1 t2 ... </think> ...
-\\boxed{final}``, exactly ``tokens`` tokens long, with ``</think>`` placed in the
-interval of the branch's last probe. A probe request (the text so far followed by
-anything that is not its own text, e.g. a final-answer cue) is answered with the store's
-probe for that prefix and a closing ``}``. So building a store from it with the default
-protocol gives back the store it serves, and a live run on it replays the store.
+``q`` (or ``order[s mod n]``), ``tokens`` tokens long: ``<think>``, one ``.`` per filler
+token, the current probe answer boxed at the end of each interval (so ``last`` mode sees
+it), ``</think>`` in the interval of the branch's last probe, and ``\\boxed{final}`` as
+the last token. A probe request (the text so far followed by anything else, e.g. a
+final-answer cue, which must not start with ``.``) is answered with the store's probe for
+that prefix and a closing ``}``. So building a store from it with the default protocol
+gives back the store it serves, and a live run on it replays the store.
 The question is found by its text in the prompt; any prompt template works.
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import math
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,22 +37,36 @@ class FakeModel:
         self._tokens: dict = {}
         self.lock = threading.Lock()
 
-    def tokens(self, qi: int, bi: int) -> list[str]:
+    def tokens(self, qi: int, bi: int) -> tuple[list[str], list[int]]:
+        """The branch's token texts and their cumulative character offsets."""
         key = (qi, bi)
-        toks = self._tokens.get(key)
-        if toks is None:
+        got = self._tokens.get(key)
+        if got is None:
             q = self.data[qi]
             probes, n_tok, final = q["each_branch"][bi]
             pf = q["probe_freq"]
             n = len(probes)
             m = max(1, min(n_tok, n * pf))  # </think> ends at token m: in interval n
-            words = [f" t{i}" for i in range(n_tok)]
+            words = ["."] * n_tok  # a filler token is one character: prompts stay small
             words[0] = START
+            for c in range(1, n):  # the model writes its current answer at the end of each interval
+                if c * pf - 1 < m - 1:
+                    words[c * pf - 1] = " \\boxed{" + probes[c - 1] + "} "
             words[m - 1] = " " + THINK_END
             last = " \\boxed{" + final + "}"
-            words[n_tok - 1] = (" " + THINK_END + last[1:]) if n_tok == m else last
-            toks = self._tokens[key] = words
-        return toks
+            words[n_tok - 1] = (" " + THINK_END + last) if n_tok == m else last
+            cum = [0]
+            for w in words:
+                cum.append(cum[-1] + len(w))
+            got = self._tokens[key] = (words, cum)
+        return got
+
+    def text(self, qi: int, bi: int) -> str:
+        key = ("text", qi, bi)
+        t = self._tokens.get(key)
+        if t is None:
+            t = self._tokens[key] = "".join(self.tokens(qi, bi)[0])
+        return t
 
     def find(self, prompt: str):
         best = None
@@ -68,17 +85,18 @@ class FakeModel:
         q = self.data[qi]
         nb = len(q["each_branch"])
         bi = seed % nb if self.order is None else self.order[seed % nb]
-        toks = self.tokens(qi, bi)
+        toks, cum = self.tokens(qi, bi)
         g = rest.find(START)
-        pos = off = 0
+        pos = 0
+        tail = ""
         if g >= 0:
             region = rest[g:]
-            while pos < len(toks) and region.startswith(toks[pos], off):
-                off += len(toks[pos])
-                pos += 1
-            tail = region[off:]
-        else:
-            tail = ""
+            # the longest whole-token prefix of the branch's text that region starts with
+            pos = bisect.bisect_right(cum, len(region)) - 1
+            full = self.text(qi, bi)
+            while pos > 0 and not region.startswith(full[:cum[pos]]):
+                pos -= 1
+            tail = region[cum[pos]:]
         if tail.strip():  # a probe of the prefix of `pos` tokens
             probes = q["each_branch"][bi][0]
             c = max(1, math.ceil(pos / q["probe_freq"]))
@@ -114,6 +132,10 @@ class FakeServer:
 
             def log_message(self, *a):
                 pass
+
+            def setup(self):
+                super().setup()  # no Nagle delay between the header and body writes
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def _send(self, code, obj=None, raw=None):
                 data = raw if raw is not None else json.dumps(obj).encode()
