@@ -121,6 +121,7 @@ class LiveResult:
     usage: dict  # the server's token counts for this episode
     wall_s: float
     branches: int
+    answer_id: int | None = None  # the answer's id in ``snapshot.answers``
     events: list | None = field(default=None, repr=False)  # raw trace events (traced executables)
     snapshot: Question | None = field(default=None, repr=False)  # what was generated, as a replay question
 
@@ -138,7 +139,7 @@ def run_episode(exe: Executable, client: CompletionsClient, proto: Protocol, que
                                  limits.max_actions, limits.max_steps, tr)
     wall = time.perf_counter() - t0
     text = lq.answers[ans] if ans is not None else None
-    res = LiveResult(text, cost, REASONS[why], lq.usage.to_dict(), wall, len(lq.branches), tr)
+    res = LiveResult(text, cost, REASONS[why], lq.usage.to_dict(), wall, len(lq.branches), ans, tr)
     if tr is not None:
         res.snapshot = lq.snapshot(index, gold)
     return res
