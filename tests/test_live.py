@@ -324,3 +324,20 @@ def test_stores_without_metadata_validate_as_before(tmp_path):
     meta_path(f).write_text("{not json")
     s = validate_file(f)
     assert s.ok and "unreadable metadata block" in s.warnings[0]
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("name", ["parallel_probe", "cmc", "sc", "esc"])
+def test_lookahead_runs_one_steps_actions_concurrently_with_the_same_results(name):
+    data = _slice(1, 128)
+    store = Store("m", "d", "x", questions_from_json(data, "x"))
+    checked = api.load(PROGRAMS / f"{name}.tts")
+    exe = api.compile(checked, api.default_beta(checked, None))
+    with FakeServer(FakeModel(data)) as srv:
+        srv.model.order = permutation(128, 5)
+        rep = run(exe, store, [5])
+        live = run_episode(exe, CompletionsClient(srv.url, "fake"), Protocol(max_tokens=MAX_TOKENS),
+                           data[0]["question"], lookahead=4)
+        assert (live.cost, live.answer == data[0]["gold_answer"]) == (rep.cost[0][0], bool(rep.correct[0][0]))
+        assert srv.max_inflight > 1
+        assert live.speculative <= 4 + live.branches  # at most one interval per branch, and the fresh ones

@@ -17,7 +17,7 @@ from ..lang.limits import Limits
 from .common import UserError, check_writable, parse_sets
 from .live_options import PROTOCOL_OPTIONS, SERVER_OPTIONS, Progress, protocol, settings, with_options
 
-CSV_COLUMNS = ["index", "gold", "answer", "correct", "cost", "ended", "branches", "requests", "prompt_tokens",
+CSV_COLUMNS = ["index", "gold", "answer", "correct", "cost", "ended", "branches", "speculative", "requests", "prompt_tokens",
                "completion_tokens", "wall_s"]
 
 
@@ -36,11 +36,15 @@ CSV_COLUMNS = ["index", "gold", "answer", "correct", "cost", "ended", "branches"
 @click.option("--branches", "-n", type=click.IntRange(1), default=None, help="Branch pool size (default 128).")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False), default=None,
               help="Write each episode's trace record (docs/traces.md) to this JSONL file.")
+@click.option("--lookahead", type=click.IntRange(0, 64), default=2, show_default=True,
+              help="Speculate: keep each advanced branch's next interval and the next N fresh branches in "
+                   "flight, so one step's actions run concurrently (unused work is reported); 0: one request "
+                   "at a time.")
 @with_options(PROTOCOL_OPTIONS)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress line.")
 def run_cmd(program, config_path, endpoint, model_name, concurrency, retries, timeout, question, gold,
-            questions_file, limit, out, beta, sets, branches, trace_path, as_json, quiet, **proto_flags):
+            questions_file, limit, out, beta, sets, branches, trace_path, lookahead, as_json, quiet, **proto_flags):
     """Run PROGRAM on a live model: `open` starts a branch and generates one interval,
     `advance` one more, a revealed answer is the probe of the new prefix, `read`
     generates a branch to the end, `prune` stops one, `answer` ends the episode. Charges
@@ -83,7 +87,8 @@ def run_cmd(program, config_path, endpoint, model_name, concurrency, retries, ti
     results: list = [None] * len(items)
 
     def one(i):
-        results[i] = run_episode(exe, client, proto, items[i].question, items[i].gold, nb, proto.seed, limits, i)
+        results[i] = run_episode(exe, client, proto, items[i].question, items[i].gold, nb, proto.seed, limits, i,
+                                 lookahead)
         progress(sum(r is not None for r in results), len(items), client.usage)
 
     try:
@@ -99,7 +104,7 @@ def run_cmd(program, config_path, endpoint, model_name, concurrency, retries, ti
     for i, (it, r) in enumerate(zip(items, results)):
         correct = None if it.gold is None else (r.answer is not None and equivalent(it.gold, r.answer))
         rows.append({"index": i, "gold": it.gold, "answer": r.answer, "correct": correct, "cost": r.cost,
-                     "ended": r.reason, "branches": r.branches, **r.usage, "wall_s": round(r.wall_s, 3)})
+                     "ended": r.reason, "branches": r.branches, "speculative": r.speculative, **r.usage, "wall_s": round(r.wall_s, 3)})
     if trace_path:
         from ..reporting.traces import EpisodeMeta, decode_episode, write_jsonl
 
@@ -136,8 +141,10 @@ def run_cmd(program, config_path, endpoint, model_name, concurrency, retries, ti
     else:
         acc = "-" if summary["accuracy"] is None else f"{summary['accuracy']:.2f}"
         click.echo(f"accuracy {acc} over {len(rows)} questions, avg_cost {summary['avg_cost']:,.1f} tokens charged")
+    spec = sum(r["speculative"] for r in rows)
     click.echo(f"server   {u.requests:,} requests ({u.retries} retried), {u.prompt_tokens:,} prompt + "
-               f"{u.completion_tokens:,} completion tokens")
+               f"{u.completion_tokens:,} completion tokens"
+               + (f"; {spec} intervals or branches generated ahead and unused" if spec else ""))
     click.echo(f"wall     {wall:.2f} s")
     for p in (out, trace_path):
         if p:

@@ -124,6 +124,7 @@ class FakeServer:
         self.model = model
         self.fault = lambda n: None
         self.requests = 0
+        self.inflight = self.max_inflight = 0  # concurrent requests, now and at most
         self.log: list = []  # (n, fault or "ok", body) of every request
         srv = self
 
@@ -156,6 +157,15 @@ class FakeServer:
                 with srv.model.lock:
                     n = srv.requests
                     srv.requests += 1
+                    srv.inflight += 1
+                    srv.max_inflight = max(srv.max_inflight, srv.inflight)
+                try:
+                    self._post(body, n)
+                finally:
+                    with srv.model.lock:
+                        srv.inflight -= 1
+
+            def _post(self, body, n):
                 f = srv.fault(n)
                 srv.log.append((n, f or "ok", body))
                 if f in ("429", "500", "502", "503"):
