@@ -169,17 +169,17 @@ def build(cfg: BuildConfig, progress=None, client: CompletionsClient | None = No
             if progress is not None:
                 progress(len(done), total, client.usage)
 
+    pool = ThreadPoolExecutor(max(1, cfg.concurrency))
+    futs = [pool.submit(one, qi, b) for qi, b in todo]
     try:
-        with ThreadPoolExecutor(max(1, cfg.concurrency)) as ex:
-            futs = [ex.submit(one, qi, b) for qi, b in todo]
-            finished, _ = wait(futs, return_when=FIRST_EXCEPTION)
-            errors = [f.exception() for f in futs if f.done() and f.exception() is not None]
-            if errors:
-                for f in futs:
-                    f.cancel()
-                wait(futs)
-                raise errors[0]
-    finally:
+        wait(futs, return_when=FIRST_EXCEPTION)
+        errors = [f.exception() for f in futs if f.done() and not f.cancelled() and f.exception() is not None]
+        if errors:
+            raise errors[0]
+    finally:  # on an error or Ctrl-C: start nothing new; branches in flight finish and are kept
+        for f in futs:
+            f.cancel()
+        pool.shutdown(wait=True)
         if own:
             client.close()
     data = []

@@ -175,8 +175,8 @@ class LiveQuestion:
             if i not in self.revealed and i not in self.read:
                 continue  # speculative only: the program never opened it
             src = order[i]
-            probes[src] = [self.aid(a) for a in b.probes]
-            nprobes[src] = len(b.probes)
+            probes[src] = [self.aid(a) for a in b.probes[: self.revealed.get(i, 0)]]
+            nprobes[src] = len(probes[src])
             tokens[src] = b.tokens
             final[src] = self.aid(b.final) if b.final is not None else None
         g = self.aid(gold) if gold is not None else -1
