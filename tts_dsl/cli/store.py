@@ -7,11 +7,13 @@ import json
 import click
 
 from ..replay.validate import validate_path
+from .common import UserError
+from .live_options import PROTOCOL_OPTIONS, SERVER_OPTIONS, Progress, protocol, settings, with_options
 
 
 @click.group("store")
 def store():
-    """Inspect replay stores (nothing is ever written to a store)."""
+    """Inspect replay stores, and build them from an inference server."""
 
 
 def _fmt_summary(s) -> str:
@@ -30,9 +32,33 @@ def _fmt_summary(s) -> str:
     ]
     width = max(len(r[""]) for r in rows)
     lines.extend(f"  {r[''].ljust(width)}  {r['value']}" for r in rows)
+    if s.meta:
+        lines.extend(_fmt_meta(s.meta))
     for w in s.warnings:
         lines.append(f"warning: {w}")
     return "\n".join(lines)
+
+
+def _fmt_meta(m: dict) -> list[str]:
+    p = m.get("protocol") or {}
+    u = m.get("usage") or {}
+    rows = [
+        ("metadata", f"version {m.get('version')}, {m.get('tool', '?')} {m.get('tool_version', '?')}, "
+                     f"built {m.get('created', '?')}"),
+        ("model", f"{m.get('model')} at {m.get('endpoint')}"),
+        ("sampling", f"{m.get('branches')} branches, temperature {p.get('temperature')}, top_p {p.get('top_p')}, "
+                     f"max_tokens {p.get('max_tokens')}, seed {p.get('seed')}"),
+        ("probes", f"every {p.get('interval')} tokens, mode {p.get('probe_mode')}"
+                   + (" (an approximation: last answer in the prefix)" if m.get("probe_approximation") else
+                      f", suffix {p.get('probe_suffix')!r}, {p.get('probe_max_tokens')} tokens")),
+        ("gold match", (m.get("answers") or {}).get("gold_match")),
+        ("content hash", m.get("content_hash")),
+    ]
+    if u:
+        rows.append(("build usage", f"{u.get('requests', 0):,} requests, {u.get('prompt_tokens', 0):,} prompt + "
+                                    f"{u.get('completion_tokens', 0):,} completion tokens"))
+    width = max(len(k) for k, _ in rows)
+    return [f"  {k.ljust(width)}  {v}" for k, v in rows]
 
 
 @store.command("validate")
@@ -71,3 +97,73 @@ def validate(paths, as_json, all_errors):
 
 
 COMMANDS = [store]
+
+
+@store.command("build")
+@with_options(SERVER_OPTIONS)
+@click.option("--questions", type=click.Path(dir_okay=False), default=None,
+              help="JSONL question file (question + gold answer; HF MATH/AIME layouts load as they are).")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="The store file, ROOT/<model>/<dataset>.json.")
+@click.option("--branches", "-n", type=click.IntRange(1), default=None, help="Branches per question (default 128).")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N questions.")
+@click.option("--price-in", type=float, default=None, help="Dollars per million prompt tokens (cost report).")
+@click.option("--price-out", type=float, default=None, help="Dollars per million completion tokens (cost report).")
+@with_options(PROTOCOL_OPTIONS)
+@click.option("--dry-run", is_flag=True, help="Print the request plan and its token estimate; send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def build_cmd(config_path, endpoint, model_name, concurrency, retries, timeout, questions, out, branches, limit,
+              price_in, price_out, dry_run, as_json, quiet, **proto_flags):
+    """Build a replay store by sampling branches from an OpenAI-compatible completions
+    endpoint: every interval of every branch is probed for its answer (docs/live.md).
+
+    Interrupted builds resume where they stopped when run again (the finished branches
+    are kept in OUT.partial.jsonl); the store and its metadata block (OUT.meta) are
+    written atomically at the end.
+    """
+    from ..live.build import BuildConfig, BuildError, build, plan
+    from ..live.client import ServerError
+    from ..live.questions import QuestionFileError, load_questions
+
+    flags = {"endpoint": endpoint, "model": model_name, "concurrency": concurrency, "retries": retries,
+             "timeout": timeout, "questions": questions, "out": out, "branches": branches, "limit": limit,
+             "price_in": price_in, "price_out": price_out, **proto_flags}
+    d = settings(config_path, flags)
+    protocol(d)
+    try:
+        cfg = BuildConfig.from_dict(d)
+    except (BuildError, TypeError) as ex:
+        raise UserError(str(ex)) from None
+    for k in ("model", "questions", "out"):
+        if not getattr(cfg, k):
+            raise UserError(f"store build needs --{k} (or {k} in the config)")
+    try:
+        if dry_run:
+            items = load_questions(cfg.questions, cfg.limit)
+            pl = plan(cfg, items)
+            if as_json:
+                click.echo(json.dumps(pl, indent=2))
+            else:
+                click.echo(f"plan: {pl['questions']} questions x {cfg.branches} branches = {pl['branches']} branches, "
+                           f"cut every {cfg.protocol.interval} tokens, probe mode {cfg.protocol.probe_mode}")
+                click.echo(f"  requests (at most): {pl['generation_requests_max']:,} generation, "
+                           f"{pl['probe_requests_max']:,} probe")
+                click.echo(f"  tokens (at most): {pl['completion_tokens_max']:,} completion, "
+                           f"~{pl['prompt_tokens_max']:,} prompt (prefix caching makes resent prefixes cheap)")
+                if cfg.price_in or cfg.price_out:
+                    click.echo(f"  cost (at most): ${pl['cost_max_usd']:,.2f}")
+            return
+        rep = build(cfg, progress=Progress("branches", quiet or as_json))
+    except (BuildError, QuestionFileError, ServerError) as ex:
+        raise UserError(str(ex)) from None
+    if as_json:
+        click.echo(json.dumps(rep, indent=2))
+        return
+    u = rep["usage"]
+    click.echo(f"wrote {rep['store']} ({rep['questions']} questions x {cfg.branches} branches; "
+               f"{rep['resumed']} resumed) and {rep['meta']}")
+    click.echo(f"  {u['requests']:,} requests ({u['retries']} retried), {u['prompt_tokens']:,} prompt + "
+               f"{u['completion_tokens']:,} completion tokens" + (f", ${rep['cost_usd']:,.4f}" if rep["cost_usd"] else "")
+               + f", {rep['wall_s']:.1f} s")
+    if rep["truncated"]:
+        click.echo(f"  {rep['truncated']} branches reached --max-tokens (their final answer is from truncated text)")

@@ -16,6 +16,7 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .meta import read_meta
 from .store import StoreError, load_file
 
 KNOWN_KEYS = {"question", "gold_answer", "probe_freq", "each_branch", "final_answers_trace"}
@@ -48,6 +49,7 @@ class StoreSummary:
     finals_correct: float = 0.0  # share of all branches whose final answer is the gold one
     outrun_share: float = 0.0  # share of branches with len(probes) * probe_freq > tokens
     digest: str = ""
+    meta: dict | None = None  # the metadata block (``<file>.meta``), when there is one
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -138,6 +140,8 @@ def validate_file(path: str | Path, model: str | None = None, dataset: str | Non
             s.warnings.append(f"{p}: question {q.index}, field 'each_branch[{zero[0]}][1]': a branch of 0 tokens")
             break
     s.warnings.extend(_raw_warnings(p))
+    s.meta, meta_warnings = read_meta(p)
+    s.warnings.extend(meta_warnings)
     return s
 
 
