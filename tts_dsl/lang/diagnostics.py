@@ -201,6 +201,15 @@ _UNEXPECTED_TOKEN = {  # E003: case -> (message, hint)
     "python": ("unexpected {found}", "{python_hint}"),
     "two_statements": ("unexpected {found}", "one statement per line (or separate them with ';')"),
     "brace_next_line": ("unexpected {found}", "the block must start with '{{' on the same line"),
+    "string_literal": ("unexpected {found}: answers have no literals",
+                       "a string is only a trace label; compare answers with answers (b.latest == w), and to "
+                       "leave out junk answers (\"ERR\", \"?\", empty) use valid(a), real(xs) or b.latest_valid"),
+    "late_declaration": ("'{word}' after a statement: declarations come first",
+                         "move '{word} ...' above the first statement (params, var and branch var declarations "
+                         "open the program); inside a block use 'let NAME = VALUE'"),
+    "chained_compare": ("comparisons do not chain", "write {chain}"),
+    "assign_target": ("only a name (x = ...) or a branch variable of a named branch (b.v = ...) can be assigned",
+                      "{assign_hint}"),
 }
 
 _TOO_DEEP = {  # L002: case -> (message, hint)
@@ -358,8 +367,8 @@ class Reporter:
                      expected=expected)
 
     @_kind("E003")
-    def unexpected_token(self, case: str, found: str, expected: str | None, word: str = ""):
-        said = _pick(_UNEXPECTED_TOKEN, case, found=found, word=word, python_hint=PYTHON_WORDS.get(word))
+    def unexpected_token(self, case: str, found: str, expected: str | None, word: str = "", **words):
+        said = _pick(_UNEXPECTED_TOKEN, case, found=found, word=word, python_hint=PYTHON_WORDS.get(word), **words)
         return _Said(said.message, said.hint, expected=expected, found=found)
 
     @_kind("E004")
