@@ -47,9 +47,11 @@ _leaves = st.one_of(
 
 
 def _query(children):
-    return st.builds(
-        lambda var, src, where, key, desc, take: A.Query(var, src, where, key, bool(desc and key is not None), take),
-        idents, children, st.none() | children, st.none() | children, st.booleans(), st.none() | children)
+    def mk(var, src, where, key, desc, take, then_by):
+        return A.Query(var, src, where, key, bool(desc and key is not None), take,
+                       then_by=then_by if key is not None else [])
+    return st.builds(mk, idents, children, st.none() | children, st.none() | children, st.booleans(),
+                     st.none() | children, st.lists(st.tuples(children, st.booleans()), max_size=2))
 
 
 def _extend(children):
@@ -97,7 +99,8 @@ def _compound(stmts):
     return st.one_of(
         st.builds(A.If, st.lists(st.tuples(raw_exprs, block), min_size=1, max_size=3), st.none() | block),
         st.builds(A.For, _query(raw_exprs), block),
-        st.builds(A.Repeat, raw_exprs, st.none() | idents, block),
+        st.builds(lambda c, v, b, m: A.Repeat(c, v, b, bound=m), raw_exprs, st.none() | idents, block,
+                  st.none() | raw_exprs),
         st.builds(lambda k, b, ex: A.Action(k, None, b, ex), st.sampled_from(["open", "read"]), st.none() | idents, on_ex),
         st.builds(lambda k, t, ex: A.Action(k, t, None, ex), st.sampled_from(["advance", "prune"]), raw_exprs, on_ex),
     )
@@ -312,6 +315,8 @@ class _Gen:
                 if self.chance(0.4):
                     q.key = self.e(self.pick(["int", "float"]), inner, d - 1)
                     q.descending = self.chance(0.5)
+                    q.then_by = [(self.e(self.pick(["int", "float", "bool"]), inner, d - 1), self.chance(0.5))
+                                 for _ in range(self.draw(st.integers(0, 2)))]
                 if self.chance(0.3):
                     q.take = self.e("int", scope, d - 1)
                 return A.Comprehension(elt, q)
@@ -399,6 +404,8 @@ class _Gen:
                             self.e("bool", inner, 2) if self.chance(0.5) else None)
                 if self.chance(0.3):
                     q.key, q.descending = self.e("int", inner, 1), self.chance(0.5)
+                    if self.chance(0.4):
+                        q.then_by = [(self.e(self.pick(["int", "bool"]), inner, 1), self.chance(0.5))]
                 if self.chance(0.3):
                     q.take = self.e("int", scope, 1)
             else:
@@ -408,6 +415,8 @@ class _Gen:
         if k == 12:
             v = self.fresh("r") if self.chance(0.5) else None
             inner = dict(scope, **({v: "int"} if v else {}))
+            if self.chance(0.3):  # a computed count under a constant bound
+                return A.Repeat(self.e("int", scope, 1), v, self.block(inner, d - 1, True), bound=self.const_int(scope))
             return A.Repeat(self.const_int(scope), v, self.block(inner, d - 1, True))
         name = self.fresh("l")
         scope[name] = "votes"

@@ -196,6 +196,8 @@ class _Gen:
             out += f" where {status}"
         if self.coin(0.4):
             out += f" sorted by {v}.{self.pick(['steps', 'cost', 'off', 'index'])}{self.pick(['', ' asc', ' desc'])}"
+            if self.coin(0.4):  # a second key breaks ties (stable on the rest)
+                out += f", {self.pick([f'{v}.finished', f'{v}.steps % 2', f'{v}.latest == last'])}{self.pick(['', ' desc'])}"
         if self.coin(0.3):  # the loop variable is not bound while 'take' is evaluated
             self.hidden.add(v)
             try:
@@ -279,7 +281,8 @@ class _Gen:
         self.loops += 1
         try:
             if k == "repeat":
-                count = self.pick(["2", "3", "p_int", "1"])
+                count = self.pick(["2", "3", "p_int", "1", "len(completed) max 3", "(acc % 4) max p_int",
+                                   "(opened - 2) max 2"])
                 v = self.fresh("i")
                 head = f"{ind}repeat {count} as {v} {{" if self.coin(0.5) else f"{ind}repeat {count} {{"
                 if " as " in head:

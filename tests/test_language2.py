@@ -62,3 +62,136 @@ def test_assigning_through_an_index_is_explained():
     assert d.hint == "name the branch first: 'let b = branches[-1]', then 'b.locked = ...'"
     d = one(HEAD + "branch var n: int = 0\nfirst(branches).n = 1\nanswer none\n")
     assert "can be assigned" in d.message and "let b = first(branches)" in d.hint
+
+
+# ------------------------------------------------------------- shared helpers
+def _runs(src: str, beta=None, seeds=range(3)):
+    """Every engine's episodes of ``src`` on a small synthetic store (all must agree)."""
+    from test_differential import _episodes
+    from tts_dsl.engines.python import compile_program
+    from tts_dsl.engines.reference import interpret_program
+    from tts_dsl.lang.limits import Limits
+    from tts_dsl.lang.schedule import bind
+
+    checked = api.check(src)
+    limits, binding = Limits(), bind(checked, beta)
+    paths = [compile_program(checked, binding, limits), compile_program(checked, binding, limits, traced=True),
+             interpret_program(checked, binding, limits)]
+    runs = [_episodes(p, STORE, seeds, limits) for p in paths]
+    assert runs[0] == runs[1] == runs[2]
+    return runs[0]
+
+
+def _traced(src: str, label: str, question: int = 0, seed: int = 0) -> list:
+    t = api.trace(api.check(src), STORE, question, seed)
+    return [e["fields"] for e in t["events"] if e.get("kind") == "trace" and e.get("label") == label]
+
+
+from tts_dsl.replay.synthetic import synthetic_store  # noqa: E402
+
+STORE = synthetic_store(7, n_questions=3, n_branches=10)
+
+
+# ------------------------------------------------------------- sorted by several keys (point 7)
+SORT3 = HEAD + """repeat 8 { open else break }
+for b in branches where b.index % 3 != 0 { advance b }
+for b in branches where b.index % 4 == 1 { advance b }
+trace "s" {steps: [b.steps for b in branches], order: [b.index for b in branches sorted by b.steps desc, b.index % 2, b.index desc]}
+answer [b.latest for b in branches sorted by b.steps desc, b.index % 2 desc take 3][0]
+"""
+
+
+def test_sorted_by_several_keys_is_lexicographic_and_stable():
+    for q in range(3):
+        (f,) = _traced(SORT3, "s", question=q)
+        steps = f["steps"]
+        want = sorted(range(len(steps)), key=lambda i: (-steps[i], i % 2, -i))
+        assert f["order"] == want
+        assert len(set(steps)) < len(steps)  # ties exist: the later keys decide
+    assert {r[2] for r in _runs(SORT3)} == {0}
+
+
+def test_sorted_ties_keep_list_order():
+    src = HEAD + ("repeat 6 { open else break }\n"
+                  "trace \"s\" {order: [b.index for b in branches sorted by b.steps desc, b.finished]}\n"
+                  "answer none\n")
+    assert _traced(src, "s")[0]["order"] == [0, 1, 2, 3, 4, 5]
+
+
+def test_several_sort_keys_format_and_round_trip():
+    src = HEAD + "let xs = [b.index for b in branches sorted by b.steps desc, b.cost, b.finished desc take 2]\nanswer none\n"
+    out = api.format_source(src)
+    assert "sorted by b.steps desc, b.cost, b.finished desc take 2" in out
+    assert api.parse(out) == api.parse(src)
+    q = api.parse(src).body[0].value.query
+    assert [d for _, d in q.sort_keys()] == [True, False, True]
+
+
+def test_every_sort_key_must_be_a_number():
+    d = one(HEAD + "let xs = [b for b in branches sorted by b.steps, b.latest]\nanswer none\n")
+    assert d.code == "E201" and "sorted by" in d.message and (d.span.line, d.span.col) == (2, 50)
+    d = one(HEAD + "let xs = [b for b in branches sorted by b.steps, b.cost up]\nanswer none\n")
+    assert d.code == "E005"
+
+
+# ------------------------------------------------------------- repeat EXPR max CONST (point 4)
+def _repeat_src(n: str, bound: str = "3") -> str:
+    return HEAD + f"""params {{
+  m: int = {bound}
+}}
+repeat 4 {{ open else break }}
+let n = {n}
+repeat n max m as i {{ trace "r" {{i: i}} }}
+answer majority(completed) if len(completed) > 0 else branches[0].latest
+"""
+
+
+@pytest.mark.parametrize("n, iters", [("opened - 2", 2), ("opened", 3), ("opened * 10", 3), ("0", 0),
+                                      ("2 - opened", 0)])
+def test_repeat_with_a_computed_count_runs_min_of_count_and_bound(n, iters):
+    src = _repeat_src(n)
+    assert [f["i"] for f in _traced(src, "r")] == list(range(iters))
+    assert {r[2] for r in _runs(src)} == {0}
+
+
+def test_repeat_count_is_computed_once_when_the_loop_starts():
+    src = HEAD + """var n: int = 2
+repeat n max 9 as i {
+  n = n + 1
+  trace "r" {i: i}
+}
+answer none
+"""
+    assert len(_traced(src, "r")) == 2
+    _runs(src)
+
+
+def test_repeat_static_cost_uses_the_bound():
+    from tts_dsl.engines.analysis import analyze, static_steps
+    from tts_dsl.lang.schedule import bind
+
+    c = api.check(HEAD + "repeat len([b for b in branches]) max 7 { pass }\nanswer none\n")
+    an = analyze(c, bind(c, None))
+    assert static_steps(c, an, nb=5) == 5 + 7  # the count's comprehension, then 7 iterations
+    c = api.check(HEAD + "repeat 7 { pass }\nanswer none\n")
+    assert static_steps(c, analyze(c, bind(c, None)), nb=5) == 7
+
+
+def test_repeat_count_diagnostics():
+    d = one(HEAD + "let n = opened\nrepeat n { pass }\nanswer none\n")
+    assert d.code == "E305" and "repeat n max 8" in d.hint
+    d = one(HEAD + "let n = opened\nrepeat 3 max n { pass }\nanswer none\n")
+    assert d.code == "E305" and d.message == "the bound of a repeat must be constant during the episode"
+    d = one(HEAD + "let n = opened\nrepeat n upto 3 { pass }\nanswer none\n")
+    assert d.code == "E006" and "max" in d.hint
+    d = one(HEAD + "let n = opened\nrepeat n max 99999999 { pass }\nanswer none\n")
+    assert d.code == "L005"
+    d = one(HEAD + "repeat 2.5 max 3 { pass }\nanswer none\n")
+    assert d.code == "E201" and "repeat count" in d.message
+
+
+def test_repeat_max_formats_and_round_trips():
+    src = HEAD + "let n = opened\nrepeat n+1 max 4 as k {\n  pass\n}\nanswer none\n"
+    out = api.format_source(src)
+    assert "repeat n + 1 max 4 as k { pass }" in out
+    assert api.parse(out) == api.parse(src)

@@ -65,6 +65,7 @@ class _Gen:
         self.need_st = an.need_steps
         self.need_cb = an.need_cost
         self.need_lat = an.need_latest
+        self.repeats = 0  # repeats with a computed count (each names its count _rn<i>)
 
     def emit(self, depth, text):
         self.lines.append("    " * depth + text)
@@ -278,7 +279,10 @@ class _Gen:
                 return f"list({src})"
             return f"[{elt or v} for {v} in {src}{cond}]"
         inner = f"list({src})" if (m is not None and not cond) else f"[{v} for {v} in {src}{cond}]"
-        if q.key is not None:
+        if q.then_by:  # several keys: one stable sort on the tuple (a descending key negated)
+            keys = ", ".join(f"-({self.ex(k)})" if desc else self.ex(k) for k, desc in q.sort_keys())
+            inner = f"sorted({inner}, key=lambda {v}: ({keys}))"
+        elif q.key is not None:
             rev = ", reverse=True" if q.descending else ""
             k = q.key
             if isinstance(k, A.Attr) and isinstance(k.obj, A.Name) and k.obj.ref is q.ref and k.obj.ty == BRANCH \
@@ -426,13 +430,18 @@ class _Gen:
         self.block(body, d + 2)
 
     def s_Repeat(self, st, d):
-        n = len(self.an.bounds[id(st)])
+        n = repr(len(self.an.bounds[id(st)]))
         v = f"_x{st.ref.uid}" if st.ref is not None else "_"
+        if st.bound is not None:  # the count, computed now and capped by the bound
+            self.repeats += 1
+            count = f"_rn{self.repeats}"
+            self.emit(d, f"{count} = {runtime.func_name('min')}({runtime.func_name('max')}(0, {self.ex(st.count)}), {n})")
+            n = count
         if id(st) in self.an.fast_loops:
-            self.fast_loop(d, f"for {v} in range({n!r}):", repr(n), st.body)
+            self.fast_loop(d, f"for {v} in range({n}):", n, st.body)
             return
         self.trace_iter_init(d)
-        self.emit(d, f"for {v} in range({n!r}):")
+        self.emit(d, f"for {v} in range({n}):")
         self.fuel(d + 1)
         self.trace_iter(d + 1, st)
         self.block(st.body, d + 1)

@@ -150,7 +150,10 @@ class _Episode:
         self.loop(st.query.ref.uid, self.query(st.query), st.body)
 
     def s_Repeat(self, st):
-        self.loop(st.ref.uid if st.ref is not None else None, self.it.an.bounds[id(st)], st.body)
+        times = self.it.an.bounds[id(st)]
+        if st.bound is not None:  # a computed count, capped by the bound
+            times = times[:max(0, self.ev(st.count))]
+        self.loop(st.ref.uid if st.ref is not None else None, times, st.body)
 
     def s_Action(self, st):
         self.actions += 1
@@ -345,11 +348,13 @@ class _Episode:
                     continue
             out.append(x)
         if q.key is not None:
-            keyed = []
+            keyed = []  # every key of every element, keys in order
             for x in out:
                 self.env[uid] = x
-                keyed.append(self.ev(q.key))
-            idx = sorted(range(len(out)), key=keyed.__getitem__, reverse=q.descending)
+                keyed.append([self.ev(k) for k, _ in q.sort_keys()])
+            idx = list(range(len(out)))
+            for j, (_, desc) in reversed(list(enumerate(q.sort_keys()))):  # stable: least significant first
+                idx = sorted(idx, key=lambda i: keyed[i][j], reverse=desc)
             out = [out[i] for i in idx]
         if q.take is not None:
             out = out[:max(0, self.ev(q.take))]

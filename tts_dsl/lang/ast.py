@@ -156,7 +156,10 @@ class ListLit(Expr):
 
 @dataclass
 class Query:
-    """``for VAR in SOURCE [where COND] [sorted by KEY [asc|desc]] [take N]``."""
+    """``for VAR in SOURCE [where COND] [sorted by KEY [asc|desc], ...] [take N]``.
+
+    The first sort key is ``key`` (``descending``); further keys, which break its ties in
+    order, are ``(KEY, descending)`` pairs in ``then_by``."""
 
     var: str
     source: Expr
@@ -167,6 +170,11 @@ class Query:
     span: Span = _meta()
     var_span: Span = _meta()
     ref: Any = _ann()
+    then_by: list = field(default_factory=list)
+
+    def sort_keys(self) -> list:
+        """Every sort key as ``(KEY, descending)``, most significant first."""
+        return ([(self.key, self.descending)] if self.key is not None else []) + list(self.then_by)
 
 
 @dataclass
@@ -216,12 +224,16 @@ class For(Stmt):
 
 @dataclass
 class Repeat(Stmt):
+    """``repeat COUNT [max BOUND] [as VAR] { ... }``: without a bound the count is constant;
+    with one, the count is computed when the loop starts and the constant bound caps it."""
+
     count: Expr
     var: Optional[str]
     body: list
     span: Span = _meta()
     var_span: Span = _meta()
     ref: Any = _ann()
+    bound: Optional[Expr] = None
 
 
 @dataclass

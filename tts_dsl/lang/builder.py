@@ -124,9 +124,11 @@ class _Builder(Transformer_NonRecursive):
         return A.For(q, body, span=_span(meta))
 
     def repeat_stmt(self, meta, ch):
-        count, var, body = ch
+        count, word, bound, var, body = ch
+        if word is not None and str(word) != "max":
+            self.report.unknown_repeat_word(_tspan(word), str(word))
         return A.Repeat(count, str(var) if var else None, body, span=_span(meta),
-                        var_span=_tspan(var) if var else _span(meta))
+                        var_span=_tspan(var) if var else _span(meta), bound=bound)
 
     def _action(self, kind, meta, target, bind, on_ex):
         return A.Action(kind, target, str(bind) if bind else None, on_ex, span=_span(meta),
@@ -181,6 +183,9 @@ class _Builder(Transformer_NonRecursive):
         return ch[0]
 
     def sort_clause(self, meta, ch):
+        return list(ch)
+
+    def sort_key(self, meta, ch):
         word = str(ch[1]) if ch[1] is not None else "asc"
         if word not in SORT_ORDERS:
             self.report.unknown_sort_order(_tspan(ch[1]), word, SORT_ORDERS)
@@ -191,8 +196,9 @@ class _Builder(Transformer_NonRecursive):
 
     def _query(self, var, src, tail, meta):
         where, sort, take = tail
-        key, desc = sort if sort else (None, False)
-        return A.Query(str(var), src, where, key, desc, take, span=_span(meta), var_span=_tspan(var))
+        key, desc = sort[0] if sort else (None, False)
+        return A.Query(str(var), src, where, key, desc, take, span=_span(meta), var_span=_tspan(var),
+                       then_by=sort[1:] if sort else [])
 
     # ------------------------------------------------------------ expressions
     def ifexp(self, meta, ch):

@@ -369,10 +369,16 @@ class Checker:
 
     def s_Repeat(self, st: A.Repeat, scope):
         self.want(st.count, INT, scope, "a repeat count")
-        self.require_const(st.count, "the count of a repeat")
-        n = _literal_number(st.count)
+        limit = st.count
+        if st.bound is None:
+            self.require_const(st.count, "the count of a repeat", "repeat")
+        else:  # a count computed when the loop starts, capped by a constant bound
+            self.want(st.bound, INT, scope, "a repeat bound")
+            self.require_const(st.bound, "the bound of a repeat")
+            limit = st.bound
+        n = _literal_number(limit)
         if isinstance(n, int) and n > self.limits.max_loop_bound:  # a literal bound (params: at compile)
-            self.report.loop_bound(st.count.span, "repeat", n, self.limits.max_loop_bound)
+            self.report.loop_bound(limit.span, "repeat", n, self.limits.max_loop_bound)
         inner = _Scope(scope)
         if st.var is not None and self.check_name_ok(st.var, st.var_span, "loop variable"):
             s = self.sym(st.var, SymbolKind.LOOP, INT, st.var_span)
@@ -448,10 +454,10 @@ class Checker:
             q.ref = s
         if q.where is not None:
             self.want(q.where, BOOL, inner, "a where filter")
-        if q.key is not None:
-            kt = self.expr(q.key, inner)
+        for key, _ in q.sort_keys():
+            kt = self.expr(key, inner)
             if kt not in (INT, FLOAT, BOOL, ERROR):
-                self.report.type_mismatch(q.key.span, "sort_key", found=kt)
+                self.report.type_mismatch(key.span, "sort_key", found=kt)
         if q.take is not None:  # evaluated once, outside the loop: the loop variable is not in scope
             self.want(q.take, INT, outer, "take")
         return el
@@ -463,10 +469,11 @@ class Checker:
             self.report.type_mismatch(e.span, "operand", ty, t, what=what)
         return t
 
-    def require_const(self, e, what):
+    def require_const(self, e, what, case="default"):
         bad = self.non_const(e)
         if bad is not None:
-            self.report.not_constant(bad.span, what, bad.id if isinstance(bad, A.Name) else type(bad).__name__)
+            self.report.not_constant(bad.span, what, bad.id if isinstance(bad, A.Name) else type(bad).__name__,
+                                     case)
 
     def non_const(self, e):
         for n in A.walk(e):

@@ -381,6 +381,11 @@ class Reporter:
         return _Said(f"unknown sort order '{word}'", did_you_mean(word, orders), expected="asc or desc",
                      found=f"'{word}'")
 
+    @_kind("E006")
+    def unknown_repeat_word(self, word: str):
+        return _Said(f"unexpected '{word}' after the repeat count", "a computed count takes a constant bound: "
+                     "repeat n max 8 { ... }", expected="max", found=f"'{word}'")
+
     # ------------------------------------------------------ declarations (E1)
     @_kind("E101")
     def unknown_type(self, name: str, names):
@@ -471,9 +476,10 @@ class Reporter:
                      "declare a param that depends on beta and use that param here")
 
     @_kind("E305")
-    def not_constant(self, what: str, found: str):
-        return _Said(f"{what} must be constant during the episode",
-                     "use literals and params (to loop over state, use 'for x in ...')", found=f"'{found}'")
+    def not_constant(self, what: str, found: str, case: str = "default"):
+        hint = ("for a count computed now, give it a constant bound: repeat n max 8 { ... }" if case == "repeat"
+                else "use literals and params (to loop over state, use 'for x in ...')")
+        return _Said(f"{what} must be constant during the episode", hint, found=f"'{found}'")
 
     @_kind("E306")
     def not_allowed_here(self, case: str, name: str = "", what: str = "", op: str = "", allowed=()):

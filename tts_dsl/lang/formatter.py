@@ -173,8 +173,8 @@ def _query(q: A.Query) -> str:
     if q.where is not None:
         out += f" where {_head(q.where)}"
     if q.key is not None:
-        out += f" sorted by {_head(q.key)}" + (" desc" if q.descending else "")
-    elif q.descending:
+        out += " sorted by " + ", ".join(_head(k) + (" desc" if desc else "") for k, desc in q.sort_keys())
+    elif q.descending or q.then_by:
         raise FormatError("a query sorted descending needs a key")
     if q.take is not None:
         out += f" take {_head(q.take)}"
@@ -309,14 +309,16 @@ class _Emitter:
             q = s.query
             if self.one_line(_query(q), s, s.body, d):
                 return
-            self.line(d, f"{_query(q)} {{", _head_lines(s, q.source, q.where, q.key, q.take))
+            self.line(d, f"{_query(q)} {{", _head_lines(s, q.source, q.where, q.take, *[k for k, _ in q.sort_keys()]))
             self.block(s.body, d + 1)
             self.close(d, "}", _end_line(s))
         elif isinstance(s, A.Repeat):
             as_ = f" as {_name(s.var)}" if s.var is not None else ""
+            if s.bound is not None:
+                as_ = f" max {_head(s.bound)}{as_}"
             if self.one_line(f"repeat {_head(s.count)}{as_}", s, s.body, d):
                 return
-            self.line(d, f"repeat {_head(s.count)}{as_} {{", _head_lines(s, s.count))
+            self.line(d, f"repeat {_head(s.count)}{as_} {{", _head_lines(s, s.count, s.bound))
             self.block(s.body, d + 1)
             self.close(d, "}", _end_line(s))
         elif isinstance(s, A.Action):
