@@ -261,6 +261,8 @@ class _Gen:
                 return A.Unary("not", self.e("bool", scope, d - 1))
             if k == 5:
                 return A.Attr(self.e("branch", scope, d - 1), self.pick(["finished", "pruned"]))
+            if self.chance(0.3):
+                return A.Call("valid", [self.e("answer", scope, d - 1)])
             v = self.fresh("c")
             inner = dict(scope, **{v: "branch"})
             return A.Call(self.pick(["any", "all"]),
@@ -303,6 +305,8 @@ class _Gen:
                 if el == "int":
                     return A.Call("range", [self.const_int(scope)])
                 return A.ListLit([self.e(el, scope, 0)])
+            if el == "answer" and self.chance(0.15):
+                return A.Call("real", [self.e(ty, scope, d - 1)])
             k = self.draw(st.integers(0, 4))
             if k == 0 or (k == 1 and el == "branch"):
                 v = self.fresh("c")

@@ -120,7 +120,9 @@ class _Gen:
         atoms = ["exhausted", "p_flag", "true", "false"] + [f"{b}.{a}" for b in bs for a in ("finished", "pruned")]
         if leaf:
             return self.pick(atoms)
-        k = self.pick(["cmp", "cmp", "ans", "not", "andor", "in", "anyall"])
+        k = self.pick(["cmp", "cmp", "ans", "not", "andor", "in", "anyall", "valid"])
+        if k == "valid":
+            return f"valid({self.e(ANS, d)})"
         if k == "cmp":
             t = self.pick([INT, FLOAT])
             return f"({self.e(t, d)} {self.pick(['<', '<=', '>', '>=', '==', '!='])} {self.e(INT, d)})"
@@ -152,7 +154,9 @@ class _Gen:
         atoms = ["completed", "seen"] + self.names(LA) + [f"{b}.history" for b in bs]
         if leaf:
             return self.pick(atoms)
-        k = self.pick(["comp", "slice", "cat", "distinct", "lit"])
+        k = self.pick(["comp", "slice", "cat", "distinct", "lit", "real"])
+        if k == "real":
+            return f"real({self.e(LA, d)})"
         if k == "comp":
             v = self.fresh("q")
             return "[" + self.with_var(v, BR, lambda: f"{v}.latest for {v} in branches{self.tail(v, d)}") + "]"
@@ -338,6 +342,12 @@ def programs(draw):
 
 
 # ------------------------------------------------------------------ running the paths
+def _junk(q):
+    """The question's junk answers; synthetic stores have none, so every third answer id is
+    taken as junk there (valid and real then see both kinds)."""
+    return q.junk or frozenset(range(0, len(q.answers), 3))
+
+
 def _episodes(exe, store, seeds, limits):
     out = []
     for s in seeds:
@@ -346,7 +356,7 @@ def _episodes(exe, store, seeds, limits):
             tr = [] if exe.traced else None
             try:
                 r = exe.episode(q.probes, q.nprobes, q.tokens, q.final, q.probe_freq, q.n_branches, order,
-                                limits.max_actions, limits.max_steps, tr)
+                                limits.max_actions, limits.max_steps, tr, _junk(q))
             except Exception as ex:  # noqa: BLE001 - runtime errors must agree too
                 r = ("error", type(ex).__name__, str(ex))
             out.append(r)

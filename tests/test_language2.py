@@ -195,3 +195,99 @@ def test_repeat_max_formats_and_round_trips():
     out = api.format_source(src)
     assert "repeat n + 1 max 4 as k { pass }" in out
     assert api.parse(out) == api.parse(src)
+
+
+# ------------------------------------------------------------- junk answers (point 1)
+def _junk_store(tmp_path, junk=None):
+    """One question, three branches: two end on the extractor failure "ERR", one on the gold "5"."""
+    import json
+
+    from tts_dsl.replay.store import load_store
+
+    qs = [{"gold_answer": "5", "probe_freq": 100,
+           "each_branch": [[["ERR"], 100, "ERR"], [["?"], 100, "ERR"], [["5"], 100, "5"]]}]
+    data = qs if junk is None else {"junk_answers": junk, "questions": qs}
+    p = tmp_path / "m" / "d.json"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(data), encoding="utf-8")
+    return load_store(p)
+
+
+JUNK_VOTE = HEAD + """repeat 3 { read else break }
+let ok = [valid(a) for a in completed]
+trace "j" {ok: ok, n: len(real(completed)), none_ok: valid(none)}
+answer majority(real(completed))
+"""
+PLAIN_VOTE = HEAD + "repeat 3 { read else break }\nanswer majority(completed)\n"
+
+
+def test_junk_is_a_property_of_the_store(tmp_path):
+    s = _junk_store(tmp_path)
+    q = s.questions[0]
+    assert s.junk_answers == ("ERR", "?", "")
+    assert {q.answers[i] for i in q.junk} == {"ERR", "?"}
+    s2 = _junk_store(tmp_path, junk=["5"])
+    assert s2.junk_answers == ("5",) and {s2.questions[0].answers[i] for i in s2.questions[0].junk} == {"5"}
+    assert _junk_store(tmp_path, junk=[]).questions[0].junk == frozenset()
+
+
+def test_votes_skip_junk_only_when_asked(tmp_path):
+    s = _junk_store(tmp_path)
+    assert api.evaluate_one(api.check(PLAIN_VOTE), s, seeds=4).accuracy == 0.0  # junk counts as answers
+    assert api.evaluate_one(api.check(JUNK_VOTE), s, seeds=4).accuracy == 100.0
+    # the store decides what is junk
+    assert api.evaluate_one(api.check(JUNK_VOTE), _junk_store(tmp_path, junk=["5"]), seeds=4).accuracy == 0.0
+
+
+def test_valid_and_real_in_every_engine(tmp_path):
+    from test_differential import _episodes
+    from tts_dsl.engines.python import compile_program
+    from tts_dsl.engines.reference import interpret_program
+    from tts_dsl.lang.limits import Limits
+    from tts_dsl.lang.schedule import bind
+
+    s = _junk_store(tmp_path)
+    c = api.check(JUNK_VOTE)
+    limits, binding = Limits(), bind(c, None)
+    paths = [compile_program(c, binding, limits), compile_program(c, binding, limits, traced=True),
+             interpret_program(c, binding, limits)]
+    runs = [_episodes(p, s, range(4), limits) for p in paths]
+    assert runs[0] == runs[1] == runs[2]
+    gold = s.questions[0].gold
+    assert all(r[0] == gold for r in runs[0])
+    (f,) = _traced_on(JUNK_VOTE, s, "j")
+    assert sorted(f["ok"]) == [False, False, True] and f["n"] == 1 and f["none_ok"] is False
+
+
+def _traced_on(src, store, label):
+    t = api.trace(api.check(src), store, 0, 0)
+    return [e["fields"] for e in t["events"] if e.get("kind") == "trace" and e.get("label") == label]
+
+
+def test_an_episode_without_the_junk_set_fails_loudly(tmp_path):
+    from tts_dsl.engines.python import compile_program
+    from tts_dsl.lang.limits import Limits
+    from tts_dsl.lang.schedule import bind
+    from tts_dsl.engines.runtime import RuntimeProblem
+
+    q = _junk_store(tmp_path).questions[0]
+    c = api.check(JUNK_VOTE)
+    exe = compile_program(c, bind(c, None), Limits())
+    with pytest.raises(RuntimeProblem, match="junk answers were not given"):
+        exe.episode(q.probes, q.nprobes, q.tokens, q.final, q.probe_freq, q.n_branches, (0, 1, 2), 100, 10000, None)
+
+
+def test_store_validate_reports_the_junk_rate(tmp_path):
+    from tts_dsl.replay.validate import validate_file
+
+    s = _junk_store(tmp_path)
+    v = validate_file(s.path)
+    assert v.junk_answers == ["ERR", "?", ""]
+    assert v.junk_probe_share == pytest.approx(2 / 3) and v.junk_final_share == pytest.approx(2 / 3)
+
+
+def test_junk_builtins_type_check():
+    d = one(HEAD + "let x = valid(3)\nanswer none\n")
+    assert d.code == "E201" and "valid: expects an answer" in d.message
+    d = one(HEAD + "let x = real([1, 2])\nanswer none\n")
+    assert d.code == "E201" and "real: expects a list of answers" in d.message

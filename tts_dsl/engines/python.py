@@ -13,7 +13,9 @@ with the source.
 
 Signature of the generated function::
 
-    episode(PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR) -> (answer, cost, reason)
+    episode(PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR, JUNK=None) -> (answer, cost, reason)
+
+``JUNK``: the question's junk answer ids (``Question.junk``), read by ``valid`` and ``real``.
 
 ``reason``: 0 answered, 1 action cap, 2 step cap, 3 fell off the end (impossible for
 checked programs).
@@ -22,6 +24,7 @@ checked programs).
 from __future__ import annotations
 
 from ..lang import ast as A
+from ..lang.builtins import FUNCTIONS
 from ..lang.checker import CheckedProgram, SymbolKind
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.limits import Limits
@@ -168,7 +171,7 @@ class _Gen:
             out = f"{f}({self.ex(c.elt)} for {v} in {self.charge(q, self.iterable(q.source), inline)}{cond})"
             self.nested -= 1
             return f"({inline} or {out})" if inline else out
-        args = ", ".join(self.ex(a) for a in e.args)
+        args = ", ".join([self.ex(a) for a in e.args] + (["JUNK"] if FUNCTIONS[f].reads_junk else []))
         return f"{runtime.func_name(f)}({args})"
 
     def inline_charge(self, q) -> str | None:
@@ -573,7 +576,7 @@ class _Gen:
         c = self.c
         e = self.emit
         e(0, "def _r_build():")
-        e(1, "def _episode(PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR):")
+        e(1, "def _episode(PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR, JUNK=None):")
         d = 2
         e(d, "_n = _spent = _acts = 0")
         e(d, "_fuel = FUEL")

@@ -23,6 +23,7 @@ either. Semantics shared with the compiler (and pinned by ``tests/test_different
 from __future__ import annotations
 
 from ..lang import ast as A
+from ..lang.builtins import FUNCTIONS
 from ..lang.checker import CheckedProgram, SymbolKind
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.limits import Limits
@@ -67,8 +68,9 @@ class _Stop(Exception):
 class _Episode:
     """The state of one episode and the evaluator over it."""
 
-    def __init__(self, interp: "Interpreter", probes, nprobes, tokens, final, pf, nb, order, cap, fuel):
+    def __init__(self, interp: "Interpreter", probes, nprobes, tokens, final, pf, nb, order, cap, fuel, junk=None):
         self.it = interp
+        self.junk = junk  # the question's junk answer ids (valid, real)
         self.probes, self.nprobes, self.tokens, self.final = probes, nprobes, tokens, final
         self.pf, self.nb, self.order = pf, nb, order
         self.cap, self.fuel = cap, fuel
@@ -274,6 +276,8 @@ class _Episode:
         if f == "range":
             return list(self.it.an.bounds[id(e)])
         args = [self.ev(a) for a in e.args]
+        if FUNCTIONS[f].reads_junk:
+            args.append(self.junk)
         return self.it.functions[f](*args)
 
     def x_BinOp(self, e):
@@ -386,8 +390,8 @@ class Interpreter:
         self.bvar_init = {d.name: boot.ev(d.value) for d in checked.program.branch_vars}
         self.var_init = [(s.uid, d.value) for s, d in zip(checked.vars, checked.program.vars)]
 
-    def episode(self, PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR=None):  # noqa: N803
-        ep = _Episode(self, PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL)
+    def episode(self, PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR=None, JUNK=None):  # noqa: N803
+        ep = _Episode(self, PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, JUNK)
         for uid, value in self.var_init:
             ep.env[uid] = ep.ev(value)
         try:

@@ -75,6 +75,7 @@ class Builtin:
     impl: Callable | None = None  # what every engine (and the schedule) calls
     total: bool = False  # never raises: evaluation order around it is unobservable
     prover: str | None = None  # MONOTONE, MONOTONE_ROUNDING, MONOTONE_LIBM, V_SHAPED or None (unknown)
+    reads_junk: bool = False  # impl takes the question's junk answer ids (a frozenset) as a last argument
 
 
 # ------------------------------------------------------------------ implementations
@@ -149,6 +150,23 @@ def _count(xs, x):
 
 def _range(*a):
     return list(range(*a))
+
+
+def _junk_set(junk, name):
+    if junk is None:
+        raise RuntimeProblem(f"{name}: the store's junk answers were not given to the episode")
+    return junk
+
+
+def _valid(a, junk):
+    """A real answer: revealed (not none) and not one of the store's junk answers. All a
+    program learns is whether an answer it already holds is junk."""
+    return a is not None and a not in _junk_set(junk, "valid")
+
+
+def _real(xs, junk):
+    junk = _junk_set(junk, "real")
+    return [a for a in xs if a is not None and a not in junk]
 
 
 def majority(xs):
@@ -296,6 +314,17 @@ def _t_betaconf(ts):
     return FLOAT
 
 
+def _t_valid(ts):
+    return BOOL if ts[0] == ANSWER else f"valid: expects an answer, found {ts[0]}"
+
+
+def _t_real(ts):
+    t = ts[0]
+    if not (t.is_list and t.arg in (ANSWER, ANY)):
+        return f"real: expects a list of answers, found {t}"
+    return list_of(ANSWER)
+
+
 def _t_distinct(ts):
     return ts[0] if ts[0].is_list else f"distinct: expects a list, found {ts[0]}"
 
@@ -369,6 +398,13 @@ FUNCTIONS: dict[str, Builtin] = {b.name: b for b in [
     Builtin("beta_confidence", "beta_confidence(top1: int, top2: int) -> float",
             "P(X > 0.5) for X ~ Beta(top1 + 1, top2 + 1), exact; 0 if top1 <= 0.", (2, 2), _t_betaconf,
             impl=beta_confidence),
+    Builtin("valid", "valid(a: answer) -> bool",
+            "True if a is a real answer: not none and not one of the store's junk answers (extractor "
+            "failures such as \"ERR\"; see docs/safety.md, Stores).", (1, 1), _t_valid, impl=_valid, total=True,
+            reads_junk=True),
+    Builtin("real", "real(xs: list[answer]) -> list[answer]",
+            "The real answers of xs, in order (junk answers and none left out): votes(real(xs)) skips junk.",
+            (1, 1), _t_real, impl=_real, total=True, reads_junk=True),
     Builtin("distinct", "distinct(xs: list) -> list", "Distinct values in first-seen order.", (1, 1), _t_distinct,
             impl=stats.distinct, total=True),
     Builtin("entropy", "entropy(xs: list[answer]) -> float",

@@ -203,7 +203,7 @@ _UNEXPECTED_TOKEN = {  # E003: case -> (message, hint)
     "brace_next_line": ("unexpected {found}", "the block must start with '{{' on the same line"),
     "string_literal": ("unexpected {found}: answers have no literals",
                        "a string is only a trace label; compare answers with answers (b.latest == w), and to "
-                       "leave out junk answers (\"ERR\", \"?\", empty) use valid(a), real(xs) or b.latest_valid"),
+                       "leave out junk answers (\"ERR\", \"?\", empty) use valid(a) or real(xs)"),
     "late_declaration": ("'{word}' after a statement: declarations come first",
                          "move '{word} ...' above the first statement (params, var and branch var declarations "
                          "open the program); inside a block use 'let NAME = VALUE'"),
