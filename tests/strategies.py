@@ -230,7 +230,8 @@ class _Gen:
             if k == 3:
                 if self.gaps and self.chance(0.05):  # huge vote counts (docs/safety.md, "Long steps")
                     return A.Call("beta_confidence", [A.Num(self.pick([10 ** 6, 10 ** 15])), self.lit_int()])
-                return A.Call("beta_confidence", [self.e("int", scope, d - 1), self.e("int", scope, d - 1)])
+                kinds = ["int", "int"] if self.chance(0.6) else [self.pick(["int", "float"]), "float"]
+                return A.Call("beta_confidence", [self.e(t, scope, d - 1) for t in kinds])
             if k == 4:
                 return A.Call("entropy", [self.e("list[answer]", scope, d - 1)])
             if k == 5:

@@ -102,6 +102,9 @@ class _Gen:
         k = self.pick(["bc", "bin", "div", "entropy", "mean", "conv", "fn"])
         if k == "bc":
             v = self.e(LA, d)
+            if self.coin(0.3):  # real-valued counts: a weighted vote
+                w = f"weighted_votes({v}, [{self.e(FLOAT, d)} for _ in {v}])"
+                return f"beta_confidence({w}.top1, {w}.top2)"
             return f"beta_confidence(votes({v}).top1, votes({v}).top2)"
         if k == "bin":
             return f"({self.e(FLOAT, d)} {self.pick(['+', '-', '*'])} {self.e(self.pick([INT, FLOAT]), d)})"

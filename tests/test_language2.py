@@ -291,3 +291,74 @@ def test_junk_builtins_type_check():
     assert d.code == "E201" and "valid: expects an answer" in d.message
     d = one(HEAD + "let x = real([1, 2])\nanswer none\n")
     assert d.code == "E201" and "real: expects a list of answers" in d.message
+
+
+# ------------------------------------------------------------- beta_confidence on real counts (point 8)
+def test_beta_confidence_on_real_counts_matches_scipy():
+    from hypothesis import given, settings
+    from hypothesis import strategies as hs
+    from scipy.special import betainc  # the test extra's reference implementation
+
+    from tts_dsl.lang.builtins import FUNCTIONS
+
+    bc = FUNCTIONS["beta_confidence"].impl
+
+    @settings(max_examples=1500, deadline=None, database=None)
+    @given(hs.floats(0.001, 5000), hs.floats(0, 5000))
+    def agree(t1, t2):
+        want = float(betainc(t2 + 1, t1 + 1, 0.5))  # P(X > 1/2) = I_{1/2}(top2 + 1, top1 + 1)
+        # vote counts are at most the branch count (128 here): 12 digits there; the log-gamma
+        # prefactor loses a few more digits for counts in the thousands
+        rel = 1e-12 if t1 + t2 <= 256 else 1e-9
+        assert bc(t1, t2) == pytest.approx(want, rel=rel, abs=1e-300)
+
+    agree()
+    agree_small = given(hs.floats(0.001, 128), hs.floats(0, 128))(agree.hypothesis.inner_test)
+    settings(max_examples=1500, deadline=None, database=None)(agree_small)()
+    for t1, t2 in [(2.5, 0.5), (7.25, 3.0), (0.5, 0.0), (64.5, 63.5), (1e-9, 0.0)]:
+        assert bc(t1, t2) == pytest.approx(float(betainc(t2 + 1, t1 + 1, 0.5)), rel=1e-12)
+
+
+def test_beta_confidence_whole_counts_stay_exact():
+    from fractions import Fraction
+    from math import comb
+
+    from tts_dsl.lang.builtins import FUNCTIONS
+
+    bc = FUNCTIONS["beta_confidence"].impl
+    for t1 in range(1, 40):
+        for t2 in range(0, 40):
+            n = t1 + t2 + 1
+            exact = float(Fraction(sum(comb(n, j) for j in range(t1 + 1)), 2 ** n))
+            assert bc(t1, t2) == exact and bc(float(t1), float(t2)) == exact
+    assert bc(0, 3) == bc(-0.5, 3) == 0.0
+    # continuous across whole counts
+    assert bc(5.000001, 2) == pytest.approx(bc(5, 2), abs=1e-6)
+
+
+def test_beta_confidence_takes_weighted_votes():
+    src = HEAD + """repeat 6 { open else break }
+let w = weighted_votes([b.latest for b in branches], [0.5 + b.index for b in branches])
+trace "c" {c: beta_confidence(w.top1, w.top2)}
+answer w.winner
+"""
+    c = api.check(src)
+    assert _runs(src)
+    (f,) = _traced(src, "c")
+    assert 0.0 <= f["c"] <= 1.0
+    d = one(HEAD + "let x = beta_confidence(true, 1)\nanswer none\n")
+    assert d.code == "E201" and "must be a number" in d.message
+    assert c.name == "t"
+
+
+def test_beta_confidence_real_path_errors():
+    from tts_dsl.engines.runtime import RuntimeProblem
+    from tts_dsl.lang.builtins import FUNCTIONS
+
+    bc = FUNCTIONS["beta_confidence"].impl
+    with pytest.raises(RuntimeProblem, match="top2 must be >= 0"):
+        bc(1.5, -0.5)
+    with pytest.raises(RuntimeProblem, match="finite"):
+        bc(float("inf"), 1.0)
+    with pytest.raises(RuntimeProblem, match="exceeds"):
+        bc(15000.5, 15000.0)

@@ -309,8 +309,8 @@ def _t_wvotes(ts):
 
 def _t_betaconf(ts):
     for i, t in enumerate(ts):
-        if t != INT:
-            return f"beta_confidence: argument {i + 1} must be an int (a vote count), found {t}"
+        if not is_num(t):
+            return f"beta_confidence: argument {i + 1} must be a number (a vote count or weight), found {t}"
     return FLOAT
 
 
@@ -395,8 +395,9 @@ FUNCTIONS: dict[str, Builtin] = {b.name: b for b in [
     Builtin("weighted_votes", "weighted_votes(xs: list[answer], ws: list[number]) -> weighted_votes",
             "Like votes with summed weights: .winner, .top1, .top2 are weight sums (floats).", (2, 2), _t_wvotes,
             impl=_wvotes),
-    Builtin("beta_confidence", "beta_confidence(top1: int, top2: int) -> float",
-            "P(X > 0.5) for X ~ Beta(top1 + 1, top2 + 1), exact; 0 if top1 <= 0.", (2, 2), _t_betaconf,
+    Builtin("beta_confidence", "beta_confidence(top1: number, top2: number) -> float",
+            "P(X > 0.5) for X ~ Beta(top1 + 1, top2 + 1), exact for whole counts, the regularised incomplete "
+            "Beta function for real ones (weighted votes); 0 if top1 <= 0.", (2, 2), _t_betaconf,
             impl=beta_confidence),
     Builtin("valid", "valid(a: answer) -> bool",
             "True if a is a real answer: not none and not one of the store's junk answers (extractor "
