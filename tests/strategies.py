@@ -369,6 +369,13 @@ class _Gen:
     def stmt(self, scope, d, in_loop):  # noqa: C901
         k = self.draw(st.integers(0, 13 if d > 0 else 8))
         ed = 3
+        if k == 0 and self.chance(0.2):  # partition: one pass, two lists
+            v, yes, no = self.fresh("c"), self.fresh("l"), self.fresh("l")
+            src_ty = self.pick(["list[branch]", "list[answer]", "list[int]"])
+            el = src_ty[5:-1]
+            q = A.Query(v, self.e(src_ty, scope, 2), self.e("bool", dict(scope, **{v: el}), 2))
+            scope[yes] = scope[no] = src_ty
+            return A.Partition(yes, no, q)
         if k == 0:
             name = self.fresh("l")
             ty = self.pick(["int", "float", "bool", "answer", "list[answer]", "list[branch]"])

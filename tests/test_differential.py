@@ -264,6 +264,19 @@ class _Gen:
             return [f"{ind}prune {self.pick(bs)}"]
         if k == "bset":
             return [f"{ind}{self.pick(bs)}.off = {self.e(INT)}"]
+        if k == "let" and self.coin(0.2):  # partition: one pass, two lists
+            yes, no, v = self.fresh("py"), self.fresh("pn"), self.fresh("pb")
+            src = self.pick(["branches", "completed", "range"])
+            if src == "range":
+                src, el = f"range({self.draw(st.integers(0, 6))})", INT
+            else:
+                el = BR if src == "branches" else ANS
+            cond = self.with_var(v, el, lambda: self.e(BOOL))
+            line = f"{ind}let {yes}, {no} = partition {v} in {src} by {cond}"
+            lt = {BR: LB, ANS: LA, INT: LI}[el]
+            self.scopes[-1][yes] = lt
+            self.scopes[-1][no] = lt
+            return [line]
         if k == "let":
             ty = self.pick([INT, FLOAT, BOOL, ANS, LA, LI])
             name = self.fresh("v")

@@ -362,3 +362,60 @@ def test_beta_confidence_real_path_errors():
         bc(float("inf"), 1.0)
     with pytest.raises(RuntimeProblem, match="exceeds"):
         bc(15000.5, 15000.0)
+
+
+# ------------------------------------------------------------- partition, for ... where snapshots (point 9)
+PART = HEAD + """repeat 6 { open else break }
+for b in branches where b.index % 2 == 0 { advance b }
+let done, live = partition b in branches by b.steps > 1
+let hi, lo = partition x in range(10) by x >= 4
+trace "p" {done: [b.index for b in done], live: [b.index for b in live], hi: hi, lo: lo}
+answer majority([b.latest for b in live + done])
+"""
+
+
+def test_partition_splits_in_one_pass_keeping_order():
+    (f,) = _traced(PART, "p")
+    assert f["hi"] == [4, 5, 6, 7, 8, 9] and f["lo"] == [0, 1, 2, 3]
+    assert sorted(f["done"] + f["live"]) == list(range(6))
+    assert f["done"] == sorted(f["done"]) and f["live"] == sorted(f["live"])
+    assert all(i % 2 == 0 for i in f["done"])
+    _runs(PART)
+
+
+def test_partition_is_a_snapshot_unlike_two_filtered_loops():
+    # two loops filtering the same list see different states: the first loop's actions
+    # change what the second one selects; a partition decides every element at once
+    src = HEAD + """var first: int = 0
+var second: int = 0
+repeat 4 { open else break }
+for b in branches where b.steps < 3 { advance b; advance b; first = first + 1 }
+for b in branches where b.steps < 3 { second = second + 1 }
+let young, old = partition b in branches by b.steps < 3
+trace "s" {first: first, second: second, young: len(young), old: len(old)}
+answer none
+"""
+    (f,) = _traced(src, "s")
+    # the first loop runs over all four although each stops qualifying once advanced
+    assert f["first"] == 4 and f["second"] == 0 and (f["young"], f["old"]) == (0, 4)
+    _runs(src)
+
+
+def test_partition_static_cost_and_charge():
+    from tts_dsl.engines.analysis import analyze, static_steps
+    from tts_dsl.lang.schedule import bind
+
+    c = api.check(HEAD + "let a, b = partition x in range(5) by x > 2\nanswer none\n")
+    assert static_steps(c, analyze(c, bind(c, None)), nb=5) == 5
+
+
+def test_partition_checks_and_formats():
+    d = one(HEAD + "let a, b = partition x in range(5) by x + 1\nanswer none\n")
+    assert d.code == "E201" and "a where filter" in d.message
+    d = one(HEAD + "let a, a = partition x in range(5) by x > 1\nanswer none\n")
+    assert d.code == "E105"
+    d = one(HEAD + "let a, b = partition x in 3 by x > 1\nanswer none\n")
+    assert d.code == "E201" and "loop over a list" in d.message
+    src = HEAD + "let a,b=partition x in range(5)by x>1\nanswer none\n"
+    out = api.format_source(src)
+    assert "let a, b = partition x in range(5) by x > 1" in out and api.parse(out) == api.parse(src)

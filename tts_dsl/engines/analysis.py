@@ -160,6 +160,8 @@ class _Analyzer:
             if isinstance(st.target, A.Attr):
                 self.expr(st.target.obj)
             self.expr(st.value)
+        elif isinstance(st, A.Partition):  # visits its source as a comprehension does
+            self.query(st.query, charged=True)
         elif isinstance(st, A.If):
             for cond, body in st.arms:
                 self.expr(cond)
@@ -388,6 +390,10 @@ class _Cost:
             return self.expr(st.value)
         if isinstance(st, A.Assign):
             return self.expr(st.value) + (self.expr(st.target.obj) if isinstance(st.target, A.Attr) else 0)
+        if isinstance(st, A.Partition):
+            q = st.query
+            n = self.size(q.source)
+            return self.expr(q.source) + n + _mul(n, self.expr(q.where))
         if isinstance(st, A.If):
             conds = sum(self.expr(c) for c, _ in st.arms)
             arms = [self.block(b) for _, b in st.arms] + [self.block(st.orelse or [])]

@@ -331,6 +331,19 @@ class _Gen:
         self.emit(d, f"_x{st.ref.uid} = {self.value(st.value)}")
         self.trace_set(d, st.name, f"_x{st.ref.uid}", st.ref.ty)
 
+    def s_Partition(self, st, d):
+        q = st.query
+        v, yes, no = f"_x{q.ref.uid}", f"_x{st.yes_ref.uid}", f"_x{st.no_ref.uid}"
+        src = self.iterable(q.source)
+        if src == "_comp":
+            src = "_comp[:]"
+        self.emit(d, f"{yes} = []")
+        self.emit(d, f"{no} = []")
+        self.emit(d, f"for {v} in {self.charge(q, src, None)}:")
+        self.emit(d + 1, f"({yes} if {self.ex(q.where)} else {no}).append({v})")
+        self.trace_set(d, st.yes, yes, st.yes_ref.ty)
+        self.trace_set(d, st.no, no, st.no_ref.ty)
+
     def s_Assign(self, st, d):
         t = st.target
         if isinstance(t, A.Name):

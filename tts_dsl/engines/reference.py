@@ -115,6 +115,18 @@ class _Episode:
     def s_Let(self, st):
         self.env[st.ref.uid] = self.ev(st.value)
 
+    def s_Partition(self, st):
+        q = st.query
+        uid = q.ref.uid
+        src = self.ev(q.source)
+        self.tick(len(src))
+        yes, no = [], []
+        for x in src:
+            self.env[uid] = x
+            (yes if self.ev(q.where) else no).append(x)
+        self.env[st.yes_ref.uid] = yes
+        self.env[st.no_ref.uid] = no
+
     def s_Assign(self, st):
         t = st.target
         if isinstance(t, A.Name):

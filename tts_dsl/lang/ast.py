@@ -202,6 +202,22 @@ class Let(Stmt):
 
 
 @dataclass
+class Partition(Stmt):
+    """``let YES, NO = partition VAR in SOURCE by COND``: one pass over the source (taken
+    when the statement runs), the elements where COND holds in YES, the others in NO, both
+    in list order. The query's ``where`` holds COND."""
+
+    yes: str
+    no: str
+    query: Query
+    span: Span = _meta()
+    yes_span: Span = _meta()
+    no_span: Span = _meta()
+    yes_ref: Any = _ann()
+    no_ref: Any = _ann()
+
+
+@dataclass
 class Assign(Stmt):
     target: Expr  # Name | Attr
     value: Expr
@@ -330,7 +346,8 @@ def walk(node):
         yield n
         for name in n.__dataclass_fields__:
             if name in ("span", "ty", "ref", "source", "file", "comments", "name_span",
-                        "func_span", "var_span", "bind_span", "text"):
+                        "func_span", "var_span", "bind_span", "text", "yes_span", "no_span",
+                        "yes_ref", "no_ref"):
                 continue
             v = getattr(n, name)
             if isinstance(v, (Expr, Stmt, Query, list, tuple)):

@@ -94,6 +94,11 @@ class _Builder(Transformer_NonRecursive):
     def let_stmt(self, meta, ch):
         return A.Let(str(ch[0]), ch[1], ch[2], span=_span(meta), name_span=_tspan(ch[0]))
 
+    def partition_stmt(self, meta, ch):
+        yes, no, var, src, cond = ch
+        q = A.Query(str(var), src, cond, span=_span(meta), var_span=_tspan(var))
+        return A.Partition(str(yes), str(no), q, span=_span(meta), yes_span=_tspan(yes), no_span=_tspan(no))
+
     def assign_name(self, meta, ch):
         return A.Assign(A.Name(str(ch[0]), span=_tspan(ch[0])), ch[1], span=_span(meta))
 
@@ -303,7 +308,8 @@ def _depth_check(prog: A.Program, limits: Limits) -> list[Diagnostic]:
             report.expression_too_deep(node.span, limits.max_expr_depth)
             break
         for fname in node.__dataclass_fields__:
-            if fname in ("span", "ty", "ref", "name_span", "func_span", "var_span", "bind_span"):
+            if fname in ("span", "ty", "ref", "name_span", "func_span", "var_span", "bind_span", "yes_span",
+                         "no_span", "yes_ref", "no_ref"):
                 continue
             v = getattr(node, fname)
             items = v if isinstance(v, list) else [v]

@@ -311,6 +311,20 @@ class Checker:
             st.ref = s
         return False, False
 
+    def s_Partition(self, st: A.Partition, scope):
+        inner = _Scope(scope)
+        el = self.query(st.query, scope, inner)
+        ty = list_of(el) if el != ERROR else ERROR
+        for name, span, attr in ((st.yes, st.yes_span, "yes_ref"), (st.no, st.no_span, "no_ref")):
+            if self.check_name_ok(name, span, "variable"):
+                prev = scope.lookup(name)
+                if prev is not None and prev.kind != SymbolKind.STATE:
+                    self.report.duplicate(span, "let", name, prev.span.line)
+                s = self.sym(name, SymbolKind.LOCAL, ty, span, mutable=True)
+                scope.names[name] = s
+                setattr(st, attr, s)
+        return False, False
+
     def s_Assign(self, st: A.Assign, scope):
         vt = self.expr(st.value, scope)
         t = st.target

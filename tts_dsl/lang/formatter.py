@@ -280,6 +280,12 @@ class _Emitter:
         if isinstance(s, A.Let):
             ty = f": {_type(s.type)}" if s.type is not None else ""
             self.line(d, f"let {_name(s.name)}{ty} = {format_expr(s.value)}", _lines_of(s))
+        elif isinstance(s, A.Partition):
+            q = s.query
+            if q.where is None or q.key is not None or q.take is not None or q.then_by:
+                raise FormatError("a partition has a condition and no sort or take")
+            self.line(d, f"let {_name(s.yes)}, {_name(s.no)} = partition {_name(q.var)} in {_head(q.source)} "
+                         f"by {format_expr(q.where)}", _lines_of(s))
         elif isinstance(s, A.Assign):
             t = s.target
             if isinstance(t, A.Name):

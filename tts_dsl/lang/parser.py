@@ -17,7 +17,7 @@ KEYWORDS = {
     "controller", "params", "var", "branch", "let", "if", "elif", "else", "for", "in",
     "where", "sorted", "by", "take", "repeat", "as", "open", "read", "advance", "prune",
     "answer", "break", "continue", "trace", "pass", "and", "or", "not", "true", "false",
-    "none",
+    "none", "partition",
 }
 DIRECTIONS = ("increasing", "decreasing", "constant")
 SORT_ORDERS = ("asc", "desc")
