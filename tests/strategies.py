@@ -404,6 +404,14 @@ class _Gen:
             return A.Trace(self.draw(labels), fields)
         if k == 8:
             return A.Pass()
+        if k == 9 and self.chance(0.3):  # an action as a condition
+            kind = self.pick(["open", "read", "advance", "prune"])
+            target = self.e("branch", scope, 2) if kind in ("advance", "prune") else None
+            name = self.fresh("b") if kind in ("open", "read") and self.chance(0.6) else None
+            inner = dict(scope, **({name: "branch"} if name else {}))
+            s = A.Action(kind, target, name, self.block(scope, d - 1, in_loop) if self.chance(0.5) else None)
+            s.then = self.block(inner, d - 1, in_loop)
+            return s
         if k == 9:
             arms = [(self.e("bool", scope, ed), self.block(scope, d - 1, in_loop))
                     for _ in range(self.draw(st.integers(1, 3)))]
@@ -481,6 +489,8 @@ def _always_jumps(s) -> bool:
         return True
     if isinstance(s, A.If) and s.orelse is not None:
         return all(b and _always_jumps(b[-1]) for _, b in s.arms) and bool(s.orelse) and _always_jumps(s.orelse[-1])
+    if isinstance(s, A.Action) and s.then is not None and s.on_exhausted:  # an action as a condition
+        return bool(s.then) and _always_jumps(s.then[-1]) and _always_jumps(s.on_exhausted[-1])
     return False
 
 

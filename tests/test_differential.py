@@ -103,7 +103,8 @@ class _Gen:
         if k == "bc":
             v = self.e(LA, d)
             if self.coin(0.3):  # real-valued counts: a weighted vote
-                w = f"weighted_votes({v}, [{self.e(FLOAT, d)} for _ in {v}])"
+                u = self.fresh("w")
+                w = f"weighted_votes({v}, [{self.with_var(u, ANS, lambda: self.e(FLOAT, d))} for {u} in {v}])"
                 return f"beta_confidence({w}.top1, {w}.top2)"
             return f"beta_confidence(votes({v}).top1, votes({v}).top2)"
         if k == "bin":
@@ -243,6 +244,19 @@ class _Gen:
         k = self.pick(["open", "open", "read", "advance", "prune", "let", "assign", "if", "for", "for",
                        "repeat", "trace", "bset"])
         bs = self.names(BR)
+        if k in ("open", "advance") and len(ind) < 8 and self.coin(0.25):  # an action as a condition
+            if k == "open" or not bs:
+                b = self.fresh("cb")
+                head = f"{ind}if {self.pick(['open', 'read'])} as {b} {{"
+                then = self.with_var(b, BR, lambda: self.block(ind + "  ", 2))
+            else:
+                head = f"{ind}if {self.pick(['advance', 'prune'])} {self.pick(bs)} {{"
+                then = self.block(ind + "  ", 2)
+            out = [head, *then]
+            jumps = then[-1].strip().split(" ")[0] in ("answer", "break", "continue")
+            if not jumps and self.coin(0.5):  # (both arms jumping would make what follows unreachable)
+                out += [f"{ind}}} else {{", *self.block(ind + "  ", 2)]
+            return out + [ind + "}"]
         if k == "open":
             if self.coin(0.3):
                 b = self.fresh("nb")

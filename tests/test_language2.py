@@ -419,3 +419,57 @@ def test_partition_checks_and_formats():
     src = HEAD + "let a,b=partition x in range(5)by x>1\nanswer none\n"
     out = api.format_source(src)
     assert "let a, b = partition x in range(5) by x > 1" in out and api.parse(out) == api.parse(src)
+
+
+# ------------------------------------------------------------- actions as conditions (point 5)
+COND = HEAD + """var n: int = 0
+repeat 5 {
+  if open as b {
+    n = n + 1
+    if advance b { trace "adv" {i: b.index, s: b.steps} }
+  } else {
+    break
+  }
+}
+for b in branches {
+  if prune b { n = n + 10 }
+  if prune b { n = n + 100 } else { n = n - 1 }
+}
+trace "n" {n: n}
+answer majority([b.latest for b in branches])
+"""
+
+
+def test_actions_as_conditions_run_their_block_when_done():
+    fs = _traced(COND, "adv")
+    assert [f["i"] for f in fs] == [0, 1, 2, 3, 4] and all(f["s"] == 2 for f in fs)
+    assert _traced(COND, "n") == [{"n": 5 + 5 * 10 - 5}]
+    _runs(COND)
+
+
+def test_open_as_condition_on_an_exhausted_pool_runs_the_else():
+    src = HEAD + """var opened_here: int = 0
+var failed: int = 0
+repeat 12 {
+  if open as b { opened_here = opened_here + 1 } else { failed = failed + 1 }
+}
+trace "c" {ok: opened_here, failed: failed}
+answer none
+"""
+    assert _traced(src, "c") == [{"ok": 10, "failed": 2}]  # the store has 10 branches per question
+    _runs(src)
+
+
+def test_action_condition_binding_is_scoped_and_needs_no_else():
+    api.check(HEAD + "if open as b { advance b }\nanswer none\n")
+    d = one(HEAD + "if open as b { advance b }\nadvance b\nanswer none\n")
+    assert d.code == "E301" and "'b'" in d.message
+    # both arms answering: the statement always answers
+    api.check(HEAD + "if read as b { answer b.latest } else { answer none }\n")
+
+
+def test_action_condition_formats_and_round_trips():
+    src = HEAD + "if open as b {advance b} else {pass}\nif prune branches[0] { pass }\nanswer none\n"
+    out = api.format_source(src)
+    assert "if open as b {\n  advance b\n} else {\n  pass\n}\nif prune branches[0] {\n  pass\n}" in out
+    assert api.parse(out) == api.parse(src)

@@ -187,6 +187,8 @@ class _Analyzer:
                 self.expr(st.target)
             if st.on_exhausted is not None:
                 self.stmts(st.on_exhausted)
+            if st.then is not None:
+                self.stmts(st.then)
 
     def loop(self, st):
         self.stmts(st.body)
@@ -407,7 +409,7 @@ class _Cost:
             count = self.expr(st.count) if st.bound is not None else 0
             return count + _mul(len(self.an.bounds[id(st)]), 1 + self.block(st.body))
         if isinstance(st, A.Action):
-            return self.expr(st.target) + self.block(st.on_exhausted or [])
+            return self.expr(st.target) + max(self.block(st.on_exhausted or []), self.block(st.then or []))
         return 0
 
 

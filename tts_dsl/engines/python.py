@@ -533,6 +533,7 @@ class _Gen:
                 self.event(d + 1, f"{k!r}, _i, _a, _c, _spent, _fin[_i], {self.trace_line()!r}")
             if st.bind is not None:
                 e(d + 1, f"_x{st.ref.uid} = _i")
+            self.then(st, d + 1)
             return
         tgt = self.ex(st.target)
         if not self.traced and tgt.isidentifier():
@@ -549,6 +550,7 @@ class _Gen:
             self.explore(d + 1, iv)
             if self.traced:
                 self.event(d + 1, f"'advance', _i, _a, _c, _spent, _fin[_i], {self.trace_line()!r}")
+            self.then(st, d + 1)
         else:  # prune
             e(d, f"if _pr[{iv}]:")
             if self.traced:
@@ -558,6 +560,12 @@ class _Gen:
             self.seq(d + 1, [f"_pr[{iv}] = True", *self.on_prune(iv)])
             if self.traced:
                 self.event(d + 1, f"'prune', _i, None, 0, _spent, True, {self.trace_line()!r}")
+            self.then(st, d + 1)
+
+    def then(self, st, d):
+        """The block of an action used as a condition, where the action was done."""
+        if st.then is not None:
+            self.block(st.then, d)
 
     def s_AnswerStmt(self, st, d):
         self.emit(d, f"_ans = {self.ex(st.value)}")

@@ -170,6 +170,11 @@ class _Episode:
         self.loop(st.ref.uid if st.ref is not None else None, times, st.body)
 
     def s_Action(self, st):
+        if self.act(st) and st.then is not None:  # an action as a condition: done
+            self.block(st.then)
+
+    def act(self, st) -> bool:
+        """Do the action; False (after its else block) when it could not be done."""
         self.actions += 1
         if self.actions > self.cap:
             raise _Stop(None, 1)
@@ -177,7 +182,7 @@ class _Episode:
         if k in ("open", "read"):
             if len(self.branches) >= self.nb:
                 self.otherwise(st)
-                return
+                return False
             b = self.new_branch()
             if k == "open":
                 self.explore(b)
@@ -191,17 +196,19 @@ class _Episode:
                 self.completed.append(a)
             if st.bind is not None:
                 self.env[st.ref.uid] = b.index
-            return
+            return True
         b = self.branches[self.ev(st.target)]
         if k == "advance":
             if b.finished or b.pruned:
                 self.otherwise(st)
-            else:
-                self.explore(b)
+                return False
+            self.explore(b)
         elif b.pruned:
             self.otherwise(st)
+            return False
         else:
             b.pruned = True
+        return True
 
     def otherwise(self, st):
         if st.on_exhausted is not None:

@@ -254,7 +254,10 @@ class Repeat(Stmt):
 
 @dataclass
 class Action(Stmt):
-    """open / read (with optional ``as NAME``) and advance / prune (with a target)."""
+    """open / read (with optional ``as NAME``) and advance / prune (with a target).
+
+    As a condition (``if open as b { THEN } else { ON_EXHAUSTED }``), ``then`` holds the
+    block that runs when the action was done (the binding is visible there only)."""
 
     kind: str  # open | read | advance | prune
     target: Optional[Expr] = None
@@ -263,6 +266,7 @@ class Action(Stmt):
     span: Span = _meta()
     bind_span: Span = _meta()
     ref: Any = _ann()
+    then: Optional[list] = None
 
 
 @dataclass

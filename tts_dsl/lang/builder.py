@@ -151,6 +151,25 @@ class _Builder(Transformer_NonRecursive):
     def prune_stmt(self, meta, ch):
         return self._action("prune", meta, ch[0], None, ch[1])
 
+    def if_action_stmt(self, meta, ch):
+        act, then, orelse = ch
+        act.then = then
+        act.on_exhausted = orelse[1] if orelse is not None else None
+        act.span = _span(meta)
+        return act
+
+    def cond_open(self, meta, ch):
+        return self._action("open", meta, None, ch[0], None)
+
+    def cond_read(self, meta, ch):
+        return self._action("read", meta, None, ch[0], None)
+
+    def cond_advance(self, meta, ch):
+        return self._action("advance", meta, ch[0], None, None)
+
+    def cond_prune(self, meta, ch):
+        return self._action("prune", meta, ch[0], None, None)
+
     def on_exhausted(self, meta, ch):
         return ch[0]
 

@@ -408,6 +408,20 @@ class Checker:
             t = self.expr(st.target, scope)
             if t not in (BRANCH, ERROR):
                 self.report.type_mismatch(st.target.span, "action_target", found=t, action=st.kind)
+        if st.then is not None:  # an action as a condition: the binding lives in its block only
+            inner = _Scope(scope)
+            if st.bind is not None and self.check_name_ok(st.bind, st.bind_span, "branch binding"):
+                prev = scope.lookup(st.bind)
+                if prev is not None and prev.kind != SymbolKind.STATE:
+                    self.report.duplicate(st.bind_span, "bind", st.bind, prev.span.line)
+                s = self.sym(st.bind, SymbolKind.BOUND, BRANCH, st.bind_span)
+                inner.names[st.bind] = s
+                st.ref = s
+            j, a = self.block(st.then, inner)
+            if st.on_exhausted is None:
+                return False, False
+            j2, a2 = self.block(st.on_exhausted, _Scope(scope))
+            return j and j2, a and a2
         if st.on_exhausted is not None:
             j, _ = self.block(st.on_exhausted, _Scope(scope))
             if st.bind is not None and not j:

@@ -360,7 +360,14 @@ class _Emitter:
         else:
             raise FormatError(f"unknown action {s.kind!r}")
         ex = s.on_exhausted
-        if ex is None:
+        if s.then is not None:  # an action as a condition
+            self.line(d, f"if {head} {{", _head_lines(s, s.target))
+            self.block(s.then, d + 1)
+            if ex is not None:
+                self.close(d, "} else {", None, anchor=_start(ex[0]) if ex else _end(s))
+                self.block(ex, d + 1)
+            self.close(d, "}", _end_line(s))
+        elif ex is None:
             self.line(d, head, _lines_of(s))
         elif len(ex) == 1 and isinstance(ex[0], (A.Break, A.Continue, A.AnswerStmt)):
             one = ex[0]
