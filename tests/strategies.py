@@ -470,7 +470,9 @@ class _Gen:
         bvars = []
         for _ in range(self.draw(st.integers(0, 2))):
             name = self.fresh("bv")
-            bvars.append(A.VarDecl(name, A.TypeRef("int"), A.Num(0), True))
+            init = A.Num(0) if self.chance(0.6) else \
+                A.BinOp("+", A.Attr(A.Name("new"), self.pick(["steps", "index", "cost"])), A.Num(1))  # the new branch
+            bvars.append(A.VarDecl(name, A.TypeRef("int"), init, True))
             self.bvars.append(name)
         scope = {"branches": "list[branch]", "completed": "list[answer]", "exhausted": "bool",
                  **{n: "int" for n in INTS}, **self.params, **self.vars}

@@ -355,7 +355,9 @@ def programs(draw):
         "  p_float: float increasing = round(0.25 + 0.5 * beta, 4)",
         f"  p_flag: bool = {draw(st.sampled_from(['true', 'false']))}",
         "}",
-        "branch var off: int = 0",
+        # an initial value may read the branch being opened ('new')
+        "branch var off: int = " + draw(st.sampled_from(["0", "0", "new.steps", "new.index * 2 - new.steps + p_int",
+                                                          "1 if valid(new.latest) and not new.finished else 0"])),
         "var acc: int = 0",
         "var fx: float = 0.0",
         "var last: answer = none",

@@ -473,3 +473,41 @@ def test_action_condition_formats_and_round_trips():
     out = api.format_source(src)
     assert "if open as b {\n  advance b\n} else {\n  pass\n}\nif prune branches[0] {\n  pass\n}" in out
     assert api.parse(out) == api.parse(src)
+
+
+# ------------------------------------------------------------- branch var initial values reading the new branch (point 6)
+NEW = HEAD + """params {
+  k: int = 2
+}
+branch var first: answer = new.latest
+branch var born: int = new.steps * 10 + new.index + k
+branch var real_start: bool = valid(new.latest) and not new.finished
+branch var plain: int = k
+repeat 3 { open else break }
+read
+for b in branches { advance b }
+trace "n" {first: [b.first for b in branches], born: [b.born for b in branches], ok: [b.real_start for b in branches], plain: [b.plain for b in branches]}
+answer majority([b.first for b in branches])
+"""
+
+
+def test_branch_var_initial_values_read_the_new_branch():
+    (f,) = _traced(NEW, "n")
+    # opened branches were revealed one interval (steps 1); the read one none (steps 0)
+    assert f["born"] == [12, 13, 14, 5]
+    assert f["ok"] == [True, True, True, False] and f["plain"] == [2, 2, 2, 2]
+    t = api.trace(api.check(NEW), STORE, 0, 0)
+    opened = [e for e in t["events"] if e.get("kind") in ("open", "read")]
+    assert len(opened) == 4
+    _runs(NEW)
+
+
+def test_branch_var_initial_values_see_only_the_new_branch():
+    d = one(HEAD + "branch var a: int = len(branches)\nanswer none\n")
+    assert d.code == "E306"
+    d = one(HEAD + "branch var c: answer = new.history[0]\nanswer none\n")
+    assert d.code == "E306"
+    d = one(HEAD + "branch var c: int = 0\nbranch var e: int = new.c\nanswer none\n")
+    assert d.code == "E306" and "'new.c'" in d.message
+    d = one(HEAD + "let x = new.steps\nanswer none\n")
+    assert d.code == "E301"

@@ -531,6 +531,7 @@ class _Gen:
                                  self.need_cb and "_cb[_i] = _c", "_spent += _c", "_comp.append(_a)"])
             if self.traced:
                 self.event(d + 1, f"{k!r}, _i, _a, _c, _spent, _fin[_i], {self.trace_line()!r}")
+            self.init_new_branch(d + 1)
             if st.bind is not None:
                 e(d + 1, f"_x{st.ref.uid} = _i")
             self.then(st, d + 1)
@@ -561,6 +562,14 @@ class _Gen:
             if self.traced:
                 self.event(d + 1, f"'prune', _i, None, 0, _spent, True, {self.trace_line()!r}")
             self.then(st, d + 1)
+
+    def init_new_branch(self, d):
+        """Branch vars whose initial value reads the new branch (``new``), for branch ``_i``
+        just opened or read."""
+        for s, decl in zip(self.c.branch_vars, self.c.program.branch_vars):
+            if decl.new_ref is not None:
+                self.emit(d, f"_x{decl.new_ref.uid} = _i")
+                self.emit(d, f"_b{s.uid}[_i] = {self.ex(decl.value)}")
 
     def then(self, st, d):
         """The block of an action used as a condition, where the action was done."""
@@ -620,7 +629,7 @@ class _Gen:
                 e(d, f"{m} = [True] * NB")
         for s, decl in zip(c.branch_vars, c.program.branch_vars):
             self.cur_span = decl.span
-            e(d, f"_b{s.uid} = [{self.ex(decl.value)}] * NB")
+            e(d, f"_b{s.uid} = [{self.ex(decl.value) if decl.new_ref is None else None}] * NB")
         for s, decl in zip(c.vars, c.program.vars):
             self.cur_span = decl.span
             e(d, f"_x{s.uid} = {self.ex(decl.value)}")

@@ -194,6 +194,9 @@ class _Episode:
                 b.cost = c
                 self.spent += c
                 self.completed.append(a)
+            for d in self.it.new_inits:  # branch vars whose initial value reads the new branch
+                self.env[d.new_ref.uid] = b.index
+                b.vars[d.name] = self.ev(d.value)
             if st.bind is not None:
                 self.env[st.ref.uid] = b.index
             return True
@@ -406,7 +409,8 @@ class Interpreter:
             raise DiagnosticsError(self.an.diags, checked.source)
         # initial values are constants (literals and params): evaluate them once
         boot = _Episode(self, [], [], [], [], 1, 0, (), 0, 0)
-        self.bvar_init = {d.name: boot.ev(d.value) for d in checked.program.branch_vars}
+        self.bvar_init = {d.name: boot.ev(d.value) for d in checked.program.branch_vars if d.new_ref is None}
+        self.new_inits = [d for d in checked.program.branch_vars if d.new_ref is not None]
         self.var_init = [(s.uid, d.value) for s, d in zip(checked.vars, checked.program.vars)]
 
     def episode(self, PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR=None, JUNK=None):  # noqa: N803

@@ -319,6 +319,7 @@ class VarDecl:
     span: Span = _meta()
     name_span: Span = _meta()
     ref: Any = _ann()  # its symbol (checker)
+    new_ref: Any = _ann()  # a branch var's initial value that reads the new branch: the symbol of 'new'
 
 
 @dataclass

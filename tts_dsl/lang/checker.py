@@ -207,7 +207,16 @@ class Checker:
         bvars = []
         for d in p.branch_vars:
             ty = self.resolve_type(d.type)
-            vt = self.expr(d.value, g)
+            # 'new' names the branch being opened: an initial value that reads it is computed
+            # for each branch when it is opened or read (after its first reveal)
+            init = _Scope(g)
+            new = self.sym("new", SymbolKind.BOUND, BRANCH, d.span)
+            init.names["new"] = new
+            self.mode = "bvar_init"
+            vt = self.expr(d.value, init)
+            self.mode = "const"
+            if any(isinstance(n, A.Name) and n.ref is new for n in A.walk(d.value)):
+                d.new_ref = new
             if ty != ERROR and not assignable(vt, ty):
                 self.report.type_mismatch(d.value.span, "bvar_init", ty, vt, name=d.name)
             if ty == BRANCH:
@@ -567,17 +576,22 @@ class Checker:
             else:
                 self.report.not_allowed_here(e.span, "name_in_param", e.id)
                 return ERROR
-        elif self.mode == "const" and s.kind != SymbolKind.PARAM:
+        elif self.mode in ("const", "bvar_init") and s.kind != SymbolKind.PARAM and \
+                not (self.mode == "bvar_init" and s.kind == SymbolKind.BOUND):
             self.report.not_allowed_here(e.span, "name_in_init", e.id)
             return ERROR
         return s.ty
 
     def e_Attr(self, e: A.Attr, scope):
-        self._schedule_forbid(e, "an attribute")
+        if self.mode != "bvar_init":  # a branch var's initial value may read the new branch
+            self._schedule_forbid(e, "an attribute")
         ot = self.expr(e.obj, scope)
         if ot == ERROR:
             return ERROR
         if ot == BRANCH:
+            if self.mode == "bvar_init" and (e.name not in BRANCH_ATTRS or e.name == "history"):
+                self.report.not_allowed_here(e.span, "expr_in_init", what=f"'new.{e.name}'")
+                return ERROR
             if e.name in BRANCH_ATTRS:
                 if e.name == "history":
                     self.uses_history = True
@@ -601,7 +615,7 @@ class Checker:
     def _schedule_forbid(self, e, what):
         if self.mode == "schedule":
             self.report.not_allowed_here(e.span, "expr_in_param", what=what)
-        elif self.mode == "const":
+        elif self.mode in ("const", "bvar_init"):
             self.report.not_allowed_here(e.span, "expr_in_init", what=what)
 
     def e_Index(self, e: A.Index, scope):
@@ -640,9 +654,11 @@ class Checker:
             for a in e.args:
                 self.expr(a, scope)
             return ERROR
-        if self.mode in ("schedule", "const") and not f.schedule_ok:
+        if self.mode in ("schedule", "const", "bvar_init") and not f.schedule_ok and \
+                not (self.mode == "bvar_init" and e.func == "valid"):  # valid(new.latest) reads the new branch
             self.report.not_allowed_here(e.func_span, "call_in_param" if self.mode == "schedule" else "call_in_init",
-                                         e.func, allowed=schedule_functions())
+                                         e.func, allowed=schedule_functions() + (["valid"] if self.mode == "bvar_init"
+                                                                                  else []))
             return ERROR
         lo, hi = f.arity
         if not (lo <= len(e.args) <= hi):
