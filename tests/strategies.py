@@ -47,9 +47,11 @@ _leaves = st.one_of(
 
 
 def _query(children):
-    return st.builds(
-        lambda var, src, where, key, desc, take: A.Query(var, src, where, key, bool(desc and key is not None), take),
-        idents, children, st.none() | children, st.none() | children, st.booleans(), st.none() | children)
+    def mk(var, src, where, key, desc, take, then_by):
+        return A.Query(var, src, where, key, bool(desc and key is not None), take,
+                       then_by=then_by if key is not None else [])
+    return st.builds(mk, idents, children, st.none() | children, st.none() | children, st.booleans(),
+                     st.none() | children, st.lists(st.tuples(children, st.booleans()), max_size=2))
 
 
 def _extend(children):
@@ -97,7 +99,8 @@ def _compound(stmts):
     return st.one_of(
         st.builds(A.If, st.lists(st.tuples(raw_exprs, block), min_size=1, max_size=3), st.none() | block),
         st.builds(A.For, _query(raw_exprs), block),
-        st.builds(A.Repeat, raw_exprs, st.none() | idents, block),
+        st.builds(lambda c, v, b, m: A.Repeat(c, v, b, bound=m), raw_exprs, st.none() | idents, block,
+                  st.none() | raw_exprs),
         st.builds(lambda k, b, ex: A.Action(k, None, b, ex), st.sampled_from(["open", "read"]), st.none() | idents, on_ex),
         st.builds(lambda k, t, ex: A.Action(k, t, None, ex), st.sampled_from(["advance", "prune"]), raw_exprs, on_ex),
     )
@@ -227,7 +230,8 @@ class _Gen:
             if k == 3:
                 if self.gaps and self.chance(0.05):  # huge vote counts (docs/safety.md, "Long steps")
                     return A.Call("beta_confidence", [A.Num(self.pick([10 ** 6, 10 ** 15])), self.lit_int()])
-                return A.Call("beta_confidence", [self.e("int", scope, d - 1), self.e("int", scope, d - 1)])
+                kinds = ["int", "int"] if self.chance(0.6) else [self.pick(["int", "float"]), "float"]
+                return A.Call("beta_confidence", [self.e(t, scope, d - 1) for t in kinds])
             if k == 4:
                 return A.Call("entropy", [self.e("list[answer]", scope, d - 1)])
             if k == 5:
@@ -258,6 +262,8 @@ class _Gen:
                 return A.Unary("not", self.e("bool", scope, d - 1))
             if k == 5:
                 return A.Attr(self.e("branch", scope, d - 1), self.pick(["finished", "pruned"]))
+            if self.chance(0.3):
+                return A.Call("valid", [self.e("answer", scope, d - 1)])
             v = self.fresh("c")
             inner = dict(scope, **{v: "branch"})
             return A.Call(self.pick(["any", "all"]),
@@ -300,6 +306,8 @@ class _Gen:
                 if el == "int":
                     return A.Call("range", [self.const_int(scope)])
                 return A.ListLit([self.e(el, scope, 0)])
+            if el == "answer" and self.chance(0.15):
+                return A.Call("real", [self.e(ty, scope, d - 1)])
             k = self.draw(st.integers(0, 4))
             if k == 0 or (k == 1 and el == "branch"):
                 v = self.fresh("c")
@@ -312,6 +320,8 @@ class _Gen:
                 if self.chance(0.4):
                     q.key = self.e(self.pick(["int", "float"]), inner, d - 1)
                     q.descending = self.chance(0.5)
+                    q.then_by = [(self.e(self.pick(["int", "float", "bool"]), inner, d - 1), self.chance(0.5))
+                                 for _ in range(self.draw(st.integers(0, 2)))]
                 if self.chance(0.3):
                     q.take = self.e("int", scope, d - 1)
                 return A.Comprehension(elt, q)
@@ -359,6 +369,13 @@ class _Gen:
     def stmt(self, scope, d, in_loop):  # noqa: C901
         k = self.draw(st.integers(0, 13 if d > 0 else 8))
         ed = 3
+        if k == 0 and self.chance(0.2):  # partition: one pass, two lists
+            v, yes, no = self.fresh("c"), self.fresh("l"), self.fresh("l")
+            src_ty = self.pick(["list[branch]", "list[answer]", "list[int]"])
+            el = src_ty[5:-1]
+            q = A.Query(v, self.e(src_ty, scope, 2), self.e("bool", dict(scope, **{v: el}), 2))
+            scope[yes] = scope[no] = src_ty
+            return A.Partition(yes, no, q)
         if k == 0:
             name = self.fresh("l")
             ty = self.pick(["int", "float", "bool", "answer", "list[answer]", "list[branch]"])
@@ -387,6 +404,14 @@ class _Gen:
             return A.Trace(self.draw(labels), fields)
         if k == 8:
             return A.Pass()
+        if k == 9 and self.chance(0.3):  # an action as a condition
+            kind = self.pick(["open", "read", "advance", "prune"])
+            target = self.e("branch", scope, 2) if kind in ("advance", "prune") else None
+            name = self.fresh("b") if kind in ("open", "read") and self.chance(0.6) else None
+            inner = dict(scope, **({name: "branch"} if name else {}))
+            s = A.Action(kind, target, name, self.block(scope, d - 1, in_loop) if self.chance(0.5) else None)
+            s.then = self.block(inner, d - 1, in_loop)
+            return s
         if k == 9:
             arms = [(self.e("bool", scope, ed), self.block(scope, d - 1, in_loop))
                     for _ in range(self.draw(st.integers(1, 3)))]
@@ -399,6 +424,8 @@ class _Gen:
                             self.e("bool", inner, 2) if self.chance(0.5) else None)
                 if self.chance(0.3):
                     q.key, q.descending = self.e("int", inner, 1), self.chance(0.5)
+                    if self.chance(0.4):
+                        q.then_by = [(self.e(self.pick(["int", "bool"]), inner, 1), self.chance(0.5))]
                 if self.chance(0.3):
                     q.take = self.e("int", scope, 1)
             else:
@@ -408,6 +435,8 @@ class _Gen:
         if k == 12:
             v = self.fresh("r") if self.chance(0.5) else None
             inner = dict(scope, **({v: "int"} if v else {}))
+            if self.chance(0.3):  # a computed count under a constant bound
+                return A.Repeat(self.e("int", scope, 1), v, self.block(inner, d - 1, True), bound=self.const_int(scope))
             return A.Repeat(self.const_int(scope), v, self.block(inner, d - 1, True))
         name = self.fresh("l")
         scope[name] = "votes"
@@ -441,7 +470,9 @@ class _Gen:
         bvars = []
         for _ in range(self.draw(st.integers(0, 2))):
             name = self.fresh("bv")
-            bvars.append(A.VarDecl(name, A.TypeRef("int"), A.Num(0), True))
+            init = A.Num(0) if self.chance(0.6) else \
+                A.BinOp("+", A.Attr(A.Name("new"), self.pick(["steps", "index", "cost"])), A.Num(1))  # the new branch
+            bvars.append(A.VarDecl(name, A.TypeRef("int"), init, True))
             self.bvars.append(name)
         scope = {"branches": "list[branch]", "completed": "list[answer]", "exhausted": "bool",
                  **{n: "int" for n in INTS}, **self.params, **self.vars}
@@ -460,6 +491,8 @@ def _always_jumps(s) -> bool:
         return True
     if isinstance(s, A.If) and s.orelse is not None:
         return all(b and _always_jumps(b[-1]) for _, b in s.arms) and bool(s.orelse) and _always_jumps(s.orelse[-1])
+    if isinstance(s, A.Action) and s.then is not None and s.on_exhausted:  # an action as a condition
+        return bool(s.then) and _always_jumps(s.then[-1]) and _always_jumps(s.on_exhausted[-1])
     return False
 
 

@@ -102,6 +102,10 @@ class _Gen:
         k = self.pick(["bc", "bin", "div", "entropy", "mean", "conv", "fn"])
         if k == "bc":
             v = self.e(LA, d)
+            if self.coin(0.3):  # real-valued counts: a weighted vote
+                u = self.fresh("w")
+                w = f"weighted_votes({v}, [{self.with_var(u, ANS, lambda: self.e(FLOAT, d))} for {u} in {v}])"
+                return f"beta_confidence({w}.top1, {w}.top2)"
             return f"beta_confidence(votes({v}).top1, votes({v}).top2)"
         if k == "bin":
             return f"({self.e(FLOAT, d)} {self.pick(['+', '-', '*'])} {self.e(self.pick([INT, FLOAT]), d)})"
@@ -120,7 +124,9 @@ class _Gen:
         atoms = ["exhausted", "p_flag", "true", "false"] + [f"{b}.{a}" for b in bs for a in ("finished", "pruned")]
         if leaf:
             return self.pick(atoms)
-        k = self.pick(["cmp", "cmp", "ans", "not", "andor", "in", "anyall"])
+        k = self.pick(["cmp", "cmp", "ans", "not", "andor", "in", "anyall", "valid"])
+        if k == "valid":
+            return f"valid({self.e(ANS, d)})"
         if k == "cmp":
             t = self.pick([INT, FLOAT])
             return f"({self.e(t, d)} {self.pick(['<', '<=', '>', '>=', '==', '!='])} {self.e(INT, d)})"
@@ -152,7 +158,9 @@ class _Gen:
         atoms = ["completed", "seen"] + self.names(LA) + [f"{b}.history" for b in bs]
         if leaf:
             return self.pick(atoms)
-        k = self.pick(["comp", "slice", "cat", "distinct", "lit"])
+        k = self.pick(["comp", "slice", "cat", "distinct", "lit", "real"])
+        if k == "real":
+            return f"real({self.e(LA, d)})"
         if k == "comp":
             v = self.fresh("q")
             return "[" + self.with_var(v, BR, lambda: f"{v}.latest for {v} in branches{self.tail(v, d)}") + "]"
@@ -196,6 +204,8 @@ class _Gen:
             out += f" where {status}"
         if self.coin(0.4):
             out += f" sorted by {v}.{self.pick(['steps', 'cost', 'off', 'index'])}{self.pick(['', ' asc', ' desc'])}"
+            if self.coin(0.4):  # a second key breaks ties (stable on the rest)
+                out += f", {self.pick([f'{v}.finished', f'{v}.steps % 2', f'{v}.latest == last'])}{self.pick(['', ' desc'])}"
         if self.coin(0.3):  # the loop variable is not bound while 'take' is evaluated
             self.hidden.add(v)
             try:
@@ -234,6 +244,19 @@ class _Gen:
         k = self.pick(["open", "open", "read", "advance", "prune", "let", "assign", "if", "for", "for",
                        "repeat", "trace", "bset"])
         bs = self.names(BR)
+        if k in ("open", "advance") and len(ind) < 8 and self.coin(0.25):  # an action as a condition
+            if k == "open" or not bs:
+                b = self.fresh("cb")
+                head = f"{ind}if {self.pick(['open', 'read'])} as {b} {{"
+                then = self.with_var(b, BR, lambda: self.block(ind + "  ", 2))
+            else:
+                head = f"{ind}if {self.pick(['advance', 'prune'])} {self.pick(bs)} {{"
+                then = self.block(ind + "  ", 2)
+            out = [head, *then]
+            jumps = then[-1].strip().split(" ")[0] in ("answer", "break", "continue")
+            if not jumps and self.coin(0.5):  # (both arms jumping would make what follows unreachable)
+                out += [f"{ind}}} else {{", *self.block(ind + "  ", 2)]
+            return out + [ind + "}"]
         if k == "open":
             if self.coin(0.3):
                 b = self.fresh("nb")
@@ -255,6 +278,19 @@ class _Gen:
             return [f"{ind}prune {self.pick(bs)}"]
         if k == "bset":
             return [f"{ind}{self.pick(bs)}.off = {self.e(INT)}"]
+        if k == "let" and self.coin(0.2):  # partition: one pass, two lists
+            yes, no, v = self.fresh("py"), self.fresh("pn"), self.fresh("pb")
+            src = self.pick(["branches", "completed", "range"])
+            if src == "range":
+                src, el = f"range({self.draw(st.integers(0, 6))})", INT
+            else:
+                el = BR if src == "branches" else ANS
+            cond = self.with_var(v, el, lambda: self.e(BOOL))
+            line = f"{ind}let {yes}, {no} = partition {v} in {src} by {cond}"
+            lt = {BR: LB, ANS: LA, INT: LI}[el]
+            self.scopes[-1][yes] = lt
+            self.scopes[-1][no] = lt
+            return [line]
         if k == "let":
             ty = self.pick([INT, FLOAT, BOOL, ANS, LA, LI])
             name = self.fresh("v")
@@ -279,7 +315,8 @@ class _Gen:
         self.loops += 1
         try:
             if k == "repeat":
-                count = self.pick(["2", "3", "p_int", "1"])
+                count = self.pick(["2", "3", "p_int", "1", "len(completed) max 3", "(acc % 4) max p_int",
+                                   "(opened - 2) max 2"])
                 v = self.fresh("i")
                 head = f"{ind}repeat {count} as {v} {{" if self.coin(0.5) else f"{ind}repeat {count} {{"
                 if " as " in head:
@@ -318,7 +355,9 @@ def programs(draw):
         "  p_float: float increasing = round(0.25 + 0.5 * beta, 4)",
         f"  p_flag: bool = {draw(st.sampled_from(['true', 'false']))}",
         "}",
-        "branch var off: int = 0",
+        # an initial value may read the branch being opened ('new')
+        "branch var off: int = " + draw(st.sampled_from(["0", "0", "new.steps", "new.index * 2 - new.steps + p_int",
+                                                          "1 if valid(new.latest) and not new.finished else 0"])),
         "var acc: int = 0",
         "var fx: float = 0.0",
         "var last: answer = none",
@@ -335,6 +374,12 @@ def programs(draw):
 
 
 # ------------------------------------------------------------------ running the paths
+def _junk(q):
+    """The question's junk answers; synthetic stores have none, so every third answer id is
+    taken as junk there (valid and real then see both kinds)."""
+    return q.junk or frozenset(range(0, len(q.answers), 3))
+
+
 def _episodes(exe, store, seeds, limits):
     out = []
     for s in seeds:
@@ -343,7 +388,7 @@ def _episodes(exe, store, seeds, limits):
             tr = [] if exe.traced else None
             try:
                 r = exe.episode(q.probes, q.nprobes, q.tokens, q.final, q.probe_freq, q.n_branches, order,
-                                limits.max_actions, limits.max_steps, tr)
+                                limits.max_actions, limits.max_steps, tr, _junk(q))
             except Exception as ex:  # noqa: BLE001 - runtime errors must agree too
                 r = ("error", type(ex).__name__, str(ex))
             out.append(r)

@@ -117,7 +117,7 @@ class _Fake:
         self.cheat = cheat
         self.calls = 0
 
-    def episode(self, P, NP, T, F, PF, NB, ORDER, CAP, FUEL, TR):
+    def episode(self, P, NP, T, F, PF, NB, ORDER, CAP, FUEL, TR, JUNK=None):
         self.calls += 1
         j = ORDER[0]
         TR.append(("open", 0, P[j][0], PF, PF, False, 1))

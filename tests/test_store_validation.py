@@ -58,7 +58,11 @@ def _delete(q, key):
 # (case id, data or mutation, expected fragments of the first error besides the file name)
 CASES = [
     ("truncated", json.dumps(GOOD)[:500], ["invalid JSON", "line 1"]),
-    ("not a list", {"questions": GOOD}, ["expected a JSON list of questions", "dict"]),
+    ("not a list", "\"questions\"", ["expected a JSON list of questions", "str"]),
+    ("store object without questions", {"junk_answers": ["ERR"]}, ["'questions'", "missing"]),
+    ("store object with an unknown field", {"questions": GOOD, "junk": ["ERR"]}, ["'junk'", "unknown store field"]),
+    ("junk_answers not strings", {"questions": GOOD, "junk_answers": ["ERR", 0]}, ["'junk_answers'",
+                                                                                  "list of strings"]),
     ("empty store", [], ["no questions"]),
     ("question not object", _mutate(lambda d: d.__setitem__(1, [1, 2])), ["question 1", "expected an object"]),
     ("missing gold", _mutate(_delete(2, "gold_answer")), ["question 2", "'gold_answer'", "missing"]),

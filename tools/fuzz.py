@@ -144,11 +144,11 @@ def _has_poison(x) -> bool:
     return False
 
 
-def _episode(exe, arrays, pf, nb, order, limits):
+def _episode(exe, arrays, pf, nb, order, limits, junk=frozenset()):
     P, NP, T, F = arrays
     tr = []
     try:
-        ans, cost, why = exe.episode(P, NP, T, F, pf, nb, order, limits.max_actions, limits.max_steps, tr)
+        ans, cost, why = exe.episode(P, NP, T, F, pf, nb, order, limits.max_actions, limits.max_steps, tr, junk)
         return ("ok", ans, cost, why), tr
     except CLEAN_RUNTIME as ex:
         return ("error", type(ex).__name__, str(ex)), tr
@@ -169,13 +169,13 @@ def run_checks(exe, stores, limits: Limits = FUZZ_LIMITS, seeds=(0, 1), leak_che
                 if limits.max_seconds is not None and time.perf_counter() - t_run > limits.max_seconds:
                     return "time-limit", "L009"  # what the runner reports: a clean, bounded end
                 order = permutation(q.n_branches, s)
-                r1, tr1 = _episode(exe, arrays, q.probe_freq, q.n_branches, order, limits)
-                r2, tr2 = _episode(exe, arrays, q.probe_freq, q.n_branches, order, limits)
+                r1, tr1 = _episode(exe, arrays, q.probe_freq, q.n_branches, order, limits, q.junk)
+                r2, tr2 = _episode(exe, arrays, q.probe_freq, q.n_branches, order, limits, q.junk)
                 if repr((r1, tr1)) != repr((r2, tr2)):
                     return "nondeterministic", f"question {q.index} seed {s}"
                 if leak_check:
                     pa = poisoned_arrays(q, order, revealed(tr1), rng)
-                    r3, tr3 = _episode(exe, pa, q.probe_freq, q.n_branches, order, limits)
+                    r3, tr3 = _episode(exe, pa, q.probe_freq, q.n_branches, order, limits, q.junk)
                     if _has_poison((r3, tr3)):
                         return "leak", f"question {q.index} seed {s}: a poison value reached the trace or answer"
                     if repr((r1, tr1)) != repr((r3, tr3)):

@@ -15,7 +15,7 @@ from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation
 
 #: every keyword of grammar/tts.lark, by role
 DECLARATIONS = ("controller", "params", "var", "branch", "let")
-CONTROL = ("if", "elif", "else", "for", "in", "where", "sorted", "by", "take", "repeat", "as", "break",
+CONTROL = ("if", "elif", "else", "for", "in", "where", "sorted", "by", "take", "repeat", "as", "partition", "break",
            "continue", "pass", "answer", "trace")
 ACTIONS = ("open", "read", "advance", "prune")
 OPERATOR_WORDS = ("and", "or", "not")
@@ -26,8 +26,8 @@ KEYWORDS = DECLARATIONS + CONTROL + ACTIONS + OPERATOR_WORDS + CONSTANTS
 PSEUDO = ("increasing", "decreasing", "constant", "asc", "desc", "beta")
 TYPES = ("int", "float", "bool", "list", "votes", "weighted_votes")
 FUNCTIONS = ("len", "count", "sum", "mean", "min", "max", "abs", "round", "floor", "ceil", "int", "float", "sqrt",
-             "exp", "log", "sigmoid", "clip", "majority", "votes", "weighted_votes", "beta_confidence", "distinct",
-             "entropy", "any", "all", "range")
+             "exp", "log", "sigmoid", "clip", "majority", "votes", "weighted_votes", "beta_confidence", "valid", "real",
+             "distinct", "entropy", "any", "all", "range")
 STATE = ("branches", "completed", "opened", "remaining", "exhausted", "spent", "interval_tokens")
 
 

@@ -67,13 +67,16 @@ _BC_CACHE: dict = {}
 MAX_BETA_COUNTS = 20_000  # the exact sum is quadratic in the counts; real counts are <= 128
 
 
-def beta_confidence(top1: int, top2: int) -> float:
+def beta_confidence(top1, top2) -> float:
     """``P(X > 0.5)`` for ``X ~ Beta(top1 + 1, top2 + 1)``; 0 if ``top1 <= 0``.
 
-    For integer arguments ``P(X > 1/2) = P(Binomial(n, 1/2) <= top1)`` with
+    For whole-number arguments ``P(X > 1/2) = P(Binomial(n, 1/2) <= top1)`` with
     ``n = top1 + top2 + 1``: a finite sum over a power-of-two denominator, computed
-    exactly and rounded once to the nearest float.
+    exactly and rounded once to the nearest float. Other real counts (weighted votes) go
+    through the regularised incomplete Beta function (:func:`_beta_tail_half`).
     """
+    if not (float(top1).is_integer() and float(top2).is_integer()):
+        return _beta_confidence_real(top1, top2)
     key = (top1, top2)
     r = _BC_CACHE.get(key)
     if r is not None:
@@ -99,6 +102,57 @@ def beta_confidence(top1: int, top2: int) -> float:
     if len(_BC_CACHE) < 1_000_000:
         _BC_CACHE[key] = r
     return r
+
+
+def _beta_confidence_real(top1: float, top2: float) -> float:
+    if not (math.isfinite(top1) and math.isfinite(top2)):
+        raise ValueError(f"beta_confidence: counts must be finite (got {top1!r}, {top2!r})")
+    if top1 <= 0:
+        return 0.0
+    if top2 < 0:
+        raise ValueError(f"beta_confidence: top2 must be >= 0 (got {top2})")
+    if top1 + top2 + 1 > MAX_BETA_COUNTS:
+        raise ValueError(f"beta_confidence: top1 + top2 = {top1 + top2:,} exceeds {MAX_BETA_COUNTS:,} "
+                         "(vote counts are at most the number of branches)")
+    return _beta_tail_half(top1 + 1.0, top2 + 1.0)
+
+
+def _beta_tail_half(a: float, b: float) -> float:
+    """``1 - I_{1/2}(a, b)`` (``I`` the regularised incomplete Beta function) for ``a, b >= 1``:
+    the continued fraction of Numerical Recipes (6.4) by the modified Lentz method, on the
+    side where it converges fast; the tail is computed directly, never as ``1 - small``
+    when it is itself small."""
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) - (a + b) * math.log(2.0)
+    front = math.exp(log_front)
+    if 0.5 < (a + 1.0) / (a + b + 2.0):
+        return 1.0 - front * _beta_cf(a, b) / a
+    return front * _beta_cf(b, a) / b
+
+
+def _beta_cf(a: float, b: float, x: float = 0.5) -> float:
+    tiny, eps = 1e-300, 1e-16
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 10_000):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < eps:
+            break
+    return h
 
 
 def entropy(answers) -> float:

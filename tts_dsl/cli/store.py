@@ -29,6 +29,9 @@ def _fmt_summary(s) -> str:
         {"": "gold among finals", "value": f"{100 * s.gold_in_finals:.1f}% of questions"},
         {"": "finals equal to gold", "value": f"{100 * s.finals_correct:.1f}% of branches"},
         {"": "probes outrun length", "value": f"{100 * s.outrun_share:.1f}% of branches"},
+        {"": "junk answers", "value": ", ".join(json.dumps(j) for j in s.junk_answers) or "none"},
+        {"": "junk rate", "value": f"{100 * s.junk_probe_share:.1f}% of probes, "
+                                   f"{100 * s.junk_final_share:.1f}% of finals"},
     ]
     width = max(len(r[""]) for r in rows)
     lines.extend(f"  {r[''].ljust(width)}  {r['value']}" for r in rows)

@@ -138,7 +138,8 @@ class _Analyzer:
         """The comprehension's source, filter and element are total (its own charge aside)."""
         q = e.query
         src = True if isinstance(q.source, A.Call) and q.source.func == "range" else self.total(q.source)
-        return src & self.total(q.where) & self.total(q.key) & self.total(q.take) & self.total(e.elt)
+        keys = all([self.total(k) for k, _ in q.sort_keys()])
+        return src & self.total(q.where) & keys & self.total(q.take) & self.total(e.elt)
 
     # ------------------------------------------------------------------ traversal
     def stmts(self, body):
@@ -159,6 +160,8 @@ class _Analyzer:
             if isinstance(st.target, A.Attr):
                 self.expr(st.target.obj)
             self.expr(st.value)
+        elif isinstance(st, A.Partition):  # visits its source as a comprehension does
+            self.query(st.query, charged=True)
         elif isinstance(st, A.If):
             for cond, body in st.arms:
                 self.expr(cond)
@@ -171,9 +174,12 @@ class _Analyzer:
                 self.mask_plan(st.query)
             self.loop(st)
         elif isinstance(st, A.Repeat):
-            n = eval_expr(st.count, self.values)
+            limit = st.count if st.bound is None else st.bound
+            if st.bound is not None:  # the count is computed when the loop starts; the bound caps it
+                self.expr(st.count)
+            n = eval_expr(limit, self.values)
             if n > self.limits.max_loop_bound:
-                self.bound_diag(st.count.span, "repeat", n)
+                self.bound_diag(limit.span, "repeat", n)
             self.a.bounds[id(st)] = range(n)
             self.loop(st)
         elif isinstance(st, A.Action):
@@ -181,6 +187,8 @@ class _Analyzer:
                 self.expr(st.target)
             if st.on_exhausted is not None:
                 self.stmts(st.on_exhausted)
+            if st.then is not None:
+                self.stmts(st.then)
 
     def loop(self, st):
         self.stmts(st.body)
@@ -206,7 +214,7 @@ class _Analyzer:
         if charged and not self.in_trace:
             self.a.charged.add(id(q))
         self.expr(q.source)
-        for x in (q.where, q.key, q.take):
+        for x in [q.where, q.take] + [k for k, _ in q.sort_keys()]:
             if x is not None:
                 self.expr(x)
 
@@ -295,7 +303,7 @@ class _Analyzer:
 def _children(e):
     if isinstance(e, A.Comprehension):
         q = e.query
-        return [x for x in (q.source, q.where, q.key, q.take, e.elt) if x is not None]
+        return [x for x in [q.source, q.where] + [k for k, _ in q.sort_keys()] + [q.take, e.elt] if x is not None]
     out = []
     for name in e.__dataclass_fields__:
         if name in ("span", "ty", "ref", "text", "name_span", "func_span"):
@@ -367,11 +375,14 @@ class _Cost:
         if isinstance(e, A.Comprehension):
             q = e.query
             n = self.size(q.source)
-            each = self.expr(q.where) + self.expr(q.key) + self.expr(e.elt)
+            each = self.expr(q.where) + self.keys(q) + self.expr(e.elt)
             return self.expr(q.source) + (n if id(q) in self.an.charged else 0) + _mul(n, each) + self.expr(q.take)
         if isinstance(e, A.IfExp):
             return self.expr(e.cond) + max(self.expr(e.then), self.expr(e.orelse))
         return sum(self.expr(c) for c in _children(e))
+
+    def keys(self, q: A.Query) -> float:
+        return sum(self.expr(k) for k, _ in q.sort_keys())
 
     def block(self, body) -> float:
         return sum(self.stmt(st) for st in body)
@@ -381,6 +392,10 @@ class _Cost:
             return self.expr(st.value)
         if isinstance(st, A.Assign):
             return self.expr(st.value) + (self.expr(st.target.obj) if isinstance(st.target, A.Attr) else 0)
+        if isinstance(st, A.Partition):
+            q = st.query
+            n = self.size(q.source)
+            return self.expr(q.source) + n + _mul(n, self.expr(q.where))
         if isinstance(st, A.If):
             conds = sum(self.expr(c) for c, _ in st.arms)
             arms = [self.block(b) for _, b in st.arms] + [self.block(st.orelse or [])]
@@ -388,12 +403,13 @@ class _Cost:
         if isinstance(st, A.For):
             q = st.query
             n = self.size(q.source)
-            visit = (n if id(q) in self.an.charged else 0) + _mul(n, self.expr(q.where) + self.expr(q.key))
+            visit = (n if id(q) in self.an.charged else 0) + _mul(n, self.expr(q.where) + self.keys(q))
             return self.expr(q.source) + visit + self.expr(q.take) + _mul(n, 1 + self.block(st.body))
-        if isinstance(st, A.Repeat):
-            return _mul(len(self.an.bounds[id(st)]), 1 + self.block(st.body))
+        if isinstance(st, A.Repeat):  # a computed count: the bound, and the count's own cost
+            count = self.expr(st.count) if st.bound is not None else 0
+            return count + _mul(len(self.an.bounds[id(st)]), 1 + self.block(st.body))
         if isinstance(st, A.Action):
-            return self.expr(st.target) + self.block(st.on_exhausted or [])
+            return self.expr(st.target) + max(self.block(st.on_exhausted or []), self.block(st.then or []))
         return 0
 
 

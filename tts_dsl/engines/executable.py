@@ -15,7 +15,7 @@ REASONS = {0: "answer", 1: "action_cap", 2: "step_cap", 3: "end"}
 class Executable:
     """A program prepared for one param binding.
 
-    ``episode(PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR) -> (answer, cost, reason)``
+    ``episode(PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR, JUNK=None) -> (answer, cost, reason)``
     """
 
     checked: CheckedProgram

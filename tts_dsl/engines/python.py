@@ -13,7 +13,9 @@ with the source.
 
 Signature of the generated function::
 
-    episode(PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR) -> (answer, cost, reason)
+    episode(PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR, JUNK=None) -> (answer, cost, reason)
+
+``JUNK``: the question's junk answer ids (``Question.junk``), read by ``valid`` and ``real``.
 
 ``reason``: 0 answered, 1 action cap, 2 step cap, 3 fell off the end (impossible for
 checked programs).
@@ -22,6 +24,7 @@ checked programs).
 from __future__ import annotations
 
 from ..lang import ast as A
+from ..lang.builtins import FUNCTIONS
 from ..lang.checker import CheckedProgram, SymbolKind
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.limits import Limits
@@ -65,6 +68,7 @@ class _Gen:
         self.need_st = an.need_steps
         self.need_cb = an.need_cost
         self.need_lat = an.need_latest
+        self.repeats = 0  # repeats with a computed count (each names its count _rn<i>)
 
     def emit(self, depth, text):
         self.lines.append("    " * depth + text)
@@ -167,7 +171,7 @@ class _Gen:
             out = f"{f}({self.ex(c.elt)} for {v} in {self.charge(q, self.iterable(q.source), inline)}{cond})"
             self.nested -= 1
             return f"({inline} or {out})" if inline else out
-        args = ", ".join(self.ex(a) for a in e.args)
+        args = ", ".join([self.ex(a) for a in e.args] + (["JUNK"] if FUNCTIONS[f].reads_junk else []))
         return f"{runtime.func_name(f)}({args})"
 
     def inline_charge(self, q) -> str | None:
@@ -278,7 +282,10 @@ class _Gen:
                 return f"list({src})"
             return f"[{elt or v} for {v} in {src}{cond}]"
         inner = f"list({src})" if (m is not None and not cond) else f"[{v} for {v} in {src}{cond}]"
-        if q.key is not None:
+        if q.then_by:  # several keys: one stable sort on the tuple (a descending key negated)
+            keys = ", ".join(f"-({self.ex(k)})" if desc else self.ex(k) for k, desc in q.sort_keys())
+            inner = f"sorted({inner}, key=lambda {v}: ({keys}))"
+        elif q.key is not None:
             rev = ", reverse=True" if q.descending else ""
             k = q.key
             if isinstance(k, A.Attr) and isinstance(k.obj, A.Name) and k.obj.ref is q.ref and k.obj.ty == BRANCH \
@@ -323,6 +330,19 @@ class _Gen:
     def s_Let(self, st, d):
         self.emit(d, f"_x{st.ref.uid} = {self.value(st.value)}")
         self.trace_set(d, st.name, f"_x{st.ref.uid}", st.ref.ty)
+
+    def s_Partition(self, st, d):
+        q = st.query
+        v, yes, no = f"_x{q.ref.uid}", f"_x{st.yes_ref.uid}", f"_x{st.no_ref.uid}"
+        src = self.iterable(q.source)
+        if src == "_comp":
+            src = "_comp[:]"
+        self.emit(d, f"{yes} = []")
+        self.emit(d, f"{no} = []")
+        self.emit(d, f"for {v} in {self.charge(q, src, None)}:")
+        self.emit(d + 1, f"({yes} if {self.ex(q.where)} else {no}).append({v})")
+        self.trace_set(d, st.yes, yes, st.yes_ref.ty)
+        self.trace_set(d, st.no, no, st.no_ref.ty)
 
     def s_Assign(self, st, d):
         t = st.target
@@ -426,13 +446,18 @@ class _Gen:
         self.block(body, d + 2)
 
     def s_Repeat(self, st, d):
-        n = len(self.an.bounds[id(st)])
+        n = repr(len(self.an.bounds[id(st)]))
         v = f"_x{st.ref.uid}" if st.ref is not None else "_"
+        if st.bound is not None:  # the count, computed now and capped by the bound
+            self.repeats += 1
+            count = f"_rn{self.repeats}"
+            self.emit(d, f"{count} = {runtime.func_name('min')}({runtime.func_name('max')}(0, {self.ex(st.count)}), {n})")
+            n = count
         if id(st) in self.an.fast_loops:
-            self.fast_loop(d, f"for {v} in range({n!r}):", repr(n), st.body)
+            self.fast_loop(d, f"for {v} in range({n}):", n, st.body)
             return
         self.trace_iter_init(d)
-        self.emit(d, f"for {v} in range({n!r}):")
+        self.emit(d, f"for {v} in range({n}):")
         self.fuel(d + 1)
         self.trace_iter(d + 1, st)
         self.block(st.body, d + 1)
@@ -506,8 +531,10 @@ class _Gen:
                                  self.need_cb and "_cb[_i] = _c", "_spent += _c", "_comp.append(_a)"])
             if self.traced:
                 self.event(d + 1, f"{k!r}, _i, _a, _c, _spent, _fin[_i], {self.trace_line()!r}")
+            self.init_new_branch(d + 1)
             if st.bind is not None:
                 e(d + 1, f"_x{st.ref.uid} = _i")
+            self.then(st, d + 1)
             return
         tgt = self.ex(st.target)
         if not self.traced and tgt.isidentifier():
@@ -524,6 +551,7 @@ class _Gen:
             self.explore(d + 1, iv)
             if self.traced:
                 self.event(d + 1, f"'advance', _i, _a, _c, _spent, _fin[_i], {self.trace_line()!r}")
+            self.then(st, d + 1)
         else:  # prune
             e(d, f"if _pr[{iv}]:")
             if self.traced:
@@ -533,6 +561,20 @@ class _Gen:
             self.seq(d + 1, [f"_pr[{iv}] = True", *self.on_prune(iv)])
             if self.traced:
                 self.event(d + 1, f"'prune', _i, None, 0, _spent, True, {self.trace_line()!r}")
+            self.then(st, d + 1)
+
+    def init_new_branch(self, d):
+        """Branch vars whose initial value reads the new branch (``new``), for branch ``_i``
+        just opened or read."""
+        for s, decl in zip(self.c.branch_vars, self.c.program.branch_vars):
+            if decl.new_ref is not None:
+                self.emit(d, f"_x{decl.new_ref.uid} = _i")
+                self.emit(d, f"_b{s.uid}[_i] = {self.ex(decl.value)}")
+
+    def then(self, st, d):
+        """The block of an action used as a condition, where the action was done."""
+        if st.then is not None:
+            self.block(st.then, d)
 
     def s_AnswerStmt(self, st, d):
         self.emit(d, f"_ans = {self.ex(st.value)}")
@@ -564,7 +606,7 @@ class _Gen:
         c = self.c
         e = self.emit
         e(0, "def _r_build():")
-        e(1, "def _episode(PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR):")
+        e(1, "def _episode(PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR, JUNK=None):")
         d = 2
         e(d, "_n = _spent = _acts = 0")
         e(d, "_fuel = FUEL")
@@ -587,7 +629,7 @@ class _Gen:
                 e(d, f"{m} = [True] * NB")
         for s, decl in zip(c.branch_vars, c.program.branch_vars):
             self.cur_span = decl.span
-            e(d, f"_b{s.uid} = [{self.ex(decl.value)}] * NB")
+            e(d, f"_b{s.uid} = [{self.ex(decl.value) if decl.new_ref is None else None}] * NB")
         for s, decl in zip(c.vars, c.program.vars):
             self.cur_span = decl.span
             e(d, f"_x{s.uid} = {self.ex(decl.value)}")

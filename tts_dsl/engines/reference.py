@@ -23,6 +23,7 @@ either. Semantics shared with the compiler (and pinned by ``tests/test_different
 from __future__ import annotations
 
 from ..lang import ast as A
+from ..lang.builtins import FUNCTIONS
 from ..lang.checker import CheckedProgram, SymbolKind
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.limits import Limits
@@ -67,8 +68,9 @@ class _Stop(Exception):
 class _Episode:
     """The state of one episode and the evaluator over it."""
 
-    def __init__(self, interp: "Interpreter", probes, nprobes, tokens, final, pf, nb, order, cap, fuel):
+    def __init__(self, interp: "Interpreter", probes, nprobes, tokens, final, pf, nb, order, cap, fuel, junk=None):
         self.it = interp
+        self.junk = junk  # the question's junk answer ids (valid, real)
         self.probes, self.nprobes, self.tokens, self.final = probes, nprobes, tokens, final
         self.pf, self.nb, self.order = pf, nb, order
         self.cap, self.fuel = cap, fuel
@@ -113,6 +115,18 @@ class _Episode:
     def s_Let(self, st):
         self.env[st.ref.uid] = self.ev(st.value)
 
+    def s_Partition(self, st):
+        q = st.query
+        uid = q.ref.uid
+        src = self.ev(q.source)
+        self.tick(len(src))
+        yes, no = [], []
+        for x in src:
+            self.env[uid] = x
+            (yes if self.ev(q.where) else no).append(x)
+        self.env[st.yes_ref.uid] = yes
+        self.env[st.no_ref.uid] = no
+
     def s_Assign(self, st):
         t = st.target
         if isinstance(t, A.Name):
@@ -150,9 +164,17 @@ class _Episode:
         self.loop(st.query.ref.uid, self.query(st.query), st.body)
 
     def s_Repeat(self, st):
-        self.loop(st.ref.uid if st.ref is not None else None, self.it.an.bounds[id(st)], st.body)
+        times = self.it.an.bounds[id(st)]
+        if st.bound is not None:  # a computed count, capped by the bound
+            times = times[:max(0, self.ev(st.count))]
+        self.loop(st.ref.uid if st.ref is not None else None, times, st.body)
 
     def s_Action(self, st):
+        if self.act(st) and st.then is not None:  # an action as a condition: done
+            self.block(st.then)
+
+    def act(self, st) -> bool:
+        """Do the action; False (after its else block) when it could not be done."""
         self.actions += 1
         if self.actions > self.cap:
             raise _Stop(None, 1)
@@ -160,7 +182,7 @@ class _Episode:
         if k in ("open", "read"):
             if len(self.branches) >= self.nb:
                 self.otherwise(st)
-                return
+                return False
             b = self.new_branch()
             if k == "open":
                 self.explore(b)
@@ -172,19 +194,24 @@ class _Episode:
                 b.cost = c
                 self.spent += c
                 self.completed.append(a)
+            for d in self.it.new_inits:  # branch vars whose initial value reads the new branch
+                self.env[d.new_ref.uid] = b.index
+                b.vars[d.name] = self.ev(d.value)
             if st.bind is not None:
                 self.env[st.ref.uid] = b.index
-            return
+            return True
         b = self.branches[self.ev(st.target)]
         if k == "advance":
             if b.finished or b.pruned:
                 self.otherwise(st)
-            else:
-                self.explore(b)
+                return False
+            self.explore(b)
         elif b.pruned:
             self.otherwise(st)
+            return False
         else:
             b.pruned = True
+        return True
 
     def otherwise(self, st):
         if st.on_exhausted is not None:
@@ -271,6 +298,8 @@ class _Episode:
         if f == "range":
             return list(self.it.an.bounds[id(e)])
         args = [self.ev(a) for a in e.args]
+        if FUNCTIONS[f].reads_junk:
+            args.append(self.junk)
         return self.it.functions[f](*args)
 
     def x_BinOp(self, e):
@@ -345,11 +374,13 @@ class _Episode:
                     continue
             out.append(x)
         if q.key is not None:
-            keyed = []
+            keyed = []  # every key of every element, keys in order
             for x in out:
                 self.env[uid] = x
-                keyed.append(self.ev(q.key))
-            idx = sorted(range(len(out)), key=keyed.__getitem__, reverse=q.descending)
+                keyed.append([self.ev(k) for k, _ in q.sort_keys()])
+            idx = list(range(len(out)))
+            for j, (_, desc) in reversed(list(enumerate(q.sort_keys()))):  # stable: least significant first
+                idx = sorted(idx, key=lambda i: keyed[i][j], reverse=desc)
             out = [out[i] for i in idx]
         if q.take is not None:
             out = out[:max(0, self.ev(q.take))]
@@ -378,11 +409,12 @@ class Interpreter:
             raise DiagnosticsError(self.an.diags, checked.source)
         # initial values are constants (literals and params): evaluate them once
         boot = _Episode(self, [], [], [], [], 1, 0, (), 0, 0)
-        self.bvar_init = {d.name: boot.ev(d.value) for d in checked.program.branch_vars}
+        self.bvar_init = {d.name: boot.ev(d.value) for d in checked.program.branch_vars if d.new_ref is None}
+        self.new_inits = [d for d in checked.program.branch_vars if d.new_ref is not None]
         self.var_init = [(s.uid, d.value) for s, d in zip(checked.vars, checked.program.vars)]
 
-    def episode(self, PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR=None):  # noqa: N803
-        ep = _Episode(self, PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL)
+    def episode(self, PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR=None, JUNK=None):  # noqa: N803
+        ep = _Episode(self, PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, JUNK)
         for uid, value in self.var_init:
             ep.env[uid] = ep.ev(value)
         try:

@@ -96,20 +96,20 @@ def run(exe: Executable, store: Store, seeds=range(100), limits: Limits | None =
     deadline = None if limits.max_seconds is None else t0 + limits.max_seconds
     ended = {0: 0, 1: 0, 2: 0, 3: 0}
     nq = len(qs)
-    unpacked = [(q, q.probes, q.nprobes, q.tokens, q.final, q.probe_freq, q.n_branches, q.gold) for q in qs]
+    unpacked = [(q, q.probes, q.nprobes, q.tokens, q.final, q.probe_freq, q.n_branches, q.gold, q.junk) for q in qs]
     traced = exe.traced
     try:
         with _Alarm(limits.max_seconds):
             for s in seeds:
                 correct_row = []
                 cost_row = []
-                for q, P, NP, T, F, PF, NB, gold in unpacked:
+                for q, P, NP, T, F, PF, NB, gold, J in unpacked:
                     if deadline is not None and time.perf_counter() > deadline:
                         raise _Timeout()
                     order = permutation(NB, s)
                     tr = [] if traced else None
                     try:
-                        ans, cost, why = ep(P, NP, T, F, PF, NB, order, cap, fuel, tr)
+                        ans, cost, why = ep(P, NP, T, F, PF, NB, order, cap, fuel, tr, J)
                     except Exception as ex:  # a runtime error of the program: one clean diagnostic
                         res.error = _runtime_diag(exe, ex, q.index, s)
                         res.wall_s = time.perf_counter() - t0

@@ -156,7 +156,10 @@ class ListLit(Expr):
 
 @dataclass
 class Query:
-    """``for VAR in SOURCE [where COND] [sorted by KEY [asc|desc]] [take N]``."""
+    """``for VAR in SOURCE [where COND] [sorted by KEY [asc|desc], ...] [take N]``.
+
+    The first sort key is ``key`` (``descending``); further keys, which break its ties in
+    order, are ``(KEY, descending)`` pairs in ``then_by``."""
 
     var: str
     source: Expr
@@ -167,6 +170,11 @@ class Query:
     span: Span = _meta()
     var_span: Span = _meta()
     ref: Any = _ann()
+    then_by: list = field(default_factory=list)
+
+    def sort_keys(self) -> list:
+        """Every sort key as ``(KEY, descending)``, most significant first."""
+        return ([(self.key, self.descending)] if self.key is not None else []) + list(self.then_by)
 
 
 @dataclass
@@ -194,6 +202,22 @@ class Let(Stmt):
 
 
 @dataclass
+class Partition(Stmt):
+    """``let YES, NO = partition VAR in SOURCE by COND``: one pass over the source (taken
+    when the statement runs), the elements where COND holds in YES, the others in NO, both
+    in list order. The query's ``where`` holds COND."""
+
+    yes: str
+    no: str
+    query: Query
+    span: Span = _meta()
+    yes_span: Span = _meta()
+    no_span: Span = _meta()
+    yes_ref: Any = _ann()
+    no_ref: Any = _ann()
+
+
+@dataclass
 class Assign(Stmt):
     target: Expr  # Name | Attr
     value: Expr
@@ -216,17 +240,24 @@ class For(Stmt):
 
 @dataclass
 class Repeat(Stmt):
+    """``repeat COUNT [max BOUND] [as VAR] { ... }``: without a bound the count is constant;
+    with one, the count is computed when the loop starts and the constant bound caps it."""
+
     count: Expr
     var: Optional[str]
     body: list
     span: Span = _meta()
     var_span: Span = _meta()
     ref: Any = _ann()
+    bound: Optional[Expr] = None
 
 
 @dataclass
 class Action(Stmt):
-    """open / read (with optional ``as NAME``) and advance / prune (with a target)."""
+    """open / read (with optional ``as NAME``) and advance / prune (with a target).
+
+    As a condition (``if open as b { THEN } else { ON_EXHAUSTED }``), ``then`` holds the
+    block that runs when the action was done (the binding is visible there only)."""
 
     kind: str  # open | read | advance | prune
     target: Optional[Expr] = None
@@ -235,6 +266,7 @@ class Action(Stmt):
     span: Span = _meta()
     bind_span: Span = _meta()
     ref: Any = _ann()
+    then: Optional[list] = None
 
 
 @dataclass
@@ -287,6 +319,7 @@ class VarDecl:
     span: Span = _meta()
     name_span: Span = _meta()
     ref: Any = _ann()  # its symbol (checker)
+    new_ref: Any = _ann()  # a branch var's initial value that reads the new branch: the symbol of 'new'
 
 
 @dataclass
@@ -318,7 +351,8 @@ def walk(node):
         yield n
         for name in n.__dataclass_fields__:
             if name in ("span", "ty", "ref", "source", "file", "comments", "name_span",
-                        "func_span", "var_span", "bind_span", "text"):
+                        "func_span", "var_span", "bind_span", "text", "yes_span", "no_span",
+                        "yes_ref", "no_ref"):
                 continue
             v = getattr(n, name)
             if isinstance(v, (Expr, Stmt, Query, list, tuple)):

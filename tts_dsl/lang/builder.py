@@ -94,6 +94,11 @@ class _Builder(Transformer_NonRecursive):
     def let_stmt(self, meta, ch):
         return A.Let(str(ch[0]), ch[1], ch[2], span=_span(meta), name_span=_tspan(ch[0]))
 
+    def partition_stmt(self, meta, ch):
+        yes, no, var, src, cond = ch
+        q = A.Query(str(var), src, cond, span=_span(meta), var_span=_tspan(var))
+        return A.Partition(str(yes), str(no), q, span=_span(meta), yes_span=_tspan(yes), no_span=_tspan(no))
+
     def assign_name(self, meta, ch):
         return A.Assign(A.Name(str(ch[0]), span=_tspan(ch[0])), ch[1], span=_span(meta))
 
@@ -124,9 +129,11 @@ class _Builder(Transformer_NonRecursive):
         return A.For(q, body, span=_span(meta))
 
     def repeat_stmt(self, meta, ch):
-        count, var, body = ch
+        count, word, bound, var, body = ch
+        if word is not None and str(word) != "max":
+            self.report.unknown_repeat_word(_tspan(word), str(word))
         return A.Repeat(count, str(var) if var else None, body, span=_span(meta),
-                        var_span=_tspan(var) if var else _span(meta))
+                        var_span=_tspan(var) if var else _span(meta), bound=bound)
 
     def _action(self, kind, meta, target, bind, on_ex):
         return A.Action(kind, target, str(bind) if bind else None, on_ex, span=_span(meta),
@@ -143,6 +150,25 @@ class _Builder(Transformer_NonRecursive):
 
     def prune_stmt(self, meta, ch):
         return self._action("prune", meta, ch[0], None, ch[1])
+
+    def if_action_stmt(self, meta, ch):
+        act, then, orelse = ch
+        act.then = then
+        act.on_exhausted = orelse[1] if orelse is not None else None
+        act.span = _span(meta)
+        return act
+
+    def cond_open(self, meta, ch):
+        return self._action("open", meta, None, ch[0], None)
+
+    def cond_read(self, meta, ch):
+        return self._action("read", meta, None, ch[0], None)
+
+    def cond_advance(self, meta, ch):
+        return self._action("advance", meta, ch[0], None, None)
+
+    def cond_prune(self, meta, ch):
+        return self._action("prune", meta, ch[0], None, None)
 
     def on_exhausted(self, meta, ch):
         return ch[0]
@@ -181,6 +207,9 @@ class _Builder(Transformer_NonRecursive):
         return ch[0]
 
     def sort_clause(self, meta, ch):
+        return list(ch)
+
+    def sort_key(self, meta, ch):
         word = str(ch[1]) if ch[1] is not None else "asc"
         if word not in SORT_ORDERS:
             self.report.unknown_sort_order(_tspan(ch[1]), word, SORT_ORDERS)
@@ -191,8 +220,9 @@ class _Builder(Transformer_NonRecursive):
 
     def _query(self, var, src, tail, meta):
         where, sort, take = tail
-        key, desc = sort if sort else (None, False)
-        return A.Query(str(var), src, where, key, desc, take, span=_span(meta), var_span=_tspan(var))
+        key, desc = sort[0] if sort else (None, False)
+        return A.Query(str(var), src, where, key, desc, take, span=_span(meta), var_span=_tspan(var),
+                       then_by=sort[1:] if sort else [])
 
     # ------------------------------------------------------------ expressions
     def ifexp(self, meta, ch):
@@ -297,7 +327,8 @@ def _depth_check(prog: A.Program, limits: Limits) -> list[Diagnostic]:
             report.expression_too_deep(node.span, limits.max_expr_depth)
             break
         for fname in node.__dataclass_fields__:
-            if fname in ("span", "ty", "ref", "name_span", "func_span", "var_span", "bind_span"):
+            if fname in ("span", "ty", "ref", "name_span", "func_span", "var_span", "bind_span", "yes_span",
+                         "no_span", "yes_ref", "no_ref"):
                 continue
             v = getattr(node, fname)
             items = v if isinstance(v, list) else [v]

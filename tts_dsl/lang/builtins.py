@@ -75,6 +75,7 @@ class Builtin:
     impl: Callable | None = None  # what every engine (and the schedule) calls
     total: bool = False  # never raises: evaluation order around it is unobservable
     prover: str | None = None  # MONOTONE, MONOTONE_ROUNDING, MONOTONE_LIBM, V_SHAPED or None (unknown)
+    reads_junk: bool = False  # impl takes the question's junk answer ids (a frozenset) as a last argument
 
 
 # ------------------------------------------------------------------ implementations
@@ -149,6 +150,23 @@ def _count(xs, x):
 
 def _range(*a):
     return list(range(*a))
+
+
+def _junk_set(junk, name):
+    if junk is None:
+        raise RuntimeProblem(f"{name}: the store's junk answers were not given to the episode")
+    return junk
+
+
+def _valid(a, junk):
+    """A real answer: revealed (not none) and not one of the store's junk answers. All a
+    program learns is whether an answer it already holds is junk."""
+    return a is not None and a not in _junk_set(junk, "valid")
+
+
+def _real(xs, junk):
+    junk = _junk_set(junk, "real")
+    return [a for a in xs if a is not None and a not in junk]
 
 
 def majority(xs):
@@ -291,9 +309,20 @@ def _t_wvotes(ts):
 
 def _t_betaconf(ts):
     for i, t in enumerate(ts):
-        if t != INT:
-            return f"beta_confidence: argument {i + 1} must be an int (a vote count), found {t}"
+        if not is_num(t):
+            return f"beta_confidence: argument {i + 1} must be a number (a vote count or weight), found {t}"
     return FLOAT
+
+
+def _t_valid(ts):
+    return BOOL if ts[0] == ANSWER else f"valid: expects an answer, found {ts[0]}"
+
+
+def _t_real(ts):
+    t = ts[0]
+    if not (t.is_list and t.arg in (ANSWER, ANY)):
+        return f"real: expects a list of answers, found {t}"
+    return list_of(ANSWER)
 
 
 def _t_distinct(ts):
@@ -366,9 +395,17 @@ FUNCTIONS: dict[str, Builtin] = {b.name: b for b in [
     Builtin("weighted_votes", "weighted_votes(xs: list[answer], ws: list[number]) -> weighted_votes",
             "Like votes with summed weights: .winner, .top1, .top2 are weight sums (floats).", (2, 2), _t_wvotes,
             impl=_wvotes),
-    Builtin("beta_confidence", "beta_confidence(top1: int, top2: int) -> float",
-            "P(X > 0.5) for X ~ Beta(top1 + 1, top2 + 1), exact; 0 if top1 <= 0.", (2, 2), _t_betaconf,
+    Builtin("beta_confidence", "beta_confidence(top1: number, top2: number) -> float",
+            "P(X > 0.5) for X ~ Beta(top1 + 1, top2 + 1), exact for whole counts, the regularised incomplete "
+            "Beta function for real ones (weighted votes); 0 if top1 <= 0.", (2, 2), _t_betaconf,
             impl=beta_confidence),
+    Builtin("valid", "valid(a: answer) -> bool",
+            "True if a is a real answer: not none and not one of the store's junk answers (extractor "
+            "failures such as \"ERR\"; see docs/safety.md, Stores).", (1, 1), _t_valid, impl=_valid, total=True,
+            reads_junk=True),
+    Builtin("real", "real(xs: list[answer]) -> list[answer]",
+            "The real answers of xs, in order (junk answers and none left out): votes(real(xs)) skips junk.",
+            (1, 1), _t_real, impl=_real, total=True, reads_junk=True),
     Builtin("distinct", "distinct(xs: list) -> list", "Distinct values in first-seen order.", (1, 1), _t_distinct,
             impl=stats.distinct, total=True),
     Builtin("entropy", "entropy(xs: list[answer]) -> float",

@@ -207,7 +207,16 @@ class Checker:
         bvars = []
         for d in p.branch_vars:
             ty = self.resolve_type(d.type)
-            vt = self.expr(d.value, g)
+            # 'new' names the branch being opened: an initial value that reads it is computed
+            # for each branch when it is opened or read (after its first reveal)
+            init = _Scope(g)
+            new = self.sym("new", SymbolKind.BOUND, BRANCH, d.span)
+            init.names["new"] = new
+            self.mode = "bvar_init"
+            vt = self.expr(d.value, init)
+            self.mode = "const"
+            if any(isinstance(n, A.Name) and n.ref is new for n in A.walk(d.value)):
+                d.new_ref = new
             if ty != ERROR and not assignable(vt, ty):
                 self.report.type_mismatch(d.value.span, "bvar_init", ty, vt, name=d.name)
             if ty == BRANCH:
@@ -311,6 +320,20 @@ class Checker:
             st.ref = s
         return False, False
 
+    def s_Partition(self, st: A.Partition, scope):
+        inner = _Scope(scope)
+        el = self.query(st.query, scope, inner)
+        ty = list_of(el) if el != ERROR else ERROR
+        for name, span, attr in ((st.yes, st.yes_span, "yes_ref"), (st.no, st.no_span, "no_ref")):
+            if self.check_name_ok(name, span, "variable"):
+                prev = scope.lookup(name)
+                if prev is not None and prev.kind != SymbolKind.STATE:
+                    self.report.duplicate(span, "let", name, prev.span.line)
+                s = self.sym(name, SymbolKind.LOCAL, ty, span, mutable=True)
+                scope.names[name] = s
+                setattr(st, attr, s)
+        return False, False
+
     def s_Assign(self, st: A.Assign, scope):
         vt = self.expr(st.value, scope)
         t = st.target
@@ -369,10 +392,16 @@ class Checker:
 
     def s_Repeat(self, st: A.Repeat, scope):
         self.want(st.count, INT, scope, "a repeat count")
-        self.require_const(st.count, "the count of a repeat")
-        n = _literal_number(st.count)
+        limit = st.count
+        if st.bound is None:
+            self.require_const(st.count, "the count of a repeat", "repeat")
+        else:  # a count computed when the loop starts, capped by a constant bound
+            self.want(st.bound, INT, scope, "a repeat bound")
+            self.require_const(st.bound, "the bound of a repeat")
+            limit = st.bound
+        n = _literal_number(limit)
         if isinstance(n, int) and n > self.limits.max_loop_bound:  # a literal bound (params: at compile)
-            self.report.loop_bound(st.count.span, "repeat", n, self.limits.max_loop_bound)
+            self.report.loop_bound(limit.span, "repeat", n, self.limits.max_loop_bound)
         inner = _Scope(scope)
         if st.var is not None and self.check_name_ok(st.var, st.var_span, "loop variable"):
             s = self.sym(st.var, SymbolKind.LOOP, INT, st.var_span)
@@ -388,6 +417,20 @@ class Checker:
             t = self.expr(st.target, scope)
             if t not in (BRANCH, ERROR):
                 self.report.type_mismatch(st.target.span, "action_target", found=t, action=st.kind)
+        if st.then is not None:  # an action as a condition: the binding lives in its block only
+            inner = _Scope(scope)
+            if st.bind is not None and self.check_name_ok(st.bind, st.bind_span, "branch binding"):
+                prev = scope.lookup(st.bind)
+                if prev is not None and prev.kind != SymbolKind.STATE:
+                    self.report.duplicate(st.bind_span, "bind", st.bind, prev.span.line)
+                s = self.sym(st.bind, SymbolKind.BOUND, BRANCH, st.bind_span)
+                inner.names[st.bind] = s
+                st.ref = s
+            j, a = self.block(st.then, inner)
+            if st.on_exhausted is None:
+                return False, False
+            j2, a2 = self.block(st.on_exhausted, _Scope(scope))
+            return j and j2, a and a2
         if st.on_exhausted is not None:
             j, _ = self.block(st.on_exhausted, _Scope(scope))
             if st.bind is not None and not j:
@@ -448,10 +491,10 @@ class Checker:
             q.ref = s
         if q.where is not None:
             self.want(q.where, BOOL, inner, "a where filter")
-        if q.key is not None:
-            kt = self.expr(q.key, inner)
+        for key, _ in q.sort_keys():
+            kt = self.expr(key, inner)
             if kt not in (INT, FLOAT, BOOL, ERROR):
-                self.report.type_mismatch(q.key.span, "sort_key", found=kt)
+                self.report.type_mismatch(key.span, "sort_key", found=kt)
         if q.take is not None:  # evaluated once, outside the loop: the loop variable is not in scope
             self.want(q.take, INT, outer, "take")
         return el
@@ -463,10 +506,11 @@ class Checker:
             self.report.type_mismatch(e.span, "operand", ty, t, what=what)
         return t
 
-    def require_const(self, e, what):
+    def require_const(self, e, what, case="default"):
         bad = self.non_const(e)
         if bad is not None:
-            self.report.not_constant(bad.span, what, bad.id if isinstance(bad, A.Name) else type(bad).__name__)
+            self.report.not_constant(bad.span, what, bad.id if isinstance(bad, A.Name) else type(bad).__name__,
+                                     case)
 
     def non_const(self, e):
         for n in A.walk(e):
@@ -532,17 +576,22 @@ class Checker:
             else:
                 self.report.not_allowed_here(e.span, "name_in_param", e.id)
                 return ERROR
-        elif self.mode == "const" and s.kind != SymbolKind.PARAM:
+        elif self.mode in ("const", "bvar_init") and s.kind != SymbolKind.PARAM and \
+                not (self.mode == "bvar_init" and s.kind == SymbolKind.BOUND):
             self.report.not_allowed_here(e.span, "name_in_init", e.id)
             return ERROR
         return s.ty
 
     def e_Attr(self, e: A.Attr, scope):
-        self._schedule_forbid(e, "an attribute")
+        if self.mode != "bvar_init":  # a branch var's initial value may read the new branch
+            self._schedule_forbid(e, "an attribute")
         ot = self.expr(e.obj, scope)
         if ot == ERROR:
             return ERROR
         if ot == BRANCH:
+            if self.mode == "bvar_init" and (e.name not in BRANCH_ATTRS or e.name == "history"):
+                self.report.not_allowed_here(e.span, "expr_in_init", what=f"'new.{e.name}'")
+                return ERROR
             if e.name in BRANCH_ATTRS:
                 if e.name == "history":
                     self.uses_history = True
@@ -566,7 +615,7 @@ class Checker:
     def _schedule_forbid(self, e, what):
         if self.mode == "schedule":
             self.report.not_allowed_here(e.span, "expr_in_param", what=what)
-        elif self.mode == "const":
+        elif self.mode in ("const", "bvar_init"):
             self.report.not_allowed_here(e.span, "expr_in_init", what=what)
 
     def e_Index(self, e: A.Index, scope):
@@ -605,9 +654,11 @@ class Checker:
             for a in e.args:
                 self.expr(a, scope)
             return ERROR
-        if self.mode in ("schedule", "const") and not f.schedule_ok:
+        if self.mode in ("schedule", "const", "bvar_init") and not f.schedule_ok and \
+                not (self.mode == "bvar_init" and e.func == "valid"):  # valid(new.latest) reads the new branch
             self.report.not_allowed_here(e.func_span, "call_in_param" if self.mode == "schedule" else "call_in_init",
-                                         e.func, allowed=schedule_functions())
+                                         e.func, allowed=schedule_functions() + (["valid"] if self.mode == "bvar_init"
+                                                                                  else []))
             return ERROR
         lo, hi = f.arity
         if not (lo <= len(e.args) <= hi):

@@ -201,6 +201,15 @@ _UNEXPECTED_TOKEN = {  # E003: case -> (message, hint)
     "python": ("unexpected {found}", "{python_hint}"),
     "two_statements": ("unexpected {found}", "one statement per line (or separate them with ';')"),
     "brace_next_line": ("unexpected {found}", "the block must start with '{{' on the same line"),
+    "string_literal": ("unexpected {found}: answers have no literals",
+                       "a string is only a trace label; compare answers with answers (b.latest == w), and to "
+                       "leave out junk answers (\"ERR\", \"?\", empty) use valid(a) or real(xs)"),
+    "late_declaration": ("'{word}' after a statement: declarations come first",
+                         "move '{word} ...' above the first statement (params, var and branch var declarations "
+                         "open the program); inside a block use 'let NAME = VALUE'"),
+    "chained_compare": ("comparisons do not chain", "write {chain}"),
+    "assign_target": ("only a name (x = ...) or a branch variable of a named branch (b.v = ...) can be assigned",
+                      "{assign_hint}"),
 }
 
 _TOO_DEEP = {  # L002: case -> (message, hint)
@@ -358,8 +367,8 @@ class Reporter:
                      expected=expected)
 
     @_kind("E003")
-    def unexpected_token(self, case: str, found: str, expected: str | None, word: str = ""):
-        said = _pick(_UNEXPECTED_TOKEN, case, found=found, word=word, python_hint=PYTHON_WORDS.get(word))
+    def unexpected_token(self, case: str, found: str, expected: str | None, word: str = "", **words):
+        said = _pick(_UNEXPECTED_TOKEN, case, found=found, word=word, python_hint=PYTHON_WORDS.get(word), **words)
         return _Said(said.message, said.hint, expected=expected, found=found)
 
     @_kind("E004")
@@ -371,6 +380,11 @@ class Reporter:
     def unknown_sort_order(self, word: str, orders):
         return _Said(f"unknown sort order '{word}'", did_you_mean(word, orders), expected="asc or desc",
                      found=f"'{word}'")
+
+    @_kind("E006")
+    def unknown_repeat_word(self, word: str):
+        return _Said(f"unexpected '{word}' after the repeat count", "a computed count takes a constant bound: "
+                     "repeat n max 8 { ... }", expected="max", found=f"'{word}'")
 
     # ------------------------------------------------------ declarations (E1)
     @_kind("E101")
@@ -462,9 +476,10 @@ class Reporter:
                      "declare a param that depends on beta and use that param here")
 
     @_kind("E305")
-    def not_constant(self, what: str, found: str):
-        return _Said(f"{what} must be constant during the episode",
-                     "use literals and params (to loop over state, use 'for x in ...')", found=f"'{found}'")
+    def not_constant(self, what: str, found: str, case: str = "default"):
+        hint = ("for a count computed now, give it a constant bound: repeat n max 8 { ... }" if case == "repeat"
+                else "use literals and params (to loop over state, use 'for x in ...')")
+        return _Said(f"{what} must be constant during the episode", hint, found=f"'{found}'")
 
     @_kind("E306")
     def not_allowed_here(self, case: str, name: str = "", what: str = "", op: str = "", allowed=()):

@@ -173,8 +173,8 @@ def _query(q: A.Query) -> str:
     if q.where is not None:
         out += f" where {_head(q.where)}"
     if q.key is not None:
-        out += f" sorted by {_head(q.key)}" + (" desc" if q.descending else "")
-    elif q.descending:
+        out += " sorted by " + ", ".join(_head(k) + (" desc" if desc else "") for k, desc in q.sort_keys())
+    elif q.descending or q.then_by:
         raise FormatError("a query sorted descending needs a key")
     if q.take is not None:
         out += f" take {_head(q.take)}"
@@ -280,6 +280,12 @@ class _Emitter:
         if isinstance(s, A.Let):
             ty = f": {_type(s.type)}" if s.type is not None else ""
             self.line(d, f"let {_name(s.name)}{ty} = {format_expr(s.value)}", _lines_of(s))
+        elif isinstance(s, A.Partition):
+            q = s.query
+            if q.where is None or q.key is not None or q.take is not None or q.then_by:
+                raise FormatError("a partition has a condition and no sort or take")
+            self.line(d, f"let {_name(s.yes)}, {_name(s.no)} = partition {_name(q.var)} in {_head(q.source)} "
+                         f"by {format_expr(q.where)}", _lines_of(s))
         elif isinstance(s, A.Assign):
             t = s.target
             if isinstance(t, A.Name):
@@ -309,14 +315,16 @@ class _Emitter:
             q = s.query
             if self.one_line(_query(q), s, s.body, d):
                 return
-            self.line(d, f"{_query(q)} {{", _head_lines(s, q.source, q.where, q.key, q.take))
+            self.line(d, f"{_query(q)} {{", _head_lines(s, q.source, q.where, q.take, *[k for k, _ in q.sort_keys()]))
             self.block(s.body, d + 1)
             self.close(d, "}", _end_line(s))
         elif isinstance(s, A.Repeat):
             as_ = f" as {_name(s.var)}" if s.var is not None else ""
+            if s.bound is not None:
+                as_ = f" max {_head(s.bound)}{as_}"
             if self.one_line(f"repeat {_head(s.count)}{as_}", s, s.body, d):
                 return
-            self.line(d, f"repeat {_head(s.count)}{as_} {{", _head_lines(s, s.count))
+            self.line(d, f"repeat {_head(s.count)}{as_} {{", _head_lines(s, s.count, s.bound))
             self.block(s.body, d + 1)
             self.close(d, "}", _end_line(s))
         elif isinstance(s, A.Action):
@@ -352,7 +360,14 @@ class _Emitter:
         else:
             raise FormatError(f"unknown action {s.kind!r}")
         ex = s.on_exhausted
-        if ex is None:
+        if s.then is not None:  # an action as a condition
+            self.line(d, f"if {head} {{", _head_lines(s, s.target))
+            self.block(s.then, d + 1)
+            if ex is not None:
+                self.close(d, "} else {", None, anchor=_start(ex[0]) if ex else _end(s))
+                self.block(ex, d + 1)
+            self.close(d, "}", _end_line(s))
+        elif ex is None:
             self.line(d, head, _lines_of(s))
         elif len(ex) == 1 and isinstance(ex[0], (A.Break, A.Continue, A.AnswerStmt)):
             one = ex[0]

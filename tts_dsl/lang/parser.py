@@ -17,7 +17,7 @@ KEYWORDS = {
     "controller", "params", "var", "branch", "let", "if", "elif", "else", "for", "in",
     "where", "sorted", "by", "take", "repeat", "as", "open", "read", "advance", "prune",
     "answer", "break", "continue", "trace", "pass", "and", "or", "not", "true", "false",
-    "none",
+    "none", "partition",
 }
 DIRECTIONS = ("increasing", "decreasing", "constant")
 SORT_ORDERS = ("asc", "desc")
@@ -137,6 +137,79 @@ def _python_word(tok, source: str) -> str | None:
     return None
 
 
+_OPERAND_ENDS = {"if", "elif", "where", "and", "or", "not", "else", "let", "answer", "take", "sorted", "by",
+                 "in", "{", "}", ",", "=", ":", ";"}
+
+
+def _operand(toks: list) -> str:
+    """The text of the operand at the end of ``toks`` (stops at a keyword, a separator or an
+    unmatched bracket)."""
+    depth, out = 0, []
+    for t in reversed(toks):
+        v = str(t.value)
+        if v in (")", "]"):
+            depth += 1
+        elif v in ("(", "["):
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and (v in _OPERAND_ENDS or t.type == "COMP_OP"):
+            break
+        out.append(t)
+    return _text(out[::-1])
+
+
+def _text(toks: list) -> str:
+    return (" ".join(str(t.value) for t in toks).replace("( ", "(").replace(" )", ")").replace("[ ", "[")
+            .replace(" ]", "]").replace(" ,", ",").replace(" . ", ".").replace(" (", "(").replace(" [", "["))
+
+
+def _unchain(tok, source: str) -> str:
+    """'a < b and b < c' for the chain 'a < b < c' whose second operator is ``tok``."""
+    generic = "'a < x and x < b'"
+    line = source.splitlines()[(tok.line or 1) - 1] if source.splitlines() else ""
+    try:
+        toks = [t for t in _lark().lex(line) if t.type != "_NL"]
+    except UnexpectedInput:
+        return generic
+    at = next((i for i, t in enumerate(toks) if t.column == tok.column and t.type == "COMP_OP"), None)
+    if at is None:
+        return generic
+    first = next((i for i in range(at - 1, -1, -1) if toks[i].type == "COMP_OP"), None)
+    if first is None:
+        return generic
+    left, mid = _operand(toks[:first]), _operand(toks[first + 1:at])
+    right = _text(_until_end(toks[at + 1:]))
+    if not (left and mid and right):
+        return generic
+    return f"'{left} {toks[first].value} {mid} and {mid} {tok.value} {right}'"
+
+
+def _until_end(toks: list) -> list:
+    depth, out = 0, []
+    for t in toks:
+        v = str(t.value)
+        if v in ("(", "["):
+            depth += 1
+        elif v in (")", "]"):
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and (v in _OPERAND_ENDS or t.type == "COMP_OP"):
+            break
+        out.append(t)
+    return out
+
+
+def _assign_hint(tok, source: str) -> str:
+    lines = source.splitlines()
+    line = lines[(tok.line or 1) - 1] if lines else ""
+    m = re.match(r"\s*(.+)\.([A-Za-z_][A-Za-z0-9_]*)\s*=[^=]", line + " ")
+    if m is None:
+        return "name the branch first (let b = ...), then assign b.v = ..."
+    return f"name the branch first: 'let b = {m.group(1).strip()}', then 'b.{m.group(2)} = ...'"
+
+
 def _syntax_diagnostic(err: UnexpectedInput, source: str, file: str) -> Diagnostic:
     report = Reporter(file, "parse")
     if isinstance(err, UnexpectedCharacters):
@@ -155,7 +228,16 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str, file: str) -> Diagnost
     exp = _describe_terminals(expected)
     v = str(tok.value)
     word = v
-    if v in ACTIONS and ("NAME" in expected or "INT" in expected):
+    extra = {}
+    if tok.type == "STRING":
+        case = "string_literal"
+    elif v in ("var", "params", "branch") and "LET" in expected:
+        case = "late_declaration"
+    elif tok.type == "COMP_OP" and "COMP_OP" not in expected:
+        case, extra = "chained_compare", {"chain": _unchain(tok, source)}
+    elif v in ("[", "(") and expected == {"DOT", "EQUAL"}:
+        case, extra = "assign_target", {"assign_hint": _assign_hint(tok, source)}
+    elif v in ACTIONS and ("NAME" in expected or "INT" in expected):
         case = "open_read" if v in ("open", "read") else "action"
     elif v == "=" and "COMP_OP" in expected:
         case = "assign_for_compare"
@@ -173,7 +255,7 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str, file: str) -> Diagnost
         case = "token"
     return report.unexpected_token(
         span, case, _tok_text(tok),
-        ("one of " + ", ".join(exp[:10])) if len(exp) > 1 else (exp[0] if exp else None), word)
+        ("one of " + ", ".join(exp[:10])) if len(exp) > 1 else (exp[0] if exp else None), word, **extra)
 
 
 def parse_tree(source: str, file: str = "<program>", limits: Limits | None = None) -> tuple[Tree, list]:

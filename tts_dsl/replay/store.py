@@ -4,6 +4,12 @@ per-question arrays with answers interned to small integers.
 Loading validates everything a controller relies on and reports the first problems as
 :class:`StoreError` naming the file, the question index and the field. Nothing is ever
 written to a store.
+
+A store file is a JSON list of questions (the AutoTTS layout) or an object
+``{"junk_answers": [...], "questions": [...]}``. ``junk_answers`` lists the revealed
+answers that are not answers (extractor failures); without it they are
+:data:`DEFAULT_JUNK`, AutoTTS's extractor failure values. Junk answers stay answers (votes
+count them, as AutoTTS does); programs can ask ``valid(a)`` and filter with ``real(xs)``.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ import random
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+
+DEFAULT_JUNK = ("ERR", "?", "")  # what AutoTTS's answer extractor gives when it finds no answer
 
 
 class StoreError(Exception):
@@ -37,6 +46,7 @@ class Question:
     probe_freq: int
     gold: int  # answer id of the gold answer (may be an id no branch uses)
     answers: list  # id -> answer text
+    junk: frozenset = frozenset()  # ids of the answers that are junk (the store's junk_answers)
 
     @property
     def n_branches(self) -> int:
@@ -54,6 +64,7 @@ class Store:
     questions: list
     digest: str = ""
     meta: dict = field(default_factory=dict)
+    junk_answers: tuple = DEFAULT_JUNK  # the answer texts that are junk (see the module doc)
 
     @property
     def label(self) -> str:
@@ -85,9 +96,29 @@ def _problem(file, qi, fieldname, msg):
     return f"{where}: {msg}"
 
 
+def junk_answers_of(data, file: str) -> tuple:
+    """The junk answer texts of a parsed store: its ``junk_answers`` field when it is an
+    object, else :data:`DEFAULT_JUNK`."""
+    if not isinstance(data, dict):
+        return DEFAULT_JUNK
+    junk = data.get("junk_answers", list(DEFAULT_JUNK))
+    if not isinstance(junk, list) or not all(isinstance(j, str) for j in junk):
+        raise StoreError(_problem(file, None, "junk_answers", "expected a list of strings"))
+    return tuple(junk)
+
+
 def questions_from_json(data, file: str, max_problems: int = 10) -> list[Question]:
-    """Validate and convert parsed JSON (a list of question objects)."""
+    """Validate and convert parsed JSON (a list of question objects, or an object with
+    ``questions`` and optionally ``junk_answers``)."""
     problems: list[str] = []
+    junk_texts = frozenset(junk_answers_of(data, file))
+    if isinstance(data, dict):
+        unknown = sorted(set(data) - {"questions", "junk_answers"})
+        if "questions" not in data:
+            raise StoreError(_problem(file, None, "questions", "missing (a store object holds its questions there)"))
+        if unknown:
+            raise StoreError(_problem(file, None, unknown[0], "unknown store field (known: questions, junk_answers)"))
+        data = data["questions"]
 
     def bad(qi, fld, msg):
         problems.append(_problem(file, qi, fld, msg))
@@ -170,7 +201,9 @@ def questions_from_json(data, file: str, max_problems: int = 10) -> list[Questio
             F.append(aid(final))
         if not ok:
             continue
-        out.append(Question(qi, P, NP, T, F, pf, aid(gold), answers))
+        g = aid(gold)
+        out.append(Question(qi, P, NP, T, F, pf, g, answers,
+                            frozenset(i for i, a in enumerate(answers) if a in junk_texts)))
     if problems:
         raise StoreError(problems[0], problems)
     return out
@@ -197,7 +230,8 @@ def load_file(path: str | Path, model: str | None = None, dataset: str | None = 
         raise StoreError(f"{p}: invalid JSON: {ex}"[:300]) from None
     qs = questions_from_json(data, str(p))
     digest = hashlib.sha256(raw).hexdigest()[:16]
-    return Store(model or p.parent.name, dataset or p.stem, str(p), qs, digest)
+    return Store(model or p.parent.name, dataset or p.stem, str(p), qs, digest,
+                 junk_answers=junk_answers_of(data, str(p)))
 
 
 def list_models(root: str | Path) -> list[str]:

@@ -48,6 +48,9 @@ class StoreSummary:
     gold_in_finals: float = 0.0  # share of questions where some branch ends on the gold answer
     finals_correct: float = 0.0  # share of all branches whose final answer is the gold one
     outrun_share: float = 0.0  # share of branches with len(probes) * probe_freq > tokens
+    junk_answers: list = field(default_factory=list)  # the answer texts the store counts as junk
+    junk_probe_share: float = 0.0  # share of revealed probe answers that are junk
+    junk_final_share: float = 0.0  # share of branches whose final answer is junk
     digest: str = ""
     meta: dict | None = None  # the metadata block (``<file>.meta``), when there is one
 
@@ -67,6 +70,8 @@ def _raw_warnings(path: Path, max_warnings: int = 20) -> list[str]:
         if len(out) < max_warnings:
             out.append(msg)
 
+    if isinstance(data, dict):  # the object form: {"junk_answers": [...], "questions": [...]}
+        data = data["questions"]
     for qi, q in enumerate(data):
         extra = sorted(set(q) - KNOWN_KEYS)
         if extra:
@@ -124,6 +129,9 @@ def validate_file(path: str | Path, model: str | None = None, dataset: str | Non
     s.finals_correct = sum(sum(1 for f in q.final if f == q.gold) for q in qs) / s.branches_total
     outrun = sum(1 for q in qs for n, t in zip(q.nprobes, q.tokens) if n * q.probe_freq > t)
     s.outrun_share = outrun / s.branches_total
+    s.junk_answers = list(store.junk_answers)
+    s.junk_probe_share = sum(sum(a in q.junk for a in row) for q in qs for row in q.probes) / sum(nprobes)
+    s.junk_final_share = sum(sum(f in q.junk for f in q.final) for q in qs) / s.branches_total
 
     if s.branches_min != s.branches_max:
         s.warnings.append(f"{p}: questions have between {s.branches_min} and {s.branches_max} branches; "
