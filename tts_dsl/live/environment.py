@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from ..engines.executable import REASONS, Executable
 from ..lang.limits import Limits
-from ..replay.store import Question, permutation
+from ..replay.store import DEFAULT_JUNK, Question, permutation
 from .branch import Branch, Protocol
 from .client import CompletionsClient, Usage
 
@@ -71,6 +71,18 @@ class _View:
         return self.get(j)
 
 
+class _Junk:
+    """The question's junk answer ids for ``valid``/``real``. Ids are minted as answers are
+    revealed, so membership is decided by the answer's text (the default junk answers of a
+    store, :data:`tts_dsl.replay.store.DEFAULT_JUNK`)."""
+
+    def __init__(self, lq: "LiveQuestion"):
+        self.lq = lq
+
+    def __contains__(self, aid) -> bool:
+        return 0 <= aid < len(self.lq.answers) and self.lq.answers[aid] in DEFAULT_JUNK
+
+
 class LiveQuestion:
     """One question on a live model, in the array shape of a replay question."""
 
@@ -87,6 +99,7 @@ class LiveQuestion:
         self.FINAL = _View(lambda j: self.aid(self.finish(j).final))
         self.TOK = _View(lambda j: self.finish(j).tokens)
         self.ORDER = range(n_branches)
+        self.JUNK = _Junk(self)
         self.revealed: dict[int, int] = {}  # branch -> probes the program has seen
         self.read: set = set()  # branches whose end the program has seen
         self.lookahead = 0
@@ -180,7 +193,8 @@ class LiveQuestion:
             tokens[src] = b.tokens
             final[src] = self.aid(b.final) if b.final is not None else None
         g = self.aid(gold) if gold is not None else -1
-        return Question(index, probes, nprobes, tokens, final, self.proto.interval, g, self.answers)
+        junk = frozenset(i for i, a in enumerate(self.answers) if a in DEFAULT_JUNK)
+        return Question(index, probes, nprobes, tokens, final, self.proto.interval, g, self.answers, junk)
 
 
 @dataclass
@@ -212,7 +226,7 @@ def run_episode(exe: Executable, client: CompletionsClient, proto: Protocol, que
         if pool is not None:
             lq.start_lookahead(pool, lookahead)
         ans, cost, why = exe.episode(lq.PROBES, lq.NPROBES, lq.TOK, lq.FINAL, proto.interval, n_branches,
-                                     lq.ORDER, limits.max_actions, limits.max_steps, tr)
+                                     lq.ORDER, limits.max_actions, limits.max_steps, tr, lq.JUNK)
     finally:
         lq.close()
         if pool is not None:
