@@ -145,6 +145,8 @@ def check_report(source: str | A.Program, file: str = "<program>", overrides: di
     report["params"] = [{"name": p.name, "type": str(p.ty), "direction": p.direction or "constant",
                          "uses_beta": p.uses_beta} for p in checked.params]
     report["schedule"] = [r.to_dict() for r in results]
+    if report["ok"]:
+        report["engine"] = fast.engine_for(checked, limits)
     report["_results"] = results
     report["_checked"] = checked
     report["_diagnostics"] = diags

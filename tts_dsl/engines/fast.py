@@ -162,6 +162,9 @@ class _Gen:
             return v if f == "votes" else f"{v}[0]"
         elif f == "beta_confidence" and all(a.ty == INT for a in e.args):
             return f"_r_bc({self.ex(e.args[0])}, {self.ex(e.args[1])}, BC, NEED)"
+        elif f in ("min", "max") and len(e.args) == 2 and e.args[0].ty == e.args[1].ty and e.args[0].ty in (INT, FLOAT):
+            a, b = self.ex(e.args[0]), self.ex(e.args[1])  # Python's: the first of equal values
+            return f"_r_{f}({a}, {b})"
         elif f == "abs" and e.args[0].ty in (INT, FLOAT):
             return f"_r_int(abs({self.ex(e.args[0])}))" if e.args[0].ty == INT else f"abs({self.ex(e.args[0])})"
         raise Unsupported(f"the call {f}(...) here")
@@ -362,79 +365,7 @@ PRELUDE = '''\
 import numpy as np
 from numba import njit
 
-LIMIT = 1 << 62
-
-
-class Bail(Exception):
-    pass
-
-
-@njit(cache=True, nogil=True)
-def _r_int(r):
-    if r > LIMIT or r < -LIMIT:
-        raise Bail()
-    return r
-
-
-@njit(cache=True, nogil=True)
-def _r_mul(a, b):
-    if a != 0 and (abs(b) > LIMIT // abs(a)):
-        raise Bail()
-    return a * b
-
-
-@njit(cache=True, nogil=True)
-def _r_f53(a):
-    if a > 9007199254740992 or a < -9007199254740992:
-        raise Bail()
-    return a
-
-
-@njit(cache=True, nogil=True)
-def _r_at(xs, i):
-    n = len(xs)
-    if i < -n or i >= n:
-        raise Bail()
-    return xs[i + n if i < 0 else i]
-
-
-@njit(cache=True, nogil=True)
-def _r_votes(xs, CNT):
-    # (winner, top1, top2): counts of answer ids (slot 0 is none), first seen wins a tie
-    if len(xs) == 0:
-        return (-1, 0, 0)
-    best = -2
-    top1 = 0
-    for a in xs:
-        CNT[a + 1] += 1
-    for a in xs:
-        c = CNT[a + 1]
-        if c > top1:
-            top1 = c
-            best = a
-    top2 = 0
-    for a in xs:
-        c = CNT[a + 1]
-        if a != best and c > top2:
-            top2 = c
-    for a in xs:
-        CNT[a + 1] = 0
-    return (best, top1, top2)
-
-
-@njit(cache=True, nogil=True)
-def _r_bc(t1, t2, BC, NEED):
-    if t1 <= 0:
-        return 0.0
-    n = BC.shape[0]
-    if t2 < 0 or t1 >= n or t2 >= n:
-        raise Bail()
-    r = BC[t1, t2]
-    if r != r:  # not computed yet: ask the driver for the exact value
-        NEED[0] = t1
-        NEED[1] = t2
-        raise Bail()
-    return r
+from tts_dsl.engines.native import _r_at, _r_bc, _r_f53, _r_int, _r_max, _r_min, _r_mul, _r_votes
 
 '''
 
@@ -541,6 +472,28 @@ def prepare(checked: CheckedProgram, binding: Binding, limits: Limits):
         r = an.bounds[id(node)]
         rb[3 * i:3 * i + 3] = (r.start, r.stop, r.step)
     return FastEpisodes(_load_module(src), pi, pv, rb, len(checked.branch_vars))
+
+
+def engine_for(checked: CheckedProgram, limits: Limits | None = None) -> str:
+    """``"fast"`` if the fast engine takes ``checked`` (by its structure; nothing is compiled),
+    else ``"python (reason)"``."""
+    from ..lang.diagnostics import DiagnosticsError
+    from ..lang.schedule import bind
+
+    reason = available()
+    if reason:
+        return f"python ({reason})"
+    for beta in (None, 0.5):
+        try:
+            binding = bind(checked, beta)
+        except DiagnosticsError:
+            continue
+        try:
+            generate(checked, binding, limits or Limits())
+        except Unsupported as ex:
+            return f"python ({ex})"
+        return "fast"
+    return "python (no binding to analyse)"
 
 
 def attach(exe, limits: Limits | None = None):
