@@ -579,12 +579,22 @@ class Packed:
 
 
 def packed(store, questions) -> Packed:
-    """The :class:`Packed` arrays of ``questions`` (a selection of ``store``'s), cached on the store."""
-    cache = store.__dict__.setdefault("_fast_packed", {})
-    key = tuple(q.index for q in questions)
-    p = cache.get(key)
-    if p is None:
-        p = cache[key] = Packed(questions)
+    """The :class:`Packed` arrays of ``questions`` (a selection of ``store``'s): the whole
+    store is packed once (cached on the store); a selection shares its arrays."""
+    import copy
+
+    import numpy as np
+
+    whole = store.__dict__.get("_fast_packed")
+    if whole is None:
+        whole = store.__dict__["_fast_packed"] = Packed(store.questions)
+    if questions is store.questions or len(questions) == len(store.questions) and all(
+            a is b for a, b in zip(questions, store.questions)):
+        return whole
+    pos = {id(q): i for i, q in enumerate(store.questions)}
+    sel = np.array([pos[id(q)] for q in questions], np.int64)
+    p = copy.copy(whole)
+    p.qb, p.qnb, p.qpf, p.qord = whole.qb[sel], whole.qnb[sel], whole.qpf[sel], whole.qord[sel]
     return p
 
 
