@@ -29,7 +29,7 @@ def _same(a, b):
 
 def test_second_load_comes_from_the_cache_and_equals_the_first(json_store, tmp_path, monkeypatch):
     first = load_file(json_store)
-    files = list((tmp_path / "cache").glob("*.npz"))
+    files = list((tmp_path / "cache").rglob("*.npz"))
     assert len(files) == 1 and files[0].name.startswith(first.digest)
 
     def no_parse(*a, **k):
@@ -47,13 +47,13 @@ def test_changed_bytes_mean_a_new_entry(json_store, tmp_path):
     second = load_file(json_store)
     assert second.digest != first.digest
     assert second.questions[0].tokens[0] == first.questions[0].tokens[0] + 1
-    assert len(list((tmp_path / "cache").glob("*.npz"))) == 2
+    assert len(list((tmp_path / "cache").rglob("*.npz"))) == 2
 
 
 @pytest.mark.parametrize("damage", [b"", b"not a zip file", None])
 def test_a_bad_cache_file_is_ignored_and_rewritten(json_store, tmp_path, damage):
     first = load_file(json_store)
-    (cached,) = (tmp_path / "cache").glob("*.npz")
+    (cached,) = (tmp_path / "cache").rglob("*.npz")
     if damage is None:  # another format version
         import numpy as np
         with np.load(cached) as z:

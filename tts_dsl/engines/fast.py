@@ -6,7 +6,8 @@ identifiers, ``repr`` literals, the same rule as :mod:`.python`). Params and the
 constant bounds are run-time arguments, so the generated source depends on the program's
 structure only: one compilation serves every beta. The compiled code is cached in-process
 (by source) and on disk (numba's ``cache=True`` on the source written under the user cache
-directory, ``$TTS_DSL_CACHE``/``$XDG_CACHE_HOME``/``~/.cache`` ``/tts-dsl/fast``).
+directory: ``fast/`` under ``$TTS_DSL_CACHE``, else ``$XDG_CACHE_HOME/tts-dsl`` or
+``~/.cache/tts-dsl``).
 
 Exactness: native code only runs the common path. Anything it cannot do exactly (an int
 beyond 2**62, an index out of range, a division by zero, a beta_confidence count beyond its
@@ -409,10 +410,10 @@ _COMPILED: dict = {}  # source digest -> (episode module)
 
 
 def _cache_root() -> Path | None:
-    from ..replay.binary import cache_dir
+    from ..replay.binary import cache_root
 
-    d = cache_dir()
-    return None if d is None else d.parent / "fast"
+    d = cache_root()
+    return None if d is None else d / "fast"
 
 
 def _load_module(src: str):
@@ -503,11 +504,13 @@ def attach(exe, limits: Limits | None = None):
         exe.engine = "python (traces on)"
         return exe
     try:
-        exe.fast = prepare(exe.checked, exe.binding, limits or Limits())
-        exe.engine = "fast"
+        f = prepare(exe.checked, exe.binding, limits or Limits())
+        f.warm_up()  # compiles now (or loads numba's cache): a compilation problem falls back here
+        exe.fast, exe.engine = f, "fast"
     except Unsupported as ex:
-        exe.fast = None
-        exe.engine = f"python ({ex})"
+        exe.fast, exe.engine = None, f"python ({ex})"
+    except Exception as ex:  # noqa: BLE001 - numba failing to type or compile, an unwritable cache
+        exe.fast, exe.engine = None, f"python (the fast engine failed: {type(ex).__name__})"
     return exe
 
 
@@ -516,6 +519,13 @@ class FastEpisodes:
 
     def __init__(self, mod, pi, pv, rb, nbv):
         self.mod, self.pi, self.pv, self.rb, self.nbv = mod, pi, pv, rb, nbv
+
+    def warm_up(self):
+        """One episode on a one-branch store: numba compiles for the argument types every
+        real call uses (or loads its cache)."""
+        from ..replay.store import Question
+
+        self.run_seed(Packed([Question(0, [[0]], [1], [1], [0], 1, 0, ["a"])]), 0, 1, 1)
 
     def run_seed(self, packed, seed: int, cap: int, fuel: int):
         """(answers, costs, reasons) arrays over the packed questions for one seed; reason -2:

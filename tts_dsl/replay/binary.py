@@ -2,9 +2,9 @@
 one numpy ``.npz`` file named by the SHA-256 of the JSON bytes, so a large store is parsed
 and validated once per content, not once per run.
 
-The cache lives in a user cache directory, never beside the store: ``$TTS_DSL_CACHE`` if
-set (``off`` disables the cache), else ``$XDG_CACHE_HOME/tts-dsl/stores``, else
-``~/.cache/tts-dsl/stores``. A cache file that is missing, unreadable or of another format
+The cache lives in a user cache directory, never beside the store: ``$TTS_DSL_CACHE/stores``
+if that variable is set (``off`` disables the cache), else ``$XDG_CACHE_HOME/tts-dsl/stores``,
+else ``~/.cache/tts-dsl/stores``. A cache file that is missing, unreadable or of another format
 version is ignored (the JSON is parsed again and the file rewritten); a cache directory
 that cannot be written is ignored too. Loading from the cache gives exactly the questions
 parsing gives (``tests/test_store_cache.py``).
@@ -22,12 +22,18 @@ import numpy as np
 FORMAT = 1  # bump when the saved arrays change meaning
 
 
-def cache_dir() -> Path | None:
+def cache_root() -> Path | None:
+    """The root of tts-dsl's caches (stores here, the fast engine's code in ``fast/``)."""
     env = os.environ.get("TTS_DSL_CACHE")
     if env is not None:
         return None if env.strip().lower() in ("off", "0", "") else Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "tts-dsl" / "stores"
+    return Path(base) / "tts-dsl"
+
+
+def cache_dir() -> Path | None:
+    root = cache_root()
+    return None if root is None else root / "stores"
 
 
 def cache_path(sha256: str) -> Path | None:
