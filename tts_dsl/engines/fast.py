@@ -452,10 +452,12 @@ def generate(checked: CheckedProgram, binding: Binding, limits: Limits):
 
 def prepare(checked: CheckedProgram, binding: Binding, limits: Limits):
     """A :class:`FastEpisodes` for the binding, or raise :class:`Unsupported`."""
+    if os.environ.get("TTS_DSL_ENGINE", "").lower() == "python":
+        raise Unsupported("TTS_DSL_ENGINE=python")
+    src, g, an = generate(checked, binding, limits)  # first: a program it cannot take never imports numba
     reason = available()
     if reason:
         raise Unsupported(reason)
-    src, g, an = generate(checked, binding, limits)
     import numpy as np
 
     pi = np.zeros(max(1, len(g.params)), np.int64)
