@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,10 @@ SHARED = ROOT.parent / "shared"
 REPLAY = SHARED / "replay"
 REFERENCE = SHARED / "reference" / "aime24.csv"
 MODELS = ["Qwen3-0.6B", "Qwen3-1.7B", "Qwen3-4B", "Qwen3-8B"]
+
+# the stores' binary cache (tts_dsl.replay.binary) goes to a temporary directory, not the
+# user's cache, for the tests and every CLI they start
+os.environ.setdefault("TTS_DSL_CACHE", str(Path(tempfile.gettempdir()) / "tts-dsl-test-cache"))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -500,3 +500,216 @@ def test_compiled_vote_counting_matches_the_spec_functions(xs):
     assert runtime.vote_stats(xs) == stats.vote_stats(xs)
     cache = [-1, None]
     assert runtime.votes_cached(xs, cache) == stats.vote_stats(xs) == runtime.votes_cached(xs, cache)
+
+
+# ------------------------------------------------------------------ the fast engine (numba)
+class _FastGen(_Gen):
+    """Random programs inside the fast engine's subset (completed and its slices as the only
+    lists, no queries), so the native code runs, not only its fallback."""
+
+    def __init__(self, draw):
+        super().__init__(draw)
+        del self.scopes[0]["seen"]
+        self.mutable.discard("seen")
+
+    def e_int(self, d, leaf):
+        if leaf:
+            return self.pick([str(self.draw(st.integers(0, 6))), "len(completed)", "opened", "remaining",
+                              "spent // 500", "len(branches)", "p_int", str(2 ** 61)] + self.names(INT))
+        bs = self.names(BR)
+        k = self.pick(["bin", "bin", "minmax", "len", "votes", "ifexp", "neg"] + (["attr"] if bs else []))
+        if k == "bin":
+            op = self.pick(["+", "-", "*", "//", "%"])
+            return f"({self.e(INT, d)} {op} {self.e(INT, d)})"  # division by zero is possible: a bail
+        if k == "minmax":
+            return f"{self.pick(['min', 'max'])}({self.e(INT, d)}, {self.e(INT, d)})"
+        if k == "len":
+            return f"len({self.e(LA, d)})"
+        if k == "votes":
+            return f"votes({self.e(LA, d)}).{self.pick(['top1', 'top2'])}"
+        if k == "attr":
+            return f"{self.pick(bs)}.{self.pick(['steps', 'cost', 'index', 'off'])}"
+        if k == "ifexp":
+            return f"({self.e(INT, d)} if {self.e(BOOL, d)} else {self.e(INT, d)})"
+        return f"(-{self.e(INT, d)})"
+
+    def e_float(self, d, leaf):
+        if leaf:
+            return self.pick(["0.5", "0.0", "1.25", "fx", "p_float"])
+        k = self.pick(["bc", "bin", "div", "abs"])
+        if k == "bc":
+            return f"beta_confidence({self.e(INT, d)}, {self.e(INT, d)})"
+        if k == "bin":
+            return f"({self.e(FLOAT, d)} {self.pick(['+', '-', '*'])} {self.e(self.pick([INT, FLOAT]), d)})"
+        if k == "div":
+            return f"({self.e(self.pick([INT, FLOAT]), d)} / {self.e(self.pick([INT, FLOAT]), d)})"
+        return f"abs({self.e(FLOAT, d)})"
+
+    def e_bool(self, d, leaf):
+        bs = self.names(BR)
+        if leaf:
+            return self.pick(["exhausted", "p_flag", "true", "false"]
+                             + [f"{b}.{a}" for b in bs for a in ("finished", "pruned")])
+        k = self.pick(["cmp", "cmp", "ans", "not", "andor"])
+        if k == "cmp":
+            t = self.pick([INT, FLOAT])
+            return f"({self.e(t, d)} {self.pick(['<', '<=', '>', '>=', '==', '!='])} {self.e(INT, d)})"
+        if k == "ans":
+            return f"({self.e(ANS, d)} {self.pick(['==', '!='])} {self.e(ANS, d)})"
+        if k == "not":
+            return f"(not {self.e(BOOL, d)})"
+        return f"({self.e(BOOL, d)} {self.pick(['and', 'or'])} {self.e(BOOL, d)})"
+
+    def e_list_answer(self, d, leaf):
+        if leaf or self.coin(0.4):
+            return self.pick(["completed"] + self.names(LA))
+        lo = self.pick(["", "1", "-3", "len(completed) // 2"])
+        hi = self.pick(["", "-1", "4"])
+        return f"{self.e(LA, d)}[{lo}:{hi}]"
+
+    def stmt(self, ind):
+        k = self.draw(st.integers(0, 9))
+        if k == 0 and self.loops < 3:  # for over a range (the only for the fast engine takes)
+            self.budget -= 1
+            self.loops += 1
+            try:
+                v = self.fresh("r")
+                head = f"{ind}for {v} in range({self.draw(st.integers(0, 12))}) {{"
+                return [head, *self.with_var(v, INT, lambda: self.block(ind + "  ")), ind + "}"]
+            finally:
+                self.loops -= 1
+        lines = super().stmt(ind)
+        if any(w in " " + line for line in lines for w in (" for ", "trace", "[b.latest")):
+            return [ind + "read"]  # a query or a trace: not in the subset
+        return lines
+
+
+@st.composite
+def fast_programs(draw):
+    g = _FastGen(draw)
+    a, b = draw(st.integers(0, 4)), draw(st.integers(0, 8))
+    head = [
+        "controller fuzz", "params {",
+        f"  p_int: int increasing in [0, 20] = round({a} + {b} * beta)",
+        "  p_float: float increasing = round(0.25 + 0.5 * beta, 4)",
+        f"  p_flag: bool = {draw(st.sampled_from(['true', 'false']))}", "}",
+        "branch var off: int = 0", "var acc: int = 0", "var fx: float = 0.0", "var last: answer = none",
+    ]
+    body = []
+    while g.budget > 0 and len(body) < 60:
+        body += g.stmt("")
+        if draw(st.integers(0, 3)) == 0:
+            break
+    tail = draw(st.sampled_from(["answer majority(completed)", "answer last", "answer votes(completed[1:]).winner"]))
+    return "\n".join(head + body + [tail]) + "\n"
+
+
+def _fast_episodes(checked, binding, store, seeds, limits, python_exe):
+    """Per-episode results of the fast engine in the compiled engine's form, the bailed
+    episodes run by ``python_exe`` as the runner does; None if the engine does not take it."""
+    from tts_dsl.engines import fast
+
+    try:
+        f = fast.prepare(checked, binding, limits)
+    except fast.Unsupported:
+        return None
+    pk = fast.packed(store, store.questions)
+    out, bailed = [], 0
+    for s in seeds:
+        ans, cost, why = (a.tolist() for a in f.run_seed(pk, s, limits.max_actions, limits.max_steps))
+        for i, q in enumerate(store.questions):
+            if why[i] >= 0:
+                out.append((None if ans[i] < 0 else ans[i], cost[i], why[i]))
+            else:
+                bailed += 1
+                out += _episodes_of(python_exe, store, [s], limits, [q])
+    return out, bailed
+
+
+def _episodes_of(exe, store, seeds, limits, questions):
+    sub = type(store)(store.model, store.dataset, store.path, questions, store.digest)
+    return _episodes(exe, sub, seeds, limits)
+
+
+def _fast_reason():
+    from tts_dsl.engines import fast
+
+    return fast.available()
+
+
+needs_numba = pytest.mark.skipif(not os.environ.get("TTS_DSL_CI") and _fast_reason() is not None,
+                                 reason="needs numba (pip install -e '.[fast]')")
+
+
+def _three_way(source, store, beta, seeds, limits, params=None):
+    """Reference, compiled Python and fast engine on every episode: (results, fast engine
+    took it, episodes the fast engine bailed on)."""
+    checked = check_program(parse_program(source, "<fuzz>", limits), limits)
+    binding = bind(checked, beta, params)
+    py = compile_program(checked, binding, limits)
+    a = _episodes(py, store, seeds, limits)
+    assert _episodes(interpret_program(checked, binding, limits), store, seeds, limits) == a
+    f = _fast_episodes(checked, binding, store, seeds, limits, py)
+    if f is None:
+        return a, False, 0
+    assert f[0] == a, "the fast engine and the compiled program differ"
+    return a, True, f[1]
+
+
+@needs_numba
+@settings(max_examples=int(os.environ.get("TTS_FUZZ_FAST_EXAMPLES", "8")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(src=fast_programs(), store_seed=st.integers(0, 10_000), nb=st.integers(2, 24),
+       beta=st.sampled_from([0.0, 0.3, 1.0]), caps=st.sampled_from([(50_000, 2_000_000), (7, 40), (60, 400)]))
+def test_fast_engine_agrees_on_random_programs(src, store_seed, nb, beta, caps):
+    limits = Limits(max_actions=caps[0], max_steps=caps[1])
+    store = synthetic_store(store_seed, n_questions=2, n_branches=nb)
+    try:
+        _, took, _ = _three_way(src, store, beta, range(3), limits)
+    except DiagnosticsError:
+        assume(False)
+    assert took, "the fast engine must take the programs of its subset"
+
+
+@needs_numba
+@pytest.mark.parametrize("path", sorted(PROGRAMS.glob("*.tts")), ids=lambda p: p.stem)
+def test_every_shipped_program_agrees_on_all_three_engines(path):
+    store = synthetic_store(5, n_questions=3, n_branches=48)
+    src = path.read_text()
+    ran = 0
+    for beta in (None, 0.0, 1.0):
+        try:
+            _, took, _ = _three_way(src, store, beta, range(3), Limits())
+        except DiagnosticsError:  # a program of beta needs one (and one without takes none)
+            continue
+        ran += 1
+        if path.stem in ("sc", "asc", "esc"):
+            assert took
+    assert ran
+
+
+@needs_numba
+def test_fast_engine_bails_exactly_on_runtime_errors():
+    """Division by zero and an out-of-range index happen only in some episodes: those bail
+    to the Python engine (which reports the error), the others run natively."""
+    src = "\n".join(["controller z", "repeat 3 { read }", "let d = len(completed) // (opened - 3)",
+                     "answer completed[d]"]) + "\n"
+    store = synthetic_store(2, n_questions=2, n_branches=3)
+    out, took, bailed = _three_way(src, store, None, range(2), Limits())
+    assert took and bailed == 4 and all(r[0] == "error" for r in out)
+
+
+@needs_numba
+def test_the_fast_differential_detects_a_wrong_fast_compiler(monkeypatch):
+    from tts_dsl.engines import fast
+
+    orig = fast._Gen.explore
+
+    def bad_explore(self, d, iv):
+        orig(self, d, iv)
+        self.emit(d, "_spent += 1")
+
+    monkeypatch.setattr(fast._Gen, "explore", bad_explore)
+    src = "controller w\nrepeat 4 { open else break }\nanswer majority(completed)\n"
+    with pytest.raises(AssertionError, match="the fast engine and the compiled program differ"):
+        _three_way(src, synthetic_store(3, n_questions=2, n_branches=8), None, range(2), Limits())

@@ -94,3 +94,16 @@ def test_reference_row(results, ref):
         assert round(out["avg_cost"], 3) == pytest.approx(want, abs=1e-9), "avg_cost differs"
     else:  # archived truncated to a whole token
         assert math.floor(out["avg_cost"]) == want, "avg_cost differs (truncated)"
+
+
+def test_reference_rows_run_on_the_fast_engine():
+    """CI installs the ``fast`` extra (numba): the SC, ASC and ESC rows above are then
+    evaluated by the native engine (the sweep attaches it), the others by the Python engine."""
+    from conftest import require
+
+    require("numba", "fast")
+    from tts_dsl import api
+
+    for name in ("sc", "asc", "esc"):
+        assert api.compile(api.load(PROGRAMS / f"{name}.tts")).engine == "fast"
+    assert api.compile(api.load(PROGRAMS / "cmc.tts"), 0.5).engine.startswith("python (")

@@ -16,6 +16,7 @@ from .evaluation.runner import EvalResult, run
 from .lang import ast as A
 from .lang.builder import parse_program
 from .lang.checker import CheckedProgram, check_program
+from .engines import fast
 from .engines.python import Executable, compile_program
 from .lang.diagnostics import NOWHERE, Diagnostic, DiagnosticsError, Reporter
 from .lang.limits import Limits
@@ -62,7 +63,8 @@ def load(path: str | Path, limits: Limits | None = None) -> CheckedProgram:
 def compile(program: CheckedProgram, beta: float | None = None, params: dict | None = None,  # noqa: A001
             traced: bool = False, limits: Limits | None = None) -> Executable:
     """Bind the params at ``beta`` (with overrides) and compile to an executable."""
-    return compile_program(program, bind(program, beta, params), limits, traced)
+    exe = compile_program(program, bind(program, beta, params), limits, traced)
+    return exe if traced else fast.attach(exe, limits)
 
 
 def open_store(root: str | Path | None = None, model: str | None = None, dataset: str | None = None,
@@ -143,6 +145,8 @@ def check_report(source: str | A.Program, file: str = "<program>", overrides: di
     report["params"] = [{"name": p.name, "type": str(p.ty), "direction": p.direction or "constant",
                          "uses_beta": p.uses_beta} for p in checked.params]
     report["schedule"] = [r.to_dict() for r in results]
+    if report["ok"]:
+        report["engine"] = fast.engine_for(checked, limits)
     report["_results"] = results
     report["_checked"] = checked
     report["_diagnostics"] = diags

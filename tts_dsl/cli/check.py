@@ -90,6 +90,7 @@ def check(files, as_json, sets, strict, quiet, behavior, store, model, dataset, 
                 if not quiet:
                     for line in schedule_table(r["_results"]):
                         click.echo(line)
+                    click.echo(f"  engine: {r['engine']}")
                 if r["_text"]:
                     click.echo(r["_text"])
                 b = r.get("behavior")

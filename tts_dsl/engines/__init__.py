@@ -2,6 +2,8 @@
 :class:`~tts_dsl.engines.executable.Executable` whose ``episode`` has one signature.
 
 * :mod:`.python` -- generates and compiles a Python episode function (the fast path);
+* :mod:`.fast` -- native code (numba, the ``fast`` extra) for the subset it takes, attached
+  to the Python engine's executable (its helpers in :mod:`.native`);
 * :mod:`.reference` -- a tree-walking evaluator that follows the replay spec literally
   (for differential testing);
 * :mod:`.analysis` -- the pass over the checked AST both engines read first;

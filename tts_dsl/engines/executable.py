@@ -24,6 +24,10 @@ class Executable:
     episode: object
     line_map: dict = field(default_factory=dict)  # generated line -> source span
     traced: bool = False
+    # the native batch (engines.fast.FastEpisodes) when the fast engine took the program;
+    # ``engine`` says which engine runs it: "fast", or "python (reason)"
+    fast: object = None
+    engine: str = "python"
 
     @property
     def name(self) -> str:

@@ -98,12 +98,27 @@ def run(exe: Executable, store: Store, seeds=range(100), limits: Limits | None =
     nq = len(qs)
     unpacked = [(q, q.probes, q.nprobes, q.tokens, q.final, q.probe_freq, q.n_branches, q.gold, q.junk) for q in qs]
     traced = exe.traced
+    native = exe.fast if (exe.fast is not None and not traced and tracer is None) else None
+    if native is not None:
+        from ..engines.fast import packed
+
+        pk = packed(store, qs)
     try:
         with _Alarm(limits.max_seconds):
             for s in seeds:
                 correct_row = []
                 cost_row = []
-                for q, P, NP, T, F, PF, NB, gold, J in unpacked:
+                if native is not None:  # every question of the seed in one native call
+                    if deadline is not None and time.perf_counter() > deadline:
+                        raise _Timeout()
+                    n_ans, n_cost, n_why = (a.tolist() for a in native.run_seed(pk, s, cap, fuel))
+                for qi, (q, P, NP, T, F, PF, NB, gold, J) in enumerate(unpacked):
+                    if native is not None and n_why[qi] >= 0:  # else: the Python engine runs the episode
+                        why = n_why[qi]
+                        ended[why] += 1
+                        correct_row.append(1 if n_ans[qi] == gold else 0)
+                        cost_row.append(n_cost[qi])
+                        continue
                     if deadline is not None and time.perf_counter() > deadline:
                         raise _Timeout()
                     order = permutation(NB, s)

@@ -75,6 +75,7 @@ def run_task(task: Task, store=None) -> dict:
 
     User errors (a param out of range at this beta, a runtime error) come back in the
     ``error`` column, never as exceptions."""
+    from ..engines import fast
     from ..engines.python import compile_program
     from ..lang.diagnostics import DiagnosticsError
     from ..lang.schedule import bind
@@ -85,7 +86,7 @@ def run_task(task: Task, store=None) -> dict:
         store = task.store.load()
     try:
         binding = bind(checked, task.beta, dict(task.params))
-        exe = compile_program(checked, binding, task.limits)
+        exe = fast.attach(compile_program(checked, binding, task.limits), task.limits)
     except DiagnosticsError as ex:
         r = EvalResult(checked.name, store.model, store.dataset, task.beta, {})
         r.error = ex.diagnostics[0]

@@ -3,7 +3,8 @@ per-question arrays with answers interned to small integers.
 
 Loading validates everything a controller relies on and reports the first problems as
 :class:`StoreError` naming the file, the question index and the field. Nothing is ever
-written to a store.
+written to a store; a valid store's arrays are kept in a binary cache in the user's cache
+directory (:mod:`.binary`), keyed by the SHA-256 of its bytes, so it is parsed once.
 
 A store file is a JSON list of questions (the AutoTTS layout) or an object
 ``{"junk_answers": [...], "questions": [...]}``. ``junk_answers`` lists the revealed
@@ -21,6 +22,8 @@ import random
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+from . import binary
 
 
 DEFAULT_JUNK = ("ERR", "?", "")  # what AutoTTS's answer extractor gives when it finds no answer
@@ -216,6 +219,12 @@ def load_file(path: str | Path, model: str | None = None, dataset: str | None = 
     if p.is_dir():
         raise StoreError(f"{p}: is a directory; give --model and --dataset, or the path of one .json file")
     raw = p.read_bytes()
+    sha = hashlib.sha256(raw).hexdigest()
+    cached = binary.cache_path(sha)
+    hit = binary.load(cached, Question) if cached is not None and cached.is_file() else None
+    if hit is not None:  # parsed and validated before: the same bytes give the same questions
+        qs, junk = hit
+        return Store(model or p.parent.name, dataset or p.stem, str(p), qs, sha[:16], junk_answers=junk)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as ex:
@@ -229,9 +238,10 @@ def load_file(path: str | Path, model: str | None = None, dataset: str | None = 
     except ValueError as ex:  # e.g. an integer with more digits than Python converts
         raise StoreError(f"{p}: invalid JSON: {ex}"[:300]) from None
     qs = questions_from_json(data, str(p))
-    digest = hashlib.sha256(raw).hexdigest()[:16]
-    return Store(model or p.parent.name, dataset or p.stem, str(p), qs, digest,
-                 junk_answers=junk_answers_of(data, str(p)))
+    junk = junk_answers_of(data, str(p))
+    if cached is not None:
+        binary.save(cached, qs, junk)
+    return Store(model or p.parent.name, dataset or p.stem, str(p), qs, sha[:16], junk_answers=junk)
 
 
 def list_models(root: str | Path) -> list[str]:

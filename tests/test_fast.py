@@ -1,0 +1,84 @@
+"""The fast engine (numba) through the runner: the same EvalResult as the Python engine,
+runtime errors reported the same way (the failing episode bails to the Python engine), the
+engine named by ``check``, and the Python engine when numba is missing or turned off."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import pytest
+
+from conftest import PROGRAMS
+from tts_dsl import api
+from tts_dsl.engines import fast
+from tts_dsl.evaluation.runner import run
+from tts_dsl.lang.limits import Limits
+from tts_dsl.replay.synthetic import synthetic_store
+
+needs_numba = pytest.mark.skipif(not os.environ.get("TTS_DSL_CI") and fast.available() is not None,
+                                 reason="needs numba (pip install -e '.[fast]')")
+
+
+def _both(exe, store, **kw):
+    assert exe.fast is not None, exe.engine
+    py = dataclasses.replace(exe, fast=None, engine="python")
+    return run(exe, store, **kw), run(py, store, **kw)
+
+
+def _same(a, b):
+    keys = ("accuracy", "avg_cost", "episodes", "seeds", "ended", "acc_per_seed", "cost_per_seed", "correct", "cost")
+    assert {k: getattr(a, k) for k in keys} == {k: getattr(b, k) for k in keys}
+    assert (a.error is None) == (b.error is None)
+    if a.error is not None:
+        assert a.error.to_dict() == b.error.to_dict()
+
+
+@needs_numba
+@pytest.mark.parametrize("name,params", [("sc", {"n": 16}), ("asc", {"max_samples": 32}), ("esc", {"max_samples": 32})])
+def test_runner_results_equal_the_python_engine(name, params):
+    store = synthetic_store(4, n_questions=5, n_branches=40)
+    exe = api.compile(api.load(PROGRAMS / f"{name}.tts"), None, params)
+    assert exe.engine == "fast"
+    _same(*_both(exe, store, seeds=range(7)))
+    _same(*_both(exe, store, seeds=range(3), questions=[4, 1]))
+    _same(*_both(exe, store, seeds=range(3), limits=Limits(max_actions=5, max_steps=9)))
+
+
+@needs_numba
+def test_a_runtime_error_is_reported_as_by_the_python_engine():
+    src = "controller z\nrepeat 3 { read }\nlet d = len(completed) // (opened - 3)\nanswer completed[d]\n"
+    exe = api.compile(api.check(src, "z.tts"))
+    assert exe.engine == "fast"
+    a, b = _both(exe, synthetic_store(1, n_questions=2, n_branches=6), seeds=range(2))
+    assert a.error is not None and "division by zero" in a.error.message
+    _same(a, b)
+
+
+@needs_numba
+def test_one_compilation_serves_every_beta():
+    prog = api.load(PROGRAMS / "asc.tts")
+    mods = {api.compile(prog, None, {"threshold": t, "max_samples": m}).fast.mod
+            for t, m in [(0.9, 16), (0.95, 64), (0.5, 3)]}
+    assert len(mods) == 1
+
+
+def test_check_names_the_engine(monkeypatch):
+    r = api.check_report((PROGRAMS / "cmc.tts").read_text(), "cmc.tts")
+    assert r["engine"] == "python (variables of type list[float])" or r["engine"].startswith("python (numba")
+    monkeypatch.setenv("TTS_DSL_ENGINE", "python")
+    r = api.check_report((PROGRAMS / "sc.tts").read_text(), "sc.tts")
+    assert r["engine"] == "python (TTS_DSL_ENGINE=python)"
+    exe = api.compile(api.load(PROGRAMS / "sc.tts"))
+    assert exe.fast is None and exe.engine == "python (TTS_DSL_ENGINE=python)"
+
+
+@needs_numba
+def test_check_reports_fast_for_the_baselines():
+    for name in ("sc", "asc", "esc"):
+        assert api.check_report((PROGRAMS / f"{name}.tts").read_text(), name)["engine"] == "fast"
+
+
+def test_traced_executables_stay_on_the_python_engine():
+    exe = api.compile(api.load(PROGRAMS / "sc.tts"), traced=True)
+    assert exe.fast is None

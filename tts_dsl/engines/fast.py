@@ -1,0 +1,623 @@
+"""Checked program -> native episode code (numba), for the subset of the language the
+shipped baselines' hot paths use; the compiled Python engine for everything else.
+
+The generator emits typed Python for numba's ``njit`` from the checked AST only (minted
+identifiers, ``repr`` literals, the same rule as :mod:`.python`). Params and the analysis'
+constant bounds are run-time arguments, so the generated source depends on the program's
+structure only: one compilation serves every beta. The compiled code is cached in-process
+(by source) and on disk (numba's ``cache=True`` on the source written under the user cache
+directory: ``fast/`` under ``$TTS_DSL_CACHE``, else ``$XDG_CACHE_HOME/tts-dsl`` or
+``~/.cache/tts-dsl``).
+
+Exactness: native code only runs the common path. Anything it cannot do exactly (an int
+beyond 2**62, an index out of range, a division by zero, a beta_confidence count beyond its
+table) makes the episode *bail*; the runner then runs that episode on the compiled Python
+engine, which gives the answer, cost, or the runtime diagnostic. ``beta_confidence`` reads a
+table filled lazily by the exact Python implementation. Answers are the store's interned
+ids, ``none`` is -1.
+
+Supported: statements let/assign/if/repeat/for over ``range``/actions/answer/break/continue/
+pass; expressions over int, float, bool, answer, votes records and ``completed`` (or slices
+of it); built-ins len, votes, majority, beta_confidence, abs. Anything else: the reason is
+reported (``check``: ``engine: python (reason)``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+import os
+import sys
+from pathlib import Path
+
+from ..lang import ast as A
+from ..lang.checker import CheckedProgram, SymbolKind
+from ..lang.limits import Limits
+from ..lang.schedule import Binding
+from ..lang.types import ANSWER, BOOL, BRANCH, FLOAT, INT, RECORDS, VOTES
+from .analysis import analyze
+
+ATTRS = {"steps": "_st", "latest": "_lat", "finished": "_fin", "pruned": "_pr", "cost": "_cb"}
+STATE = {"opened": "_n", "remaining": "(NB - _n)", "exhausted": "(_n >= NB)", "spent": "_spent",
+         "interval_tokens": "PF"}
+SCALAR = (INT, FLOAT, BOOL, ANSWER)
+
+
+class Unsupported(Exception):
+    """The fast engine cannot take this program; the message is the reason."""
+
+
+def available() -> str | None:
+    """None if numba can be imported, else the reason it cannot."""
+    if os.environ.get("TTS_DSL_ENGINE", "").lower() == "python":
+        return "TTS_DSL_ENGINE=python"
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return "numba is not installed (pip install 'tts-dsl[fast]')"
+    return None
+
+
+def _is_list_of_answers(t) -> bool:
+    return t.is_list and t.arg == ANSWER
+
+
+class _Gen:
+    def __init__(self, checked: CheckedProgram, an):
+        self.c = checked
+        self.an = an
+        self.lines: list[str] = []
+        self.params: dict[str, str] = {}  # param name -> its run-time slot
+        self.bounds: list = []  # the analysis' ranges, in slot order
+        self.bslot: dict = {}
+        self.bvars = {s.name: (f"_b{s.uid}", s.ty) for s in checked.branch_vars}
+        for s in checked.branch_vars:
+            if s.ty not in SCALAR:
+                raise Unsupported(f"branch var '{s.name}' of type {s.ty}")
+
+    def emit(self, d, text):
+        self.lines.append("    " * d + text)
+
+    def bound(self, node) -> str:
+        """Slot of the analysis' constant range for ``node`` (start, stop, step)."""
+        k = id(node)
+        if k not in self.bslot:
+            self.bslot[k] = len(self.bounds)
+            self.bounds.append(node)
+        i = 3 * self.bslot[k]
+        return f"RB[{i}], RB[{i + 1}], RB[{i + 2}]"
+
+    # ------------------------------------------------------------ expressions
+    def ex(self, e) -> str:
+        m = getattr(self, "x_" + type(e).__name__, None)
+        if m is None:
+            raise Unsupported(f"{type(e).__name__} expressions")
+        return m(e)
+
+    def x_Num(self, e):
+        if isinstance(e.value, float) and not math.isfinite(e.value):
+            raise Unsupported("a non-finite literal")
+        return repr(e.value)
+
+    def x_Bool(self, e):
+        return "True" if e.value else "False"
+
+    def x_NoneLit(self, e):
+        return "-1"
+
+    def x_Name(self, e):
+        s = e.ref
+        if s.kind == SymbolKind.STATE:
+            if e.id == "completed":
+                return "COMP[:_nc]"
+            if e.id in STATE:
+                return STATE[e.id]
+            raise Unsupported(f"'{e.id}' as a value")
+        if s.kind == SymbolKind.PARAM:
+            if e.id not in self.params:
+                self.params[e.id] = str(s.ty)
+            i = list(self.params).index(e.id)
+            return f"PV[{i}]" if s.ty == FLOAT else f"PI[{i}]"
+        if s.ty not in SCALAR and s.ty not in (BRANCH, VOTES) and not _is_list_of_answers(s.ty):
+            raise Unsupported(f"variables of type {s.ty}")
+        return f"_x{s.uid}"
+
+    def x_Attr(self, e):
+        ot = e.obj.ty
+        o = self.ex(e.obj)
+        if ot == VOTES:
+            return f"{o}[{RECORDS[ot][e.name][0]}]"
+        if ot != BRANCH:
+            raise Unsupported(f"attributes of {ot}")
+        if e.name == "index":
+            return o
+        if e.name in ATTRS:
+            return f"{ATTRS[e.name]}[{o}]"
+        if e.name in self.bvars:
+            return f"{self.bvars[e.name][0]}[{o}]"
+        raise Unsupported(f"branch attribute '{e.name}'")
+
+    def x_Index(self, e):
+        if not _is_list_of_answers(e.obj.ty):
+            raise Unsupported(f"indexing {e.obj.ty}")
+        return f"_r_at({self.ex(e.obj)}, {self.ex(e.index)})"
+
+    def x_Slice(self, e):
+        if not _is_list_of_answers(e.obj.ty):
+            raise Unsupported(f"slicing {e.obj.ty}")
+        lo = self.ex(e.lo) if e.lo is not None else ""
+        hi = self.ex(e.hi) if e.hi is not None else ""
+        return f"{self.ex(e.obj)}[{lo}:{hi}]"
+
+    def x_Call(self, e):
+        f = e.func
+        if f == "len":
+            a = e.args[0]
+            if isinstance(a, A.Name) and a.id == "branches" and a.ref.kind == SymbolKind.STATE:
+                return "_n"
+            if _is_list_of_answers(a.ty):
+                return f"len({self.ex(a)})"
+        elif f in ("votes", "majority") and _is_list_of_answers(e.args[0].ty):
+            v = f"_r_votes({self.ex(e.args[0])}, CNT)"
+            return v if f == "votes" else f"{v}[0]"
+        elif f == "beta_confidence" and all(a.ty == INT for a in e.args):
+            return f"_r_bc({self.ex(e.args[0])}, {self.ex(e.args[1])}, BC, NEED)"
+        elif f in ("min", "max") and len(e.args) == 2 and e.args[0].ty == e.args[1].ty and e.args[0].ty in (INT, FLOAT):
+            a, b = self.ex(e.args[0]), self.ex(e.args[1])  # Python's: the first of equal values
+            return f"_r_{f}({a}, {b})"
+        elif f == "abs" and e.args[0].ty in (INT, FLOAT):
+            return f"_r_int(abs({self.ex(e.args[0])}))" if e.args[0].ty == INT else f"abs({self.ex(e.args[0])})"
+        raise Unsupported(f"the call {f}(...) here")
+
+    def x_BinOp(self, e):
+        if e.left.ty not in (INT, FLOAT) or e.right.ty not in (INT, FLOAT):
+            raise Unsupported(f"'{e.op}' on {e.left.ty} and {e.right.ty}")
+        a, b = self.ex(e.left), self.ex(e.right)
+        if e.left.ty == INT and e.right.ty == INT:
+            if e.op == "*":
+                return f"_r_mul({a}, {b})"
+            if e.op in "+-":
+                return f"_r_int({a} {e.op} {b})"
+        return f"({a} {e.op} {b})"
+
+    def x_Compare(self, e):
+        if e.op in ("in", "not in"):
+            raise Unsupported(f"'{e.op}'")
+        lt, rt = e.left.ty, e.right.ty
+        a, b = self.ex(e.left), self.ex(e.right)
+        if {lt, rt} == {INT, FLOAT}:  # Python compares int and float exactly: only |int| <= 2**53 here
+            a, b = (f"_r_f53({a})", b) if lt == INT else (a, f"_r_f53({b})")
+        elif lt != rt and not (lt in (INT, BOOL) and rt in (INT, BOOL)):
+            raise Unsupported(f"comparing {lt} with {rt}")
+        return f"({a} {e.op} {b})"
+
+    def x_BoolOp(self, e):
+        if e.left.ty != BOOL or e.right.ty != BOOL:
+            raise Unsupported(f"'{e.op}' on non-bool operands")
+        return f"({self.ex(e.left)} {e.op} {self.ex(e.right)})"
+
+    def x_Unary(self, e):
+        if e.op == "not":
+            if e.operand.ty != BOOL:
+                raise Unsupported("'not' on a non-bool")
+            return f"(not {self.ex(e.operand)})"
+        if e.operand.ty not in (INT, FLOAT):
+            raise Unsupported(f"unary '{e.op}' on {e.operand.ty}")
+        return f"({e.op}{self.ex(e.operand)})"
+
+    def x_IfExp(self, e):
+        if e.then.ty != e.orelse.ty or e.then.ty not in SCALAR:
+            raise Unsupported("a conditional expression mixing types")
+        return f"({self.ex(e.then)} if {self.ex(e.cond)} else {self.ex(e.orelse)})"
+
+    # ------------------------------------------------------------- statements
+    def block(self, stmts, d):
+        n0 = len(self.lines)
+        for st in stmts:
+            m = getattr(self, "s_" + type(st).__name__, None)
+            if m is None:
+                raise Unsupported(f"{type(st).__name__} statements")
+            m(st, d)
+        if len(self.lines) == n0:
+            self.emit(d, "pass")
+
+    def typed(self, ty, value: str) -> str:
+        return f"float({value})" if ty == FLOAT else value
+
+    def s_Let(self, st, d):
+        self.ex(A.Name(st.name, ref=st.ref, ty=st.ref.ty))  # the variable's type is supported
+        self.emit(d, f"_x{st.ref.uid} = {self.typed(st.ref.ty, self.ex(st.value))}")
+
+    def s_Assign(self, st, d):
+        t = st.target
+        if isinstance(t, A.Name):
+            self.emit(d, f"_x{t.ref.uid} = {self.typed(t.ref.ty, self.ex(st.value))}")
+        else:
+            name, ty = self.bvars[t.name]
+            self.emit(d, f"{name}[{self.ex(t.obj)}] = {self.typed(ty, self.ex(st.value))}")
+
+    def s_If(self, st, d):
+        for i, (cond, body) in enumerate(st.arms):
+            self.emit(d, f"{'if' if i == 0 else 'elif'} {self.ex(cond)}:")
+            self.block(body, d + 1)
+        if st.orelse is not None:
+            self.emit(d, "else:")
+            self.block(st.orelse, d + 1)
+
+    def loop(self, d, v, rng, body):
+        self.emit(d, f"for {v} in range({rng}):")
+        self.emit(d + 1, "_fuel -= 1")
+        self.emit(d + 1, "if _fuel < 0: return (-1, _spent, 2)")
+        self.block(body, d + 1)
+
+    def s_Repeat(self, st, d):
+        if st.bound is not None:
+            raise Unsupported("repeat with a run-time count (repeat N max M)")
+        self.loop(d, f"_x{st.ref.uid}" if st.ref is not None else "_", self.bound(st), st.body)
+
+    def s_For(self, st, d):
+        q = st.query
+        if q.where is not None or q.key is not None or q.then_by or q.take is not None or not (
+                isinstance(q.source, A.Call) and q.source.func == "range"):
+            raise Unsupported("for over anything but range(...)")
+        self.loop(d, f"_x{q.ref.uid}", self.bound(q.source), st.body)
+
+    def explore(self, d, iv):
+        e = self.emit
+        e(d, f"_j = ORDER[{iv}]")
+        e(d, f"_kk = _k[{iv}]")
+        e(d, "if _kk < NPROBES[_j]:")
+        e(d + 1, f"_lat[{iv}] = PROBES[POFF[_j] + _kk]")
+        e(d + 1, f"_k[{iv}] = _kk + 1")
+        e(d + 1, f"_cb[{iv}] += PF")
+        e(d + 1, "_spent += PF")
+        e(d, "else:")
+        e(d + 1, "_a = FINAL[_j]")
+        e(d + 1, "_c = TOK[_j] - _kk * PF")
+        e(d + 1, "if _c > 0:")
+        e(d + 2, "_spent += _c")
+        e(d + 2, f"_cb[{iv}] += _c")
+        e(d + 1, f"_fin[{iv}] = True")
+        e(d + 1, "COMP[_nc] = _a")
+        e(d + 1, "_nc += 1")
+        e(d + 1, f"_lat[{iv}] = _a")
+        e(d, f"_st[{iv}] += 1")
+
+    def otherwise(self, st, d):
+        self.block(st.on_exhausted or [], d)
+
+    def s_Action(self, st, d):
+        if st.then is not None:
+            raise Unsupported("an action used as a condition")
+        e = self.emit
+        e(d, "_acts += 1")
+        e(d, "if _acts > CAP: return (-1, _spent, 1)")
+        k = st.kind
+        if k in ("open", "read"):
+            e(d, "if _n >= NB:")
+            self.otherwise(st, d + 1)
+            e(d, "else:")
+            e(d + 1, "_i = _n")
+            e(d + 1, "_n += 1")
+            if k == "open":
+                self.explore(d + 1, "_i")
+            else:
+                for line in ("_j = ORDER[_i]", "_a = FINAL[_j]", "_c = TOK[_j]", "_fin[_i] = True",
+                             "_lat[_i] = _a", "_cb[_i] = _c", "_st[_i] += 1", "_spent += _c",
+                             "COMP[_nc] = _a", "_nc += 1"):
+                    e(d + 1, line)
+            if st.bind is not None:
+                e(d + 1, f"_x{st.ref.uid} = _i")
+            return
+        e(d, f"_i = {self.ex(st.target)}")
+        if k == "advance":
+            e(d, "if _fin[_i] or _pr[_i]:")
+            self.otherwise(st, d + 1)
+            e(d, "else:")
+            self.explore(d + 1, "_i")
+        else:  # prune
+            e(d, "if _pr[_i]:")
+            self.otherwise(st, d + 1)
+            e(d, "else:")
+            e(d + 1, "_pr[_i] = True")
+
+    def s_AnswerStmt(self, st, d):
+        if st.value.ty != ANSWER:
+            raise Unsupported(f"answering a {st.value.ty}")
+        self.emit(d, f"return ({self.ex(st.value)}, _spent, 0)")
+
+    def s_Break(self, st, d):
+        self.emit(d, "break")
+
+    def s_Continue(self, st, d):
+        self.emit(d, "continue")
+
+    def s_Pass(self, st, d):
+        self.emit(d, "pass")
+
+    def s_Trace(self, st, d):
+        pass  # untraced code only
+
+    # ---------------------------------------------------------------- program
+    def program(self) -> str:
+        c = self.c
+        e = self.emit
+        e(0, "@njit(cache=True, nogil=True)")
+        e(0, "def _episode(PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, PI, PV, RB, BC, NEED, CNT,")
+        e(0, "             _k, _cb, _st, _fin, _pr, _lat, COMP, BVI, BVF, BVB):")
+        d = 1
+        e(d, "_n = 0; _spent = 0; _acts = 0; _nc = 0; _i = 0; _j = 0; _kk = 0; _a = 0; _c = 0")
+        e(d, "_fuel = FUEL")
+        e(d, "_k[:NB] = 0; _cb[:NB] = 0; _st[:NB] = 0; _fin[:NB] = False; _pr[:NB] = False; _lat[:NB] = -1")
+        slots = {"BVI": 0, "BVF": 0, "BVB": 0}
+        for s, decl in zip(c.branch_vars, c.program.branch_vars):
+            name, ty = self.bvars[s.name]
+            arr = {FLOAT: "BVF", BOOL: "BVB"}.get(ty, "BVI")
+            e(d, f"{name} = {arr}[{slots[arr]}, :NB]")
+            slots[arr] += 1
+            e(d, f"{name}[:] = {self.typed(ty, self.ex(decl.value))}")
+        for s, decl in zip(c.vars, c.program.vars):
+            self.ex(A.Name(s.name, ref=s, ty=s.ty))
+            e(d, f"_x{s.uid} = {self.typed(s.ty, self.ex(decl.value))}")
+        self.block(c.program.body, d)
+        e(d, "return (-1, _spent, 3)")
+        return "\n".join(self.lines) + "\n"
+
+
+PRELUDE = '''\
+# generated by tts_dsl.engines.fast from a checked program; do not edit
+import numpy as np
+from numba import njit
+
+from tts_dsl.engines.native import _r_at, _r_bc, _r_f53, _r_int, _r_max, _r_min, _r_mul, _r_votes
+
+'''
+
+BATCH = '''
+
+@njit(cache=True, nogil=True)
+def _batch(q0, PROBES, POFF, NPROBES, TOK, FINAL, QB, QNB, QPF, QORD, ORDERS, CAP, FUEL, PI, PV, RB, BC,
+           NEED, CNT, ANS, COST, WHY, MAXNB, NBV):
+    _k = np.zeros(MAXNB, np.int64)
+    _cb = np.zeros(MAXNB, np.int64)
+    _st = np.zeros(MAXNB, np.int64)
+    _fin = np.zeros(MAXNB, np.bool_)
+    _pr = np.zeros(MAXNB, np.bool_)
+    _lat = np.zeros(MAXNB, np.int64)
+    COMP = np.zeros(MAXNB, np.int64)
+    BVI = np.zeros((NBV, MAXNB), np.int64)
+    BVF = np.zeros((NBV, MAXNB), np.float64)
+    BVB = np.zeros((NBV, MAXNB), np.bool_)
+    for q in range(q0, len(QB)):
+        b0 = QB[q]
+        nb = QNB[q]
+        NEED[0] = -1
+        try:
+            a, c, w = _episode(PROBES, POFF[b0:b0 + nb], NPROBES[b0:b0 + nb], TOK[b0:b0 + nb],
+                               FINAL[b0:b0 + nb], QPF[q], nb, ORDERS[QORD[q]], CAP, FUEL, PI, PV, RB, BC,
+                               NEED, CNT, _k, _cb, _st, _fin, _pr, _lat, COMP, BVI, BVF, BVB)
+        except Exception:
+            CNT[:] = 0
+            WHY[q] = -2
+            if NEED[0] >= 0:
+                return q
+            continue
+        ANS[q] = a
+        COST[q] = c
+        WHY[q] = w
+    return len(QB)
+'''
+
+
+_COMPILED: dict = {}  # source digest -> (episode module)
+
+
+def _cache_root() -> Path | None:
+    from ..replay.binary import cache_root
+
+    d = cache_root()
+    return None if d is None else d / "fast"
+
+
+def _load_module(src: str):
+    key = hashlib.sha256(src.encode("utf-8")).hexdigest()[:24]
+    mod = _COMPILED.get(key)
+    if mod is not None:
+        return mod
+    name = f"_tts_fast_{key}"
+    root = _cache_root()
+    if root is None:
+        import tempfile
+        root = Path(tempfile.gettempdir()) / f"tts-dsl-fast-{os.getuid()}"
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / f"{name}.py"
+    if not path.is_file() or path.read_text() != src:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(src)
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)  # source generated from the checked AST only (see module doc)
+    _COMPILED[key] = mod
+    return mod
+
+
+def generate(checked: CheckedProgram, binding: Binding, limits: Limits):
+    """(source, generator) for ``checked``; raises :class:`Unsupported` with the reason."""
+    an = analyze(checked, binding, limits, False)
+    if an.diags:
+        raise Unsupported("the analysis reported problems")
+    g = _Gen(checked, an)
+    body = g.program()
+    return PRELUDE + body + BATCH, g, an
+
+
+def prepare(checked: CheckedProgram, binding: Binding, limits: Limits):
+    """A :class:`FastEpisodes` for the binding, or raise :class:`Unsupported`."""
+    if os.environ.get("TTS_DSL_ENGINE", "").lower() == "python":
+        raise Unsupported("TTS_DSL_ENGINE=python")
+    src, g, an = generate(checked, binding, limits)  # first: a program it cannot take never imports numba
+    reason = available()
+    if reason:
+        raise Unsupported(reason)
+    import numpy as np
+
+    pi = np.zeros(max(1, len(g.params)), np.int64)
+    pv = np.zeros(max(1, len(g.params)), np.float64)
+    for i, name in enumerate(g.params):
+        v = binding.values[name]
+        if isinstance(v, bool) or isinstance(v, int):
+            pi[i] = int(v)
+            if g.params[name] == "float":
+                pv[i] = float(v)
+        else:
+            pv[i] = float(v)
+    rb = np.zeros(max(1, 3 * len(g.bounds)), np.int64)
+    for i, node in enumerate(g.bounds):
+        r = an.bounds[id(node)]
+        rb[3 * i:3 * i + 3] = (r.start, r.stop, r.step)
+    return FastEpisodes(_load_module(src), pi, pv, rb, len(checked.branch_vars))
+
+
+def engine_for(checked: CheckedProgram, limits: Limits | None = None) -> str:
+    """``"fast"`` if the fast engine takes ``checked`` (by its structure; nothing is compiled),
+    else ``"python (reason)"``."""
+    from ..lang.diagnostics import DiagnosticsError
+    from ..lang.schedule import bind
+
+    reason = available()
+    if reason:
+        return f"python ({reason})"
+    for beta in (None, 0.5):
+        try:
+            binding = bind(checked, beta)
+        except DiagnosticsError:
+            continue
+        try:
+            generate(checked, binding, limits or Limits())
+        except Unsupported as ex:
+            return f"python ({ex})"
+        return "fast"
+    return "python (no binding to analyse)"
+
+
+def attach(exe, limits: Limits | None = None):
+    """``exe`` (a compiled Python executable, untraced) with the fast engine attached when it
+    takes the program; ``exe.engine`` names the engine, or the reason for the fallback."""
+    if exe.traced:
+        exe.engine = "python (traces on)"
+        return exe
+    try:
+        f = prepare(exe.checked, exe.binding, limits or Limits())
+        f.warm_up()  # compiles now (or loads numba's cache): a compilation problem falls back here
+        exe.fast, exe.engine = f, "fast"
+    except Unsupported as ex:
+        exe.fast, exe.engine = None, f"python ({ex})"
+    except Exception as ex:  # noqa: BLE001 - numba failing to type or compile, an unwritable cache
+        exe.fast, exe.engine = None, f"python (the fast engine failed: {type(ex).__name__})"
+    return exe
+
+
+class FastEpisodes:
+    """The native batch: every question of one seed per call."""
+
+    def __init__(self, mod, pi, pv, rb, nbv):
+        self.mod, self.pi, self.pv, self.rb, self.nbv = mod, pi, pv, rb, nbv
+
+    def warm_up(self):
+        """One episode on a one-branch store: numba compiles for the argument types every
+        real call uses (or loads its cache)."""
+        from ..replay.store import Question
+
+        self.run_seed(Packed([Question(0, [[0]], [1], [1], [0], 1, 0, ["a"])]), 0, 1, 1)
+
+    def run_seed(self, packed, seed: int, cap: int, fuel: int):
+        """(answers, costs, reasons) arrays over the packed questions for one seed; reason -2:
+        the episode must be run by the Python engine."""
+        import numpy as np
+
+        from .. lang.builtins import beta_confidence
+
+        p = packed
+        orders = p.orders(seed)
+        n = len(p.qb)
+        ans = np.full(n, -1, np.int64)
+        cost = np.zeros(n, np.int64)
+        why = np.zeros(n, np.int64)
+        need = np.full(2, -1, np.int64)
+        bc = _bc_table(p.maxnb + 1)
+        q = 0
+        while q < n:
+            q = self.mod._batch(q, p.flat, p.poff, p.nprobes, p.tok, p.final, p.qb, p.qnb, p.qpf, p.qord, orders,
+                                cap, fuel, self.pi, self.pv, self.rb, bc, need, p.cnt, ans, cost, why, p.maxnb,
+                                self.nbv)
+            if q < n:  # a beta_confidence value the table did not have yet: computed exactly, then resume
+                t1, t2 = int(need[0]), int(need[1])
+                bc[t1, t2] = beta_confidence(t1, t2)
+        return ans, cost, why
+
+
+_BC: dict = {}
+
+
+class Packed:
+    """A store's questions as flat arrays (answer ids, offsets), built once per store and
+    question selection, and the branch orders of each seed."""
+
+    def __init__(self, questions):
+        import numpy as np
+
+        self.qnb = np.array([q.n_branches for q in questions], np.int64)
+        self.qb = np.concatenate([[0], np.cumsum(self.qnb)[:-1]]).astype(np.int64)
+        self.qpf = np.array([q.probe_freq for q in questions], np.int64)
+        self.nprobes = np.fromiter((n for q in questions for n in q.nprobes), np.int64, int(self.qnb.sum()))
+        self.poff = np.concatenate([[0], np.cumsum(self.nprobes)[:-1]]).astype(np.int64)
+        self.flat = np.fromiter((a for q in questions for p in q.probes for a in p), np.int64,
+                                int(self.nprobes.sum()))
+        self.tok = np.fromiter((t for q in questions for t in q.tokens), np.int64, len(self.nprobes))
+        self.final = np.fromiter((f for q in questions for f in q.final), np.int64, len(self.nprobes))
+        self.sizes = sorted(set(self.qnb.tolist()))
+        self.qord = np.array([self.sizes.index(n) for n in self.qnb.tolist()], np.int64)
+        self.maxnb = max(self.sizes)
+        self.cnt = np.zeros(max(len(q.answers) for q in questions) + 2, np.int64)
+
+    def orders(self, seed: int):
+        import numpy as np
+
+        from ..replay.store import permutation
+
+        out = np.zeros((len(self.sizes), self.maxnb), np.int64)
+        for i, n in enumerate(self.sizes):
+            out[i, :n] = permutation(n, seed)
+        return out
+
+
+def packed(store, questions) -> Packed:
+    """The :class:`Packed` arrays of ``questions`` (a selection of ``store``'s): the whole
+    store is packed once (cached on the store); a selection shares its arrays."""
+    import copy
+
+    import numpy as np
+
+    whole = store.__dict__.get("_fast_packed")
+    if whole is None:
+        whole = store.__dict__["_fast_packed"] = Packed(store.questions)
+    if questions is store.questions or len(questions) == len(store.questions) and all(
+            a is b for a, b in zip(questions, store.questions)):
+        return whole
+    pos = {id(q): i for i, q in enumerate(store.questions)}
+    sel = np.array([pos[id(q)] for q in questions], np.int64)
+    p = copy.copy(whole)
+    p.qb, p.qnb, p.qpf, p.qord = whole.qb[sel], whole.qnb[sel], whole.qpf[sel], whole.qord[sel]
+    return p
+
+
+def _bc_table(n: int):
+    import numpy as np
+
+    t = _BC.get(n)
+    if t is None:
+        t = _BC[n] = np.full((n, n), np.nan)
+    return t
