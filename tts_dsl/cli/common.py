@@ -7,6 +7,7 @@ import sys
 import click
 
 from ..evaluation.executors import ExecutorError
+from ..evaluation.sweep import Terminated, terminate_on_sigterm
 from ..lang.diagnostics import DiagnosticsError
 from ..replay.store import StoreError
 
@@ -19,10 +20,11 @@ class UserError(click.ClickException):
 
 
 def run_guarded(cli, argv):
+    terminate_on_sigterm()
     try:
         cli.main(args=argv, prog_name="tts-dsl", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        click.echo("interrupted", err=True)
         return 130
     except click.ClickException as ex:
         ex.show()
@@ -41,6 +43,9 @@ def run_guarded(cli, argv):
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
+    except Terminated:
+        click.echo("terminated", err=True)
+        return 143
     except BrokenPipeError:
         return 0
     except Exception as ex:  # an internal error: short, with a pointer, no traceback

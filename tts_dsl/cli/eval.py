@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 
 import click
@@ -11,9 +10,10 @@ import click
 from ..api import check as check_source
 from ..api import read_source
 from ..evaluation import executors
-from ..evaluation.sweep import make_tasks, parse_beta_spec
+from ..evaluation.sweep import Interrupted, make_tasks, parse_beta_spec
 from ..lang.schedule import bind
 from .common import UserError, check_writable, parse_sets, store_refs, table
+from .progress import Progress
 
 BASE_COLUMNS = ["program", "model", "dataset", "beta", "accuracy", "avg_cost", "episodes", "wall_s"]
 
@@ -102,13 +102,15 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
         check_writable(traces_path)
     ex = get_executor(executor, jobs, address)
     t0 = time.perf_counter()
-    if len(tasks) > 1 and not quiet and not as_json:
-        with click.progressbar(length=len(tasks), label="evaluating", file=sys.stderr) as bar:
+    partial = False
+    try:
+        with Progress(len(tasks), "evaluating", enabled=len(tasks) > 1 and not quiet) as bar:
             rows = ex.map(tasks, bar.update)
-    else:
-        rows = ex.map(tasks)
+    except Interrupted as it:  # the first Ctrl-C: keep what finished, marked partial
+        rows = [dict(r, partial=True) for r in it.done]
+        partial = True
     wall = time.perf_counter() - t0
-    if traces_path:
+    if traces_path and not partial:
         from ..reporting.traces import trace_tasks
 
         try:
@@ -118,21 +120,21 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
             raise UserError(f"cannot write {traces_path}: {ex_.strerror}") from None
         if not as_json:
             click.echo(f"wrote {n_traces} episode traces to {traces_path}", err=True)
-    if out:
+    if out and rows:
         import pandas as pd
 
         pd.DataFrame(rows).to_csv(out, index=False, float_format="%.6f")
     if as_json:
         for r in rows:
             click.echo(json.dumps(r))
-    else:
+    elif rows:
         cols = list(BASE_COLUMNS)
         if all(r.get("beta") is None for r in rows):
             cols.remove("beta")
         if betas_given and len(betas_given) > 1:
             cols += [f"param.{k}" for k in sweep_knobs]
         shown = [{**r, **{c: r.get(c) for c in cols}} for r in rows]
-        if len(rows) == 1 and rows[0].get("error") is None:
+        if len(rows) == 1 and rows[0].get("error") is None and not partial:
             r = rows[0]
             for c in cols:
                 v = r.get(c)
@@ -141,12 +143,17 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
                 click.echo(f"{c:<10} {v if v is not None else '-'}")
         else:
             click.echo(table(shown, cols))
-        if len(rows) > 1:
-            click.echo(f"{len(rows)} evaluations in {wall:.1f} s")
-        if out:
-            click.echo(f"wrote {out}")
+    if len(tasks) > 1:
+        click.echo(f"{len(rows)} evaluations in {wall:.1f} s", err=True)
+    if out and rows:
+        click.echo(f"wrote {out}" + (" (partial)" if partial else ""), err=True)
     errors = [r for r in rows if r.get("error")]
     for r in errors:
-        click.echo(f"error: {r['program']} on {r['model']}/{r['dataset']} beta={r['beta']}: {r['error']}", err=True)
+        beta = "" if r.get("beta") is None else f" beta={r['beta']}"
+        click.echo(f"error: {r['program']} on {r['model']}/{r['dataset']}{beta}: {r['error']}", err=True)
+    if partial:
+        click.echo(f"interrupted: {len(rows)} of {len(tasks)} evaluations finished"
+                   + ("; the rows are marked partial" if rows else ""), err=True)
+        raise SystemExit(130)
     if errors:
         raise SystemExit(1)

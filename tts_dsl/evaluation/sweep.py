@@ -105,8 +105,121 @@ def default_jobs() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+class Interrupted(KeyboardInterrupt):
+    """The first Ctrl-C of a sweep: queued tasks were cancelled and running ones finished.
+    ``rows`` holds the finished rows in task order (``None`` for the tasks never run)."""
+
+    def __init__(self, rows: list):
+        super().__init__("interrupted")
+        self.rows = rows
+
+    @property
+    def done(self) -> list[dict]:
+        return [r for r in self.rows if r is not None]
+
+
+class Terminated(BaseException):
+    """SIGTERM reached the process (see :func:`terminate_on_sigterm`): workers are killed,
+    nothing waits."""
+
+
+def terminate_on_sigterm() -> None:
+    """Turn SIGTERM into :class:`Terminated` in the main thread, so pools kill their
+    workers on the way out (the command line installs this)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def _raise(signum, frame):
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, _raise)
+
+
+def _watch_parent(parent: int) -> None:  # pragma: no cover - runs in worker processes
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)  # the parent died (even by SIGKILL): a worker never outlives it
+
+
+def _worker_init(parent: int) -> None:  # pragma: no cover - runs in worker processes
+    """Workers ignore Ctrl-C (a terminal sends it to the whole process group; the parent
+    decides: running tasks finish on the first, everything dies on the second) and exit
+    when their parent is gone."""
+    import signal
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _kill_workers(pool) -> None:
+    import signal
+
+    for pid in list(getattr(pool, "_processes", None) or {}):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+class _SecondInterrupt:
+    """While the running tasks finish after a first Ctrl-C, a second one kills the workers
+    and exits at once (status 130). Only the main thread can handle signals; elsewhere this
+    does nothing."""
+
+    def __init__(self, pool=None):
+        self.pool = pool
+        self.old = None
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self.old = signal.signal(signal.SIGINT, self._now)
+        return self
+
+    def _now(self, signum, frame):
+        import sys
+
+        if self.pool is not None:
+            _kill_workers(self.pool)
+        try:
+            sys.stderr.write("interrupted again: quitting now\n")
+            sys.stderr.flush()
+        finally:
+            os._exit(130)
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.old is not None:
+            signal.signal(signal.SIGINT, self.old)
+        return False
+
+
+def _say(msg: str) -> None:
+    import sys
+
+    try:
+        sys.stderr.write(msg + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
 class LocalExecutor:
-    """Runs tasks in this process (jobs=1) or in a pool of worker processes."""
+    """Runs tasks in this process (jobs=1) or in a pool of worker processes.
+
+    Ctrl-C: the first cancels the queued tasks, lets the running ones finish and raises
+    :class:`Interrupted` with the rows finished so far; a second exits at once. Any other
+    way out (SIGTERM as :class:`Terminated`, an error) kills the workers first."""
 
     name = "local"
 
@@ -116,17 +229,47 @@ class LocalExecutor:
     def map(self, tasks: list[Task], progress: Callable[[int], None] | None = None) -> list[dict]:
         results: list = [None] * len(tasks)
         if self.jobs <= 1 or len(tasks) <= 1:
-            for i, t in enumerate(tasks):
-                results[i] = run_task(t)
-                if progress:
-                    progress(1)
-            return results
-        with ProcessPoolExecutor(max_workers=min(self.jobs, len(tasks))) as pool:
+            return self._serial(tasks, results, progress)
+        pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(tasks)), initializer=_worker_init,
+                                   initargs=(os.getpid(),))
+        clean = False
+        try:
             futs = {pool.submit(run_task, t): i for i, t in enumerate(tasks)}
-            for f in as_completed(futs):
-                results[futs[f]] = f.result()
-                if progress:
-                    progress(1)
+            try:
+                for f in as_completed(futs):
+                    results[futs[f]] = f.result()
+                    if progress:
+                        progress(1)
+            except KeyboardInterrupt:
+                with _SecondInterrupt(pool):
+                    running = [f for f in futs if not f.cancel()]
+                    pending = [f for f in running if not f.done()]
+                    _say(f"interrupted: cancelled the queued tasks, waiting for {len(pending)} running "
+                         f"(Ctrl-C again to quit now)")
+                    for f in running:
+                        try:
+                            results[futs[f]] = f.result()
+                        except Exception:  # a task that failed while stopping: left out
+                            pass
+                clean = True
+                raise Interrupted(results) from None
+            clean = True
+            return results
+        finally:
+            if not clean:
+                _kill_workers(pool)
+            pool.shutdown(wait=clean, cancel_futures=True)
+
+    def _serial(self, tasks, results, progress):
+        """In-process: Ctrl-C interrupts the running task itself, so the rows finished before
+        it are the partial result."""
+        for i, t in enumerate(tasks):
+            try:
+                results[i] = run_task(t)
+            except KeyboardInterrupt:
+                raise Interrupted(results) from None
+            if progress:
+                progress(1)
         return results
 
 
