@@ -19,6 +19,33 @@ class UserError(click.ClickException):
         click.echo(f"error: {self.message}", err=True)
 
 
+SIGPIPE_STATUS = 141  # 128 + SIGPIPE, what a Unix tool killed by a closed pipe reports
+
+
+def _quiet_pipe() -> int:
+    """The reader of stdout went away (``tts-dsl check ... | head``): say nothing more and
+    point stdout at /dev/null so the interpreter's final flush cannot complain."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    return SIGPIPE_STATUS
+
+
+def show_click_error(ex: click.ClickException) -> None:
+    """Click's own errors (usage, bad parameters) in the house style: ``error: ...``."""
+    import io
+
+    buf = io.StringIO()
+    ex.show(file=buf)
+    text = buf.getvalue()
+    click.echo("\n".join("error: " + line[len("Error: "):] if line.startswith("Error: ") else line
+                         for line in text.rstrip("\n").split("\n")), err=True)
+
+
 def run_guarded(cli, argv):
     terminate_on_sigterm()
     try:
@@ -27,11 +54,11 @@ def run_guarded(cli, argv):
         click.echo("interrupted", err=True)
         return 130
     except click.ClickException as ex:
-        ex.show()
+        show_click_error(ex)
         return ex.exit_code
     except DiagnosticsError as ex:
         click.echo(ex.render(), err=True)
-        return 1
+        return 2 if unreadable_only(ex.diagnostics) else 1
     except ExecutorError as ex:
         click.echo(f"error: {ex}", err=True)
         return 2
@@ -47,7 +74,15 @@ def run_guarded(cli, argv):
         click.echo("terminated", err=True)
         return 143
     except BrokenPipeError:
-        return 0
+        return _quiet_pipe()
+    except SystemExit as ex:
+        from click.utils import PacifyFlushWrapper
+
+        if isinstance(sys.stdout, PacifyFlushWrapper):  # click's answer to EPIPE is exit(1)
+            return _quiet_pipe()
+        if ex.code is None or isinstance(ex.code, int):  # a command's exit status
+            return ex.code or 0
+        raise
     except Exception as ex:  # an internal error: short, with a pointer, no traceback
         click.echo(f"internal error: {type(ex).__name__}: {ex}", err=True)
         click.echo("this is a bug in tts-dsl; set TTS_DSL_DEBUG=1 for the traceback", err=True)
@@ -59,6 +94,12 @@ def run_guarded(cli, argv):
             traceback.print_exc()
         return 3
     return 0
+
+
+def unreadable_only(diagnostics) -> bool:
+    """Every diagnostic says a file could not be read (F001): bad command-line input, exit 2."""
+    codes = [d["code"] if isinstance(d, dict) else d.code for d in diagnostics]
+    return bool(codes) and all(c == "F001" for c in codes)
 
 
 def fmt_value(v) -> str:
@@ -145,7 +186,7 @@ def store_refs(store: str | None, model: str | None, dataset: str | None, synthe
                 raise StoreError(f"{root}/{m}: no dataset '{d}'; datasets: {', '.join(ds_here) or 'none'}")
             refs.append(StoreRef(str(root), m, d))
     if not refs:
-        raise StoreError(f"{root}: no store matches --model {model} --dataset {dataset}")
+        raise StoreError(f"{root}: no store matches --model {model or 'all'} --dataset {dataset or 'all'}")
     return refs
 
 

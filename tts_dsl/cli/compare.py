@@ -4,7 +4,7 @@ bootstrap intervals, paired tests against a baseline, frontier areas and a front
 from __future__ import annotations
 
 import itertools
-import sys
+import json
 
 import click
 
@@ -15,6 +15,7 @@ from ..evaluation.sweep import parse_beta_spec
 from ..lang.limits import Limits
 from ..lang.schedule import bind, parse_override
 from .common import UserError, check_writable, draw_png, parse_sets, store_refs
+from .progress import Progress
 
 
 def parse_sweeps(values) -> dict:
@@ -133,13 +134,16 @@ def pick_baseline(configs, spec: str | None):
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes (default: all cores).")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the report's numbers as one JSON object instead of Markdown.")
 def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseline, seeds, n_boot, n_perm, ci_seed,
-                level, cost_range, out, csv_path, plot, show_frontier, title, jobs, executor, address, quiet):
+                level, cost_range, out, csv_path, plot, show_frontier, title, jobs, executor, address, quiet,
+                as_json):
     """Compare PROGRAMS: accuracy (with bootstrap intervals) and tokens per store and on
     average, paired differences against a baseline with p-values and token ratios, and the
     area under each accuracy-cost frontier. Prints Markdown; see docs/reports.md."""
-    from ..reporting.compare import curves_for_plot, to_markdown, write_csv
+    from ..reporting.compare import curves_for_plot, to_json, to_markdown, write_csv
 
     limits = Limits()
     overrides = parse_sets(sets)
@@ -161,15 +165,14 @@ def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseli
     except executors.ExecutorError as e:
         raise UserError(str(e)) from None
     n_tasks = len(configs) * len(refs)
-    if n_tasks > 1 and not quiet:
-        with click.progressbar(length=n_tasks, label="evaluating", file=sys.stderr) as bar:
-            rep, cells = compare_report(configs, refs, seeds, limits, ex, base, n_boot, n_perm, ci_seed, level,
-                                        crange, overrides, bar.update)
-    else:
+    with Progress(n_tasks, "evaluating", enabled=n_tasks > 1 and not quiet) as bar:
         rep, cells = compare_report(configs, refs, seeds, limits, ex, base, n_boot, n_perm, ci_seed, level,
-                                    crange, overrides)
+                                    crange, overrides, bar.update)
     md = to_markdown(rep, title, show_frontier)
-    click.echo(md, nl=False)
+    if as_json:
+        click.echo(json.dumps(to_json(rep), indent=1))
+    else:
+        click.echo(md, nl=False)
     try:
         if out:
             with open(out, "w", encoding="utf-8") as fh:

@@ -28,7 +28,7 @@ def one_store(store, model, dataset):
               help="Replay store root or .json file (default: the embedded synthetic store).")
 @click.option("--model", default=None, help="Model (needed when the store root holds several).")
 @click.option("--dataset", default=None, help="Dataset (needed when the model has several).")
-@click.option("--question", "-q", default=0, show_default=True, type=click.IntRange(0), help="Question index.")
+@click.option("--question", "-Q", default=0, show_default=True, type=click.IntRange(0), help="Question index.")
 @click.option("--seed", "-s", default=0, show_default=True, type=click.IntRange(0), help="Ordering seed.")
 @click.option("--beta", type=click.FloatRange(0, 1), default=None,
               help="Beta for the params (default: 0.5 for programs whose params use beta).")

@@ -347,6 +347,27 @@ def to_frame(rep: Report):
     return pd.DataFrame(rep.rows + rep.frontier, columns=CSV_COLUMNS)
 
 
+def to_json(rep: Report) -> dict:
+    """The report as one JSON-ready object (``compare --json``): ``settings``, ``stores``,
+    ``baseline``, ``cost_range`` and the ``rows`` and ``frontier`` records of the CSV (NaN as
+    null)."""
+
+    def clean(v):
+        if isinstance(v, float) and math.isnan(v):
+            return None
+        if isinstance(v, (np.floating, np.integer)):
+            return clean(v.item())
+        if isinstance(v, dict):
+            return {str(k): clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+
+    return clean({"settings": rep.settings, "stores": rep.stores,
+                  "baseline": rep.baseline.label if rep.baseline is not None else None,
+                  "cost_range": rep.cost_range, "rows": rep.rows, "frontier": rep.frontier})
+
+
 def write_csv(rep: Report, path) -> None:
     to_frame(rep).to_csv(path, index=False, float_format="%.6f")
 
