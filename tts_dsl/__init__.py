@@ -8,7 +8,17 @@ from .api import (Binding, CheckedProgram, Diagnostic, DiagnosticsError, EvalRes
                   StoreError, check, compile, evaluate, evaluate_one, list_datasets, list_models, load, open_store,
                   parse, read_source)
 
-__version__ = "0.1.0"
+def _version() -> str:
+    """The installed distribution's version; a checkout that is not installed says so."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tts-dsl")
+    except PackageNotFoundError:
+        return "0.0.0+checkout"
+
+
+__version__ = _version()
 
 __all__ = [
     "parse", "check", "load", "compile", "open_store", "evaluate", "evaluate_one", "read_source",

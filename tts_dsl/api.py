@@ -270,6 +270,36 @@ def compare_report(configs: list, refs: list, seeds: int = 100, limits: Limits |
     return rep, cells
 
 
+def find_program(ref: str | Path) -> Path:
+    """A program file: ``ref`` itself when it exists, else the shipped program of that name
+    (``asc`` or ``asc.tts``, see :func:`shipped_programs`), else ``ref`` unchanged (reading
+    it then reports the missing file)."""
+    p = Path(ref)
+    if p.exists() or len(p.parts) != 1:
+        return p
+    shipped = shipped_programs()
+    if shipped is not None:
+        cand = shipped / (p.name if p.suffix == ".tts" else f"{p.name}.tts")
+        if cand.is_file():
+            return cand
+    return p
+
+
+def program_summary(path: str | Path) -> str | None:
+    """The first line of a program's leading comment (None without one)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                s = line.strip()
+                if s.startswith("#"):
+                    return s.lstrip("# ")[:200]
+                if s:
+                    return None
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
+
+
 def shipped_programs() -> Path | None:
     """The directory of the shipped ``.tts`` programs: inside the installed package (wheel)
     or in the checkout; None if neither is present."""
@@ -283,7 +313,7 @@ def shipped_programs() -> Path | None:
 __all__ = [
     "parse", "check", "load", "compile", "open_store", "evaluate", "evaluate_one", "read_source",
     "check_report", "prove", "schedule_table", "format_source", "language_reference", "vocabulary", "default_beta", "trace",
-    "compare_report", "shipped_programs",
+    "compare_report", "shipped_programs", "find_program", "program_summary",
     "CheckedProgram", "Executable", "EvalResult", "Store", "StoreError", "Diagnostic", "DiagnosticsError",
     "Limits", "Binding", "list_models", "list_datasets",
 ]

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..api import check_report, read_source, schedule_table
+from ..api import check_report, find_program, read_source, schedule_table
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.limits import Limits
 from .common import UserError, parse_sets, unreadable_only
@@ -44,6 +44,7 @@ def check_file(path: str, overrides: dict, strict: bool = False, limits: Limits 
     standard input."""
     if path == "-":
         return check_report(click.get_text_stream("stdin").read(), STDIN, overrides, strict, limits)
+    path = str(find_program(path))
     try:
         src = read_source(path)
     except DiagnosticsError as ex:

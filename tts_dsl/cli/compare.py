@@ -9,7 +9,7 @@ import json
 import click
 
 from ..api import check as check_source
-from ..api import compare_report, read_source
+from ..api import compare_report, find_program, read_source
 from ..evaluation import executors
 from ..evaluation.sweep import parse_beta_spec
 from ..lang.limits import Limits
@@ -57,7 +57,7 @@ def make_configs(programs, betas_given, sets: dict, sweeps: dict, limits: Limits
     configs = []
     used_sets, used_sweeps = set(), set()
     names_seen: dict = {}
-    for path in programs:
+    for path in map(str, map(find_program, programs)):
         src = read_source(path)
         checked = check_source(src, path, limits)
         pnames = {p.name for p in checked.params}

@@ -8,7 +8,7 @@ import time
 import click
 
 from ..api import check as check_source
-from ..api import read_source
+from ..api import find_program, read_source
 from ..evaluation import executors
 from ..evaluation.sweep import Interrupted, make_tasks, parse_beta_spec
 from ..lang.schedule import bind
@@ -55,7 +55,8 @@ def get_executor(name: str, jobs: int | None, address: str | None = None):
               help="Seeds to trace: all | 0 | 0,1 | 0-4.")
 def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_json, jobs, executor, address,
              max_seconds, max_actions, limit_sets, quiet, traces_path, trace_questions, trace_seeds):
-    """Evaluate PROGRAMS under the replay protocol (100 ordering seeds, every question).
+    """Evaluate PROGRAMS (files, or names of shipped programs: see `tts-dsl programs`)
+    under the replay protocol (100 ordering seeds, every question).
 
     Prints accuracy (%), mean tokens per question, episodes and wall time per
     (program, model, dataset, beta).
@@ -78,7 +79,7 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
         r.load()
     tasks = []
     sweep_knobs: list[str] = []
-    for p in programs:
+    for p in map(str, map(find_program, programs)):
         src = read_source(p)
         checked = check_source(src, p, limits)
         bind(checked, betas_given[0] if betas_given else None, overrides)  # params errors before running

@@ -7,7 +7,7 @@ import json
 import click
 
 from ..api import check as check_source
-from ..api import read_source
+from ..api import find_program, read_source
 from ..api import trace as api_trace
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.limits import Limits
@@ -49,6 +49,7 @@ def trace_cmd(program, store, model, dataset, question, seed, beta, sets, png, a
 
     overrides = parse_sets(sets)
     limits = Limits() if max_actions is None else Limits().with_(max_actions=max_actions)
+    program = str(find_program(program))
     src = read_source(program)
     checked = check_source(src, program, limits)
     st = one_store(store, model, dataset)
