@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,10 @@ SHARED = ROOT.parent / "shared"
 REPLAY = SHARED / "replay"
 REFERENCE = SHARED / "reference" / "aime24.csv"
 MODELS = ["Qwen3-0.6B", "Qwen3-1.7B", "Qwen3-4B", "Qwen3-8B"]
+
+# The evaluation cache of eval/compare: one fresh file per test session (also for the CLI
+# subprocesses the tests start), never the user's ~/.cache.
+os.environ["TTS_DSL_CACHE"] = os.path.join(tempfile.mkdtemp(prefix="tts-dsl-test-cache-"), "eval.jsonl")
 
 
 def pytest_collection_modifyitems(config, items):

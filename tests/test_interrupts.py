@@ -25,7 +25,7 @@ def start_sweep(tmp_path, jobs=2):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TTS_DSL_PROGRESS_EVERY": "0"}
     out = tmp_path / "rows.csv"
     p = subprocess.Popen([sys.executable, "-m", "tts_dsl", "eval", str(ROOT / "programs" / "certaindex.tts"),
-                          "--beta", "0:1:0.05", "--seeds", "40", "-j", str(jobs), "--out", str(out)],
+                          "--beta", "0:1:0.05", "--seeds", "40", "-j", str(jobs), "--out", str(out), "--no-cache"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                          start_new_session=True)
     return p, out

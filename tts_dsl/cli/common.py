@@ -16,7 +16,7 @@ class UserError(click.ClickException):
     exit_code = 2
 
     def show(self, file=None):
-        click.echo(f"error: {self.message}", err=True)
+        click.echo(f"error: {self.message}", file=file, err=file is None)
 
 
 SIGPIPE_STATUS = 141  # 128 + SIGPIPE, what a Unix tool killed by a closed pipe reports
@@ -147,47 +147,28 @@ def parse_sets(values) -> dict:
 
 def store_refs(store: str | None, model: str | None, dataset: str | None, synthetic_seed: int = 0):
     """Resolve --store/--model/--dataset into StoreRefs (``all`` and comma lists allowed)."""
-    from pathlib import Path
+    from ..evaluation.sweep import resolve_stores
 
-    from ..evaluation.sweep import StoreRef
-    from ..replay.store import list_datasets, list_models
+    try:
+        return resolve_stores(store, model, dataset, synthetic_seed)
+    except ValueError as ex:
+        raise UserError(str(ex)) from None
 
-    if store is None:
-        if model or dataset:
-            raise UserError("--model/--dataset need --store (without --store the embedded synthetic store is used)")
-        return [StoreRef(None, synthetic_seed=synthetic_seed)]
-    root = Path(store)
-    if root.is_file():
-        return [StoreRef(str(root), model or root.parent.name, dataset or root.stem)]
-    if not root.exists():
-        raise StoreError(f"{root}: no such store (expected a directory ROOT/<model>/<dataset>.json or a .json file)")
-    models_here = list_models(root)
-    if not models_here:
-        raise StoreError(f"{root}: not a store: no <model>/<dataset>.json files here")
-    if model in (None, "all"):
-        models = models_here
-    else:
-        models = [m.strip() for m in model.split(",") if m.strip()]
-        for m in models:
-            if m not in models_here:
-                from ..lang.diagnostics import did_you_mean
 
-                hint = did_you_mean(m, models_here)
-                raise StoreError(f"{root}: no model '{m}'; models here: {', '.join(models_here)}"
-                                 + (f" ({hint})" if hint else ""))
-    refs = []
-    for m in models:
-        ds_here = list_datasets(root, m)
-        ds = ds_here if dataset in (None, "all") else [d.strip() for d in dataset.split(",") if d.strip()]
-        for d in ds:
-            if d not in ds_here:
-                if dataset not in (None, "all") and len(models) > 1:
-                    continue  # a dataset some models lack: skip for those
-                raise StoreError(f"{root}/{m}: no dataset '{d}'; datasets: {', '.join(ds_here) or 'none'}")
-            refs.append(StoreRef(str(root), m, d))
-    if not refs:
-        raise StoreError(f"{root}: no store matches --model {model or 'all'} --dataset {dataset or 'all'}")
-    return refs
+def with_cache(executor, no_cache: bool):
+    """The executor behind the evaluation cache (``--no-cache``: the executor itself)."""
+    if no_cache:
+        return executor
+    from ..evaluation.cache import CachedExecutor, EvalCache, default_cache_path
+
+    return CachedExecutor(executor, EvalCache(default_cache_path()))
+
+
+def report_cache(executor) -> None:
+    hits = getattr(executor, "hits", 0)
+    if hits:
+        click.echo(f"{hits} row{'s' if hits != 1 else ''} from the cache {executor.cache.path or ''} "
+                   f"(--no-cache evaluates again)".replace("  ", " "), err=True)
 
 
 def check_writable(path: str | None):

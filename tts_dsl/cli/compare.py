@@ -3,18 +3,16 @@ bootstrap intervals, paired tests against a baseline, frontier areas and a front
 
 from __future__ import annotations
 
-import itertools
 import json
 
 import click
 
-from ..api import check as check_source
-from ..api import compare_report, find_program, read_source
+from ..api import choose_baseline, compare_configs, compare_report
 from ..evaluation import executors
 from ..evaluation.sweep import parse_beta_spec
 from ..lang.limits import Limits
-from ..lang.schedule import bind, parse_override
-from .common import UserError, check_writable, draw_png, parse_sets, store_refs
+from ..lang.schedule import parse_override
+from .common import UserError, check_writable, draw_png, parse_sets, report_cache, store_refs, with_cache
 from .progress import Progress
 
 
@@ -52,52 +50,17 @@ def parse_cost_range(spec: str | None):
 
 
 def make_configs(programs, betas_given, sets: dict, sweeps: dict, limits: Limits):
-    from ..reporting.compare import Config
-
-    configs = []
-    used_sets, used_sweeps = set(), set()
-    names_seen: dict = {}
-    for path in map(str, map(find_program, programs)):
-        src = read_source(path)
-        checked = check_source(src, path, limits)
-        pnames = {p.name for p in checked.params}
-        mine_sets = {k: v for k, v in sets.items() if k in pnames}
-        used_sets |= set(mine_sets)
-        mine_sweeps = {k: v for k, v in sweeps.items() if k in pnames}
-        used_sweeps |= set(mine_sweeps)
-        betas = (betas_given or [0.5]) if checked.uses_beta else [None]
-        name = checked.name
-        if name in names_seen and names_seen[name] != path:
-            name = f"{name}({path})"
-        names_seen[name] = path
-        keys = list(mine_sweeps)
-        for b in betas:
-            for combo in itertools.product(*(mine_sweeps[k] for k in keys)) if keys else [()]:
-                params = {**mine_sets, **dict(zip(keys, combo))}
-                bind(checked, b, params)  # params errors (ranges, types) before running anything
-                configs.append(Config(name, path, src, b, params, dict(zip(keys, combo))))
-    for k in sets:
-        if k not in used_sets:
-            raise UserError(f"--set {k}: no program declares a param '{k}'")
-    for k in sweeps:
-        if k not in used_sweeps:
-            raise UserError(f"--sweep {k}: no program declares a param '{k}'")
-    return configs
+    try:
+        return compare_configs(programs, betas_given, sets, sweeps, limits)
+    except ValueError as ex:
+        raise UserError(str(ex)) from None
 
 
 def pick_baseline(configs, spec: str | None):
-    if not configs:
-        return None
-    if spec is None:
-        return configs[0]
-    for c in configs:
-        if c.label == spec:
-            return c
-    for c in configs:
-        if c.program == spec or c.file == spec:
-            return c
-    labels = ", ".join(repr(c.label) for c in configs[:12])
-    raise UserError(f"--baseline {spec!r} matches no row; rows: {labels}{', …' if len(configs) > 12 else ''}")
+    try:
+        return choose_baseline(configs, spec)
+    except ValueError as ex:
+        raise UserError(str(ex)) from None
 
 
 @click.command("compare")
@@ -135,11 +98,12 @@ def pick_baseline(configs, spec: str | None):
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.option("--no-cache", is_flag=True, help="Evaluate everything again (default: reuse the evaluation cache).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the report's numbers as one JSON object instead of Markdown.")
 def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseline, seeds, n_boot, n_perm, ci_seed,
                 level, cost_range, out, csv_path, plot, show_frontier, title, jobs, executor, address, quiet,
-                as_json):
+                no_cache, as_json):
     """Compare PROGRAMS: accuracy (with bootstrap intervals) and tokens per store and on
     average, paired differences against a baseline with p-values and token ratios, and the
     area under each accuracy-cost frontier. Prints Markdown; see docs/reports.md."""
@@ -161,13 +125,14 @@ def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseli
     configs = make_configs(programs, betas_given, overrides, sweep_vals, limits)
     base = pick_baseline(configs, baseline)
     try:
-        ex = executors.get_executor(executor, jobs, address)
+        ex = with_cache(executors.get_executor(executor, jobs, address), no_cache)
     except executors.ExecutorError as e:
         raise UserError(str(e)) from None
     n_tasks = len(configs) * len(refs)
     with Progress(n_tasks, "evaluating", enabled=n_tasks > 1 and not quiet) as bar:
         rep, cells = compare_report(configs, refs, seeds, limits, ex, base, n_boot, n_perm, ci_seed, level,
                                     crange, overrides, bar.update)
+    report_cache(ex)
     md = to_markdown(rep, title, show_frontier)
     if as_json:
         click.echo(json.dumps(to_json(rep), indent=1))

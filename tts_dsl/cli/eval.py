@@ -10,9 +10,8 @@ import click
 from ..api import check as check_source
 from ..api import find_program, read_source
 from ..evaluation import executors
-from ..evaluation.sweep import Interrupted, make_tasks, parse_beta_spec
-from ..lang.schedule import bind
-from .common import UserError, check_writable, parse_sets, store_refs, table
+from ..evaluation.sweep import Interrupted, parse_beta_spec, plan_sweep
+from .common import UserError, check_writable, parse_sets, report_cache, store_refs, table, with_cache
 from .progress import Progress
 
 BASE_COLUMNS = ["program", "model", "dataset", "beta", "accuracy", "avg_cost", "episodes", "wall_s"]
@@ -46,7 +45,10 @@ def get_executor(name: str, jobs: int | None, address: str | None = None):
 @click.option("--max-actions", type=click.IntRange(1), default=None, help="Action cap per episode (default 50000).")
 @click.option("--limit", "limit_sets", multiple=True, metavar="NAME=VALUE",
               help="Override a resource limit, e.g. --limit max_steps=100000 (see docs/safety.md).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.option("--no-cache", is_flag=True,
+              help="Evaluate everything again (default: rows evaluated before with the same tool version, "
+                   "program, store, beta, seeds and limits come from the cache; see docs/cli.md).")
 @click.option("--traces", "traces_path", type=click.Path(dir_okay=False), default=None,
               help="Also write episode traces as JSONL (schema: docs/traces.md).")
 @click.option("--trace-questions", default="all", show_default=True, metavar="SPEC",
@@ -54,7 +56,7 @@ def get_executor(name: str, jobs: int | None, address: str | None = None):
 @click.option("--trace-seeds", default="0", show_default=True, metavar="SPEC",
               help="Seeds to trace: all | 0 | 0,1 | 0-4.")
 def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_json, jobs, executor, address,
-             max_seconds, max_actions, limit_sets, quiet, traces_path, trace_questions, trace_seeds):
+             max_seconds, max_actions, limit_sets, quiet, no_cache, traces_path, trace_questions, trace_seeds):
     """Evaluate PROGRAMS (files, or names of shipped programs: see `tts-dsl programs`)
     under the replay protocol (100 ordering seeds, every question).
 
@@ -77,20 +79,12 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
     refs = store_refs(store, model, dataset)
     for r in refs:  # fail early, with a clear message, on a broken store
         r.load()
-    tasks = []
-    sweep_knobs: list[str] = []
+    sources = []
     for p in map(str, map(find_program, programs)):
         src = read_source(p)
-        checked = check_source(src, p, limits)
-        bind(checked, betas_given[0] if betas_given else None, overrides)  # params errors before running
-        if any(k.uses_beta and k.name not in overrides for k in checked.params):
-            betas = betas_given or [0.5]
-        else:
-            betas = [None]  # beta changes nothing: evaluate once
-        for k in checked.params:
-            if k.uses_beta and k.name not in overrides and k.name not in sweep_knobs:
-                sweep_knobs.append(k.name)
-        tasks += make_tasks([(src, p)], refs, betas, overrides, range(seeds), limits)
+        check_source(src, p, limits)  # diagnostics before anything runs
+        sources.append((src, p))
+    tasks, sweep_knobs = plan_sweep(sources, refs, betas_given, overrides, range(seeds), limits)
     if traces_path:  # check the selections before running anything
         from ..reporting.traces import parse_selection
 
@@ -101,7 +95,7 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
         except ValueError as ex_:
             raise UserError(str(ex_)) from None
         check_writable(traces_path)
-    ex = get_executor(executor, jobs, address)
+    ex = with_cache(get_executor(executor, jobs, address), no_cache)
     t0 = time.perf_counter()
     partial = False
     try:
@@ -146,6 +140,7 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
             click.echo(table(shown, cols))
     if len(tasks) > 1:
         click.echo(f"{len(rows)} evaluations in {wall:.1f} s", err=True)
+    report_cache(ex)
     if out and rows:
         click.echo(f"wrote {out}" + (" (partial)" if partial else ""), err=True)
     errors = [r for r in rows if r.get("error")]

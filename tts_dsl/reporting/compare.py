@@ -158,6 +158,22 @@ class Report:
     cost_range: tuple | None
     settings: dict
 
+    def markdown(self, title: str | None = None, frontier: bool | None = None) -> str:
+        """The Markdown ``tts-dsl compare`` prints."""
+        return to_markdown(self, title, frontier)
+
+    def frame(self):
+        """The numbers as a DataFrame (the ``--csv`` columns)."""
+        return to_frame(self)
+
+    def json(self) -> dict:
+        """The ``--json`` object."""
+        return to_json(self)
+
+    def __repr__(self) -> str:
+        return (f"Report({len(self.configs)} rows x {len(self.stores)} stores, "
+                f"baseline={self.baseline.label if self.baseline is not None else None!r})")
+
 
 AVERAGE = "average"
 
