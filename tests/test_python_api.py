@@ -91,3 +91,36 @@ def test_python_doc_runs_as_a_notebook(capsys):
     out = capsys.readouterr().out
     assert "ValueError: beta 2 is outside [0, 1]" in out and "ValueError: seeds must be" in out
     assert ns["correct"].shape == (5, 30)
+
+
+def test_reports_carry_provenance():
+    rep = tts_dsl.compare(["sc", "esc"], seeds=2, n_boot=100, n_perm=100, jobs=1)
+    pv = rep.json()["settings"]["provenance"]
+    assert pv["tool"] == tts_dsl.__version__ and pv["seed_list"] == "0-1"
+    assert pv["stores"] == {"synthetic/default": tts_dsl.open_store().digest}
+    assert set(pv["programs"]) == {"sc", "esc"}
+    assert rep.markdown().rstrip().splitlines()[-1].startswith(f"Provenance: tts-dsl {tts_dsl.__version__}; seeds 0-1")
+    cells = rep.frame()
+    cells = cells[cells.kind == "cell"]
+    assert (cells.program_hash == cells.program.map(pv["programs"])).all() and (cells.seed_list == "0-1").all()
+
+
+def test_eval_and_compare_reuse_the_cache(tmp_path, monkeypatch, capsys):
+    from tts_dsl.cli import main
+
+    monkeypatch.setenv("TTS_DSL_CACHE", str(tmp_path / "cache.jsonl"))
+    args = ["eval", "sc", "esc", "--seeds", "3", "-q", "-j", "1"]
+    assert main(args) == 0
+    first = capsys.readouterr()
+    assert "from the cache" not in first.err
+    assert main(args) == 0
+    second = capsys.readouterr()
+    assert "2 rows from the cache" in second.err and second.out == first.out
+    assert main(args + ["--no-cache"]) == 0
+    assert "from the cache" not in capsys.readouterr().err
+    cmp = ["compare", "sc", "esc", "--seeds", "3", "--bootstrap", "100", "--permutations", "100", "-q", "-j", "1"]
+    assert main(cmp) == 0
+    a = capsys.readouterr().out
+    assert main(cmp) == 0
+    b = capsys.readouterr()
+    assert "from the cache" in b.err and b.out == a  # episodes come back from the cache identical

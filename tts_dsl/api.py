@@ -327,9 +327,10 @@ def compare_report(configs: list, refs: list, seeds: int = 100, limits: Limits |
     ``(report, cells)``; ``to_markdown(report)`` renders it."""
     import numpy as np
 
+    from .evaluation.cache import tool_version
     from .evaluation.executors import get_executor
-    from .evaluation.sweep import Task
-    from .reporting.compare import Cell, build_report
+    from .evaluation.sweep import Task, program_hash, seed_list
+    from .reporting.compare import Cell, add_provenance, build_report
 
     limits = limits or Limits()
     tasks, keys = [], []
@@ -348,6 +349,8 @@ def compare_report(configs: list, refs: list, seeds: int = 100, limits: Limits |
         cells.append(Cell(cfg, label, corr, cost, err))
     rep = build_report(cells, [r.label for r in refs], configs, baseline if len(configs) > 1 else None,
                        n_boot, n_perm, ci_seed, level, cost_range, overrides or {})
+    add_provenance(rep, tool_version(), {r.label: r.load().digest for r in refs},
+                   {c.program: program_hash(c.source) for c in configs}, seed_list(range(seeds)))
     return rep, cells
 
 

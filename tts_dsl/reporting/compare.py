@@ -349,18 +349,34 @@ def to_markdown(rep: Report, title: str | None = None, frontier: bool | None = N
     if st.get("overrides"):
         out.append("Param overrides (in the programs that declare them): "
                    + ", ".join(f"{k}={v}" for k, v in st["overrides"].items()) + ".")
+    pv = st.get("provenance")
+    if pv:
+        out.append(f"Provenance: tts-dsl {pv['tool']}; seeds {pv['seed_list']}; stores "
+                   + ", ".join(f"{k} {v}" for k, v in pv["stores"].items()) + "; programs "
+                   + ", ".join(f"{k} {v}" for k, v in pv["programs"].items()) + " (sha256 prefixes).")
     return "\n".join(out) + "\n"
 
 
 CSV_COLUMNS = ["kind", "program", "config", "label", "beta", "store", "accuracy", "acc_lo", "acc_hi", "tokens",
                "baseline", "delta_acc", "delta_lo", "delta_hi", "p_value", "token_ratio", "frontier_area",
-               "cost_lo", "cost_hi", "points", "pareto_points", "error"]
+               "cost_lo", "cost_hi", "points", "pareto_points", "error", "tool", "store_hash", "program_hash",
+               "seed_list"]
 
 
 def to_frame(rep: Report):
     import pandas as pd
 
     return pd.DataFrame(rep.rows + rep.frontier, columns=CSV_COLUMNS)
+
+
+def add_provenance(rep: Report, tool: str, stores: dict, programs: dict, seed_list: str) -> None:
+    """File what produced the report: in ``settings["provenance"]`` (the Markdown's last line,
+    the JSON) and on every cell row (the CSV): tool version, store and program hashes, seeds."""
+    rep.settings["provenance"] = {"tool": tool, "stores": dict(stores), "programs": dict(programs),
+                                  "seed_list": seed_list}
+    for r in rep.rows:
+        r.update(tool=tool, store_hash=stores.get(r["store"]), program_hash=programs.get(r["program"]),
+                 seed_list=seed_list)
 
 
 def to_json(rep: Report) -> dict:
