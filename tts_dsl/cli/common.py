@@ -184,6 +184,37 @@ def check_writable(path: str | None):
         raise UserError(f"cannot write {path}: it is a directory")
 
 
+FIGURE_FORMATS = (".png", ".svg", ".pdf")
+
+
+def figure_options(f):
+    """``--dpi`` and ``--size`` for the commands that draw."""
+    f = click.option("--size", default=None, metavar="WxH",
+                     help="Figure size in inches, e.g. 7x4 (default: fitted to the panels).")(f)
+    f = click.option("--dpi", default=200, show_default=True, type=click.IntRange(30, 1200),
+                     help="Resolution of PNG figures (SVG and PDF are vector).")(f)
+    return f
+
+
+def parse_size(spec: str | None):
+    if spec is None:
+        return None
+    try:
+        w, h = (float(x) for x in spec.lower().split("x"))
+    except ValueError:
+        raise UserError(f"bad --size {spec!r}: use WIDTHxHEIGHT in inches, e.g. 7x4") from None
+    if not (0.5 <= w <= 100 and 0.5 <= h <= 100):
+        raise UserError(f"bad --size {spec!r}: width and height must be between 0.5 and 100 inches")
+    return (w, h)
+
+
+def check_figure_path(path: str | None, option: str):
+    from pathlib import Path
+
+    if path and Path(path).suffix.lower() not in FIGURE_FORMATS:
+        raise UserError(f"{option} {path}: the file name must end in .png, .svg or .pdf")
+
+
 def draw_png(draw, path: str, option: str):
     """Call ``draw()``, which writes a PNG at ``path``; a missing matplotlib or an unwritable
     path become clean errors naming ``option``."""

@@ -12,7 +12,8 @@ from ..evaluation import executors
 from ..evaluation.sweep import parse_beta_spec
 from ..lang.limits import Limits
 from ..lang.schedule import parse_override
-from .common import UserError, check_writable, draw_png, parse_sets, report_cache, store_refs, with_cache
+from .common import (UserError, check_figure_path, check_writable, draw_png, figure_options, parse_sets, parse_size,
+                     report_cache, store_refs, with_cache)
 from .progress import Progress
 
 
@@ -90,7 +91,9 @@ def pick_baseline(configs, spec: str | None):
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the Markdown report here.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Write the numbers as CSV.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
-              help="Draw the accuracy-cost frontiers (one panel per store, plus the average) as PNG.")
+              help="Draw the accuracy-cost frontiers (one panel per store, plus the average): "
+                   "PNG, SVG or PDF by the file name.")
+@figure_options
 @click.option("--frontier/--no-frontier", "show_frontier", default=None,
               help="Include the frontier-area table (default: when a program has 3+ points).")
 @click.option("--title", default=None, help="Report title.")
@@ -103,11 +106,11 @@ def pick_baseline(configs, spec: str | None):
               help="Print the report's numbers as one JSON object instead of Markdown.")
 def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseline, seeds, n_boot, n_perm, ci_seed,
                 level, cost_range, out, csv_path, plot, show_frontier, title, jobs, executor, address, quiet,
-                no_cache, as_json):
+                no_cache, as_json, dpi, size):
     """Compare PROGRAMS: accuracy (with bootstrap intervals) and tokens per store and on
     average, paired differences against a baseline with p-values and token ratios, and the
     area under each accuracy-cost frontier. Prints Markdown; see docs/reports.md."""
-    from ..reporting.compare import curves_for_plot, to_json, to_markdown, write_csv
+    from ..reporting.compare import curves_for_plot, plot_note, to_json, to_markdown, write_csv
 
     limits = Limits()
     overrides = parse_sets(sets)
@@ -119,6 +122,8 @@ def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseli
         raise UserError(str(ex)) from None
     for target in (out, csv_path, plot):
         check_writable(target)
+    check_figure_path(plot, "--plot")
+    fig_size = parse_size(size)
     refs = store_refs(store, model, dataset)
     for r in refs:
         r.load()
@@ -159,7 +164,8 @@ def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseli
         for s, cv in curves.items():
             lo, hi = rep.cost_range.get(s) or (None, None)
             panels.append((s if s != "average" else "average over stores", cv, lo, hi, areas.get(s, {})))
-        draw_png(lambda: plot_frontier_panels(panels, plot), plot, "--plot")
+        draw_png(lambda: plot_frontier_panels(panels, plot, dpi=dpi, size=fig_size, note=plot_note(rep)), plot,
+                 "--plot")
         click.echo(f"wrote {plot}", err=True)
     errors = [c for c in cells if c.error]
     for c in errors:

@@ -405,15 +405,30 @@ def write_csv(rep: Report, path) -> None:
 
 
 def curves_for_plot(rep: Report) -> dict:
-    """``{column: {program: [(tokens, accuracy, tag), ...]}}`` for :func:`plot_frontier_panels`."""
+    """``{column: {program: [(tokens, accuracy, tag, acc_lo, acc_hi), ...]}}`` for
+    :func:`plot_frontier_panels` (tag: the row's one varying value, e.g. its beta)."""
     cols = rep.stores + ([AVERAGE] if len(rep.stores) > 1 else [])
     out: dict = {s: {} for s in cols}
     for r in rep.rows:
         if r["accuracy"] is None or r["store"] not in out:
             continue
         tag = r["config"].split("=", 1)[1] if r["config"] and " " not in r["config"] else None
-        out[r["store"]].setdefault(r["program"], []).append((r["tokens"], r["accuracy"], tag))
+        out[r["store"]].setdefault(r["program"], []).append((r["tokens"], r["accuracy"], tag, r["acc_lo"],
+                                                             r["acc_hi"]))
     return out
+
+
+def plot_note(rep: Report) -> str:
+    """What the figure's marks mean: the numbers next to points (the varying setting) and
+    the error bars (the report's intervals)."""
+    names = sorted({r["config"].split("=", 1)[0] for r in rep.rows
+                    if r["config"] and " " not in r["config"] and "=" in r["config"]})
+    level = round(100 * rep.settings.get("level", LEVEL))
+    parts = []
+    if names:
+        parts.append(f"numbers next to points: {' / '.join(names)}")
+    parts.append(f"bars: {level}% bootstrap intervals; hollow: dominated points")
+    return "; ".join(parts)
 
 
 def finite(x) -> bool:
