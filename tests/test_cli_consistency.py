@@ -115,7 +115,7 @@ def test_eval_status_on_stderr_data_on_stdout(tmp_path):
     assert "2 evaluations in" in p.stderr and f"wrote {out}" in p.stderr
     # off a terminal, progress is lines with counts (here one line per finished task)
     p = subprocess.run([sys.executable, "-m", "tts_dsl", "eval", str(PROGRAMS / "sc.tts"), str(PROGRAMS / "esc.tts"),
-                        "--seeds", "3", "-j", "1"], capture_output=True, text=True,
+                        "--seeds", "3", "-j", "1", "--no-cache"], capture_output=True, text=True,
                        env={**env, "TTS_DSL_PROGRESS_EVERY": "0"}, timeout=300)
     assert "evaluating: 2 tasks" in p.stderr and "evaluating: 1/2 (50%)" in p.stderr and "ETA" in p.stderr
     assert "evaluating: 2/2 (100%)" in p.stderr
