@@ -5,7 +5,8 @@ Two forms are collected: a ```text/```console block whose lines start with ``$ C
 followed by the output, and a ```bash block holding one ``tts-dsl`` command followed
 directly by a ```text block (the output). Comparison normalises times (``12.3 s``,
 ``wall_s``) and ignores status lines on stderr (progress, "wrote FILE", cache notes); a
-documented line ``...`` stands for any number of lines. Commands run in a scratch
+documented line ``...`` stands for any number of lines. ``compare`` reports shown as raw
+Markdown in docs/reports.md are compared too (marked slow: minutes of evaluation). Commands run in a scratch
 directory that sees the checkout's programs/, tests/ and tools/ (``../shared`` is the shared
 data); files the docs use but do not ship (``typo.tts``) are written there first."""
 
@@ -52,9 +53,27 @@ def documented_runs():
                 cmd = body.replace("\\\n", " ").strip()
                 if between.strip() == "" and cmd.startswith("tts-dsl ") and "\n" not in cmd:
                     out.append((f, cmd, blocks[i + 1][1].splitlines()))
-    return [pytest.param(f, cmd, exp, id=f"{f.name}:{cmd[:60]}",
-                         marks=[pytest.mark.shared] if "../shared" in cmd else [])
+            if lang in ("bash", "sh") and body.startswith("tts-dsl compare "):
+                report = compare_output(text[end:blocks[i + 1][2] if i + 1 < len(blocks) else len(text)])
+                if report:
+                    out.append((f, body.replace("\\\n", " ").strip(), report))
+    return [pytest.param(f, cmd, exp, id=f"{f.name}:{cmd[:60]}…{len(exp)}",
+                         marks=([pytest.mark.shared] if "../shared" in cmd else [])
+                         + ([pytest.mark.slow] if cmd.startswith("tts-dsl compare") else []))
             for f, cmd, exp in out if cmd and any(line.strip() for line in exp)]
+
+
+def compare_output(text: str) -> list[str] | None:
+    """A ``compare`` report shown as raw Markdown after its command (docs/reports.md): from
+    its first line to its Provenance line."""
+    lines = text.splitlines()
+    try:
+        a = next(i for i, x in enumerate(lines) if x.startswith(("Accuracy (%) with a", "Frontier area: ")))
+        b = next(i for i, x in enumerate(lines) if i > a and x.startswith("Provenance: "))
+    except StopIteration:
+        return None
+    head = [] if lines[a].startswith("Accuracy") else ["..."]  # the docs show the report's tail
+    return head + lines[a:b + 1]
 
 
 def normalise(lines: list[str]) -> list[str]:
@@ -96,6 +115,8 @@ def test_documented_output(doc, cmd, expected, tmp_path, monkeypatch, capsys):
     cap = capsys.readouterr()
     got = [line.replace(str(SHARED), "../shared") for line in (cap.out + cap.err).splitlines()
            if not STATUS.match(line)]
+    if cmd.startswith("tts-dsl compare") and got and got[0].startswith("# "):
+        got = got[2:]  # the report's title and blank line, which the docs leave out
     exp, act = normalise(expected), normalise(got)
     assert matches(exp, act), f"{doc.name}: `{cmd}` printed:\n" + "\n".join(act)
 
