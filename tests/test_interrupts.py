@@ -19,6 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 
+def _default_sigint():  # pragma: no cover - runs in the child before exec
+    """A test run in the background of a shell inherits an ignored SIGINT; a user's sweep
+    in a terminal has the default one."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_sweep(tmp_path, jobs=2):
     """certaindex over 21 betas x 40 seeds: about 20 s of work on 2 cores, so it is
     always running when the signal arrives."""
@@ -27,7 +33,7 @@ def start_sweep(tmp_path, jobs=2):
     p = subprocess.Popen([sys.executable, "-m", "tts_dsl", "eval", str(ROOT / "programs" / "certaindex.tts"),
                           "--beta", "0:1:0.05", "--seeds", "40", "-j", str(jobs), "--out", str(out), "--no-cache"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                         start_new_session=True)
+                         start_new_session=True, preexec_fn=_default_sigint)
     return p, out
 
 
