@@ -17,9 +17,10 @@ REPLAY = SHARED / "replay"
 REFERENCE = SHARED / "reference" / "aime24.csv"
 MODELS = ["Qwen3-0.6B", "Qwen3-1.7B", "Qwen3-4B", "Qwen3-8B"]
 
-# the stores' binary cache (tts_dsl.replay.binary) goes to a temporary directory, not the
-# user's cache, for the tests and every CLI they start
-os.environ.setdefault("TTS_DSL_CACHE", str(Path(tempfile.gettempdir()) / "tts-dsl-test-cache"))
+# tts-dsl's cache directory (the stores' binary cache, the fast engine's code, the evaluation
+# cache of eval/compare): one fresh directory per test session, also for the CLI subprocesses
+# the tests start, never the user's ~/.cache.
+os.environ["TTS_DSL_CACHE"] = tempfile.mkdtemp(prefix="tts-dsl-test-cache-")
 
 
 def pytest_collection_modifyitems(config, items):

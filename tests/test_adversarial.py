@@ -225,7 +225,7 @@ def test_cli_limit_option(tmp_path):
     p = tmp_path / "p.tts"
     p.write_text(BODY.format("let x = (((1)))"), encoding="utf-8")
     r = CliRunner().invoke(cli, ["check", "--json", "--limit", "max_nesting=2", str(p)])
-    assert r.exit_code == 1 and json.loads(r.output)["diagnostics"][0]["code"] == "L002"
+    assert r.exit_code == 1 and json.loads(r.output)[0]["diagnostics"][0]["code"] == "L002"
     r = CliRunner().invoke(cli, ["check", "--limit", "max_nesting=3", str(p)])
     assert r.exit_code == 0, r.output
     for bad in ("nope=1", "max_nesting=x", "max_nesting=0", "max_nesting"):

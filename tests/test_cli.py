@@ -107,7 +107,7 @@ def test_check_json(tmp_path):
     bad.write_text("controller typo\nanswer majority(complted)\n")
     p = tts("check", "--json", str(bad))
     assert p.returncode == 1
-    rep = json.loads(p.stdout)
+    [rep] = json.loads(p.stdout)  # always a list, one report per file
     d = rep["diagnostics"][0]
     assert (d["code"], d["line"], d["col"]) == ("E301", 2, 17)
     assert "completed" in d["hint"] and d["end"] == {"line": 2, "col": 25}

@@ -232,7 +232,7 @@ def test_cli_fmt(tmp_path):
     r = CliRunner().invoke(cli, ["fmt", "--check", str(messy)])
     assert r.exit_code == 1 and "not formatted" in r.output
     r = CliRunner().invoke(cli, ["fmt", "--diff", str(messy)])
-    assert r.exit_code == 0 and "+answer majority(completed)" in r.output
+    assert r.exit_code == 1 and "+answer majority(completed)" in r.output  # a diff: exit 1, like --check
     r = CliRunner().invoke(cli, ["fmt", "--write", str(messy)])
     assert r.exit_code == 0 and messy.read_text() == "controller m\n\nanswer majority(completed)  # done\n"
     assert [p.name for p in tmp_path.iterdir()] == ["m.tts"]  # no temp file left
@@ -250,7 +250,7 @@ def test_cli_fmt_bad_input_is_a_diagnostic(tmp_path):
     assert re.search(r"bad\.tts:\d+:\d+: error\[E00\d\]", r.output)
     assert "Traceback" not in r.output
     r = CliRunner().invoke(cli, ["fmt", str(tmp_path / "missing.tts")])
-    assert r.exit_code == 1 and "F001" in r.output and "no such program file" in r.output
+    assert r.exit_code == 2 and "F001" in r.output and "no such program file" in r.output  # bad input: 2
     bad.write_bytes(b"controller b\n\xff\n")
     r = CliRunner().invoke(cli, ["fmt", str(bad)])
     assert r.exit_code == 1 and "not UTF-8" in r.output and r.exception is None or \

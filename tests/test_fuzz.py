@@ -64,7 +64,7 @@ def test_check_cli_never_shows_a_traceback(tmp_path_factory, src):
     r = CliRunner().invoke(cli, ["check", "--json", str(p)])
     assert r.exit_code in (0, 1), r.output
     assert r.exception is None or isinstance(r.exception, SystemExit)
-    rep = json.loads(r.output)
+    [rep] = json.loads(r.output)
     for d in rep["diagnostics"]:
         assert d["line"] >= 1 and d["col"] >= 1 and d["file"] == str(p)
 

@@ -61,14 +61,14 @@ def test_check_json_validates(capsys, tmp_path):
         (tmp_path / name).write_text(text)
     files = [str(tmp_path / n) for n in bad] + [str(tmp_path / "missing.tts")]
     code, out = run_cli(capsys, "check", "--json", *files)
-    assert code == 1
+    assert code == 2  # a missing file is bad command-line input
     reports = json.loads(out)
     assert [r["ok"] for r in reports] == [False] * 4
     assert {d["code"] for r in reports for d in r["diagnostics"]} >= {"E309", "S001", "F001"}
     assert schemas.problems("check", reports) == []
     code, out = run_cli(capsys, "check", "--json", "--behavior", "--seeds", "2", "--beta", "0,1",
                         str(PROGRAMS / "cmc.tts"))
-    one = json.loads(out)
+    [one] = json.loads(out)
     assert "behavior" in one and schemas.problems("check", one) == []
     # a broken report is caught
     broken = json.loads(json.dumps(reports[0]))

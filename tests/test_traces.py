@@ -252,7 +252,7 @@ def test_cli_trace_timeline_and_png(tmp_path, capsys):
 
 def test_cli_trace_json_and_read_picture(tmp_path, capsys):
     png = tmp_path / "read.png"
-    rc = main(["trace", str(PROGRAMS / "asc.tts"), "-q", "1", "--json", "--png", str(png)])
+    rc = main(["trace", str(PROGRAMS / "asc.tts"), "--question", "1", "--json", "--png", str(png)])
     cap = capsys.readouterr()
     assert rc == 0
     rec = json.loads(cap.out)
@@ -317,7 +317,7 @@ def test_runtime_error_keeps_the_trace_up_to_the_error(small_store, tmp_path, ca
     assert validate_record(rec) == [] and rec["cost"] == 2 * small_store.questions[1].probe_freq
     p = tmp_path / "bad.tts"
     p.write_text(BAD)
-    rc = main(["trace", str(p), "-q", "2"])
+    rc = main(["trace", str(p), "--question", "2"])
     cap = capsys.readouterr()
     assert rc == 1 and "end: runtime error" in cap.out
     assert "bad.tts:7:3: error[R001]" in cap.err and "Traceback" not in cap.err

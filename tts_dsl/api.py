@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Iterable
 
@@ -78,8 +79,10 @@ def open_store(root: str | Path | None = None, model: str | None = None, dataset
 def _as_checked(program) -> CheckedProgram:
     if isinstance(program, CheckedProgram):
         return program
-    if isinstance(program, (str, Path)) and Path(program).suffix == ".tts":
-        return load(program)
+    if isinstance(program, Path) or (isinstance(program, str) and "\n" not in program):
+        path = find_program(program)  # a path, or a shipped program's name
+        if path.suffix == ".tts" or path.is_file():
+            return load(path)
     if isinstance(program, str):
         return check(program)
     raise TypeError(f"expected a CheckedProgram, a .tts path or program text, got {type(program).__name__}")
@@ -87,28 +90,38 @@ def _as_checked(program) -> CheckedProgram:
 
 def evaluate_one(program, store: Store | None = None, beta: float | None = None, params: dict | None = None,
                  seeds: int | Iterable[int] = 100, limits: Limits | None = None) -> EvalResult:
+    """One evaluation in this process. ``beta`` must be in [0, 1]; None means 0.5 for
+    programs whose params use beta (and the result says 0.5), None otherwise. ``seeds``: N
+    (1..10000) or a list."""
+    from .evaluation.sweep import check_beta, check_seeds
+
     prog = _as_checked(program)
     store = store if store is not None else open_store()
-    seeds = range(seeds) if isinstance(seeds, int) else seeds
+    seeds = check_seeds(seeds)
+    beta = default_beta(prog, None if beta is None else check_beta(beta))
     exe = compile(prog, beta, params, limits=limits)
     return run(exe, store, seeds, limits)
 
 
 def evaluate(program, stores: Store | list[Store] | None = None, beta=None, params: dict | None = None,
              seeds: int | Iterable[int] = 100, limits: Limits | None = None):
-    """Evaluate on one or more stores and betas; one DataFrame row per (store, beta).
+    """Evaluate on one or more stores and betas, in this process (:func:`sweep` runs in
+    parallel); one DataFrame row per (store, beta). ``beta``: None, a number, a list or a
+    numpy array, each in [0, 1].
 
     Columns: program, model, dataset, beta, accuracy, avg_cost, episodes, seeds, wall_s,
     action_cap, step_cap, error, and ``param.<name>`` for every knob value.
     """
     import pandas as pd
 
+    from .evaluation.sweep import check_betas
+
     prog = _as_checked(program)
     if stores is None:
         stores = [open_store()]
     elif isinstance(stores, Store):
         stores = [stores]
-    betas = beta if isinstance(beta, (list, tuple)) else [beta]
+    betas = check_betas(beta) or [None]
     rows = []
     for st in stores:
         for b in betas:
@@ -224,21 +237,89 @@ def default_beta(program: CheckedProgram, beta: float | None = None) -> float | 
     return beta if beta is not None else (0.5 if program.uses_beta else None)
 
 
-def trace(program, store: Store | None = None, question: int = 0, seed: int = 0, beta: float | None = None,
-          params: dict | None = None, limits: Limits | None = None) -> dict:
-    """One episode's trace record (``docs/traces.md``). Raises :class:`ValueError` for a
-    question out of range, :class:`DiagnosticsError` for bad params, and
+def trace(program, store: Store | str | Path | None = None, question: int = 0, seed: int = 0,
+          beta: float | None = None, params: dict | None = None, limits: Limits | None = None,
+          model: str | None = None, dataset: str | None = None) -> dict:
+    """``tts-dsl trace`` from Python: one episode's trace record (``docs/traces.md``).
+    ``program``: a checked program, a path, a shipped program's name or program text;
+    ``store``: a :class:`Store`, a store path (with ``model``/``dataset``) or None (the
+    synthetic store). Raises :class:`ValueError` for a question out of range or a bad beta,
+    :class:`DiagnosticsError` for bad params, and
     :class:`tts_dsl.reporting.traces.TraceError` (holding the records up to the error) for a
     runtime error."""
+    from .evaluation.sweep import check_beta, resolve_stores
     from .reporting.traces import trace_episodes
 
     prog = _as_checked(program)
+    if isinstance(store, (str, Path)):
+        refs = resolve_stores(str(store), model, dataset)
+        if len(refs) != 1:
+            raise ValueError(f"{store} holds {len(refs)} stores; pick one with model= and dataset=")
+        store = refs[0].load()
     store = store if store is not None else open_store()
+    beta = None if beta is None else check_beta(beta)
     if not 0 <= question < len(store.questions):
         raise ValueError(f"question {question} is out of range: {store.label} has {len(store.questions)} questions "
                          f"(0..{len(store.questions) - 1})")
     exe = compile(prog, default_beta(prog, beta), params, traced=True, limits=limits)
     return trace_episodes(exe, store, [question], [seed], limits, file=prog.file)[0]
+
+
+def compare_configs(programs, betas_given=None, sets: dict | None = None, sweeps: dict | None = None,
+                    limits: Limits | None = None) -> list:
+    """The rows of a comparison (``tts-dsl compare``): each program (a path or a shipped
+    program's name) at each beta (programs whose params use beta; 0.5 by default) and each
+    combination of its ``sweeps`` values, with the ``sets`` overrides it declares. Raises
+    ValueError for a set or sweep no program declares, DiagnosticsError for a bad program."""
+    from .reporting.compare import Config
+
+    sets, sweeps, limits = sets or {}, sweeps or {}, limits or Limits()
+    configs = []
+    used_sets, used_sweeps = set(), set()
+    names_seen: dict = {}
+    for path in map(str, map(find_program, programs)):
+        src = read_source(path)
+        checked = check(src, path, limits)
+        pnames = {p.name for p in checked.params}
+        mine_sets = {k: v for k, v in sets.items() if k in pnames}
+        used_sets |= set(mine_sets)
+        mine_sweeps = {k: v for k, v in sweeps.items() if k in pnames}
+        used_sweeps |= set(mine_sweeps)
+        betas = (betas_given or [0.5]) if checked.uses_beta else [None]
+        name = checked.name
+        if name in names_seen and names_seen[name] != path:
+            name = f"{name}({path})"
+        names_seen[name] = path
+        keys = list(mine_sweeps)
+        for b in betas:
+            for combo in itertools.product(*(mine_sweeps[k] for k in keys)) if keys else [()]:
+                params = {**mine_sets, **dict(zip(keys, combo))}
+                bind(checked, b, params)  # params errors (ranges, types) before running anything
+                configs.append(Config(name, path, src, b, params, dict(zip(keys, combo))))
+    for k in sets:
+        if k not in used_sets:
+            raise ValueError(f"--set {k}: no program declares a param '{k}'")
+    for k in sweeps:
+        if k not in used_sweeps:
+            raise ValueError(f"--sweep {k}: no program declares a param '{k}'")
+    return configs
+
+
+def choose_baseline(configs, spec: str | None = None):
+    """The row to pair against: ``spec`` is a row label ('sc n=64') or a program name (its
+    first row); None is the first row."""
+    if not configs:
+        return None
+    if spec is None:
+        return configs[0]
+    for c in configs:
+        if c.label == spec:
+            return c
+    for c in configs:
+        if c.program == spec or c.file == spec:
+            return c
+    labels = ", ".join(repr(c.label) for c in configs[:12])
+    raise ValueError(f"--baseline {spec!r} matches no row; rows: {labels}{', …' if len(configs) > 12 else ''}")
 
 
 def compare_report(configs: list, refs: list, seeds: int = 100, limits: Limits | None = None, executor=None,
@@ -250,9 +331,10 @@ def compare_report(configs: list, refs: list, seeds: int = 100, limits: Limits |
     ``(report, cells)``; ``to_markdown(report)`` renders it."""
     import numpy as np
 
+    from .evaluation.cache import tool_version
     from .evaluation.executors import get_executor
-    from .evaluation.sweep import Task
-    from .reporting.compare import Cell, build_report
+    from .evaluation.sweep import Task, program_hash, seed_list
+    from .reporting.compare import Cell, add_provenance, build_report
 
     limits = limits or Limits()
     tasks, keys = [], []
@@ -271,7 +353,134 @@ def compare_report(configs: list, refs: list, seeds: int = 100, limits: Limits |
         cells.append(Cell(cfg, label, corr, cost, err))
     rep = build_report(cells, [r.label for r in refs], configs, baseline if len(configs) > 1 else None,
                        n_boot, n_perm, ci_seed, level, cost_range, overrides or {})
+    add_provenance(rep, tool_version(), {r.label: r.load().digest for r in refs},
+                   {c.program: program_hash(c.source) for c in configs}, seed_list(range(seeds)))
     return rep, cells
+
+
+def find_program(ref: str | Path) -> Path:
+    """A program file: ``ref`` itself when it exists, else the shipped program of that name
+    (``asc`` or ``asc.tts``, see :func:`shipped_programs`), else ``ref`` unchanged (reading
+    it then reports the missing file)."""
+    p = Path(ref)
+    if p.exists() or len(p.parts) != 1:
+        return p
+    shipped = shipped_programs()
+    if shipped is not None:
+        cand = shipped / (p.name if p.suffix == ".tts" else f"{p.name}.tts")
+        if cand.is_file():
+            return cand
+    return p
+
+
+def program_summary(path: str | Path) -> str | None:
+    """The first line of a program's leading comment (None without one)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                s = line.strip()
+                if s.startswith("#"):
+                    return s.lstrip("# ")[:200]
+                if s:
+                    return None
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def _sources(programs, limits: Limits) -> list[tuple[str, str]]:
+    """Programs as (text, file): paths, shipped programs' names, program text, checked programs."""
+    if isinstance(programs, (str, Path, CheckedProgram)):
+        programs = [programs]
+    out = []
+    for p in programs:
+        if isinstance(p, CheckedProgram):
+            out.append((p.source, p.file))
+        elif isinstance(p, str) and "\n" in p:  # program text
+            check(p, "<program>", limits)
+            out.append((p, "<program>"))
+        else:
+            path = str(find_program(p))
+            src = read_source(path)
+            check(src, path, limits)
+            out.append((src, path))
+    return out
+
+
+def _executor(executor, jobs: int | None, address: str | None = None):
+    from .evaluation.executors import get_executor
+
+    return get_executor(executor, jobs, address) if isinstance(executor, str) else executor
+
+
+def sweep(programs, store: str | Path | None = None, model: str | None = None, dataset: str | None = None,
+          beta=None, params: dict | None = None, seeds=100, limits: Limits | None = None, jobs: int | None = None,
+          executor="local", address: str | None = None, episodes: bool = False, progress=None):
+    """``tts-dsl eval`` from Python: every program on every store, over the betas, in
+    parallel (``jobs`` worker processes, default all cores; ``jobs=1`` runs in this process).
+
+    ``programs``: a path, a shipped program's name (``"asc"``), program text or a checked
+    program, or a list of them. ``store``/``model``/``dataset`` as the CLI's ``--store``,
+    ``--model``, ``--dataset`` (None: the embedded synthetic store). ``beta``: None (0.5 for
+    programs whose params use beta), a number, a list, a numpy array or a spec like
+    ``"0:1:0.1"``; each must be in [0, 1]. ``seeds``: N (seeds 0..N-1, 1 <= N <= 10000) or a
+    list. Programs whose params ignore beta are evaluated once, with ``beta`` None in the row.
+
+    Returns a DataFrame, one row per (program, store, beta), with the columns of
+    ``eval --out`` (provenance included: ``tool``, ``store_hash``, ``program_hash``,
+    ``seed_list``); with ``episodes=True`` also ``correct`` and ``cost``, numpy arrays of
+    shape (seeds, questions). Raises ValueError for a bad beta or seeds, DiagnosticsError
+    for a bad program or param, StoreError for a bad store. Ctrl-C raises
+    :class:`tts_dsl.evaluation.sweep.Interrupted` holding the rows finished so far."""
+    import numpy as np
+    import pandas as pd
+
+    from .evaluation.sweep import check_betas, check_seeds, plan_sweep, resolve_stores
+
+    limits = limits or Limits()
+    betas = check_betas(beta)
+    seeds = check_seeds(seeds)
+    refs = resolve_stores(None if store is None else str(store), model, dataset)
+    for r in refs:
+        r.load()
+    tasks, _ = plan_sweep(_sources(programs, limits), refs, betas, dict(params or {}), seeds, limits, episodes)
+    ex = _executor(executor, jobs, address)
+    rows = ex.map(tasks, progress) if progress is not None else ex.map(tasks)
+    if episodes:
+        for r in rows:
+            for k in ("correct", "cost"):
+                v = r.pop(f"_{k}", None)
+                r[k] = np.asarray(v, dtype=np.int64) if v else None
+    return pd.DataFrame(rows)
+
+
+def compare(programs, store: str | Path | None = None, model: str | None = None, dataset: str | None = None,
+            beta=None, params: dict | None = None, sweeps: dict | None = None, baseline: str | None = None,
+            seeds: int = 100, n_boot: int = 2000, n_perm: int = 10000, ci_seed: int = 0, level: float = 0.95,
+            cost_range: tuple | None = None, limits: Limits | None = None, jobs: int | None = None,
+            executor="local", address: str | None = None, progress=None):
+    """``tts-dsl compare`` from Python (parallel by default): returns the report
+    (:class:`tts_dsl.reporting.compare.Report`; ``.markdown()`` is what the CLI prints,
+    ``.frame()`` its CSV as a DataFrame, ``.json()`` its ``--json``). ``sweeps``:
+    ``{"n": [4, 8, 16]}``, one row per value; ``baseline``: a row label or a program name
+    (default: the first row); ``beta``, ``seeds`` and the store as for :func:`sweep`."""
+    from .evaluation.sweep import check_betas, check_seeds, resolve_stores
+
+    limits = limits or Limits()
+    betas = check_betas(beta)
+    if not isinstance(seeds, int):
+        raise ValueError("compare takes a number of seeds N (seeds 0..N-1)")
+    n_seeds = len(check_seeds(seeds))
+    if isinstance(programs, (str, Path)):
+        programs = [programs]
+    refs = resolve_stores(None if store is None else str(store), model, dataset)
+    for r in refs:
+        r.load()
+    configs = compare_configs(programs, betas, dict(params or {}), dict(sweeps or {}), limits)
+    base = choose_baseline(configs, baseline)
+    rep, _ = compare_report(configs, refs, n_seeds, limits, _executor(executor, jobs, address), base, n_boot,
+                            n_perm, ci_seed, level, cost_range, dict(params or {}), progress)
+    return rep
 
 
 def shipped_programs() -> Path | None:
@@ -287,7 +496,8 @@ def shipped_programs() -> Path | None:
 __all__ = [
     "parse", "check", "load", "compile", "open_store", "evaluate", "evaluate_one", "read_source",
     "check_report", "prove", "schedule_table", "format_source", "language_reference", "vocabulary", "default_beta", "trace",
-    "compare_report", "shipped_programs",
+    "compare_report", "shipped_programs", "find_program", "program_summary", "sweep", "compare",
+    "compare_configs", "choose_baseline",
     "CheckedProgram", "Executable", "EvalResult", "Store", "StoreError", "Diagnostic", "DiagnosticsError",
     "Limits", "Binding", "list_models", "list_datasets",
 ]

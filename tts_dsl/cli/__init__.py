@@ -21,7 +21,7 @@ def _register():
 
     cli.add_command(_check.check)
     cli.add_command(_eval.eval_cmd)
-    for mod in ("fmt", "store", "trace", "compare", "discover", "mcp", "lsp", "run"):
+    for mod in ("fmt", "store", "trace", "compare", "discover", "programs", "mcp", "lsp", "run"):
         try:
             m = __import__(f"{__name__}.{mod}", fromlist=["command"])
         except ModuleNotFoundError as ex:

@@ -6,10 +6,11 @@ import json
 
 import click
 
-from ..api import check_report, read_source, schedule_table
+from ..api import check_report, find_program, read_source, schedule_table
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.limits import Limits
-from .common import UserError, parse_sets
+from .common import UserError, parse_sets, unreadable_only
+from .progress import Progress
 
 
 def parse_limits(values) -> Limits:
@@ -35,8 +36,15 @@ def parse_limits(values) -> Limits:
     return Limits(**kw)
 
 
+STDIN = "<stdin>"
+
+
 def check_file(path: str, overrides: dict, strict: bool = False, limits: Limits | None = None) -> dict:
-    """Check one file (names, types, bounds, safety, then the schedule proofs)."""
+    """Check one file (names, types, bounds, safety, then the schedule proofs); ``-`` is
+    standard input."""
+    if path == "-":
+        return check_report(click.get_text_stream("stdin").read(), STDIN, overrides, strict, limits)
+    path = str(find_program(path))
     try:
         src = read_source(path)
     except DiagnosticsError as ex:
@@ -50,7 +58,7 @@ def check_file(path: str, overrides: dict, strict: bool = False, limits: Limits 
 @click.option("--json", "as_json", is_flag=True, help="Print diagnostics as JSON (for tools and LLMs).")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Check with a param overridden.")
 @click.option("--strict", is_flag=True, help="Treat warnings (unproved knobs) as errors.")
-@click.option("--quiet", "-q", is_flag=True, help="Do not list the knobs of valid programs.")
+@click.option("--quiet", "-q", is_flag=True, help="Do not list the knobs of valid programs; no progress display.")
 @click.option("--behavior", is_flag=True,
               help="Also run each program over a beta grid and check that mean cost is non-decreasing in beta.")
 @click.option("--store", type=click.Path(), default=None, help="Store for --behavior (default: the synthetic store).")
@@ -66,20 +74,21 @@ def check(files, as_json, sets, strict, quiet, behavior, store, model, dataset, 
     """Check .tts programs: syntax, names, types, bounds, information safety, and a proof
     that every schedule knob is monotone in beta as declared and stays in its range.
 
-    Exit status: 0 if every file is valid, 1 otherwise.
+    FILES may be '-' (standard input). --json prints a list, one report per file.
+    Exit status: 0 if every file is valid, 1 otherwise, 2 if a file cannot be read.
     """
     overrides = parse_sets(sets)
     limits = parse_limits(limit_sets)
     reports = [check_file(f, overrides, strict, limits) for f in files]
     if behavior:
-        _behavior(reports, overrides, store, model, dataset, beta_spec, seeds, jobs, as_json)
+        _behavior(reports, overrides, store, model, dataset, beta_spec, seeds, jobs, not quiet)
     failed = 0
     for r in reports:
         if not r["ok"] or (strict and r["diagnostics"]) or r.get("behavior", {}).get("inversions"):
             failed += 1
     if as_json:
         out = [{k: v for k, v in r.items() if not k.startswith("_")} for r in reports]
-        click.echo(json.dumps(out if len(out) > 1 else out[0], indent=2))
+        click.echo(json.dumps(out, indent=2))
     else:
         for r in reports:
             if r["ok"]:
@@ -116,11 +125,13 @@ def check(files, as_json, sets, strict, quiet, behavior, store, model, dataset, 
                 click.echo(r["_text"], err=True)
         if len(reports) > 1:
             click.echo(f"{len(reports) - failed} of {len(reports)} programs valid")
+    if any(unreadable_only(r["diagnostics"]) for r in reports):
+        raise SystemExit(2)
     if failed:
         raise SystemExit(1)
 
 
-def _behavior(reports, overrides, store, model, dataset, beta_spec, seeds, jobs, as_json):
+def _behavior(reports, overrides, store, model, dataset, beta_spec, seeds, jobs, show_progress):
     from ..evaluation.behavior import behavior_rows, inversions
     from ..evaluation.executors import get_executor
     from ..evaluation.sweep import parse_beta_spec
@@ -141,7 +152,8 @@ def _behavior(reports, overrides, store, model, dataset, beta_spec, seeds, jobs,
         if not checked.uses_beta:
             r["behavior"] = {"skipped": "no knob depends on beta", "inversions": []}
             continue
-        rows = behavior_rows(checked.source, checked.file, refs, betas, ex, range(seeds), overrides)
+        with Progress(len(refs) * len(betas), f"behavior of {checked.name}", enabled=show_progress) as bar:
+            rows = behavior_rows(checked.source, checked.file, refs, betas, ex, range(seeds), overrides, bar.update)
         invs = inversions(rows)
         r["behavior"] = {
             "stores": len(refs), "betas": len(betas),

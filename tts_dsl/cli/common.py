@@ -7,6 +7,7 @@ import sys
 import click
 
 from ..evaluation.executors import ExecutorError
+from ..evaluation.sweep import Terminated, terminate_on_sigterm
 from ..lang.diagnostics import DiagnosticsError
 from ..replay.store import StoreError
 
@@ -15,21 +16,49 @@ class UserError(click.ClickException):
     exit_code = 2
 
     def show(self, file=None):
-        click.echo(f"error: {self.message}", err=True)
+        click.echo(f"error: {self.message}", file=file, err=file is None)
+
+
+SIGPIPE_STATUS = 141  # 128 + SIGPIPE, what a Unix tool killed by a closed pipe reports
+
+
+def _quiet_pipe() -> int:
+    """The reader of stdout went away (``tts-dsl check ... | head``): say nothing more and
+    point stdout at /dev/null so the interpreter's final flush cannot complain."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    return SIGPIPE_STATUS
+
+
+def show_click_error(ex: click.ClickException) -> None:
+    """Click's own errors (usage, bad parameters) in the house style: ``error: ...``."""
+    import io
+
+    buf = io.StringIO()
+    ex.show(file=buf)
+    text = buf.getvalue()
+    click.echo("\n".join("error: " + line[len("Error: "):] if line.startswith("Error: ") else line
+                         for line in text.rstrip("\n").split("\n")), err=True)
 
 
 def run_guarded(cli, argv):
+    terminate_on_sigterm()
     try:
         cli.main(args=argv, prog_name="tts-dsl", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        click.echo("interrupted", err=True)
         return 130
     except click.ClickException as ex:
-        ex.show()
+        show_click_error(ex)
         return ex.exit_code
     except DiagnosticsError as ex:
         click.echo(ex.render(), err=True)
-        return 1
+        return 2 if unreadable_only(ex.diagnostics) else 1
     except ExecutorError as ex:
         click.echo(f"error: {ex}", err=True)
         return 2
@@ -41,8 +70,19 @@ def run_guarded(cli, argv):
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
+    except Terminated:
+        click.echo("terminated", err=True)
+        return 143
     except BrokenPipeError:
-        return 0
+        return _quiet_pipe()
+    except SystemExit as ex:
+        from click.utils import PacifyFlushWrapper
+
+        if isinstance(sys.stdout, PacifyFlushWrapper):  # click's answer to EPIPE is exit(1)
+            return _quiet_pipe()
+        if ex.code is None or isinstance(ex.code, int):  # a command's exit status
+            return ex.code or 0
+        raise
     except Exception as ex:  # an internal error: short, with a pointer, no traceback
         click.echo(f"internal error: {type(ex).__name__}: {ex}", err=True)
         click.echo("this is a bug in tts-dsl; set TTS_DSL_DEBUG=1 for the traceback", err=True)
@@ -54,6 +94,12 @@ def run_guarded(cli, argv):
             traceback.print_exc()
         return 3
     return 0
+
+
+def unreadable_only(diagnostics) -> bool:
+    """Every diagnostic says a file could not be read (F001): bad command-line input, exit 2."""
+    codes = [d["code"] if isinstance(d, dict) else d.code for d in diagnostics]
+    return bool(codes) and all(c == "F001" for c in codes)
 
 
 def fmt_value(v) -> str:
@@ -101,47 +147,28 @@ def parse_sets(values) -> dict:
 
 def store_refs(store: str | None, model: str | None, dataset: str | None, synthetic_seed: int = 0):
     """Resolve --store/--model/--dataset into StoreRefs (``all`` and comma lists allowed)."""
-    from pathlib import Path
+    from ..evaluation.sweep import resolve_stores
 
-    from ..evaluation.sweep import StoreRef
-    from ..replay.store import list_datasets, list_models
+    try:
+        return resolve_stores(store, model, dataset, synthetic_seed)
+    except ValueError as ex:
+        raise UserError(str(ex)) from None
 
-    if store is None:
-        if model or dataset:
-            raise UserError("--model/--dataset need --store (without --store the embedded synthetic store is used)")
-        return [StoreRef(None, synthetic_seed=synthetic_seed)]
-    root = Path(store)
-    if root.is_file():
-        return [StoreRef(str(root), model or root.parent.name, dataset or root.stem)]
-    if not root.exists():
-        raise StoreError(f"{root}: no such store (expected a directory ROOT/<model>/<dataset>.json or a .json file)")
-    models_here = list_models(root)
-    if not models_here:
-        raise StoreError(f"{root}: not a store: no <model>/<dataset>.json files here")
-    if model in (None, "all"):
-        models = models_here
-    else:
-        models = [m.strip() for m in model.split(",") if m.strip()]
-        for m in models:
-            if m not in models_here:
-                from ..lang.diagnostics import did_you_mean
 
-                hint = did_you_mean(m, models_here)
-                raise StoreError(f"{root}: no model '{m}'; models here: {', '.join(models_here)}"
-                                 + (f" ({hint})" if hint else ""))
-    refs = []
-    for m in models:
-        ds_here = list_datasets(root, m)
-        ds = ds_here if dataset in (None, "all") else [d.strip() for d in dataset.split(",") if d.strip()]
-        for d in ds:
-            if d not in ds_here:
-                if dataset not in (None, "all") and len(models) > 1:
-                    continue  # a dataset some models lack: skip for those
-                raise StoreError(f"{root}/{m}: no dataset '{d}'; datasets: {', '.join(ds_here) or 'none'}")
-            refs.append(StoreRef(str(root), m, d))
-    if not refs:
-        raise StoreError(f"{root}: no store matches --model {model} --dataset {dataset}")
-    return refs
+def with_cache(executor, no_cache: bool):
+    """The executor behind the evaluation cache (``--no-cache``: the executor itself)."""
+    if no_cache:
+        return executor
+    from ..evaluation.cache import CachedExecutor, EvalCache, default_cache_path
+
+    return CachedExecutor(executor, EvalCache(default_cache_path()))
+
+
+def report_cache(executor) -> None:
+    hits = getattr(executor, "hits", 0)
+    if hits:
+        click.echo(f"{hits} row{'s' if hits != 1 else ''} from the cache {executor.cache.path or ''} "
+                   f"(--no-cache evaluates again)".replace("  ", " "), err=True)
 
 
 def check_writable(path: str | None):
@@ -155,6 +182,37 @@ def check_writable(path: str | None):
         raise UserError(f"cannot write {path}: no directory {parent}")
     if Path(path).is_dir():
         raise UserError(f"cannot write {path}: it is a directory")
+
+
+FIGURE_FORMATS = (".png", ".svg", ".pdf")
+
+
+def figure_options(f):
+    """``--dpi`` and ``--size`` for the commands that draw."""
+    f = click.option("--size", default=None, metavar="WxH",
+                     help="Figure size in inches, e.g. 7x4 (default: fitted to the panels).")(f)
+    f = click.option("--dpi", default=200, show_default=True, type=click.IntRange(30, 1200),
+                     help="Resolution of PNG figures (SVG and PDF are vector).")(f)
+    return f
+
+
+def parse_size(spec: str | None):
+    if spec is None:
+        return None
+    try:
+        w, h = (float(x) for x in spec.lower().split("x"))
+    except ValueError:
+        raise UserError(f"bad --size {spec!r}: use WIDTHxHEIGHT in inches, e.g. 7x4") from None
+    if not (0.5 <= w <= 100 and 0.5 <= h <= 100):
+        raise UserError(f"bad --size {spec!r}: width and height must be between 0.5 and 100 inches")
+    return (w, h)
+
+
+def check_figure_path(path: str | None, option: str):
+    from pathlib import Path
+
+    if path and Path(path).suffix.lower() not in FIGURE_FORMATS:
+        raise UserError(f"{option} {path}: the file name must end in .png, .svg or .pdf")
 
 
 def draw_png(draw, path: str, option: str):

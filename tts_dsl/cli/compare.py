@@ -3,18 +3,18 @@ bootstrap intervals, paired tests against a baseline, frontier areas and a front
 
 from __future__ import annotations
 
-import itertools
-import sys
+import json
 
 import click
 
-from ..api import check as check_source
-from ..api import compare_report, read_source
+from ..api import choose_baseline, compare_configs, compare_report
 from ..evaluation import executors
 from ..evaluation.sweep import parse_beta_spec
 from ..lang.limits import Limits
-from ..lang.schedule import bind, parse_override
-from .common import UserError, check_writable, draw_png, parse_sets, store_refs
+from ..lang.schedule import parse_override
+from .common import (UserError, check_figure_path, check_writable, draw_png, figure_options, parse_sets, parse_size,
+                     report_cache, store_refs, with_cache)
+from .progress import Progress
 
 
 def parse_sweeps(values) -> dict:
@@ -51,52 +51,17 @@ def parse_cost_range(spec: str | None):
 
 
 def make_configs(programs, betas_given, sets: dict, sweeps: dict, limits: Limits):
-    from ..reporting.compare import Config
-
-    configs = []
-    used_sets, used_sweeps = set(), set()
-    names_seen: dict = {}
-    for path in programs:
-        src = read_source(path)
-        checked = check_source(src, path, limits)
-        pnames = {p.name for p in checked.params}
-        mine_sets = {k: v for k, v in sets.items() if k in pnames}
-        used_sets |= set(mine_sets)
-        mine_sweeps = {k: v for k, v in sweeps.items() if k in pnames}
-        used_sweeps |= set(mine_sweeps)
-        betas = (betas_given or [0.5]) if checked.uses_beta else [None]
-        name = checked.name
-        if name in names_seen and names_seen[name] != path:
-            name = f"{name}({path})"
-        names_seen[name] = path
-        keys = list(mine_sweeps)
-        for b in betas:
-            for combo in itertools.product(*(mine_sweeps[k] for k in keys)) if keys else [()]:
-                params = {**mine_sets, **dict(zip(keys, combo))}
-                bind(checked, b, params)  # params errors (ranges, types) before running anything
-                configs.append(Config(name, path, src, b, params, dict(zip(keys, combo))))
-    for k in sets:
-        if k not in used_sets:
-            raise UserError(f"--set {k}: no program declares a param '{k}'")
-    for k in sweeps:
-        if k not in used_sweeps:
-            raise UserError(f"--sweep {k}: no program declares a param '{k}'")
-    return configs
+    try:
+        return compare_configs(programs, betas_given, sets, sweeps, limits)
+    except ValueError as ex:
+        raise UserError(str(ex)) from None
 
 
 def pick_baseline(configs, spec: str | None):
-    if not configs:
-        return None
-    if spec is None:
-        return configs[0]
-    for c in configs:
-        if c.label == spec:
-            return c
-    for c in configs:
-        if c.program == spec or c.file == spec:
-            return c
-    labels = ", ".join(repr(c.label) for c in configs[:12])
-    raise UserError(f"--baseline {spec!r} matches no row; rows: {labels}{', …' if len(configs) > 12 else ''}")
+    try:
+        return choose_baseline(configs, spec)
+    except ValueError as ex:
+        raise UserError(str(ex)) from None
 
 
 @click.command("compare")
@@ -126,20 +91,26 @@ def pick_baseline(configs, spec: str | None):
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the Markdown report here.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Write the numbers as CSV.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
-              help="Draw the accuracy-cost frontiers (one panel per store, plus the average) as PNG.")
+              help="Draw the accuracy-cost frontiers (one panel per store, plus the average): "
+                   "PNG, SVG or PDF by the file name.")
+@figure_options
 @click.option("--frontier/--no-frontier", "show_frontier", default=None,
               help="Include the frontier-area table (default: when a program has 3+ points).")
 @click.option("--title", default=None, help="Report title.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes (default: all cores).")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.option("--no-cache", is_flag=True, help="Evaluate everything again (default: reuse the evaluation cache).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the report's numbers as one JSON object instead of Markdown.")
 def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseline, seeds, n_boot, n_perm, ci_seed,
-                level, cost_range, out, csv_path, plot, show_frontier, title, jobs, executor, address, quiet):
+                level, cost_range, out, csv_path, plot, show_frontier, title, jobs, executor, address, quiet,
+                no_cache, as_json, dpi, size):
     """Compare PROGRAMS: accuracy (with bootstrap intervals) and tokens per store and on
     average, paired differences against a baseline with p-values and token ratios, and the
     area under each accuracy-cost frontier. Prints Markdown; see docs/reports.md."""
-    from ..reporting.compare import curves_for_plot, to_markdown, write_csv
+    from ..reporting.compare import curves_for_plot, plot_note, to_json, to_markdown, write_csv
 
     limits = Limits()
     overrides = parse_sets(sets)
@@ -151,25 +122,27 @@ def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseli
         raise UserError(str(ex)) from None
     for target in (out, csv_path, plot):
         check_writable(target)
+    check_figure_path(plot, "--plot")
+    fig_size = parse_size(size)
     refs = store_refs(store, model, dataset)
     for r in refs:
         r.load()
     configs = make_configs(programs, betas_given, overrides, sweep_vals, limits)
     base = pick_baseline(configs, baseline)
     try:
-        ex = executors.get_executor(executor, jobs, address)
+        ex = with_cache(executors.get_executor(executor, jobs, address), no_cache)
     except executors.ExecutorError as e:
         raise UserError(str(e)) from None
     n_tasks = len(configs) * len(refs)
-    if n_tasks > 1 and not quiet:
-        with click.progressbar(length=n_tasks, label="evaluating", file=sys.stderr) as bar:
-            rep, cells = compare_report(configs, refs, seeds, limits, ex, base, n_boot, n_perm, ci_seed, level,
-                                        crange, overrides, bar.update)
-    else:
+    with Progress(n_tasks, "evaluating", enabled=n_tasks > 1 and not quiet) as bar:
         rep, cells = compare_report(configs, refs, seeds, limits, ex, base, n_boot, n_perm, ci_seed, level,
-                                    crange, overrides)
+                                    crange, overrides, bar.update)
+    report_cache(ex)
     md = to_markdown(rep, title, show_frontier)
-    click.echo(md, nl=False)
+    if as_json:
+        click.echo(json.dumps(to_json(rep), indent=1))
+    else:
+        click.echo(md, nl=False)
     try:
         if out:
             with open(out, "w", encoding="utf-8") as fh:
@@ -191,7 +164,8 @@ def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseli
         for s, cv in curves.items():
             lo, hi = rep.cost_range.get(s) or (None, None)
             panels.append((s if s != "average" else "average over stores", cv, lo, hi, areas.get(s, {})))
-        draw_png(lambda: plot_frontier_panels(panels, plot), plot, "--plot")
+        draw_png(lambda: plot_frontier_panels(panels, plot, dpi=dpi, size=fig_size, note=plot_note(rep)), plot,
+                 "--plot")
         click.echo(f"wrote {plot}", err=True)
     errors = [c for c in cells if c.error]
     for c in errors:

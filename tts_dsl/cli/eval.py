@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 
 import click
 
 from ..api import check as check_source
-from ..api import read_source
+from ..api import find_program, read_source
 from ..evaluation import executors
-from ..evaluation.sweep import make_tasks, parse_beta_spec
-from ..lang.schedule import bind
-from .common import UserError, check_writable, parse_sets, store_refs, table
+from ..evaluation.sweep import Interrupted, parse_beta_spec, plan_sweep
+from .common import UserError, check_writable, parse_sets, report_cache, store_refs, table, with_cache
+from .progress import Progress
 
 BASE_COLUMNS = ["program", "model", "dataset", "beta", "accuracy", "avg_cost", "episodes", "wall_s"]
 
@@ -46,7 +45,10 @@ def get_executor(name: str, jobs: int | None, address: str | None = None):
 @click.option("--max-actions", type=click.IntRange(1), default=None, help="Action cap per episode (default 50000).")
 @click.option("--limit", "limit_sets", multiple=True, metavar="NAME=VALUE",
               help="Override a resource limit, e.g. --limit max_steps=100000 (see docs/safety.md).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.option("--no-cache", is_flag=True,
+              help="Evaluate everything again (default: rows evaluated before with the same tool version, "
+                   "program, store, beta, seeds and limits come from the cache; see docs/cli.md).")
 @click.option("--traces", "traces_path", type=click.Path(dir_okay=False), default=None,
               help="Also write episode traces as JSONL (schema: docs/traces.md).")
 @click.option("--trace-questions", default="all", show_default=True, metavar="SPEC",
@@ -54,8 +56,9 @@ def get_executor(name: str, jobs: int | None, address: str | None = None):
 @click.option("--trace-seeds", default="0", show_default=True, metavar="SPEC",
               help="Seeds to trace: all | 0 | 0,1 | 0-4.")
 def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_json, jobs, executor, address,
-             max_seconds, max_actions, limit_sets, quiet, traces_path, trace_questions, trace_seeds):
-    """Evaluate PROGRAMS under the replay protocol (100 ordering seeds, every question).
+             max_seconds, max_actions, limit_sets, quiet, no_cache, traces_path, trace_questions, trace_seeds):
+    """Evaluate PROGRAMS (files, or names of shipped programs: see `tts-dsl programs`)
+    under the replay protocol (100 ordering seeds, every question).
 
     Prints accuracy (%), mean tokens per question, episodes and wall time per
     (program, model, dataset, beta).
@@ -76,20 +79,12 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
     refs = store_refs(store, model, dataset)
     for r in refs:  # fail early, with a clear message, on a broken store
         r.load()
-    tasks = []
-    sweep_knobs: list[str] = []
-    for p in programs:
+    sources = []
+    for p in map(str, map(find_program, programs)):
         src = read_source(p)
-        checked = check_source(src, p, limits)
-        bind(checked, betas_given[0] if betas_given else None, overrides)  # params errors before running
-        if any(k.uses_beta and k.name not in overrides for k in checked.params):
-            betas = betas_given or [0.5]
-        else:
-            betas = [None]  # beta changes nothing: evaluate once
-        for k in checked.params:
-            if k.uses_beta and k.name not in overrides and k.name not in sweep_knobs:
-                sweep_knobs.append(k.name)
-        tasks += make_tasks([(src, p)], refs, betas, overrides, range(seeds), limits)
+        check_source(src, p, limits)  # diagnostics before anything runs
+        sources.append((src, p))
+    tasks, sweep_knobs = plan_sweep(sources, refs, betas_given, overrides, range(seeds), limits)
     if traces_path:  # check the selections before running anything
         from ..reporting.traces import parse_selection
 
@@ -100,15 +95,17 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
         except ValueError as ex_:
             raise UserError(str(ex_)) from None
         check_writable(traces_path)
-    ex = get_executor(executor, jobs, address)
+    ex = with_cache(get_executor(executor, jobs, address), no_cache)
     t0 = time.perf_counter()
-    if len(tasks) > 1 and not quiet and not as_json:
-        with click.progressbar(length=len(tasks), label="evaluating", file=sys.stderr) as bar:
+    partial = False
+    try:
+        with Progress(len(tasks), "evaluating", enabled=len(tasks) > 1 and not quiet) as bar:
             rows = ex.map(tasks, bar.update)
-    else:
-        rows = ex.map(tasks)
+    except Interrupted as it:  # the first Ctrl-C: keep what finished, marked partial
+        rows = [dict(r, partial=True) for r in it.done]
+        partial = True
     wall = time.perf_counter() - t0
-    if traces_path:
+    if traces_path and not partial:
         from ..reporting.traces import trace_tasks
 
         try:
@@ -118,21 +115,21 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
             raise UserError(f"cannot write {traces_path}: {ex_.strerror}") from None
         if not as_json:
             click.echo(f"wrote {n_traces} episode traces to {traces_path}", err=True)
-    if out:
+    if out and rows:
         import pandas as pd
 
         pd.DataFrame(rows).to_csv(out, index=False, float_format="%.6f")
     if as_json:
         for r in rows:
             click.echo(json.dumps(r))
-    else:
+    elif rows:
         cols = list(BASE_COLUMNS)
         if all(r.get("beta") is None for r in rows):
             cols.remove("beta")
         if betas_given and len(betas_given) > 1:
             cols += [f"param.{k}" for k in sweep_knobs]
         shown = [{**r, **{c: r.get(c) for c in cols}} for r in rows]
-        if len(rows) == 1 and rows[0].get("error") is None:
+        if len(rows) == 1 and rows[0].get("error") is None and not partial:
             r = rows[0]
             for c in cols:
                 v = r.get(c)
@@ -141,12 +138,18 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
                 click.echo(f"{c:<10} {v if v is not None else '-'}")
         else:
             click.echo(table(shown, cols))
-        if len(rows) > 1:
-            click.echo(f"{len(rows)} evaluations in {wall:.1f} s")
-        if out:
-            click.echo(f"wrote {out}")
+    if len(tasks) > 1:
+        click.echo(f"{len(rows)} evaluations in {wall:.1f} s", err=True)
+    report_cache(ex)
+    if out and rows:
+        click.echo(f"wrote {out}" + (" (partial)" if partial else ""), err=True)
     errors = [r for r in rows if r.get("error")]
     for r in errors:
-        click.echo(f"error: {r['program']} on {r['model']}/{r['dataset']} beta={r['beta']}: {r['error']}", err=True)
+        beta = "" if r.get("beta") is None else f" beta={r['beta']}"
+        click.echo(f"error: {r['program']} on {r['model']}/{r['dataset']}{beta}: {r['error']}", err=True)
+    if partial:
+        click.echo(f"interrupted: {len(rows)} of {len(tasks)} evaluations finished"
+                   + ("; the rows are marked partial" if rows else ""), err=True)
+        raise SystemExit(130)
     if errors:
         raise SystemExit(1)

@@ -13,6 +13,7 @@ import click
 from ..api import read_source
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.formatter import FormatError, format_source
+from .common import unreadable_only
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -39,7 +40,8 @@ def fmt(files, check_only, show_diff, write):
     """Print the canonical layout of .tts programs (comments are kept; '-' reads stdin).
 
     Parsing the output gives the same program, and formatting it again changes nothing.
-    Exit status: 0 on success, 1 if a file has errors or (with --check) is not canonical.
+    Exit status: 0 on success, 1 if a file has errors or (with --check or --diff) is not
+    canonical, 2 if a file cannot be read.
     """
     if check_only and write:
         raise click.UsageError("--check and --write exclude each other")
@@ -50,7 +52,7 @@ def fmt(files, check_only, show_diff, write):
             out = format_source(src, "<stdin>" if f == "-" else f)
         except DiagnosticsError as ex:
             click.echo(ex.render(), err=True)
-            status = 1
+            status = max(status, 2 if unreadable_only(ex.diagnostics) else 1)
             continue
         except FormatError as ex:  # pragma: no cover - parsed programs are always writable
             click.echo(f"{f}: error: {ex}", err=True)
@@ -60,9 +62,10 @@ def fmt(files, check_only, show_diff, write):
         if check_only:
             if changed:
                 click.echo(f"{f}: not formatted")
-                status = 1
+                status = max(status, 1)
         elif show_diff:
             if changed:
+                status = 1
                 click.echo("".join(difflib.unified_diff(src.splitlines(True), out.splitlines(True),
                                                         f"{f} (original)", f"{f} (formatted)")), nl=False)
         elif write and f != "-":

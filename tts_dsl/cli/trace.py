@@ -7,11 +7,11 @@ import json
 import click
 
 from ..api import check as check_source
-from ..api import read_source
+from ..api import find_program, read_source
 from ..api import trace as api_trace
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.limits import Limits
-from .common import UserError, draw_png, parse_sets, store_refs
+from .common import UserError, check_figure_path, draw_png, figure_options, parse_sets, parse_size, store_refs
 
 
 def one_store(store, model, dataset):
@@ -28,19 +28,23 @@ def one_store(store, model, dataset):
               help="Replay store root or .json file (default: the embedded synthetic store).")
 @click.option("--model", default=None, help="Model (needed when the store root holds several).")
 @click.option("--dataset", default=None, help="Dataset (needed when the model has several).")
-@click.option("--question", "-q", default=0, show_default=True, type=click.IntRange(0), help="Question index.")
+@click.option("--question", "-Q", default=0, show_default=True, type=click.IntRange(0), help="Question index.")
 @click.option("--seed", "-s", default=0, show_default=True, type=click.IntRange(0), help="Ordering seed.")
 @click.option("--beta", type=click.FloatRange(0, 1), default=None,
               help="Beta for the params (default: 0.5 for programs whose params use beta).")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Override a param (repeatable).")
-@click.option("--png", type=click.Path(dir_okay=False), default=None, help="Draw the width-depth picture here.")
+@click.option("--png", type=click.Path(dir_okay=False), default=None,
+              help="Draw the episode picture here (PNG, SVG or PDF by the file name).")
+@click.option("--colour-by", "colour_by", type=click.Choice(["answer", "gold"]), default="answer", show_default=True,
+              help="Picture cells: agreement with the episode's answer, or with the gold answer.")
+@figure_options
 @click.option("--json", "as_json", is_flag=True, help="Print the trace record (docs/traces.md) instead.")
 @click.option("--decisions", is_flag=True, help="Also show which arm each 'if' took.")
 @click.option("--no-vars", is_flag=True, help="Hide variable changes.")
 @click.option("--max-events", type=click.IntRange(1), default=None, help="Show at most this many actions.")
 @click.option("--max-actions", type=click.IntRange(1), default=None, help="Action cap per episode (default 50000).")
 def trace_cmd(program, store, model, dataset, question, seed, beta, sets, png, as_json, decisions, no_vars,
-              max_events, max_actions):
+              max_events, max_actions, colour_by, dpi, size):
     """Replay one episode of PROGRAM (a question under an ordering seed) and show what the
     controller did: every action, the revealed answers, tokens, changed variables, why it
     stopped. Answers equal to the episode's final answer are marked '*'."""
@@ -48,7 +52,10 @@ def trace_cmd(program, store, model, dataset, question, seed, beta, sets, png, a
     from ..reporting.traces import TraceError
 
     overrides = parse_sets(sets)
+    check_figure_path(png, "--png")
+    fig_size = parse_size(size)
     limits = Limits() if max_actions is None else Limits().with_(max_actions=max_actions)
+    program = str(find_program(program))
     src = read_source(program)
     checked = check_source(src, program, limits)
     st = one_store(store, model, dataset)
@@ -67,7 +74,7 @@ def trace_cmd(program, store, model, dataset, question, seed, beta, sets, png, a
     if png:
         from ..reporting.picture import draw_episode
 
-        draw_png(lambda: draw_episode(rec, png), png, "--png")
+        draw_png(lambda: draw_episode(rec, png, colour_by=colour_by, dpi=dpi, size=fig_size), png, "--png")
         click.echo(f"wrote {png}", err=as_json)
 
 

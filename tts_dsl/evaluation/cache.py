@@ -77,5 +77,66 @@ class EvalCache:
             return False
         self.entries[key] = rows
         if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             append_line(self.path, json.dumps({"key": key, "provenance": prov, "rows": rows}) + "\n")
         return True
+
+
+def default_cache_path() -> Path | None:
+    """Where ``eval`` and ``compare`` keep their cache: ``eval.jsonl`` in tts-dsl's cache
+    directory (``$TTS_DSL_CACHE``, else ``$XDG_CACHE_HOME/tts-dsl``, i.e. ``~/.cache/tts-dsl``,
+    shared with the stores' binary cache); None when ``TTS_DSL_CACHE=off``."""
+    from ..replay.binary import cache_root
+
+    root = cache_root()
+    return None if root is None else root / "eval.jsonl"
+
+
+def task_key(task) -> tuple[str, dict]:
+    """The cache key of one sweep task (:class:`tts_dsl.evaluation.sweep.Task`): the program
+    text's hash with its param overrides, the store's content hash, beta, seeds, limits."""
+    from .sweep import program_hash
+
+    program = f"{program_hash(task.source)} params={list(task.params)} episodes={task.keep_episodes}"
+    prov = provenance(program, task.store.load().digest, [task.beta], task.seeds, task.limits)
+    return cache_key(prov), prov
+
+
+class CachedExecutor:
+    """Wraps an executor: tasks evaluated before (same key) come from ``cache``, the others
+    run and are filed. ``hits`` counts the rows served from the cache by the last ``map``.
+    On an interrupt the finished rows are filed before :class:`Interrupted` propagates."""
+
+    def __init__(self, inner, cache: EvalCache):
+        self.inner, self.cache = inner, cache
+        self.name = getattr(inner, "name", "local")
+        self.hits = 0
+
+    def map(self, tasks: list, progress=None) -> list[dict]:
+        from .sweep import Interrupted
+
+        keys = [task_key(t) for t in tasks]
+        hits = [self.cache.get(k) for k, _ in keys]
+        rows: list = [dict(h[0]) if h else None for h in hits]
+        todo = [i for i, r in enumerate(rows) if r is None]
+        self.hits = len(tasks) - len(todo)
+        if progress and self.hits:
+            progress(self.hits)
+        try:
+            got = self.inner.map([tasks[i] for i in todo], progress) if todo else []
+        except Interrupted as it:
+            for i, r in zip(todo, it.rows):
+                if r is not None:
+                    self._file(keys[i], r)
+                    rows[i] = r
+            raise Interrupted(rows) from None
+        for i, r in zip(todo, got):
+            rows[i] = r
+            self._file(keys[i], r)
+        return rows
+
+    def _file(self, key, row: dict) -> None:
+        try:
+            self.cache.put(*key, [row])
+        except OSError:  # an unwritable cache file: keep going in memory
+            self.cache.path = None

@@ -51,7 +51,7 @@ class Sandbox:
         out = []
         for name, d in self.program_dirs.items():
             for p in sorted(d.glob("*.tts")):
-                first = _first_comment(p)
+                first = api.program_summary(p)
                 out.append({"id": f"{name}/{p.name}", "writable": name == "workspace", "summary": first})
         return out
 
@@ -137,20 +137,6 @@ def _named_dirs(values, option: str) -> dict:
             raise ToolInputError(f"{option} {v}: give it a unique name: NAME=DIR")
         out[name] = p
     return out
-
-
-def _first_comment(p: Path) -> str | None:
-    try:
-        with p.open(encoding="utf-8") as fh:
-            for line in fh:
-                s = line.strip()
-                if s.startswith("#"):
-                    return s.lstrip("# ")[:200]
-                if s:
-                    return None
-    except OSError:
-        return None
-    return None
 
 
 # ----------------------------------------------------- run in the worker process

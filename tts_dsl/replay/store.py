@@ -58,6 +58,9 @@ class Question:
     def text(self, aid):
         return None if aid is None else self.answers[aid]
 
+    def __repr__(self) -> str:
+        return f"Question({self.index}, {self.n_branches} branches, gold={self.text(self.gold)!r})"
+
 
 @dataclass
 class Store:
@@ -75,6 +78,10 @@ class Store:
 
     def __len__(self):
         return len(self.questions)
+
+    def __repr__(self) -> str:  # short: the questions are megabytes
+        return (f"Store({self.label!r}, {len(self.questions)} questions, "
+                f"{max((q.n_branches for q in self.questions), default=0)} branches max, digest={self.digest!r})")
 
 
 @lru_cache(maxsize=100_000)

@@ -158,6 +158,22 @@ class Report:
     cost_range: tuple | None
     settings: dict
 
+    def markdown(self, title: str | None = None, frontier: bool | None = None) -> str:
+        """The Markdown ``tts-dsl compare`` prints."""
+        return to_markdown(self, title, frontier)
+
+    def frame(self):
+        """The numbers as a DataFrame (the ``--csv`` columns)."""
+        return to_frame(self)
+
+    def json(self) -> dict:
+        """The ``--json`` object."""
+        return to_json(self)
+
+    def __repr__(self) -> str:
+        return (f"Report({len(self.configs)} rows x {len(self.stores)} stores, "
+                f"baseline={self.baseline.label if self.baseline is not None else None!r})")
+
 
 AVERAGE = "average"
 
@@ -333,12 +349,18 @@ def to_markdown(rep: Report, title: str | None = None, frontier: bool | None = N
     if st.get("overrides"):
         out.append("Param overrides (in the programs that declare them): "
                    + ", ".join(f"{k}={v}" for k, v in st["overrides"].items()) + ".")
+    pv = st.get("provenance")
+    if pv:
+        out.append(f"Provenance: tts-dsl {pv['tool']}; seeds {pv['seed_list']}; stores "
+                   + ", ".join(f"{k} {v}" for k, v in pv["stores"].items()) + "; programs "
+                   + ", ".join(f"{k} {v}" for k, v in pv["programs"].items()) + " (sha256 prefixes).")
     return "\n".join(out) + "\n"
 
 
 CSV_COLUMNS = ["kind", "program", "config", "label", "beta", "store", "accuracy", "acc_lo", "acc_hi", "tokens",
                "baseline", "delta_acc", "delta_lo", "delta_hi", "p_value", "token_ratio", "frontier_area",
-               "cost_lo", "cost_hi", "points", "pareto_points", "error"]
+               "cost_lo", "cost_hi", "points", "pareto_points", "error", "tool", "store_hash", "program_hash",
+               "seed_list"]
 
 
 def to_frame(rep: Report):
@@ -347,20 +369,66 @@ def to_frame(rep: Report):
     return pd.DataFrame(rep.rows + rep.frontier, columns=CSV_COLUMNS)
 
 
+def add_provenance(rep: Report, tool: str, stores: dict, programs: dict, seed_list: str) -> None:
+    """File what produced the report: in ``settings["provenance"]`` (the Markdown's last line,
+    the JSON) and on every cell row (the CSV): tool version, store and program hashes, seeds."""
+    rep.settings["provenance"] = {"tool": tool, "stores": dict(stores), "programs": dict(programs),
+                                  "seed_list": seed_list}
+    for r in rep.rows:
+        r.update(tool=tool, store_hash=stores.get(r["store"]), program_hash=programs.get(r["program"]),
+                 seed_list=seed_list)
+
+
+def to_json(rep: Report) -> dict:
+    """The report as one JSON-ready object (``compare --json``): ``settings``, ``stores``,
+    ``baseline``, ``cost_range`` and the ``rows`` and ``frontier`` records of the CSV (NaN as
+    null)."""
+
+    def clean(v):
+        if isinstance(v, float) and math.isnan(v):
+            return None
+        if isinstance(v, (np.floating, np.integer)):
+            return clean(v.item())
+        if isinstance(v, dict):
+            return {str(k): clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+
+    return clean({"settings": rep.settings, "stores": rep.stores,
+                  "baseline": rep.baseline.label if rep.baseline is not None else None,
+                  "cost_range": rep.cost_range, "rows": rep.rows, "frontier": rep.frontier})
+
+
 def write_csv(rep: Report, path) -> None:
     to_frame(rep).to_csv(path, index=False, float_format="%.6f")
 
 
 def curves_for_plot(rep: Report) -> dict:
-    """``{column: {program: [(tokens, accuracy, tag), ...]}}`` for :func:`plot_frontier_panels`."""
+    """``{column: {program: [(tokens, accuracy, tag, acc_lo, acc_hi), ...]}}`` for
+    :func:`plot_frontier_panels` (tag: the row's one varying value, e.g. its beta)."""
     cols = rep.stores + ([AVERAGE] if len(rep.stores) > 1 else [])
     out: dict = {s: {} for s in cols}
     for r in rep.rows:
         if r["accuracy"] is None or r["store"] not in out:
             continue
         tag = r["config"].split("=", 1)[1] if r["config"] and " " not in r["config"] else None
-        out[r["store"]].setdefault(r["program"], []).append((r["tokens"], r["accuracy"], tag))
+        out[r["store"]].setdefault(r["program"], []).append((r["tokens"], r["accuracy"], tag, r["acc_lo"],
+                                                             r["acc_hi"]))
     return out
+
+
+def plot_note(rep: Report) -> str:
+    """What the figure's marks mean: the numbers next to points (the varying setting) and
+    the error bars (the report's intervals)."""
+    names = sorted({r["config"].split("=", 1)[0] for r in rep.rows
+                    if r["config"] and " " not in r["config"] and "=" in r["config"]})
+    level = round(100 * rep.settings.get("level", LEVEL))
+    parts = []
+    if names:
+        parts.append(f"numbers next to points: {' / '.join(names)}")
+    parts.append(f"bars: {level}% bootstrap intervals; hollow: dominated points")
+    return "; ".join(parts)
 
 
 def finite(x) -> bool:

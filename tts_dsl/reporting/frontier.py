@@ -148,53 +148,100 @@ def common_range(curves: Iterable[Iterable[Sequence[float]]]) -> tuple[float, fl
     return (lo, hi)
 
 
-def _draw_axis(ax, curves: dict, lo=None, hi=None, title=None, areas=None, colors=None):
+# Okabe & Ito's colour-blind-safe palette (black last: it is for emphasis), and markers
+# that cycle at a different period, so (colour, marker) pairs stay distinct for 56 series.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
+
+
+def series_style(i: int) -> dict:
+    """Colour and marker of the i-th series."""
+    return {"color": PALETTE[i % len(PALETTE)], "marker": MARKERS[i % len(MARKERS)]}
+
+
+def _draw_axis(ax, curves: dict, lo=None, hi=None, title=None, areas=None, styles=None, kinds=None):
+    """One panel. A point is ``(cost, accuracy[, tag[, acc_lo, acc_hi]])``: the tag is
+    written next to it, the interval drawn as a vertical error bar. ``kinds`` (label ->
+    ``"seed"`` or ``"candidate"``) draws seeds dashed and thin, candidates solid and bold."""
     for i, (label, pts) in enumerate(curves.items()):
         pts = [p for p in pts if p[0] is not None and p[1] is not None and p[0] > 0]
         if not pts:
             continue
-        col = colors[label] if isinstance(colors, dict) else None
+        st = styles[label] if isinstance(styles, dict) and label in styles else series_style(i)
+        col, mk = st["color"], st["marker"]
+        kind = (kinds or {}).get(label)
+        ls, lw = ("--", 1.0) if kind == "seed" else ("-", 2.0) if kind == "candidate" else ("-", 1.4)
         pts = sorted(pts, key=lambda p: p[0])
         xs = [p[0] for p in pts]
         ys = [p[1] for p in pts]
         mask = pareto_mask([(p[0], p[1]) for p in pts])
         area = None if not areas else areas.get(label)
         lab = label if area is None else f"{label} (area {area:.2f})"
-        (ln,) = ax.plot(xs, ys, "-", marker="o", markersize=5, color=col, alpha=0.7, label=lab)
-        col = ln.get_color()
-        ax.scatter([x for x, m in zip(xs, mask) if m], [y for y, m in zip(ys, mask) if m],
-                   color=col, zorder=3, s=28)
-        ax.scatter([x for x, m in zip(xs, mask) if not m], [y for y, m in zip(ys, mask) if not m],
-                   facecolors="white", edgecolors=col, zorder=3, s=28)
+        ax.plot(xs, ys, ls, color=col, linewidth=lw, alpha=0.85, label=lab, marker=mk, markersize=6,
+                markerfacecolor=col, markeredgecolor=col)
+        err = [(p[0], p[1], p[3], p[4]) for p in pts if len(p) > 4 and p[3] is not None and p[4] is not None]
+        if err:
+            ax.errorbar([e[0] for e in err], [e[1] for e in err],
+                        yerr=[[e[1] - e[2] for e in err], [e[3] - e[1] for e in err]],
+                        fmt="none", ecolor=col, elinewidth=0.9, capsize=2.5, alpha=0.7, zorder=2)
+        dominated = [(x, y) for x, y, m in zip(xs, ys, mask) if not m]
+        if dominated:  # hollow: another point of the same program is cheaper and as accurate
+            ax.scatter([d[0] for d in dominated], [d[1] for d in dominated], marker=mk, s=36,
+                       facecolors="white", edgecolors=col, zorder=3, linewidths=1.2)
         for p in pts:
             if len(p) > 2 and p[2] is not None and len(pts) > 1:
-                ax.annotate(str(p[2]), (p[0], p[1]), textcoords="offset points", xytext=(3, 3),
-                            fontsize=6, color=col)
+                ax.annotate(str(p[2]), (p[0], p[1]), textcoords="offset points", xytext=(4, -9),
+                            fontsize=7, color=col)
     if lo is not None and hi is not None and hi > lo:
         ax.axvspan(lo, hi, color="0.93", zorder=0)
     ax.set_xscale("log")
+    _token_ticks(ax)
     ax.set_xlabel("tokens per question (log scale)")
     ax.set_ylabel("accuracy (%)")
     ax.grid(True, which="both", alpha=0.3)
     if title:
         ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="lower right")
+
+
+def _tokens(x: float) -> str:
+    for div, suffix in ((1e6, "M"), (1e3, "k")):
+        if x >= div:
+            return f"{x / div:g}{suffix}"
+    return f"{x:g}"
+
+
+def _token_ticks(ax) -> None:
+    """Token counts as 20k, 50k, 100k, 1M (minor ticks labelled at 2 and 5 only)."""
+    from matplotlib.ticker import FuncFormatter
+
+    def minor(x, _pos):
+        m = x / 10 ** math.floor(math.log10(x) + 1e-9)
+        return _tokens(x) if round(m) in (2, 5) and abs(m - round(m)) < 1e-6 else ""
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: _tokens(x)))
+    ax.xaxis.set_minor_formatter(FuncFormatter(minor))
 
 
 def plot_frontiers(curves: dict, path, lo: float | None = None, hi: float | None = None,
-                   title: str | None = None, areas: dict | None = None) -> None:
+                   title: str | None = None, areas: dict | None = None, **style) -> None:
     """Draw accuracy against tokens (log x axis) for several programs, one curve each.
 
-    ``curves`` maps a label to a list of ``(cost, accuracy)`` or ``(cost, accuracy, tag)``
-    points (tag, e.g. a beta, is written next to the point). Pareto-optimal points are
-    filled, dominated ones hollow; the cost range ``[lo, hi]`` is shaded; ``areas`` (label
-    -> frontier area) go into the legend."""
-    plot_frontier_panels([(title, curves, lo, hi, areas)], path)
+    ``curves`` maps a label to a list of ``(cost, accuracy)``, ``(cost, accuracy, tag)`` or
+    ``(cost, accuracy, tag, acc_lo, acc_hi)`` points (tag, e.g. a beta, is written next to
+    the point; the interval is an error bar). Pareto-optimal points are filled, dominated
+    ones hollow; the cost range ``[lo, hi]`` is shaded; ``areas`` (label -> frontier area)
+    go into the legend. ``style``: see :func:`plot_frontier_panels`."""
+    plot_frontier_panels([(title, curves, lo, hi, areas)], path, **style)
 
 
-def plot_frontier_panels(panels: list, path, ncols: int | None = None) -> None:
-    """Several frontier plots in one PNG: ``panels`` is a list of
-    ``(title, curves, lo, hi, areas)``; a program keeps its colour across panels."""
+def plot_frontier_panels(panels: list, path, ncols: int | None = None, dpi: int = 200,
+                         size: tuple | None = None, note: str | None = None, kinds: dict | None = None) -> None:
+    """Several frontier plots in one figure: ``panels`` is a list of
+    ``(title, curves, lo, hi, areas)``; a program keeps its colour and marker across
+    panels (a colour-blind-safe palette, distinct markers). The legend sits outside the
+    panels, below them; ``note`` (e.g. what the numbers next to points are) goes under it.
+    The format follows the file name (``.png``, ``.svg``, ``.pdf``); ``dpi`` applies to
+    PNG; ``size`` is ``(width, height)`` in inches (default: 5.5 x 4 per panel)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -203,18 +250,30 @@ def plot_frontier_panels(panels: list, path, ncols: int | None = None) -> None:
     n = max(1, len(panels))
     ncols = ncols or (1 if n == 1 else 2 if n <= 4 else 3)
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(6.4 * ncols, 4.6 * nrows), squeeze=False)
-    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     names: list = []
     for _, curves, *_ in panels:
         for k in curves:
             if k not in names:
                 names.append(k)
-    colors = {k: cycle[i % len(cycle)] for i, k in enumerate(names)}
+    styles = {k: series_style(i) for i, k in enumerate(names)}
+    legend_cols = 1 if len(names) <= 14 else 2
+    w, h = size or (5.5 * ncols + 2.4 * legend_cols, max(4.0 * nrows, 0.22 * len(names) / legend_cols + 1.0))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(w, h), squeeze=False, layout="constrained")
     for ax, (title, curves, lo, hi, areas) in zip(axes.flat, panels):
-        _draw_axis(ax, curves, lo, hi, title, areas, colors)
+        _draw_axis(ax, curves, lo, hi, title, areas, styles, kinds)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    handles, labels = [], []
+    for ax in axes.flat:  # one entry per program (the first panel's label, with its area)
+        for hd, lb in zip(*ax.get_legend_handles_labels()):
+            base = lb.split(" (area ")[0]
+            if base not in [x.split(" (area ")[0] for x in labels]:
+                handles.append(hd)
+                labels.append(lb if len(panels) == 1 else base)
+    if handles:
+        fig.legend(handles, labels, loc="outside right upper", ncol=legend_cols, fontsize=8, frameon=False)
+    if note:
+        fig.get_layout_engine().set(h_pad=0.08)
+        fig.supxlabel(note, fontsize=8, color="0.25")
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
