@@ -32,13 +32,16 @@ def parse_limits(values) -> Limits:
         if not num > 0:
             raise UserError(f"--limit {v}: {k} must be positive")
         kw[k] = num
-    return Limits(**kw)
+    try:
+        return Limits(**kw)
+    except ValueError as ex:
+        raise UserError(f"--limit: {ex}") from None
 
 
 def check_file(path: str, overrides: dict, strict: bool = False, limits: Limits | None = None) -> dict:
     """Check one file (names, types, bounds, safety, then the schedule proofs)."""
     try:
-        src = read_source(path)
+        src = read_source(path, limits)
     except DiagnosticsError as ex:
         return {"file": path, "ok": False, "diagnostics": [d.to_dict() for d in ex.diagnostics], "params": [],
                 "_text": ex.render()}

@@ -43,6 +43,10 @@ def run_guarded(cli, argv):
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as ex:  # a full disk, a read-only file system: the user's to fix, not a bug
+        where = f" {ex.filename}" if ex.filename else ""
+        click.echo(f"error: cannot read or write{where}: {ex.strerror or ex}", err=True)
+        return 2
     except Exception as ex:  # an internal error: short, with a pointer, no traceback
         click.echo(f"internal error: {type(ex).__name__}: {ex}", err=True)
         click.echo("this is a bug in tts-dsl; set TTS_DSL_DEBUG=1 for the traceback", err=True)

@@ -3,6 +3,8 @@ bootstrap intervals, paired tests against a baseline, frontier areas and a front
 
 from __future__ import annotations
 
+import math
+
 import itertools
 import sys
 
@@ -45,8 +47,8 @@ def parse_cost_range(spec: str | None):
         lo, hi = (float(x) for x in spec.split(":"))
     except ValueError:
         raise UserError(f"bad --cost-range {spec!r}: use LO:HI in tokens, e.g. 50000:1000000") from None
-    if not (0 < lo < hi):
-        raise UserError(f"bad --cost-range {spec!r}: need 0 < LO < HI")
+    if not (0 < lo < hi < math.inf):
+        raise UserError(f"bad --cost-range {spec!r}: need 0 < LO < HI, both finite")
     return (lo, hi)
 
 

@@ -65,7 +65,10 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
 
     limits = parse_limits(limit_sets)
     if max_seconds is not None:
-        limits = limits.with_(max_seconds=max_seconds)
+        try:
+            limits = limits.with_(max_seconds=max_seconds)
+        except ValueError as ex:
+            raise UserError(f"--max-seconds: {ex}") from None
     if max_actions is not None:
         limits = limits.with_(max_actions=max_actions)
     try:
@@ -79,7 +82,7 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
     tasks = []
     sweep_knobs: list[str] = []
     for p in programs:
-        src = read_source(p)
+        src = read_source(p, limits)
         checked = check_source(src, p, limits)
         bind(checked, betas_given[0] if betas_given else None, overrides)  # params errors before running
         if any(k.uses_beta and k.name not in overrides for k in checked.params):
@@ -121,7 +124,10 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
     if out:
         import pandas as pd
 
-        pd.DataFrame(rows).to_csv(out, index=False, float_format="%.6f")
+        try:
+            pd.DataFrame(rows).to_csv(out, index=False, float_format="%.6f")
+        except OSError as ex_:
+            raise UserError(f"cannot write {out}: {ex_.strerror or ex_}") from None
     if as_json:
         for r in rows:
             click.echo(json.dumps(r))

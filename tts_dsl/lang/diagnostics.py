@@ -512,8 +512,8 @@ class Reporter:
 
     # ----------------------------------------------------------- limits (L)
     @_kind("L001")
-    def source_too_long(self, n: int, limit: int):
-        return _Said(f"program is {n:,} characters; the limit is {limit:,}",
+    def source_too_long(self, n: int, limit: int, at_least: bool = False):
+        return _Said(f"program is {'more than ' if at_least else ''}{n:,} characters; the limit is {limit:,}",
                      "controllers are short; remove generated or repeated code")
 
     @_kind("L002")
@@ -534,6 +534,13 @@ class Reporter:
         (the reference interpreter, which says no hint)."""
         what = f"repeat {n:,} times" if loop == "repeat" else f"range of {n:,} values"
         return _Said(f"{what}; the limit is {limit:,}", _LOOP_BOUND_HINTS.get((loop, origin)))
+
+    @_kind("L010")
+    def loop_bound_failed(self, loop: str, why: str):
+        """A constant loop bound (literals and params) whose evaluation fails: division by
+        zero, an int beyond 2**62, sqrt of a negative number, an infinite float."""
+        return _Said(f"the bound of this {loop} cannot be evaluated: {why}",
+                     "a loop bound must be a finite count; check the arithmetic and the params it uses")
 
     @_kind("L006")
     def action_cap(self, n: int, episodes: int, beta, cap: int):

@@ -123,6 +123,10 @@ def _coerce(p: ParamInfo, v):
         return v
     if isinstance(v, bool):
         raise TypeError(f"param '{p.name}' is {p.ty}, got {v!r}")
+    if isinstance(v, float) and not math.isfinite(v):
+        raise TypeError(f"param '{p.name}' must be a finite number, got {v!r}")
+    if isinstance(v, int) and abs(v) > 2 ** 62:
+        raise TypeError(f"param '{p.name}' is beyond 2**62, got {str(v)[:30]}")
     if p.ty == INT:
         if isinstance(v, float):
             if v != int(v):

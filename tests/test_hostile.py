@@ -1,0 +1,150 @@
+"""Hostile input, second round (issue 15): crashes, bombs, lost data, terminal control.
+
+Each test is the regression test of one attack; the classes are also in the adversarial
+corpus (tests/adversarial/) and tools/fuzz.py."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tts_dsl import api
+from tts_dsl.cli import cli
+from tts_dsl.lang.diagnostics import DiagnosticsError
+from tts_dsl.lang.limits import Limits
+from tts_dsl.replay.store import StoreError, StoreLimits, questions_from_json
+
+ROOT = Path(__file__).resolve().parent.parent
+SC = str(ROOT / "programs" / "sc.tts")
+CMC = ROOT / "programs" / "cmc.tts"
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+# ------------------------------------------------------------------ crashes
+@pytest.mark.parametrize("bound", ["repeat 5 // 0", "for i in range(1 // 0)", "repeat round(sqrt(-1))",
+                                   "repeat round(exp(1000))"])
+def test_constant_loop_bound_that_fails_is_a_check_error(tmp_path, bound):
+    p = tmp_path / "b.tts"
+    p.write_text(f"controller b\n{bound} {{ open else break }}\nanswer majority(completed)\n")
+    r = invoke("check", p)
+    assert r.exit_code == 1 and "error[L010]" in r.output and "internal error" not in r.output, r.output
+    r = invoke("eval", p, "--seeds", 1, "-q")
+    assert r.exit_code != 3 and "internal error" not in r.output, r.output
+
+
+def test_param_loop_bound_overflow_is_clean():
+    src = "controller b\nparams {\n  n: int = 1000000000000000\n}\nrepeat n * n { open else break }\nanswer none\n"
+    rep = api.check_report(src)
+    assert not rep["ok"] and [d["code"] for d in rep["diagnostics"]] == ["L010"]
+    with pytest.raises(DiagnosticsError) as ei:
+        api.compile(api.check(src), 0.5)
+    assert ei.value.diagnostics[0].code == "L010"
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--beta", "0:inf:1"], "bad beta spec"),
+    (["--beta", "0:1:1e-8"], "the limit is 1,001"),
+    (["--beta", "nan"], "outside [0, 1]"),
+    (["--max-seconds", "inf"], "max_seconds must be"),
+    (["--max-seconds", "1e300"], "max_seconds must be"),
+    (["--limit", "max_seconds=1e308"], "max_seconds must be"),
+])
+def test_cli_numbers_out_of_range_are_user_errors(args, words):
+    r = invoke("eval", SC, "--seeds", 1, "-q", *args)
+    assert r.exit_code == 2 and words in r.output and "internal error" not in r.output, r.output
+
+
+def test_limits_reject_non_finite_seconds():
+    for bad in (math.inf, math.nan, 1e300, -1.0):
+        with pytest.raises(ValueError):
+            Limits(max_seconds=bad)
+    assert Limits(max_seconds=None).max_seconds is None
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_out_to_a_full_device_is_a_user_error():
+    r = invoke("eval", SC, "--seeds", 1, "-q", "--out", "/dev/full")
+    assert r.exit_code == 2 and "No space left" in r.output, r.output
+
+
+def test_compare_cost_range_must_be_finite():
+    r = invoke("compare", SC, "--seeds", 1, "-q", "--cost-range", "1:inf")
+    assert r.exit_code == 2 and "both finite" in r.output, r.output
+
+
+def test_api_non_finite_param_override_is_a_diagnostic():
+    checked = api.load(CMC)
+    for v in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(DiagnosticsError) as ei:
+            api.compile(checked, 0.5, params={"alpha": v})
+        assert ei.value.diagnostics[0].code == "P002" and "finite" in ei.value.diagnostics[0].message
+
+
+# ------------------------------------------------------------------ stores
+Q = {"gold_answer": "1", "probe_freq": 500}
+
+
+@pytest.mark.parametrize("tokens", [1e308, 10 ** 3999, 10 ** 12 + 1])
+def test_store_token_counts_beyond_the_limit_are_rejected(tokens):
+    with pytest.raises(StoreError) as ei:
+        questions_from_json([dict(Q, each_branch=[[["1"], tokens, "1"]])], "s.json")
+    assert "tokens; the limit is" in str(ei.value)
+
+
+def test_store_limits_on_load_and_overridable(tmp_path, monkeypatch):
+    many = [dict(Q, each_branch=[[["1"], 5, "1"]] * 5000)]
+    with pytest.raises(StoreError, match="5,000 branches; the limit is 4,096"):
+        questions_from_json(many, "s.json")
+    assert len(questions_from_json(many, "s.json", limits=StoreLimits(max_branches=10_000))) == 1
+    monkeypatch.setenv("TTS_DSL_STORE_LIMITS", "max_branches=10000")
+    assert len(questions_from_json(many, "s.json")) == 1
+    monkeypatch.setenv("TTS_DSL_STORE_LIMITS", "max_questions=1")
+    with pytest.raises(StoreError, match="2 questions; the limit is 1"):
+        questions_from_json([dict(Q, each_branch=[[["1"], 5, "1"]])] * 2, "s.json")
+    monkeypatch.setenv("TTS_DSL_STORE_LIMITS", "max_probes=2")
+    with pytest.raises(StoreError, match="3 probes; the limit is 2"):
+        questions_from_json([dict(Q, each_branch=[[["1", "2", "3"], 5, "1"]])], "s.json")
+
+
+def test_store_file_size_checked_before_reading(tmp_path):
+    from tts_dsl.replay.store import load_file
+
+    p = tmp_path / "big.json"
+    p.write_text(json.dumps([dict(Q, each_branch=[[["1"], 5, "1"]])]))
+    with pytest.raises(StoreError, match="the limit is 10"):
+        load_file(p, limits=StoreLimits(max_bytes=10))
+    if os.path.exists("/dev/zero"):
+        t = time.perf_counter()
+        with pytest.raises(StoreError):
+            load_file("/dev/zero", limits=StoreLimits(max_bytes=1_000_000))
+        assert time.perf_counter() - t < 5
+
+
+# ------------------------------------------------------------------ bombs
+def test_check_dev_zero_reads_a_bounded_prefix():
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("needs /dev/zero")
+    t = time.perf_counter()
+    r = invoke("check", "/dev/zero")
+    assert r.exit_code == 1 and "error[L001]" in r.output and "more than 100,000 characters" in r.output
+    assert time.perf_counter() - t < 10
+
+
+def test_round_with_huge_negative_ndigits_returns_at_once():
+    from tts_dsl.lang.builtins import _round
+
+    t = time.perf_counter()
+    assert _round(5, -999999999999999) == 0.0 and _round(-5, -10 ** 15) == 0.0
+    assert _round(12345, -2) == 12300.0 and _round(2.675, 2) == round(2.675, 2)
+    src = "controller r\nparams {\n  k: float = round(5, -999999999999999)\n}\nanswer none\n"
+    assert api.check_report(src)["ok"]
+    assert time.perf_counter() - t < 5
