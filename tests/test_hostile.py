@@ -148,3 +148,20 @@ def test_round_with_huge_negative_ndigits_returns_at_once():
     src = "controller r\nparams {\n  k: float = round(5, -999999999999999)\n}\nanswer none\n"
     assert api.check_report(src)["ok"]
     assert time.perf_counter() - t < 5
+
+
+def test_diagnostics_are_capped_per_file_with_a_summary():
+    src = "controller t\n" + "".join(f"let x{i} = zz{i} + yy{i}\n" for i in range(400)) + "answer none\n"
+    rep = api.check_report(src)
+    ds = rep["diagnostics"]
+    assert len(ds) == 101 and ds[-1]["code"] == "L011" and "more than 100 diagnostics" in ds[-1]["message"]
+    assert not rep["ok"]
+
+
+def test_json_output_caps_diagnostics_over_files():
+    from tts_dsl.cli.check import cap_json_diagnostics
+
+    reports = [{"file": f"f{i}", "diagnostics": [{"code": "E201"}] * 101} for i in range(12)]
+    dropped = cap_json_diagnostics(reports)
+    assert sum(len(r["diagnostics"]) for r in reports) == 1_000 and dropped == 12 * 101 - 1_000
+    assert reports[9]["diagnostics_dropped"] == 101 - 91 and reports[11]["diagnostics_dropped"] == 101

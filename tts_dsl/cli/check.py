@@ -38,6 +38,23 @@ def parse_limits(values) -> Limits:
         raise UserError(f"--limit: {ex}") from None
 
 
+MAX_JSON_DIAGNOSTICS = 1_000  # in one --json output, over all files
+
+
+def cap_json_diagnostics(reports: list[dict], cap: int = MAX_JSON_DIAGNOSTICS) -> int:
+    """Keep at most ``cap`` diagnostics over all reports; a report that lost some gets
+    ``diagnostics_dropped`` (how many). Returns the number dropped."""
+    left, dropped = cap, 0
+    for r in reports:
+        ds = r.get("diagnostics", [])
+        if len(ds) > left:
+            r["diagnostics_dropped"] = len(ds) - left
+            dropped += len(ds) - left
+            r["diagnostics"] = ds[:left]
+        left -= len(r["diagnostics"])
+    return dropped
+
+
 def check_file(path: str, overrides: dict, strict: bool = False, limits: Limits | None = None) -> dict:
     """Check one file (names, types, bounds, safety, then the schedule proofs)."""
     try:
@@ -82,6 +99,7 @@ def check(files, as_json, sets, strict, quiet, behavior, store, model, dataset, 
             failed += 1
     if as_json:
         out = [{k: v for k, v in r.items() if not k.startswith("_")} for r in reports]
+        cap_json_diagnostics(out)
         click.echo(json.dumps(out if len(out) > 1 else out[0], indent=2))
     else:
         for r in reports:

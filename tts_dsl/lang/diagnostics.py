@@ -153,10 +153,18 @@ def _kind(code: str):
 
         @functools.wraps(method)
         def report(self, span: Span, *args, **kw) -> Diagnostic:
+            if self.dropped and code != "L011":  # past the cap: not even worded (did-you-mean costs)
+                self.dropped += 1
+                return Diagnostic(code, "(not shown: too many diagnostics)", span, stage=self.stage, file=self.file)
             said = method(self, *args, **kw)
             d = Diagnostic(code, said.message, span, severity=said.severity, hint=said.hint,
                            expected=said.expected, found=said.found, stage=self.stage, file=self.file)
-            self.diagnostics.append(d)
+            if len(self.diagnostics) < self.cap or code == "L011":
+                self.diagnostics.append(d)
+            else:  # 16,384 unknown names must not make 16,384 diagnostics (each renders its line)
+                self.dropped += 1
+                worst = "error" if any(x.severity == "error" for x in self.diagnostics + [d]) else d.severity
+                self.too_many_diagnostics(span, self.cap, worst)
             return d
 
         return report
@@ -322,10 +330,14 @@ class Reporter:
 
     Every method takes the span first and returns the diagnostic it recorded."""
 
-    def __init__(self, file: str = "<program>", stage: str = "check"):
+    MAX_DIAGNOSTICS = 100  # per file and stage; then one L011 summary
+
+    def __init__(self, file: str = "<program>", stage: str = "check", cap: int | None = None):
         self.file = file
         self.stage = stage
         self.diagnostics: list[Diagnostic] = []
+        self.cap = self.MAX_DIAGNOSTICS if cap is None else cap
+        self.dropped = 0
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -541,6 +553,11 @@ class Reporter:
         zero, an int beyond 2**62, sqrt of a negative number, an infinite float."""
         return _Said(f"the bound of this {loop} cannot be evaluated: {why}",
                      "a loop bound must be a finite count; check the arithmetic and the params it uses")
+
+    @_kind("L011")
+    def too_many_diagnostics(self, shown: int, severity: str = "error"):
+        return _Said(f"more than {shown:,} diagnostics in this file; the rest are not shown",
+                     "fix these first", severity=severity)
 
     @_kind("L006")
     def action_cap(self, n: int, episodes: int, beta, cap: int):
