@@ -165,3 +165,61 @@ def test_json_output_caps_diagnostics_over_files():
     dropped = cap_json_diagnostics(reports)
     assert sum(len(r["diagnostics"]) for r in reports) == 1_000 and dropped == 12 * 101 - 1_000
     assert reports[9]["diagnostics_dropped"] == 101 - 91 and reports[11]["diagnostics_dropped"] == 101
+
+
+# ------------------------------------------------------------------ data lost
+def test_out_and_traces_refuse_to_overwrite_without_force(tmp_path):
+    out, tr = tmp_path / "rows.csv", tmp_path / "t.jsonl"
+    out.write_text("precious\n")
+    tr.write_text("precious\n")
+    r = invoke("eval", SC, "--seeds", 1, "-q", "--out", out)
+    assert r.exit_code == 2 and "exists; use --force" in r.output and out.read_text() == "precious\n"
+    r = invoke("eval", SC, "--seeds", 1, "-q", "--traces", tr)
+    assert r.exit_code == 2 and "exists; use --force" in r.output and tr.read_text() == "precious\n"
+    r = invoke("eval", SC, "--seeds", 1, "-q", "--out", out, "--traces", tr, "--force")
+    assert r.exit_code == 0, r.output
+    assert out.read_text().startswith("program,") and json.loads(tr.read_text().splitlines()[0])
+    md = tmp_path / "r.md"
+    md.write_text("precious\n")
+    r = invoke("compare", SC, "--seeds", 1, "-q", "--out", md)
+    assert r.exit_code == 2 and md.read_text() == "precious\n"
+
+
+def test_interrupted_write_keeps_the_previous_file(tmp_path):
+    from tts_dsl.files import replacing
+
+    p = tmp_path / "t.jsonl"
+    p.write_text("old\n")
+    with pytest.raises(KeyboardInterrupt):
+        with replacing(p) as fh:
+            fh.write("half")
+            raise KeyboardInterrupt
+    assert p.read_text() == "old\n" and [x.name for x in tmp_path.iterdir()] == ["t.jsonl"]
+
+
+def test_eval_traces_interrupted_keep_previous_content(tmp_path, monkeypatch):
+    import tts_dsl.reporting.traces as traces
+
+    tr = tmp_path / "t.jsonl"
+    tr.write_text("previous\n")
+
+    def boom(tasks, fh, *a, **k):
+        fh.write('{"partial": ')
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(traces, "trace_tasks", boom)
+    r = invoke("eval", SC, "--seeds", 1, "-q", "--traces", tr, "--force")
+    assert r.exit_code != 0 and tr.read_text() == "previous\n"
+
+
+def test_fmt_write_keeps_mode_and_writes_through_symlinks(tmp_path):
+    real = tmp_path / "real.tts"
+    real.write_text("controller   x\nanswer none\n")
+    os.chmod(real, 0o664)
+    link = tmp_path / "link.tts"
+    link.symlink_to(real)
+    r = invoke("fmt", "--write", link)
+    assert r.exit_code == 0, r.output
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_text() == "controller x\n\nanswer none\n"
+    assert (os.stat(real).st_mode & 0o777) == 0o664

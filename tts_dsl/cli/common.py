@@ -148,11 +148,15 @@ def store_refs(store: str | None, model: str | None, dataset: str | None, synthe
     return refs
 
 
-def check_writable(path: str | None):
-    """Fail before a long evaluation if an output file cannot be created."""
+def check_writable(path: str | None, force: bool = True):
+    """Fail before a long evaluation if an output file cannot be created, or (without
+    ``force``) already exists: data tools do not overwrite files silently."""
     if not path:
         return
     from pathlib import Path
+
+    if not force and Path(path).is_file():
+        raise UserError(f"{path} exists; use --force to overwrite it")
 
     parent = Path(path).resolve().parent
     if not parent.is_dir():

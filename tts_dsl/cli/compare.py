@@ -3,9 +3,8 @@ bootstrap intervals, paired tests against a baseline, frontier areas and a front
 
 from __future__ import annotations
 
-import math
-
 import itertools
+import math
 import sys
 
 import click
@@ -14,6 +13,7 @@ from ..api import check as check_source
 from ..api import compare_report, read_source
 from ..evaluation import executors
 from ..evaluation.sweep import parse_beta_spec
+from ..files import replacing
 from ..lang.limits import Limits
 from ..lang.schedule import bind, parse_override
 from .common import UserError, check_writable, draw_png, parse_sets, store_refs
@@ -135,9 +135,10 @@ def pick_baseline(configs, spec: str | None):
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes (default: all cores).")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray).")
+@click.option("--force", is_flag=True, help="Overwrite existing --out, --csv and --plot files.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseline, seeds, n_boot, n_perm, ci_seed,
-                level, cost_range, out, csv_path, plot, show_frontier, title, jobs, executor, address, quiet):
+                level, cost_range, out, csv_path, plot, show_frontier, title, jobs, executor, address, force, quiet):
     """Compare PROGRAMS: accuracy (with bootstrap intervals) and tokens per store and on
     average, paired differences against a baseline with p-values and token ratios, and the
     area under each accuracy-cost frontier. Prints Markdown; see docs/reports.md."""
@@ -152,7 +153,7 @@ def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseli
     except ValueError as ex:
         raise UserError(str(ex)) from None
     for target in (out, csv_path, plot):
-        check_writable(target)
+        check_writable(target, force)
     refs = store_refs(store, model, dataset)
     for r in refs:
         r.load()
@@ -174,11 +175,12 @@ def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseli
     click.echo(md, nl=False)
     try:
         if out:
-            with open(out, "w", encoding="utf-8") as fh:
+            with replacing(out) as fh:
                 fh.write(md)
             click.echo(f"wrote {out}", err=True)
         if csv_path:
-            write_csv(rep, csv_path)
+            with replacing(csv_path) as fh:
+                write_csv(rep, fh)
             click.echo(f"wrote {csv_path}", err=True)
     except OSError as ex:
         raise UserError(f"cannot write {ex.filename}: {ex.strerror}") from None

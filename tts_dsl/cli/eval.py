@@ -13,6 +13,7 @@ from ..api import read_source
 from ..evaluation import executors
 from ..evaluation.sweep import make_tasks, parse_beta_spec
 from ..lang.schedule import bind
+from ..files import replacing
 from .common import UserError, check_writable, parse_sets, store_refs, table
 
 BASE_COLUMNS = ["program", "model", "dataset", "beta", "accuracy", "avg_cost", "episodes", "wall_s"]
@@ -46,6 +47,7 @@ def get_executor(name: str, jobs: int | None, address: str | None = None):
 @click.option("--max-actions", type=click.IntRange(1), default=None, help="Action cap per episode (default 50000).")
 @click.option("--limit", "limit_sets", multiple=True, metavar="NAME=VALUE",
               help="Override a resource limit, e.g. --limit max_steps=100000 (see docs/safety.md).")
+@click.option("--force", is_flag=True, help="Overwrite existing --out and --traces files.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--traces", "traces_path", type=click.Path(dir_okay=False), default=None,
               help="Also write episode traces as JSONL (schema: docs/traces.md).")
@@ -54,7 +56,7 @@ def get_executor(name: str, jobs: int | None, address: str | None = None):
 @click.option("--trace-seeds", default="0", show_default=True, metavar="SPEC",
               help="Seeds to trace: all | 0 | 0,1 | 0-4.")
 def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_json, jobs, executor, address,
-             max_seconds, max_actions, limit_sets, quiet, traces_path, trace_questions, trace_seeds):
+             max_seconds, max_actions, limit_sets, force, quiet, traces_path, trace_questions, trace_seeds):
     """Evaluate PROGRAMS under the replay protocol (100 ordering seeds, every question).
 
     Prints accuracy (%), mean tokens per question, episodes and wall time per
@@ -75,7 +77,7 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
         betas_given = parse_beta_spec(beta_spec) if beta_spec else None
     except ValueError as ex:
         raise UserError(str(ex)) from None
-    check_writable(out)
+    check_writable(out, force)
     refs = store_refs(store, model, dataset)
     for r in refs:  # fail early, with a clear message, on a broken store
         r.load()
@@ -102,7 +104,7 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
             parse_selection(trace_seeds, seeds, "seed")
         except ValueError as ex_:
             raise UserError(str(ex_)) from None
-        check_writable(traces_path)
+        check_writable(traces_path, force)
     ex = get_executor(executor, jobs, address)
     t0 = time.perf_counter()
     if len(tasks) > 1 and not quiet and not as_json:
@@ -115,7 +117,7 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
         from ..reporting.traces import trace_tasks
 
         try:
-            with open(traces_path, "w", encoding="utf-8") as fh:
+            with replacing(traces_path) as fh:  # interrupted: the previous file is intact
                 n_traces = trace_tasks(tasks, fh, trace_questions, trace_seeds, seeds)
         except OSError as ex_:
             raise UserError(f"cannot write {traces_path}: {ex_.strerror}") from None
@@ -125,7 +127,8 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
         import pandas as pd
 
         try:
-            pd.DataFrame(rows).to_csv(out, index=False, float_format="%.6f")
+            with replacing(out) as fh:
+                pd.DataFrame(rows).to_csv(fh, index=False, float_format="%.6f")
         except OSError as ex_:
             raise UserError(f"cannot write {out}: {ex_.strerror or ex_}") from None
     if as_json:
