@@ -223,3 +223,29 @@ def test_fmt_write_keeps_mode_and_writes_through_symlinks(tmp_path):
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert real.read_text() == "controller x\n\nanswer none\n"
     assert (os.stat(real).st_mode & 0o777) == 0o664
+
+
+# ------------------------------------------------------------------ terminal control
+ESC = "\x1b]0;pwned\x07\x1b[2J"
+
+
+def test_trace_escapes_control_characters_from_labels_and_answers(tmp_path):
+    store = tmp_path / "m" / "d.json"
+    store.parent.mkdir()
+    store.write_text(json.dumps([{"gold_answer": "1", "probe_freq": 500,
+                                  "each_branch": [[[f"7{ESC}"], 900, f"7{ESC}"], [["1"], 800, "1"]]}]))
+    prog = tmp_path / "p.tts"
+    prog.write_text(f'controller p\nrepeat 2 {{ read else break }}\ntrace "{ESC}" {{n: opened}}\n'
+                    "answer majority(completed)\n")
+    r = invoke("trace", prog, "--store", store)
+    assert r.exit_code == 0, r.output
+    assert "\x1b" not in r.output and "\x07" not in r.output and "\\x1b]0;pwned\\x07" in r.output
+    r = invoke("store", "validate", store)
+    assert "\x1b" not in r.output
+
+
+def test_terminal_safe_keeps_text_and_escapes_controls():
+    from tts_dsl.cli.common import terminal_safe
+
+    assert terminal_safe("a\tb\nc é ≤") == "a\tb\nc é ≤"
+    assert terminal_safe("\x1b[2J\x9b\u202e\x00") == "\\x1b[2J\\x9b\\u202e\\x00"

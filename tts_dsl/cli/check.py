@@ -9,7 +9,7 @@ import click
 from ..api import check_report, read_source, schedule_table
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.limits import Limits
-from .common import UserError, parse_sets
+from .common import UserError, echo_safe, parse_sets
 
 
 def parse_limits(values) -> Limits:
@@ -112,7 +112,7 @@ def check(files, as_json, sets, strict, quiet, behavior, store, model, dataset, 
                     for line in schedule_table(r["_results"]):
                         click.echo(line)
                 if r["_text"]:
-                    click.echo(r["_text"])
+                    echo_safe(r["_text"])
                 b = r.get("behavior")
                 if b is not None:
                     if b.get("skipped"):
@@ -133,7 +133,7 @@ def check(files, as_json, sets, strict, quiet, behavior, store, model, dataset, 
                     click.echo(f"{r['file']}: invalid", err=True)
                     for line in schedule_table(r["_results"]):
                         click.echo(line, err=True)
-                click.echo(r["_text"], err=True)
+                echo_safe(r["_text"], err=True)
         if len(reports) > 1:
             click.echo(f"{len(reports) - failed} of {len(reports)} programs valid")
     if failed:

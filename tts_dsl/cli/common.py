@@ -15,7 +15,30 @@ class UserError(click.ClickException):
     exit_code = 2
 
     def show(self, file=None):
-        click.echo(f"error: {self.message}", err=True)
+        click.echo(terminal_safe(f"error: {self.message}"), err=True)
+
+
+_BIDI = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A)) | {0x200E, 0x200F, 0x061C}
+
+
+def _escape(ch: str) -> str:
+    o = ord(ch)
+    return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}"
+
+
+_UNSAFE = {c: _escape(chr(c)) for c in list(range(0x00, 0x20)) + list(range(0x7F, 0xA0)) + sorted(_BIDI)
+           if chr(c) not in "\n\t"}
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters (ESC, BEL, C1 controls, bidi overrides) written as
+    escapes, so data (trace labels, store answers, program text) cannot drive the terminal:
+    no title changes, screen clears or reordered text. Newlines and tabs stay."""
+    return str(text).translate(_UNSAFE)
+
+
+def echo_safe(text: str = "", **kw) -> None:
+    click.echo(terminal_safe(text), **kw)
 
 
 def run_guarded(cli, argv):
@@ -28,7 +51,7 @@ def run_guarded(cli, argv):
         ex.show()
         return ex.exit_code
     except DiagnosticsError as ex:
-        click.echo(ex.render(), err=True)
+        click.echo(terminal_safe(ex.render()), err=True)
         return 1
     except ExecutorError as ex:
         click.echo(f"error: {ex}", err=True)
