@@ -249,3 +249,28 @@ def test_terminal_safe_keeps_text_and_escapes_controls():
 
     assert terminal_safe("a\tb\nc é ≤") == "a\tb\nc é ≤"
     assert terminal_safe("\x1b[2J\x9b\u202e\x00") == "\\x1b[2J\\x9b\\u202e\\x00"
+
+
+# ------------------------------------------------------------------ memorisation
+def test_constant_data_is_bounded_and_configurable():
+    table = ", ".join(str(9000 + i) for i in range(17))
+    src = f"controller m\nvar good: list[int] = [{table}]\nanswer none\n"
+    with pytest.raises(DiagnosticsError) as ei:
+        api.check(src)
+    d = ei.value.diagnostics[0]
+    assert d.code == "L012" and "list literal of 17 elements; the limit is 16" in d.message
+    assert api.check(src, limits=Limits(max_list_literal=17))
+    many = "controller m\n" + "".join(f"let c{i} = {i}\n" for i in range(201)) + "answer none\n"
+    with pytest.raises(DiagnosticsError) as ei:
+        api.check(many)
+    assert ei.value.diagnostics[0].code == "L012" and "201 number literals" in ei.value.diagnostics[0].message
+    assert api.check(many, limits=Limits(max_literals=201))
+
+
+def test_shipped_programs_are_far_inside_the_constant_data_limits():
+    from tts_dsl.lang import ast as A
+
+    for p in sorted((ROOT / "programs").glob("*.tts")):
+        c = api.load(p)
+        nums = sum(isinstance(n, A.Num) for n in A.walk(c.program))
+        assert nums <= Limits().max_literals // 2, (p.name, nums)

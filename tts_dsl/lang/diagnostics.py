@@ -559,6 +559,14 @@ class Reporter:
         return _Said(f"more than {shown:,} diagnostics in this file; the rest are not shown",
                      "fix these first", severity=severity)
 
+    @_kind("L012")
+    def constant_data(self, case: str, n: int, limit: int):
+        """``case``: list (one list literal) | total (number literals in the program)."""
+        what = (f"a list literal of {n:,} elements" if case == "list"
+                else f"{n:,} number literals in the program")
+        return _Said(f"{what}; the limit is {limit:,}",
+                     "controllers compute from what they observe; they do not carry tables of data")
+
     @_kind("L006")
     def action_cap(self, n: int, episodes: int, beta, cap: int):
         return _cut_off(n, episodes, beta, "action cap", cap)

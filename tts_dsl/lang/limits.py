@@ -20,6 +20,8 @@ class Limits:
     max_steps: int = 2_000_000        # L007: loop iterations per episode (the episode ends: step_cap)
     max_list_len: int = 100_000       # L008: length of any list value at run time
     max_seconds: float | None = 900.0  # L009: wall clock per evaluation (one program on one store)
+    max_list_literal: int = 16        # L012: elements of one list literal (constant data a program carries)
+    max_literals: int = 200           # L012: number literals in one program
 
     MAX_SECONDS = 10_000_000.0  # about 116 days: beyond, timers and deadlines overflow
 
