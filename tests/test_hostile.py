@@ -274,3 +274,15 @@ def test_shipped_programs_are_far_inside_the_constant_data_limits():
         c = api.load(p)
         nums = sum(isinstance(n, A.Num) for n in A.walk(c.program))
         assert nums <= Limits().max_literals // 2, (p.name, nums)
+
+
+def test_attack_classes_fuzz_clean():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import fuzz
+
+    res = fuzz.class_fuzz(80, seed=4)
+    assert res["bad"] == 0, res["examples"]
+    classes = {k.split()[0] for k in res["counts"]}
+    assert {"bomb-bound", "bomb-param", "code-size", "store-overflow"} <= classes

@@ -388,6 +388,97 @@ def prover_fuzz(n: int, jobs: int = 1, seed: int = 0) -> dict:
             "bad": bad[:20]}
 
 
+# ------------------------------------------------------------------ attack classes
+def _bomb_expr(rng: random.Random) -> str:
+    """A constant expression that is expensive or fails: huge ndigits, division by zero,
+    overflowing products, infinite or undefined floats."""
+    big = rng.choice([10 ** 15, 10 ** 18, 2 ** 62, 999999999999999])
+    return rng.choice([
+        f"round({rng.randint(1, 99)}, -{big})", f"round(1.5, {big})", f"{rng.randint(1, 9)} // 0",
+        f"{rng.randint(1, 9)} % 0", f"{big} * {big}", f"exp({rng.randint(710, 100000)})",
+        f"sqrt(-{rng.randint(1, 9)})", f"log(0)", f"round(exp(1000))", f"1 / (1 - 1)",
+        f"int(1e300) * 10", f"round(1e308 * 10)",
+    ])
+
+
+def bomb_source(rng: random.Random) -> tuple[str, str]:
+    """(class, program): constant-expression bombs in loop bounds, params and lets, and
+    nesting that would grow generated code (nested .history, conditionals)."""
+    k = rng.random()
+    if k < 0.3:
+        return "bomb-bound", f"controller b\nrepeat round({_bomb_expr(rng)}) {{ open else break }}\nanswer none\n"
+    if k < 0.5:
+        return "bomb-range", f"controller b\nfor i in range(round({_bomb_expr(rng)})) {{ open else break }}\nanswer none\n"
+    if k < 0.75:
+        return "bomb-param", (f"controller b\nparams {{\n  k: float = {_bomb_expr(rng)}\n}}\n"
+                              "repeat 2 { open else break }\nanswer majority(completed)\n")
+    n = rng.randint(1, 14)
+    e = "branches[0]"
+    for _ in range(n):
+        e = f"branches[len({e}.history) % opened]"
+    return "code-size", f"controller d\nopen\nopen\nlet h = {e}.history\nanswer h[0] if len(h) > 0 else none\n"
+
+
+def overflow_store(rng: random.Random) -> list:
+    """A store JSON with out-of-range numbers or counts: huge or float token counts, many
+    branches or probes (beyond small limits), wrong types."""
+    tokens = rng.choice([1e308, 10 ** rng.randint(12, 3999), -1, 1.5, "9", True, 10 ** 6, float("inf")])
+    n_br = rng.choice([1, 2, 40])
+    n_pr = rng.choice([1, 3, 40])
+    br = [[[str(rng.randint(0, 3))] * n_pr, tokens if i == 0 else 1000, str(rng.randint(0, 3))] for i in range(n_br)]
+    return [{"gold_answer": "1", "probe_freq": 500, "each_branch": br}] * rng.choice([1, 2, 40])
+
+
+def class_fuzz(n: int, seed: int = 0, time_cap: float = 10.0) -> dict:
+    """n attacks from the classes above; each must end cleanly (diagnostics, a clean
+    runtime error, a store error, or a run) within ``time_cap`` seconds, and generated code
+    must stay linear in the program's size."""
+    from tts_dsl import api
+    from tts_dsl.replay.store import Store, StoreError, StoreLimits, questions_from_json
+
+    rng = random.Random(seed)
+    counts, bad = collections.Counter(), []
+    small = StoreLimits(max_questions=20, max_branches=32, max_probes=32)
+    for _ in range(n):
+        t0 = time.perf_counter()
+        try:
+            if rng.random() < 0.3:
+                cls = "store-overflow"
+                try:
+                    qs = questions_from_json(overflow_store(rng), "<fuzz>", limits=small)
+                except StoreError:
+                    outcome = "rejected"
+                else:
+                    exe = api.compile(api.check("controller s\nrepeat 4 { read else break }\nanswer majority(completed)\n"))
+                    from tts_dsl.evaluation.runner import run
+
+                    res = run(exe, Store("m", "d", "<fuzz>", qs, "0"), range(2), Limits(max_seconds=time_cap))
+                    outcome = "ran" if res.error is None else "runtime-error"
+            else:
+                cls, src = bomb_source(rng)
+                rep = api.check_report(src)
+                if not rep["ok"]:
+                    outcome = "rejected"
+                else:
+                    try:
+                        exe = api.compile(rep["_checked"], 0.5)
+                        outcome = "ran"
+                        if cls == "code-size" and len(exe.source) > 120 * len(src):
+                            outcome = "code-growth"
+                    except DiagnosticsError:
+                        outcome = "rejected"
+        except Exception as ex:  # noqa: BLE001 - any other exception is a finding
+            outcome = f"traceback {type(ex).__name__}: {ex}"[:200]
+        dt = time.perf_counter() - t0
+        if dt > time_cap:
+            outcome = f"slow {dt:.1f} s"
+        ok = outcome in ("rejected", "ran", "runtime-error")
+        counts[f"{cls} {outcome if ok else 'BAD'}"] += 1
+        if not ok:
+            bad.append({"class": cls, "outcome": outcome})
+    return {"attacks": n, "bad": len(bad), "counts": dict(sorted(counts.items())), "examples": bad[:10]}
+
+
 # ------------------------------------------------------------------ driver
 def _worker(args):
     seed, n, timeout, out_dir, gaps = args
@@ -442,7 +533,14 @@ def main(argv=None) -> int:
     ap.add_argument("--schedules", type=int, default=0,
                     help="instead of programs: fuzz the schedule prover with this many random knobs, each proof "
                          "and bound checked on a dense grid with float neighbours")
+    ap.add_argument("--classes", type=int, default=0,
+                    help="instead of programs: this many attacks from the classes constant-expression bombs, "
+                         "code-size growth and store overflow")
     a = ap.parse_args(argv)
+    if a.classes:
+        res = class_fuzz(a.classes, a.seed)
+        print(json.dumps(res, indent=2))
+        return 1 if res["bad"] else 0
     if a.schedules:
         res = prover_fuzz(a.schedules, a.jobs, a.seed)
         print(json.dumps(res, indent=2) if a.json else
