@@ -276,7 +276,18 @@ def test_budget_per_knob_and_per_program():
         m = (lo + hi) // 2
         return f"({tree(lo, m)} + {tree(m, hi)})"
 
-    c = api.check(f"controller t\nparams {{\n  k: float increasing = {tree(0, 1500)}\n}}\nanswer none\n")
+    from tts_dsl.lang.limits import Limits
+
+    c = api.check(f"controller t\nparams {{\n  k: float increasing = {tree(0, 1500)}\n}}\nanswer none\n",
+                  limits=Limits(max_literals=10_000))
     t = time.perf_counter()
     r = prove(c, knob_budget=300_000)[0]
     assert time.perf_counter() - t < 30 and r.status == "unknown" and "budget" in r.note
+
+
+def test_infinite_constant_divisor_is_not_a_crash():
+    # found by tools/fuzz.py --schedules: '//' by a constant whose bound is infinite
+    for expr in ("beta // exp(1000)", "beta % exp(1000)", "beta / exp(1000)", "max(beta, exp(1000))"):
+        c, r = knob(expr)
+        assert r.status in ("proved", "unknown", "refuted") and r.range_status == "refuted"
+        assert schedule_diagnostics(c)

@@ -349,6 +349,8 @@ def _prover_worker(args):
         counts["unsound" if why else "ok"] += 1
         if why:
             bad.append({"expr": expr, "direction": direction, "ty": ty, "why": why})
+        if counts.total() % 5000 == 0:
+            print(f"worker {seed}: {counts.total()} schedules, {counts['unsound']} unsound", file=sys.stderr, flush=True)
     return counts, bad
 
 

@@ -382,7 +382,7 @@ class _Analyzer:
                 return self._product(a, inv)
             return UNKNOWN, -INF, INF
         if op == "//":
-            if b.direction == CONST and b.lo > 0 and b.lo == b.hi:
+            if b.direction == CONST and isinstance(b.lo, Fraction) and b.lo > 0 and b.lo == b.hi:
                 c = b.lo
                 lo = -INF if isinstance(a.lo, float) else Fraction(math.floor(a.lo / c))
                 hi = INF if isinstance(a.hi, float) else Fraction(math.floor(a.hi / c))
@@ -609,6 +609,8 @@ def prove(checked: CheckedProgram, knob_budget: int | None = None,
                 an.env0, an.env1 = {}, {}
             info = an.info(p.expr)
         except BudgetExhausted:
+            info = Info(UNKNOWN, -INF, INF)
+        except (ArithmeticError, ValueError, TypeError):  # pragma: no cover - a rule without a case: unknown
             info = Info(UNKNOWN, -INF, INF)
         d = info.direction
         proved = d == CONST or d == want
