@@ -4,6 +4,8 @@ counterexamples, range checks, and soundness properties over random schedules.""
 from __future__ import annotations
 
 import random
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +16,8 @@ from tts_dsl.lang.prover import prove, schedule_diagnostics
 from tts_dsl.lang.schedule import ScheduleError, eval_expr
 
 from conftest import PROGRAMS
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
 
 def knob(expr: str, direction: str = "increasing", ty: str = "float", rng: str = "", extra: str = ""):
@@ -176,3 +180,114 @@ def test_proved_is_never_violated_and_refutations_are_real(expr, direction):
         v1, v2 = value(c, ce["b1"]), value(c, ce["b2"])
         assert (v1, v2) == (ce["v1"], ce["v2"])
         assert {"increasing": v2 < v1, "decreasing": v2 > v1, "constant": v1 != v2}[direction]
+
+
+# --------------------------------------------------------------- soundness (issue 15)
+def test_exact_endpoints_big_ints_are_not_collapsed():
+    # 10**17 and 10**17 + 8 are equal as floats: the proof must use the exact values
+    c, r = knob("64 - (round(8 * beta) + 1000000000000000 * 100 - 1000000000000000 * 100)",
+                "increasing", "int", " in [1, 64]")
+    assert r.status == "refuted" and r.direction == "dec"
+    c, r = knob("int(1e16) + round(float(beta) * min(0.1, -1))", "constant", "int")
+    assert r.status == "refuted" and r.counterexample["v1"] != r.counterexample["v2"]
+
+
+def test_sigmoid_below_zero_is_not_assumed_monotone():
+    # z / (1 + z) with two roundings steps down at 78 of 10,001 points near -1
+    c, r = knob("sigmoid(0.0000000000022 * beta - 1)")
+    assert r.status != "proved"
+    c, r = knob("sigmoid(3 * beta)")  # above 0 it is 1 / (1 + exp(-x)): monotone steps only
+    assert r.status == "proved"
+
+
+def test_round_with_negative_ndigits_bounds():
+    # round(x, -1) can exceed ceil(x): bounds come from the function at the bounds
+    c, r = knob("round(14 + 2 * beta, -1)", "increasing", "float")
+    assert r.status == "proved" and r.lo == 10.0 and r.hi == 20.0
+
+
+def test_bounds_contain_every_computed_value_on_a_dense_grid():
+    import fuzz
+
+    rng = random.Random(5)
+    betas = fuzz.dense_betas(rng, grid=2_000, near=5, width=5)
+    for expr, d, ty in [("64 - (round(8 * beta) + 1000000000000000 * 100 - 1000000000000000 * 100)", "increasing", "int"),
+                        ("int(1e16) + round(float(beta) * min(0.1, -1))", "constant", "int"),
+                        ("sigmoid(0.0000000000022 * beta - 1)", "increasing", "float"),
+                        ("(beta * 0.1 + 1e16) - 1e16", "increasing", "float"),
+                        ("floor(beta * 3.3) // 2 + 1", "increasing", "int")]:
+        assert fuzz.check_proof(expr, d, ty, betas) is None, expr
+
+
+def test_prover_fuzz_finds_no_unsound_proof():
+    import fuzz
+
+    res = fuzz.prover_fuzz(150, jobs=1, seed=2)
+    assert res["schedules"] == 150 and res["unsound"] == 0, res["bad"]
+
+
+def test_prover_fuzz_catches_an_unsound_claim(monkeypatch):
+    import fuzz
+    from tts_dsl.lang import prover
+
+    # a prover that believes sigmoid is monotone everywhere must be caught on the dense grid
+    real = prover._Analyzer._call
+
+    def trusting(self, e, args):
+        d, lo, hi = real(self, e, args)
+        return (args[0].direction if e.func == "sigmoid" else d), lo, hi
+
+    monkeypatch.setattr(prover._Analyzer, "_call", trusting)
+    rng = random.Random(1)
+    why = fuzz.check_proof("sigmoid(0.0000000000022 * beta - 1)", "increasing", "float", fuzz.dense_betas(rng))
+    assert why and why.startswith("proved increasing")
+
+
+def test_unknown_fails_the_gate_unless_allowed():
+    from tts_dsl.lang.prover import UNKNOWN_FAILS_GATE, schedule_gate
+
+    c, r = knob("log(beta + 0.5) - beta * beta * 0.1", "increasing")
+    assert r.status == "unknown"
+    assert all(d.severity == "warning" for d in schedule_diagnostics(c))  # check: a warning
+    assert UNKNOWN_FAILS_GATE
+    assert any(d.severity == "error" for d in schedule_gate(c))
+    assert not any(d.severity == "error" for d in schedule_gate(c, allow_unknown=True))
+    c, r = knob("round(2 + 6 * beta)", "increasing", "int")
+    assert schedule_gate(c) == []
+
+
+def test_budget_per_knob_and_per_program():
+    import time
+
+    extra = "  p0: float increasing = beta\n" + "".join(
+        f"  p{i}: float increasing = max(p{i - 1}, beta % 2)\n" for i in range(1, 21))
+    src = f"controller t\nparams {{\n{extra}}}\nanswer none\n"
+    c = api.check(src)
+    t = time.perf_counter()
+    rs = prove(c, knob_budget=200_000, program_budget=600_000)
+    assert time.perf_counter() - t < 30
+    assert rs[0].status == "proved"
+    assert any("budget" in r.note for r in rs) and all(r.status != "proved" for r in rs[1:])
+    # one large knob: a balanced sum of 1,500 undecidable terms (22 KB)
+
+    def tree(lo, hi):
+        if hi - lo == 1:
+            return f"beta % {lo + 2}"
+        m = (lo + hi) // 2
+        return f"({tree(lo, m)} + {tree(m, hi)})"
+
+    from tts_dsl.lang.limits import Limits
+
+    c = api.check(f"controller t\nparams {{\n  k: float increasing = {tree(0, 1500)}\n}}\nanswer none\n",
+                  limits=Limits(max_literals=10_000))
+    t = time.perf_counter()
+    r = prove(c, knob_budget=300_000)[0]
+    assert time.perf_counter() - t < 30 and r.status == "unknown" and "budget" in r.note
+
+
+def test_infinite_constant_divisor_is_not_a_crash():
+    # found by tools/fuzz.py --schedules: '//' by a constant whose bound is infinite
+    for expr in ("beta // exp(1000)", "beta % exp(1000)", "beta / exp(1000)", "max(beta, exp(1000))"):
+        c, r = knob(expr)
+        assert r.status in ("proved", "unknown", "refuted") and r.range_status == "refuted"
+        assert schedule_diagnostics(c)

@@ -246,6 +246,241 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+# ------------------------------------------------------------------ prover fuzz
+def random_schedule(rng: random.Random, depth: int = 3) -> str:
+    """A random knob expression over beta, biased to what broke the prover before: big ints
+    next to small steps (10**17 + 8 == 10**17 in floats), int() of floats, round with
+    ndigits, sigmoid/exp/log with tiny slopes, min/max/clip, //, % and abs."""
+
+    def const():
+        k = rng.random()
+        if k < 0.35:
+            return str(rng.randint(-9, 64))
+        if k < 0.5:
+            return str(rng.choice([10 ** 15, 10 ** 16, 10 ** 17, 2 ** 53, 2 ** 53 + 1, 10 ** 18]))
+        if k < 0.6:
+            return rng.choice(["1e16", "1e-12", "0.0000000000022", "1e300", "0.1", "0.7"])
+        return repr(round(rng.uniform(-3, 3), rng.randint(0, 6)))
+
+    def leaf():
+        return "beta" if rng.random() < 0.55 else const()
+
+    def expr(d):
+        if d == 0:
+            return leaf()
+        k = rng.random()
+        a = expr(d - 1)
+        if k < 0.35:
+            return f"({a} {rng.choice(['+', '-', '*', '/', '+', '-', '*', '//', '%'])} {expr(d - 1)})"
+        if k < 0.45:
+            return f"{rng.choice(['min', 'max'])}({a}, {expr(d - 1)})"
+        if k < 0.7:
+            return f"{rng.choice(['round', 'floor', 'ceil', 'int', 'float', 'sigmoid', 'abs', 'sqrt', 'exp', 'log'])}({a})"
+        if k < 0.78:
+            return f"round({a}, {rng.randint(-3, 5)})"
+        if k < 0.83:
+            return f"clip({a}, {const()}, {const()})"
+        if k < 0.88:
+            return f"-{a}"
+        if k < 0.94:
+            return f"({a} * {const()} + {const()})"
+        return a
+
+    return expr(rng.randint(1, depth))
+
+
+def dense_betas(rng: random.Random, grid: int = 10_000, near: int = 40, width: int = 25) -> list[float]:
+    """A grid of grid + 1 points, plus ``width`` consecutive floats on each side of ``near``
+    random points and of a few grid points (where rounding steps hide)."""
+    pts = {k / grid for k in range(grid + 1)}
+    centres = [rng.random() for _ in range(near)] + [rng.randrange(grid + 1) / grid for _ in range(near)]
+    for c in centres:
+        lo = hi = c
+        for _ in range(width):
+            lo, hi = math.nextafter(lo, 0.0), math.nextafter(hi, 1.0)
+            pts.update((lo, hi))
+    return sorted(p for p in pts if 0.0 <= p <= 1.0)
+
+
+def check_proof(expr: str, direction: str, ty: str, betas) -> str | None:
+    """None if the prover's claim about ``k = expr`` holds at every beta in ``betas``; else why.
+    A claim is a proved direction, and the bounds [min, max] of every knob (proved or not)."""
+    from tts_dsl.lang.prover import prove
+    from tts_dsl.lang.schedule import ScheduleError, eval_expr
+
+    src = f"controller t\nparams {{\n  k: {ty} {direction} in [-1e308, 1e308] = {expr}\n}}\nanswer none\n"
+    try:
+        checked = check_program(parse_program(src, "<fuzz>"))
+    except DiagnosticsError:
+        return None
+    if not checked.params or not checked.params[0].uses_beta:
+        return None
+    r = prove(checked, search=False)[0]
+    p = checked.params[0]
+    prev = None
+    for b in betas:
+        try:
+            v = eval_expr(p.expr, {"beta": b})
+        except ScheduleError:
+            continue
+        v = float(v) if ty == "float" else v
+        if r.lo is not None and v < r.lo or r.hi is not None and v > r.hi:
+            return f"value {v!r} at beta={b!r} outside the bounds [{r.lo!r}, {r.hi!r}]"
+        if r.status == "proved" and prev is not None:
+            b0, v0 = prev
+            wrong = {"increasing": v < v0, "decreasing": v > v0, "constant": v != v0}[direction]
+            if wrong:
+                return f"proved {direction}, but k({b0!r}) = {v0!r} and k({b!r}) = {v!r}"
+        prev = (b, v)
+    return None
+
+
+def _prover_worker(args):
+    seed, n = args
+    rng = random.Random(seed)
+    counts, bad = collections.Counter(), []
+    for _ in range(n):
+        expr = random_schedule(rng)
+        direction = rng.choice(["increasing", "decreasing", "constant"])
+        ty = rng.choice(["float", "int"])
+        if ty == "int" and not re_int(expr):
+            expr = f"round({expr})"
+        why = check_proof(expr, direction, ty, dense_betas(rng, grid=2_000, near=8, width=10))
+        counts["unsound" if why else "ok"] += 1
+        if why:
+            bad.append({"expr": expr, "direction": direction, "ty": ty, "why": why})
+        if counts.total() % 5000 == 0:
+            print(f"worker {seed}: {counts.total()} schedules, {counts['unsound']} unsound", file=sys.stderr, flush=True)
+    return counts, bad
+
+
+def re_int(expr: str) -> bool:
+    return expr.startswith(("round(", "floor(", "ceil(", "int(")) and "," not in expr
+
+
+def _proved_worker(args):
+    """Each proved schedule again, on the full dense grid (10,001 points and float neighbours)."""
+    seed, items = args
+    rng = random.Random(seed)
+    out = []
+    for expr, direction, ty in items:
+        why = check_proof(expr, direction, ty, dense_betas(rng))
+        if why:
+            out.append({"expr": expr, "direction": direction, "ty": ty, "why": why})
+    return out
+
+
+def prover_fuzz(n: int, jobs: int = 1, seed: int = 0) -> dict:
+    """n random schedules: every proof and every bound checked on a dense grid."""
+    per = [n // jobs + (1 if i < n % jobs else 0) for i in range(jobs)]
+    work = [(seed * 1000 + i, k) for i, k in enumerate(per) if k]
+    t0 = time.perf_counter()
+    if jobs > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(jobs) as pool:
+            results = pool.map(_prover_worker, work)
+    else:
+        results = [_prover_worker(w) for w in work]
+    counts, bad = collections.Counter(), []
+    for c, b in results:
+        counts.update(c)
+        bad.extend(b)
+    return {"schedules": counts.total(), "unsound": counts.get("unsound", 0), "seconds": round(time.perf_counter() - t0, 1),
+            "bad": bad[:20]}
+
+
+# ------------------------------------------------------------------ attack classes
+def _bomb_expr(rng: random.Random) -> str:
+    """A constant expression that is expensive or fails: huge ndigits, division by zero,
+    overflowing products, infinite or undefined floats."""
+    big = rng.choice([10 ** 15, 10 ** 18, 2 ** 62, 999999999999999])
+    return rng.choice([
+        f"round({rng.randint(1, 99)}, -{big})", f"round(1.5, {big})", f"{rng.randint(1, 9)} // 0",
+        f"{rng.randint(1, 9)} % 0", f"{big} * {big}", f"exp({rng.randint(710, 100000)})",
+        f"sqrt(-{rng.randint(1, 9)})", f"log(0)", f"round(exp(1000))", f"1 / (1 - 1)",
+        f"int(1e300) * 10", f"round(1e308 * 10)",
+    ])
+
+
+def bomb_source(rng: random.Random) -> tuple[str, str]:
+    """(class, program): constant-expression bombs in loop bounds, params and lets, and
+    nesting that would grow generated code (nested .history, conditionals)."""
+    k = rng.random()
+    if k < 0.3:
+        return "bomb-bound", f"controller b\nrepeat round({_bomb_expr(rng)}) {{ open else break }}\nanswer none\n"
+    if k < 0.5:
+        return "bomb-range", f"controller b\nfor i in range(round({_bomb_expr(rng)})) {{ open else break }}\nanswer none\n"
+    if k < 0.75:
+        return "bomb-param", (f"controller b\nparams {{\n  k: float = {_bomb_expr(rng)}\n}}\n"
+                              "repeat 2 { open else break }\nanswer majority(completed)\n")
+    n = rng.randint(1, 14)
+    e = "branches[0]"
+    for _ in range(n):
+        e = f"branches[len({e}.history) % opened]"
+    return "code-size", f"controller d\nopen\nopen\nlet h = {e}.history\nanswer h[0] if len(h) > 0 else none\n"
+
+
+def overflow_store(rng: random.Random) -> list:
+    """A store JSON with out-of-range numbers or counts: huge or float token counts, many
+    branches or probes (beyond small limits), wrong types."""
+    tokens = rng.choice([1e308, 10 ** rng.randint(12, 3999), -1, 1.5, "9", True, 10 ** 6, float("inf")])
+    n_br = rng.choice([1, 2, 40])
+    n_pr = rng.choice([1, 3, 40])
+    br = [[[str(rng.randint(0, 3))] * n_pr, tokens if i == 0 else 1000, str(rng.randint(0, 3))] for i in range(n_br)]
+    return [{"gold_answer": "1", "probe_freq": 500, "each_branch": br}] * rng.choice([1, 2, 40])
+
+
+def class_fuzz(n: int, seed: int = 0, time_cap: float = 10.0) -> dict:
+    """n attacks from the classes above; each must end cleanly (diagnostics, a clean
+    runtime error, a store error, or a run) within ``time_cap`` seconds, and generated code
+    must stay linear in the program's size."""
+    from tts_dsl import api
+    from tts_dsl.replay.store import Store, StoreError, StoreLimits, questions_from_json
+
+    rng = random.Random(seed)
+    counts, bad = collections.Counter(), []
+    small = StoreLimits(max_questions=20, max_branches=32, max_probes=32)
+    for _ in range(n):
+        t0 = time.perf_counter()
+        try:
+            if rng.random() < 0.3:
+                cls = "store-overflow"
+                try:
+                    qs = questions_from_json(overflow_store(rng), "<fuzz>", limits=small)
+                except StoreError:
+                    outcome = "rejected"
+                else:
+                    exe = api.compile(api.check("controller s\nrepeat 4 { read else break }\nanswer majority(completed)\n"))
+                    from tts_dsl.evaluation.runner import run
+
+                    res = run(exe, Store("m", "d", "<fuzz>", qs, "0"), range(2), Limits(max_seconds=time_cap))
+                    outcome = "ran" if res.error is None else "runtime-error"
+            else:
+                cls, src = bomb_source(rng)
+                rep = api.check_report(src)
+                if not rep["ok"]:
+                    outcome = "rejected"
+                else:
+                    try:
+                        exe = api.compile(rep["_checked"], 0.5)
+                        outcome = "ran"
+                        if cls == "code-size" and len(exe.source) > 120 * len(src):
+                            outcome = "code-growth"
+                    except DiagnosticsError:
+                        outcome = "rejected"
+        except Exception as ex:  # noqa: BLE001 - any other exception is a finding
+            outcome = f"traceback {type(ex).__name__}: {ex}"[:200]
+        dt = time.perf_counter() - t0
+        if dt > time_cap:
+            outcome = f"slow {dt:.1f} s"
+        ok = outcome in ("rejected", "ran", "runtime-error")
+        counts[f"{cls} {outcome if ok else 'BAD'}"] += 1
+        if not ok:
+            bad.append({"class": cls, "outcome": outcome})
+    return {"attacks": n, "bad": len(bad), "counts": dict(sorted(counts.items())), "examples": bad[:10]}
+
+
 # ------------------------------------------------------------------ driver
 def _worker(args):
     seed, n, timeout, out_dir, gaps = args
@@ -297,7 +532,24 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true", help="print the counts as JSON")
     ap.add_argument("--known-gaps", action="store_true",
                     help="also generate inputs with huge vote counts and long steps (docs/safety.md, \"Long steps\")")
+    ap.add_argument("--schedules", type=int, default=0,
+                    help="instead of programs: fuzz the schedule prover with this many random knobs, each proof "
+                         "and bound checked on a dense grid with float neighbours")
+    ap.add_argument("--classes", type=int, default=0,
+                    help="instead of programs: this many attacks from the classes constant-expression bombs, "
+                         "code-size growth and store overflow")
     a = ap.parse_args(argv)
+    if a.classes:
+        res = class_fuzz(a.classes, a.seed)
+        print(json.dumps(res, indent=2))
+        return 1 if res["bad"] else 0
+    if a.schedules:
+        res = prover_fuzz(a.schedules, a.jobs, a.seed)
+        print(json.dumps(res, indent=2) if a.json else
+              f"{res['schedules']} schedules in {res['seconds']:.0f} s: {res['unsound']} unsound proofs or bounds")
+        for b in res["bad"][:10]:
+            print(f"  {b}", file=sys.stderr)
+        return 1 if res["unsound"] else 0
     if a.save:
         os.makedirs(a.save, exist_ok=True)
     per = [a.programs // a.jobs + (1 if i < a.programs % a.jobs else 0) for i in range(a.jobs)]

@@ -37,11 +37,18 @@ def check(source: str | A.Program, file: str = "<program>", limits: Limits | Non
     return check_program(prog, limits)
 
 
-def read_source(path: str | Path) -> str:
+def read_source(path: str | Path, limits: Limits | None = None) -> str:
+    """The text of a program file. At most 4 bytes per allowed character are read (plus one):
+    ``/dev/zero`` or a huge file is refused with L001, not read into memory."""
     p = Path(path)
     report = Reporter(str(p), "parse")
+    cap = (limits or Limits()).max_source_chars * 4
     try:
-        raw = p.read_bytes()
+        with open(p, "rb") as fh:
+            raw = fh.read(cap + 1)
+        if len(raw) > cap:
+            report.source_too_long(NOWHERE, cap // 4, cap // 4, at_least=True)
+            raise DiagnosticsError(report.diagnostics)
     except FileNotFoundError:
         report.unreadable_file(NOWHERE, p, "missing")
     except IsADirectoryError:
@@ -58,7 +65,7 @@ def read_source(path: str | Path) -> str:
 
 def load(path: str | Path, limits: Limits | None = None) -> CheckedProgram:
     """Read, parse and check a ``.tts`` file."""
-    return check(read_source(path), str(path), limits)
+    return check(read_source(path, limits), str(path), limits)
 
 
 def compile(program: CheckedProgram, beta: float | None = None, params: dict | None = None,  # noqa: A001
@@ -137,6 +144,7 @@ def check_report(source: str | A.Program, file: str = "<program>", overrides: di
     (schema ``tts_dsl/schemas/check.v1.json``): ``file``, ``ok``, ``diagnostics``,
     ``params``, and for programs that check, ``name`` and ``schedule``. Private keys
     (``_text``: the rendered diagnostics, ``_results``, ``_checked``) start with ``_``."""
+    from .engines.analysis import bound_diagnostics
     from .lang.prover import prove, schedule_diagnostics
 
     report: dict = {"file": file, "ok": False, "diagnostics": [], "params": []}
@@ -150,6 +158,7 @@ def check_report(source: str | A.Program, file: str = "<program>", overrides: di
         return report
     results = prove(checked)
     diags = list(checked.warnings) + schedule_diagnostics(checked, strict, results)
+    diags += bound_diagnostics(checked, limits, overrides=overrides)
     report["ok"] = not any(d.severity == "error" for d in diags)
     report["name"] = checked.name
     report["diagnostics"] = [d.to_dict() for d in diags]

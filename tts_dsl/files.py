@@ -4,8 +4,11 @@ can import it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
+import tempfile
 from pathlib import Path
 
 
@@ -19,6 +22,37 @@ def atomic_write(path: Path, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def replacing(path, newline: str | None = None):
+    """A text handle on a temporary file beside ``path`` (through a symlink: beside its
+    target); on success the file is fsynced, given the mode of the file it replaces, and
+    renamed over it. On an error or an interrupt the temporary file is removed and ``path``
+    keeps its previous content. Devices (``/dev/null``, ``/dev/full``) are written directly."""
+    target = Path(os.path.realpath(path))
+    if target.exists() and not target.is_file():
+        with open(target, "w", encoding="utf-8", newline=newline) as fh:
+            yield fh
+        return
+    fd, tmp = tempfile.mkstemp(dir=str(target.parent), prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            mode = stat.S_IMODE(os.stat(target).st_mode)
+        except FileNotFoundError:  # a new file: what open() would have made (umask applied)
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def append_line(path: Path, line: str) -> None:

@@ -9,7 +9,7 @@ import click
 from ..api import check_report, find_program, read_source, schedule_table
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.limits import Limits
-from .common import UserError, parse_sets, unreadable_only
+from .common import UserError, echo_safe, parse_sets, unreadable_only
 from .progress import Progress
 
 
@@ -33,7 +33,27 @@ def parse_limits(values) -> Limits:
         if not num > 0:
             raise UserError(f"--limit {v}: {k} must be positive")
         kw[k] = num
-    return Limits(**kw)
+    try:
+        return Limits(**kw)
+    except ValueError as ex:
+        raise UserError(f"--limit: {ex}") from None
+
+
+MAX_JSON_DIAGNOSTICS = 1_000  # in one --json output, over all files
+
+
+def cap_json_diagnostics(reports: list[dict], cap: int = MAX_JSON_DIAGNOSTICS) -> int:
+    """Keep at most ``cap`` diagnostics over all reports; a report that lost some gets
+    ``diagnostics_dropped`` (how many). Returns the number dropped."""
+    left, dropped = cap, 0
+    for r in reports:
+        ds = r.get("diagnostics", [])
+        if len(ds) > left:
+            r["diagnostics_dropped"] = len(ds) - left
+            dropped += len(ds) - left
+            r["diagnostics"] = ds[:left]
+        left -= len(r["diagnostics"])
+    return dropped
 
 
 STDIN = "<stdin>"
@@ -46,7 +66,7 @@ def check_file(path: str, overrides: dict, strict: bool = False, limits: Limits 
         return check_report(click.get_text_stream("stdin").read(), STDIN, overrides, strict, limits)
     path = str(find_program(path))
     try:
-        src = read_source(path)
+        src = read_source(path, limits)
     except DiagnosticsError as ex:
         return {"file": path, "ok": False, "diagnostics": [d.to_dict() for d in ex.diagnostics], "params": [],
                 "_text": ex.render()}
@@ -88,6 +108,7 @@ def check(files, as_json, sets, strict, quiet, behavior, store, model, dataset, 
             failed += 1
     if as_json:
         out = [{k: v for k, v in r.items() if not k.startswith("_")} for r in reports]
+        cap_json_diagnostics(out)
         click.echo(json.dumps(out, indent=2))
     else:
         for r in reports:
@@ -101,7 +122,7 @@ def check(files, as_json, sets, strict, quiet, behavior, store, model, dataset, 
                         click.echo(line)
                     click.echo(f"  engine: {r['engine']}")
                 if r["_text"]:
-                    click.echo(r["_text"])
+                    echo_safe(r["_text"])
                 b = r.get("behavior")
                 if b is not None:
                     if b.get("skipped"):
@@ -122,7 +143,7 @@ def check(files, as_json, sets, strict, quiet, behavior, store, model, dataset, 
                     click.echo(f"{r['file']}: invalid", err=True)
                     for line in schedule_table(r["_results"]):
                         click.echo(line, err=True)
-                click.echo(r["_text"], err=True)
+                echo_safe(r["_text"], err=True)
         if len(reports) > 1:
             click.echo(f"{len(reports) - failed} of {len(reports)} programs valid")
     if any(unreadable_only(r["diagnostics"]) for r in reports):

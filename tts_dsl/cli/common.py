@@ -16,7 +16,7 @@ class UserError(click.ClickException):
     exit_code = 2
 
     def show(self, file=None):
-        click.echo(f"error: {self.message}", file=file, err=file is None)
+        click.echo(terminal_safe(f"error: {self.message}"), file=file, err=file is None)
 
 
 SIGPIPE_STATUS = 141  # 128 + SIGPIPE, what a Unix tool killed by a closed pipe reports
@@ -46,6 +46,29 @@ def show_click_error(ex: click.ClickException) -> None:
                          for line in text.rstrip("\n").split("\n")), err=True)
 
 
+_BIDI = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A)) | {0x200E, 0x200F, 0x061C}
+
+
+def _escape(ch: str) -> str:
+    o = ord(ch)
+    return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}"
+
+
+_UNSAFE = {c: _escape(chr(c)) for c in list(range(0x00, 0x20)) + list(range(0x7F, 0xA0)) + sorted(_BIDI)
+           if chr(c) not in "\n\t"}
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters (ESC, BEL, C1 controls, bidi overrides) written as
+    escapes, so data (trace labels, store answers, program text) cannot drive the terminal:
+    no title changes, screen clears or reordered text. Newlines and tabs stay."""
+    return str(text).translate(_UNSAFE)
+
+
+def echo_safe(text: str = "", **kw) -> None:
+    click.echo(terminal_safe(text), **kw)
+
+
 def run_guarded(cli, argv):
     terminate_on_sigterm()
     try:
@@ -57,7 +80,7 @@ def run_guarded(cli, argv):
         show_click_error(ex)
         return ex.exit_code
     except DiagnosticsError as ex:
-        click.echo(ex.render(), err=True)
+        click.echo(terminal_safe(ex.render()), err=True)
         return 2 if unreadable_only(ex.diagnostics) else 1
     except ExecutorError as ex:
         click.echo(f"error: {ex}", err=True)
@@ -83,6 +106,10 @@ def run_guarded(cli, argv):
         if ex.code is None or isinstance(ex.code, int):  # a command's exit status
             return ex.code or 0
         raise
+    except OSError as ex:  # a full disk, a read-only file system: the user's to fix, not a bug
+        where = f" {ex.filename}" if ex.filename else ""
+        click.echo(f"error: cannot read or write{where}: {ex.strerror or ex}", err=True)
+        return 2
     except Exception as ex:  # an internal error: short, with a pointer, no traceback
         click.echo(f"internal error: {type(ex).__name__}: {ex}", err=True)
         click.echo("this is a bug in tts-dsl; set TTS_DSL_DEBUG=1 for the traceback", err=True)
@@ -171,11 +198,15 @@ def report_cache(executor) -> None:
                    f"(--no-cache evaluates again)".replace("  ", " "), err=True)
 
 
-def check_writable(path: str | None):
-    """Fail before a long evaluation if an output file cannot be created."""
+def check_writable(path: str | None, force: bool = True):
+    """Fail before a long evaluation if an output file cannot be created, or (without
+    ``force``) already exists: data tools do not overwrite files silently."""
     if not path:
         return
     from pathlib import Path
+
+    if not force and Path(path).is_file():
+        raise UserError(f"{path} exists; use --force to overwrite it")
 
     parent = Path(path).resolve().parent
     if not parent.is_dir():

@@ -3,13 +3,17 @@ bootstrap intervals, paired tests against a baseline, frontier areas and a front
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
+import sys
 
 import click
 
 from ..api import choose_baseline, compare_configs, compare_report
 from ..evaluation import executors
 from ..evaluation.sweep import parse_beta_spec
+from ..files import replacing
 from ..lang.limits import Limits
 from ..lang.schedule import parse_override
 from .common import (UserError, check_figure_path, check_writable, draw_png, figure_options, parse_sets, parse_size,
@@ -45,8 +49,8 @@ def parse_cost_range(spec: str | None):
         lo, hi = (float(x) for x in spec.split(":"))
     except ValueError:
         raise UserError(f"bad --cost-range {spec!r}: use LO:HI in tokens, e.g. 50000:1000000") from None
-    if not (0 < lo < hi):
-        raise UserError(f"bad --cost-range {spec!r}: need 0 < LO < HI")
+    if not (0 < lo < hi < math.inf):
+        raise UserError(f"bad --cost-range {spec!r}: need 0 < LO < HI, both finite")
     return (lo, hi)
 
 
@@ -100,12 +104,13 @@ def pick_baseline(configs, spec: str | None):
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes (default: all cores).")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray).")
+@click.option("--force", is_flag=True, help="Overwrite existing --out, --csv and --plot files.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @click.option("--no-cache", is_flag=True, help="Evaluate everything again (default: reuse the evaluation cache).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the report's numbers as one JSON object instead of Markdown.")
 def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseline, seeds, n_boot, n_perm, ci_seed,
-                level, cost_range, out, csv_path, plot, show_frontier, title, jobs, executor, address, quiet,
+                level, cost_range, out, csv_path, plot, show_frontier, title, jobs, executor, address, force, quiet,
                 no_cache, as_json, dpi, size):
     """Compare PROGRAMS: accuracy (with bootstrap intervals) and tokens per store and on
     average, paired differences against a baseline with p-values and token ratios, and the
@@ -121,7 +126,7 @@ def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseli
     except ValueError as ex:
         raise UserError(str(ex)) from None
     for target in (out, csv_path, plot):
-        check_writable(target)
+        check_writable(target, force)
     check_figure_path(plot, "--plot")
     fig_size = parse_size(size)
     refs = store_refs(store, model, dataset)
@@ -145,11 +150,12 @@ def compare_cmd(programs, store, model, dataset, beta_spec, sets, sweeps, baseli
         click.echo(md, nl=False)
     try:
         if out:
-            with open(out, "w", encoding="utf-8") as fh:
+            with replacing(out) as fh:
                 fh.write(md)
             click.echo(f"wrote {out}", err=True)
         if csv_path:
-            write_csv(rep, csv_path)
+            with replacing(csv_path) as fh:
+                write_csv(rep, fh)
             click.echo(f"wrote {csv_path}", err=True)
     except OSError as ex:
         raise UserError(f"cannot write {ex.filename}: {ex.strerror}") from None

@@ -11,6 +11,7 @@ from ..api import check as check_source
 from ..api import find_program, read_source
 from ..evaluation import executors
 from ..evaluation.sweep import Interrupted, parse_beta_spec, plan_sweep
+from ..files import replacing
 from .common import UserError, check_writable, parse_sets, report_cache, store_refs, table, with_cache
 from .progress import Progress
 
@@ -45,6 +46,7 @@ def get_executor(name: str, jobs: int | None, address: str | None = None):
 @click.option("--max-actions", type=click.IntRange(1), default=None, help="Action cap per episode (default 50000).")
 @click.option("--limit", "limit_sets", multiple=True, metavar="NAME=VALUE",
               help="Override a resource limit, e.g. --limit max_steps=100000 (see docs/safety.md).")
+@click.option("--force", is_flag=True, help="Overwrite existing --out and --traces files.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @click.option("--no-cache", is_flag=True,
               help="Evaluate everything again (default: rows evaluated before with the same tool version, "
@@ -56,7 +58,7 @@ def get_executor(name: str, jobs: int | None, address: str | None = None):
 @click.option("--trace-seeds", default="0", show_default=True, metavar="SPEC",
               help="Seeds to trace: all | 0 | 0,1 | 0-4.")
 def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_json, jobs, executor, address,
-             max_seconds, max_actions, limit_sets, quiet, no_cache, traces_path, trace_questions, trace_seeds):
+             max_seconds, max_actions, limit_sets, force, quiet, no_cache, traces_path, trace_questions, trace_seeds):
     """Evaluate PROGRAMS (files, or names of shipped programs: see `tts-dsl programs`)
     under the replay protocol (100 ordering seeds, every question).
 
@@ -68,20 +70,23 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
 
     limits = parse_limits(limit_sets)
     if max_seconds is not None:
-        limits = limits.with_(max_seconds=max_seconds)
+        try:
+            limits = limits.with_(max_seconds=max_seconds)
+        except ValueError as ex:
+            raise UserError(f"--max-seconds: {ex}") from None
     if max_actions is not None:
         limits = limits.with_(max_actions=max_actions)
     try:
         betas_given = parse_beta_spec(beta_spec) if beta_spec else None
     except ValueError as ex:
         raise UserError(str(ex)) from None
-    check_writable(out)
+    check_writable(out, force)
     refs = store_refs(store, model, dataset)
     for r in refs:  # fail early, with a clear message, on a broken store
         r.load()
     sources = []
     for p in map(str, map(find_program, programs)):
-        src = read_source(p)
+        src = read_source(p, limits)
         check_source(src, p, limits)  # diagnostics before anything runs
         sources.append((src, p))
     tasks, sweep_knobs = plan_sweep(sources, refs, betas_given, overrides, range(seeds), limits)
@@ -94,7 +99,7 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
             parse_selection(trace_seeds, seeds, "seed")
         except ValueError as ex_:
             raise UserError(str(ex_)) from None
-        check_writable(traces_path)
+        check_writable(traces_path, force)
     ex = with_cache(get_executor(executor, jobs, address), no_cache)
     t0 = time.perf_counter()
     partial = False
@@ -109,7 +114,7 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
         from ..reporting.traces import trace_tasks
 
         try:
-            with open(traces_path, "w", encoding="utf-8") as fh:
+            with replacing(traces_path) as fh:  # interrupted: the previous file is intact
                 n_traces = trace_tasks(tasks, fh, trace_questions, trace_seeds, seeds)
         except OSError as ex_:
             raise UserError(f"cannot write {traces_path}: {ex_.strerror}") from None
@@ -118,7 +123,11 @@ def eval_cmd(programs, store, model, dataset, sets, beta_spec, seeds, out, as_js
     if out and rows:
         import pandas as pd
 
-        pd.DataFrame(rows).to_csv(out, index=False, float_format="%.6f")
+        try:
+            with replacing(out) as fh:
+                pd.DataFrame(rows).to_csv(fh, index=False, float_format="%.6f")
+        except OSError as ex_:
+            raise UserError(f"cannot write {out}: {ex_.strerror or ex_}") from None
     if as_json:
         for r in rows:
             click.echo(json.dumps(r))

@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import difflib
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
 from ..api import read_source
+from ..files import replacing
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.formatter import FormatError, format_source
 from .common import unreadable_only
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Rewrite ``path`` atomically, keeping its mode and writing through a symlink."""
+    with replacing(path, newline="\n") as fh:
+        fh.write(text)
 
 
 @click.command("fmt")

@@ -7,7 +7,7 @@ import json
 import click
 
 from ..replay.validate import validate_path
-from .common import UserError
+from .common import UserError, echo_safe
 from .live_options import PROTOCOL_OPTIONS, SERVER_OPTIONS, Progress, protocol, settings, with_options
 
 
@@ -84,17 +84,17 @@ def validate(paths, as_json, all_errors):
         for i, s in enumerate(summaries):
             if s.ok:
                 if i:
-                    click.echo()
-                click.echo(_fmt_summary(s))
+                    echo_safe()
+                echo_safe(_fmt_summary(s))
             else:
                 errs = s.errors if all_errors else s.errors[:1]
                 for e in errs:
-                    click.echo(f"error: {e}", err=True)
+                    echo_safe(f"error: {e}", err=True)
                 if not all_errors and len(s.errors) > 1:
-                    click.echo(f"  ({len(s.errors) - 1} more problem{'s' if len(s.errors) > 2 else ''} "
+                    echo_safe(f"  ({len(s.errors) - 1} more problem{'s' if len(s.errors) > 2 else ''} "
                                f"in {s.path}; --all-errors shows them)", err=True)
         if len(summaries) > 1:
-            click.echo(f"\n{len(summaries) - len(bad)} of {len(summaries)} stores valid")
+            echo_safe(f"\n{len(summaries) - len(bad)} of {len(summaries)} stores valid")
     if bad:
         raise SystemExit(1)
 

@@ -11,7 +11,7 @@ from ..api import find_program, read_source
 from ..api import trace as api_trace
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.limits import Limits
-from .common import UserError, check_figure_path, draw_png, figure_options, parse_sets, parse_size, store_refs
+from .common import UserError, check_figure_path, draw_png, echo_safe, figure_options, parse_sets, parse_size, store_refs
 
 
 def one_store(store, model, dataset):
@@ -65,12 +65,12 @@ def trace_cmd(program, store, model, dataset, question, seed, beta, sets, png, a
         raise UserError(str(ex)) from None
     except TraceError as ex:
         if ex.records:  # the episode up to the error, then the diagnostic
-            click.echo(json.dumps(ex.records[-1], indent=1) if as_json else render_timeline(ex.records[-1]))
+            echo_safe(json.dumps(ex.records[-1], indent=1) if as_json else render_timeline(ex.records[-1]))
         raise DiagnosticsError([ex.diagnostic], src) from None
     if as_json:
         click.echo(json.dumps(rec, indent=1, allow_nan=False))
     else:
-        click.echo(render_timeline(rec, decisions=decisions, variables=not no_vars, max_events=max_events))
+        echo_safe(render_timeline(rec, decisions=decisions, variables=not no_vars, max_events=max_events))
     if png:
         from ..reporting.picture import draw_episode
 

@@ -27,7 +27,7 @@ from ..lang.builtins import FUNCTIONS
 from ..lang.checker import CheckedProgram, SymbolKind
 from ..lang.diagnostics import Reporter
 from ..lang.limits import Limits
-from ..lang.schedule import Binding, eval_expr
+from ..lang.schedule import Binding, ScheduleError, bind, eval_expr
 from ..lang.types import BRANCH, FLOAT
 
 # status masks for filtered queries: (attr, wanted value) terms -> the array true exactly then
@@ -60,6 +60,7 @@ class Analysis:
     need_latest: bool = False
     vote_cache: bool = False  # votes(completed) / majority(completed) are read (memoised per episode)
     diags: list = field(default_factory=list)
+    failed_bounds: list = field(default_factory=list)  # the L010 among diags
 
     def is_total(self, e) -> bool:
         return e is None or id(e) in self.total
@@ -177,7 +178,11 @@ class _Analyzer:
             limit = st.count if st.bound is None else st.bound
             if st.bound is not None:  # the count is computed when the loop starts; the bound caps it
                 self.expr(st.count)
-            n = eval_expr(limit, self.values)
+            try:
+                n = eval_expr(limit, self.values)
+            except ScheduleError as ex:
+                self.bound_failed(limit.span, "repeat", ex)
+                n = 0
             if n > self.limits.max_loop_bound:
                 self.bound_diag(limit.span, "repeat", n)
             self.a.bounds[id(st)] = range(n)
@@ -198,11 +203,22 @@ class _Analyzer:
             # before the loop ends or the episode returns
             self.a.fast_loops.add(id(st))
 
+    def bound_failed(self, span, loop: str, ex):
+        d = Reporter(self.c.file).loop_bound_failed(span, loop, str(ex))
+        self.a.diags.append(d)
+        self.a.failed_bounds.append(d)
+
     def bound_diag(self, span, loop: str, n: int):
         self.a.diags.append(Reporter(self.c.file).loop_bound(span, loop, n, self.limits.max_loop_bound, "param"))
 
     def const_range(self, e: A.Call) -> range:
-        args = [eval_expr(a, self.values) for a in e.args]
+        try:
+            args = [eval_expr(a, self.values) for a in e.args]
+        except ScheduleError as ex:
+            if id(e) not in self.a.bounds:
+                self.bound_failed(e.span, "range", ex)
+                self.a.bounds[id(e)] = range(0)
+            return self.a.bounds[id(e)]
         r = range(0, args[0]) if len(args) == 1 else range(args[0], args[1])
         if id(e) not in self.a.bounds:
             if r.stop - r.start > self.limits.max_loop_bound:
@@ -322,6 +338,28 @@ def _walk_exprs(e):
         n = stack.pop()
         yield n
         stack.extend(reversed(_children(n)))
+
+
+def bound_diagnostics(checked: CheckedProgram, limits: Limits | None = None,
+                      betas=(0.0, 0.5, 1.0), overrides: dict | None = None) -> list:
+    """L010 for constant loop bounds that fail to evaluate (``repeat 5 // 0``, ``range(1 // 0)``,
+    ``repeat n * n`` with a huge ``n``): what ``check`` reports before anything runs. Evaluated
+    at ``betas``; a beta whose params fail is the prover's business (P/S diagnostics)."""
+    from ..lang.diagnostics import DiagnosticsError
+
+    seen, out = set(), []
+    for b in betas:
+        try:
+            binding = bind(checked, b, overrides)
+        except DiagnosticsError:
+            continue
+        for d in analyze(checked, binding, limits).failed_bounds:
+            if (d.span, d.message) not in seen:
+                seen.add((d.span, d.message))
+                out.append(d)
+        if binding.beta is None:
+            break
+    return out
 
 
 def analyze(checked: CheckedProgram, binding: Binding, limits: Limits | None = None,

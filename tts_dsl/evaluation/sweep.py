@@ -7,6 +7,8 @@ and each task is computed independently, so numbers never depend on the worker c
 
 from __future__ import annotations
 
+import math
+
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -432,6 +434,13 @@ def check_seeds(seeds) -> tuple:
     return out
 
 
+MAX_BETAS = 1_001  # points in one beta grid (0:1:0.001)
+
+
+class _GridError(ValueError):
+    pass
+
+
 def parse_beta_spec(spec: str) -> list[float]:
     """``0.5`` | ``0,0.5,1`` | ``0:1:0.1`` (inclusive grid). Values are clipped to [0, 1]."""
     spec = spec.strip()
@@ -441,13 +450,22 @@ def parse_beta_spec(spec: str) -> list[float]:
             if len(parts) != 3:
                 raise ValueError
             lo, hi, step = parts
-            if step <= 0 or hi < lo:
+            if not all(math.isfinite(x) for x in parts) or step <= 0 or hi < lo:
                 raise ValueError
+            if not (0.0 <= lo and hi <= 1.0):
+                raise _GridError(f"beta {lo if lo < 0 else hi} is outside [0, 1]")
+            if (hi - lo) / step + 1 > MAX_BETAS:
+                raise _GridError(f"beta grid {spec!r} has {(hi - lo) / step + 1:,.0f} points; the limit is "
+                                 f"{MAX_BETAS:,} (use a larger step)")
             n = int(round((hi - lo) / step + 1e-9))
             vals = [round(lo + i * step, 10) for i in range(n + 1)]
             vals = [v for v in vals if v <= hi + 1e-12]
         else:
             vals = [float(x) for x in spec.split(",") if x.strip()]
+            if len(vals) > MAX_BETAS:
+                raise _GridError(f"{len(vals):,} betas; the limit is {MAX_BETAS:,}")
+    except _GridError:
+        raise
     except ValueError:
         raise ValueError(f"bad beta spec {spec!r}: use 0.5, 0,0.5,1 or 0:1:0.1") from None
     if not vals:

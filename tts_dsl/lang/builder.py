@@ -311,7 +311,7 @@ class _Builder(Transformer_NonRecursive):
 def _depth_check(prog: A.Program, limits: Limits) -> list[Diagnostic]:
     """Iteratively measure statement nesting, expression depth and statement count."""
     report = Reporter(prog.file, "parse")
-    n_stmts = 0
+    n_stmts = n_literals = 0
     # (node, expr_depth, block_depth)
     stack = [(s, 0, 1) for s in prog.body]
     for d in prog.params + prog.vars + prog.branch_vars:
@@ -325,6 +325,11 @@ def _depth_check(prog: A.Program, limits: Limits) -> list[Diagnostic]:
                 break
         if isinstance(node, A.Expr) and ed > limits.max_expr_depth:
             report.expression_too_deep(node.span, limits.max_expr_depth)
+            break
+        if isinstance(node, A.Num):
+            n_literals += 1
+        elif isinstance(node, A.ListLit) and len(node.items) > limits.max_list_literal:
+            report.constant_data(node.span, "list", len(node.items), limits.max_list_literal)
             break
         for fname in node.__dataclass_fields__:
             if fname in ("span", "ty", "ref", "name_span", "func_span", "var_span", "bind_span", "yes_span",
@@ -348,6 +353,8 @@ def _depth_check(prog: A.Program, limits: Limits) -> list[Diagnostic]:
                         stack.append((x, ed + 1, bd))
     if not report.diagnostics and n_stmts > limits.max_statements:
         report.too_many_statements(prog.name_span, n_stmts, limits.max_statements)
+    if not report.diagnostics and n_literals > limits.max_literals:
+        report.constant_data(prog.name_span, "total", n_literals, limits.max_literals)
     return report.diagnostics
 
 

@@ -58,8 +58,8 @@ def int_bounded(r: int, op: str) -> int:
 
 # What the schedule prover may assume about a function of beta (Builtin.prover):
 MONOTONE = "monotone"            # non-decreasing in every argument; its values at the interval ends bound it
-MONOTONE_ROUNDING = "rounding"   # non-decreasing in its first argument (the others constant); within
-#                                  [floor(lo), ceil(hi)] of that argument's interval
+MONOTONE_ROUNDING = "rounding"   # non-decreasing in its first argument (the others constant); exact
+#                                  (or nearest-float): its values at the bounds bound it
 MONOTONE_LIBM = "libm"           # non-decreasing; bounded by its values at the ends, one ulp outward
 V_SHAPED = "v_shaped"            # non-increasing below 0, non-decreasing above, f(0) = 0
 
@@ -122,7 +122,13 @@ def _sigmoid(x):
 
 @runtime_errors("round of a non-finite number ({0!r})")
 def _round(x, nd=None):
-    return round(x) if nd is None else float(round(x, nd))
+    if nd is None:
+        return round(x)
+    if isinstance(x, int) and nd < -(x.bit_length() // 3 + 2):
+        # |x| < 10**(-nd - 1): the result is 0; Python would build 10**-nd first (a hang for
+        # round(5, -10**15)). Floats already short-cut huge ndigits.
+        return 0.0
+    return float(round(x, nd))
 
 
 @runtime_errors("floor of a non-finite number ({0!r})")

@@ -153,10 +153,18 @@ def _kind(code: str):
 
         @functools.wraps(method)
         def report(self, span: Span, *args, **kw) -> Diagnostic:
+            if self.dropped and code != "L011":  # past the cap: not even worded (did-you-mean costs)
+                self.dropped += 1
+                return Diagnostic(code, "(not shown: too many diagnostics)", span, stage=self.stage, file=self.file)
             said = method(self, *args, **kw)
             d = Diagnostic(code, said.message, span, severity=said.severity, hint=said.hint,
                            expected=said.expected, found=said.found, stage=self.stage, file=self.file)
-            self.diagnostics.append(d)
+            if len(self.diagnostics) < self.cap or code == "L011":
+                self.diagnostics.append(d)
+            else:  # 16,384 unknown names must not make 16,384 diagnostics (each renders its line)
+                self.dropped += 1
+                worst = "error" if any(x.severity == "error" for x in self.diagnostics + [d]) else d.severity
+                self.too_many_diagnostics(span, self.cap, worst)
             return d
 
         return report
@@ -331,10 +339,14 @@ class Reporter:
 
     Every method takes the span first and returns the diagnostic it recorded."""
 
-    def __init__(self, file: str = "<program>", stage: str = "check"):
+    MAX_DIAGNOSTICS = 100  # per file and stage; then one L011 summary
+
+    def __init__(self, file: str = "<program>", stage: str = "check", cap: int | None = None):
         self.file = file
         self.stage = stage
         self.diagnostics: list[Diagnostic] = []
+        self.cap = self.MAX_DIAGNOSTICS if cap is None else cap
+        self.dropped = 0
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -527,8 +539,8 @@ class Reporter:
 
     # ----------------------------------------------------------- limits (L)
     @_kind("L001")
-    def source_too_long(self, n: int, limit: int):
-        return _Said(f"program is {n:,} characters; the limit is {limit:,}",
+    def source_too_long(self, n: int, limit: int, at_least: bool = False):
+        return _Said(f"program is {'more than ' if at_least else ''}{n:,} characters; the limit is {limit:,}",
                      "controllers are short; remove generated or repeated code")
 
     @_kind("L002")
@@ -549,6 +561,26 @@ class Reporter:
         (the reference interpreter, which says no hint)."""
         what = f"repeat {n:,} times" if loop == "repeat" else f"range of {n:,} values"
         return _Said(f"{what}; the limit is {limit:,}", _LOOP_BOUND_HINTS.get((loop, origin)))
+
+    @_kind("L010")
+    def loop_bound_failed(self, loop: str, why: str):
+        """A constant loop bound (literals and params) whose evaluation fails: division by
+        zero, an int beyond 2**62, sqrt of a negative number, an infinite float."""
+        return _Said(f"the bound of this {loop} cannot be evaluated: {why}",
+                     "a loop bound must be a finite count; check the arithmetic and the params it uses")
+
+    @_kind("L011")
+    def too_many_diagnostics(self, shown: int, severity: str = "error"):
+        return _Said(f"more than {shown:,} diagnostics in this file; the rest are not shown",
+                     "fix these first", severity=severity)
+
+    @_kind("L012")
+    def constant_data(self, case: str, n: int, limit: int):
+        """``case``: list (one list literal) | total (number literals in the program)."""
+        what = (f"a list literal of {n:,} elements" if case == "list"
+                else f"{n:,} number literals in the program")
+        return _Said(f"{what}; the limit is {limit:,}",
+                     "controllers compute from what they observe; they do not carry tables of data")
 
     @_kind("L006")
     def action_cap(self, n: int, episodes: int, beta, cap: int):

@@ -3,6 +3,7 @@ its own diagnostic code (L0xx) so a user or an LLM knows exactly which one was h
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 
 from .diagnostics import Diagnostic, Reporter, Span
@@ -19,6 +20,17 @@ class Limits:
     max_steps: int = 2_000_000        # L007: loop iterations per episode (the episode ends: step_cap)
     max_list_len: int = 100_000       # L008: length of any list value at run time
     max_seconds: float | None = 900.0  # L009: wall clock per evaluation (one program on one store)
+    max_list_literal: int = 16        # L012: elements of one list literal (constant data a program carries)
+    max_literals: int = 200           # L012: number literals in one program
+
+    MAX_SECONDS = 10_000_000.0  # about 116 days: beyond, timers and deadlines overflow
+
+    def __post_init__(self):
+        s = self.max_seconds
+        if s is not None and (isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s)
+                              or not 0 <= s <= self.MAX_SECONDS):
+            raise ValueError(f"max_seconds must be a number of seconds from 0 up to {self.MAX_SECONDS:,.0f} "
+                             f"(or None for no cap), got {s!r}")
 
     def with_(self, **kw) -> "Limits":
         return replace(self, **kw)

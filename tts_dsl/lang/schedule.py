@@ -28,11 +28,22 @@ def eval_expr(e: A.Expr, env: dict):
     if isinstance(e, A.Name):
         return env[e.id]
     if isinstance(e, A.Unary):
-        v = eval_expr(e.operand, env)
+        return apply(e, [eval_expr(e.operand, env)])
+    if isinstance(e, A.BinOp):
+        return apply(e, [eval_expr(e.left, env), eval_expr(e.right, env)])
+    if isinstance(e, A.Call):
+        return apply(e, [eval_expr(a, env) for a in e.args])
+    raise ScheduleError(f"unsupported expression in a param value: {type(e).__name__}", e)
+
+
+def apply(e: A.Expr, args: list):
+    """The value of the operator node ``e`` (Unary, BinOp or Call) given its operands' values:
+    one step of :func:`eval_expr` (the prover evaluates bottom-up with it)."""
+    if isinstance(e, A.Unary):
+        v = args[0]
         return -v if e.op == "-" else v
     if isinstance(e, A.BinOp):
-        a = eval_expr(e.left, env)
-        b = eval_expr(e.right, env)
+        a, b = args
         try:
             if e.op == "+":
                 r = a + b
@@ -58,7 +69,6 @@ def eval_expr(e: A.Expr, env: dict):
             raise ScheduleError(f"the value is {r}", e)
         return r
     if isinstance(e, A.Call):
-        args = [eval_expr(a, env) for a in e.args]
         b = FUNCTIONS.get(e.func)
         if b is None or not b.schedule_ok:
             raise ScheduleError(f"'{e.func}' cannot appear in a param value", e)
@@ -113,6 +123,10 @@ def _coerce(p: ParamInfo, v):
         return v
     if isinstance(v, bool):
         raise TypeError(f"param '{p.name}' is {p.ty}, got {v!r}")
+    if isinstance(v, float) and not math.isfinite(v):
+        raise TypeError(f"param '{p.name}' must be a finite number, got {v!r}")
+    if isinstance(v, int) and abs(v) > 2 ** 62:
+        raise TypeError(f"param '{p.name}' is beyond 2**62, got {str(v)[:30]}")
     if p.ty == INT:
         if isinstance(v, float):
             if v != int(v):

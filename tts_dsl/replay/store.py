@@ -95,6 +95,40 @@ def permutation(n: int, seed: int) -> tuple:
     return tuple(order)
 
 
+@dataclass(frozen=True)
+class StoreLimits:
+    """What one store may hold; checked while loading, before any episode runs. Real stores
+    are far inside (AIME24: 30 questions, 128 branches, at most 80 probes and 41,470 tokens
+    per branch). Override in Python (``load_file(..., limits=StoreLimits(...))``) or with
+    ``TTS_DSL_STORE_LIMITS="max_branches=2000000,max_questions=..."`` in the environment."""
+
+    max_questions: int = 100_000
+    max_branches: int = 4_096          # per question
+    max_probes: int = 100_000          # per branch
+    max_tokens: int = 1_000_000_000_000  # per branch (10**12; above, sums lose float precision)
+    max_bytes: int = 2_000_000_000     # the file
+
+    @classmethod
+    def from_env(cls) -> "StoreLimits":
+        import os
+
+        spec = os.environ.get("TTS_DSL_STORE_LIMITS", "").strip()
+        kw = {}
+        for item in filter(None, (x.strip() for x in spec.split(","))):
+            k, _, v = item.partition("=")
+            k = k.strip()
+            if k not in cls.__dataclass_fields__:
+                raise StoreError(f"TTS_DSL_STORE_LIMITS: unknown limit {k!r} "
+                                 f"(one of {', '.join(cls.__dataclass_fields__)})")
+            try:
+                kw[k] = int(v)
+            except ValueError:
+                raise StoreError(f"TTS_DSL_STORE_LIMITS: {k} must be an integer, found {v.strip()!r}") from None
+            if kw[k] <= 0:
+                raise StoreError(f"TTS_DSL_STORE_LIMITS: {k} must be positive")
+        return cls(**kw)
+
+
 def _is_int(x) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
@@ -117,10 +151,11 @@ def junk_answers_of(data, file: str) -> tuple:
     return tuple(junk)
 
 
-def questions_from_json(data, file: str, max_problems: int = 10) -> list[Question]:
+def questions_from_json(data, file: str, max_problems: int = 10, limits: StoreLimits | None = None) -> list[Question]:
     """Validate and convert parsed JSON (a list of question objects, or an object with
-    ``questions`` and optionally ``junk_answers``)."""
+    ``questions`` and optionally ``junk_answers``) within ``limits``."""
     problems: list[str] = []
+    lim = limits or StoreLimits.from_env()
     junk_texts = frozenset(junk_answers_of(data, file))
     if isinstance(data, dict):
         unknown = sorted(set(data) - {"questions", "junk_answers"})
@@ -139,6 +174,9 @@ def questions_from_json(data, file: str, max_problems: int = 10) -> list[Questio
         raise StoreError(_problem(file, None, None, f"expected a JSON list of questions, found {type(data).__name__}"))
     if not data:
         raise StoreError(_problem(file, None, None, "the store has no questions"))
+    if len(data) > lim.max_questions:
+        raise StoreError(_problem(file, None, None, f"{len(data):,} questions; the limit is {lim.max_questions:,} "
+                                  "(TTS_DSL_STORE_LIMITS=max_questions=N to raise it)"))
     out = []
     freq0 = None
     for qi, q in enumerate(data):
@@ -166,6 +204,10 @@ def questions_from_json(data, file: str, max_problems: int = 10) -> list[Questio
         if not isinstance(branches, list) or not branches:
             bad(qi, "each_branch", "expected a non-empty list of branches")
             continue
+        if len(branches) > lim.max_branches:
+            bad(qi, "each_branch", f"{len(branches):,} branches; the limit is {lim.max_branches:,} "
+                "(TTS_DSL_STORE_LIMITS=max_branches=N to raise it)")
+            continue
         intern: dict = {}
         answers: list = []
 
@@ -189,6 +231,11 @@ def questions_from_json(data, file: str, max_problems: int = 10) -> list[Questio
                 bad(qi, fld + "[0]", "probes must be a non-empty list of strings")
                 ok = False
                 break
+            if len(probes) > lim.max_probes:
+                bad(qi, fld + "[0]", f"{len(probes):,} probes; the limit is {lim.max_probes:,} "
+                    "(TTS_DSL_STORE_LIMITS=max_probes=N to raise it)")
+                ok = False
+                break
             if not all(isinstance(p, str) for p in probes):
                 badp = next(p for p in probes if not isinstance(p, str))
                 bad(qi, fld + "[0]", f"probes must be strings, found {type(badp).__name__} {badp!r}"[:200])
@@ -201,6 +248,11 @@ def questions_from_json(data, file: str, max_problems: int = 10) -> list[Questio
                     bad(qi, fld + "[1]", f"tokens must be a non-negative integer, found {tokens!r}"[:200])
                     ok = False
                     break
+            if tokens > lim.max_tokens:
+                bad(qi, fld + "[1]", f"{str(tokens)[:40]}{'...' if len(str(tokens)) > 40 else ''} tokens; "
+                    f"the limit is {lim.max_tokens:,} per branch")
+                ok = False
+                break
             if not isinstance(final, str):
                 bad(qi, fld + "[2]", f"the final answer must be a string, found {type(final).__name__}")
                 ok = False
@@ -219,13 +271,19 @@ def questions_from_json(data, file: str, max_problems: int = 10) -> list[Questio
     return out
 
 
-def load_file(path: str | Path, model: str | None = None, dataset: str | None = None) -> Store:
+def load_file(path: str | Path, model: str | None = None, dataset: str | None = None,
+              limits: StoreLimits | None = None) -> Store:
     p = Path(path)
+    lim = limits or StoreLimits.from_env()
     if not p.exists():
         raise StoreError(f"{p}: no such file")
     if p.is_dir():
         raise StoreError(f"{p}: is a directory; give --model and --dataset, or the path of one .json file")
-    raw = p.read_bytes()
+    with open(p, "rb") as fh:  # at most the limit + 1 bytes: /dev/zero or a huge file is refused, not read
+        raw = fh.read(lim.max_bytes + 1)
+    if len(raw) > lim.max_bytes:
+        raise StoreError(f"{p}: more than {lim.max_bytes:,} bytes; the limit is {lim.max_bytes:,} "
+                         "(TTS_DSL_STORE_LIMITS=max_bytes=N to raise it)")
     sha = hashlib.sha256(raw).hexdigest()
     cached = binary.cache_path(sha)
     hit = binary.load(cached, Question) if cached is not None and cached.is_file() else None
@@ -244,7 +302,7 @@ def load_file(path: str | Path, model: str | None = None, dataset: str | None = 
         raise StoreError(f"{p}: invalid store: JSON nested too deeply") from None
     except ValueError as ex:  # e.g. an integer with more digits than Python converts
         raise StoreError(f"{p}: invalid JSON: {ex}"[:300]) from None
-    qs = questions_from_json(data, str(p))
+    qs = questions_from_json(data, str(p), limits=lim)
     junk = junk_answers_of(data, str(p))
     if cached is not None:
         binary.save(cached, qs, junk)
