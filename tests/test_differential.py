@@ -70,8 +70,13 @@ class _Gen:
         if leaf:
             return self.pick(atoms)
         bs = self.names(BR)
-        opts = ["bin", "minmax", "round", "len", "count", "votes", "sum", "attr" if bs else "bin", "ifexp", "neg"]
+        opts = ["bin", "minmax", "round", "len", "count", "votes", "sum", "attr" if bs else "bin", "ifexp", "neg",
+                "fi", "fl"]
         k = self.pick(opts)
+        if k == "fi":  # user functions (declared in the head)
+            return f"fi({self.e(INT, d)}, {self.e(INT, d)})"
+        if k == "fl":
+            return f"fl({self.e(LA, d)})"
         if k == "bin":
             op = self.pick(["+", "-", "*", "//", "%"])
             rhs = self.e(INT, d) if op in "+-*" else str(self.draw(st.integers(1, 4)))
@@ -146,7 +151,9 @@ class _Gen:
         atoms = ["none", "last"] + self.names(ANS) + [f"{b}.latest" for b in bs]
         if leaf:
             return self.pick(atoms)
-        k = self.pick(["maj", "winner", "index"])
+        k = self.pick(["maj", "winner", "index"] + (["fa"] if bs else []))
+        if k == "fa":
+            return f"fa({self.e(LA, d)}, {self.pick(bs)})"
         if k == "maj":
             return f"majority({self.e(LA, d)})"
         if k == "winner":
@@ -350,9 +357,23 @@ def programs(draw):
     a, b = draw(st.integers(0, 4)), draw(st.integers(0, 8))
     head = [
         "controller fuzz",
+        # pure user functions: an expression body, a block body, one that charges steps
+        "def fi(x: int, y: int) -> int = " + draw(st.sampled_from(["x * 2 - y", "max(x, y) // 2", "x % 3 + y"])),
+        "def fa(xs: list[answer], b: branch) -> answer {",
+        "  let v = votes(xs)",
+        f"  if v.top1 > {draw(st.integers(0, 3))} {{",
+        "    return v.winner",
+        "  } elif b.finished {",
+        "    return b.latest",
+        "  }",
+        f"  return xs[{draw(st.integers(-1, 1))}] if len(xs) > 0 else none",
+        "}",
+        "def fl(xs: list[answer]) -> int = len([a for a in xs where valid(a)]) + fi(len(xs), 1)",
+        "def fs(x: float) -> float = x * 2 + 0.5",
         "params {",
         f"  p_int: int increasing in [0, 20] = round({a} + {b} * beta)",
         "  p_float: float increasing = round(0.25 + 0.5 * beta, 4)",
+        "  p_twice: float increasing = fs(p_float)",  # a function in a param value: inlined for the prover
         f"  p_flag: bool = {draw(st.sampled_from(['true', 'false']))}",
         "}",
         # an initial value may read the branch being opened ('new')

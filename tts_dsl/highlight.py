@@ -14,9 +14,9 @@ from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Whitespace
 
 #: every keyword of grammar/tts.lark, by role
-DECLARATIONS = ("controller", "params", "var", "branch", "let")
+DECLARATIONS = ("controller", "params", "var", "branch", "let", "def")
 CONTROL = ("if", "elif", "else", "for", "in", "where", "sorted", "by", "take", "repeat", "as", "partition", "break",
-           "continue", "pass", "answer", "trace")
+           "continue", "pass", "answer", "trace", "return")
 ACTIONS = ("open", "read", "advance", "prune")
 OPERATOR_WORDS = ("and", "or", "not")
 CONSTANTS = ("true", "false", "none")

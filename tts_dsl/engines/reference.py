@@ -59,6 +59,11 @@ class _Continue(Exception):
     pass
 
 
+class _Return(Exception):
+    def __init__(self, value):
+        self.value = value
+
+
 class _Stop(Exception):
     def __init__(self, answer, reason):
         self.answer = answer
@@ -111,6 +116,20 @@ class _Episode:
 
     def stmt(self, st):
         getattr(self, "s_" + type(st).__name__)(st)
+
+    def s_Return(self, st):
+        raise _Return(self.ev(st.value))
+
+    def call_user(self, f, args):
+        """A user function: its arguments bound by symbol (no function is active twice: the
+        checker refuses recursion), its block run to its return."""
+        for s, v in zip(f.args, args):
+            self.env[s.uid] = v
+        try:
+            self.block(f.decl.body)
+        except _Return as r:
+            return r.value
+        raise AssertionError(f"function {f.name} ended without a return")
 
     def s_Let(self, st):
         self.env[st.ref.uid] = self.ev(st.value)
@@ -298,6 +317,8 @@ class _Episode:
         if f == "range":
             return list(self.it.an.bounds[id(e)])
         args = [self.ev(a) for a in e.args]
+        if f in self.it.funcs:
+            return self.call_user(self.it.funcs[f], args)
         if FUNCTIONS[f].reads_junk:
             args.append(self.junk)
         return self.it.functions[f](*args)
@@ -400,6 +421,7 @@ class Interpreter:
 
     def __init__(self, checked: CheckedProgram, binding: Binding, limits: Limits | None = None):
         self.c = checked
+        self.funcs = {f.name: f for f in checked.funcs}
         self.values = dict(binding.values)
         self.limits = limits or Limits()
         self.cat = runtime.make_cat(self.limits.max_list_len)

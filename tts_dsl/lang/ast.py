@@ -270,6 +270,14 @@ class Action(Stmt):
 
 
 @dataclass
+class Return(Stmt):
+    """``return EXPR`` (in a function's block only)."""
+
+    value: Expr
+    span: Span = _meta()
+
+
+@dataclass
 class AnswerStmt(Stmt):
     value: Expr
     span: Span = _meta()
@@ -323,6 +331,29 @@ class VarDecl:
 
 
 @dataclass
+class FuncParam:
+    name: str
+    type: TypeRef
+    span: Span = _meta()
+    ref: Any = _ann()
+
+
+@dataclass
+class FuncDef:
+    """``def NAME(ARG: TYPE, ...) -> TYPE = EXPR`` or ``... -> TYPE { lets, ifs, return }``.
+    The expression form's body is ``[Return(EXPR)]`` (``expr_bodied``)."""
+
+    name: str
+    params: list  # list[FuncParam]
+    ret: TypeRef
+    body: list
+    expr_bodied: bool = False
+    span: Span = _meta()
+    name_span: Span = _meta()
+    ref: Any = _ann()  # its checker.FuncInfo
+
+
+@dataclass
 class Program:
     name: str
     params: list
@@ -334,6 +365,7 @@ class Program:
     source: str = field(default="", compare=False, repr=False)
     file: str = field(default="<program>", compare=False, repr=False)
     comments: list = field(default_factory=list, compare=False, repr=False)
+    funcs: list = field(default_factory=list)  # list[FuncDef], in source order
 
 
 def walk(node):
@@ -346,7 +378,7 @@ def walk(node):
         if isinstance(n, (list, tuple)):
             stack.extend(reversed(n))
             continue
-        if not isinstance(n, (Expr, Stmt, Query, Param, VarDecl, Program)):
+        if not isinstance(n, (Expr, Stmt, Query, Param, VarDecl, FuncDef, Program)):
             continue
         yield n
         for name in n.__dataclass_fields__:

@@ -9,6 +9,7 @@ collects diagnostics.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -35,6 +36,7 @@ class SymbolKind(StrEnum):
     LOCAL = "local"    # a let binding
     LOOP = "loop"      # a for/repeat/comprehension variable
     BOUND = "bound"    # the branch bound by 'open/read as NAME'
+    ARG = "arg"        # a function's argument
 
 
 @dataclass(eq=False)
@@ -61,6 +63,63 @@ class ParamInfo:
     symbol: Symbol
 
 
+@dataclass(eq=False)
+class FuncInfo:
+    """A user function: its argument symbols, result type and declaration; ``uid`` mints its
+    name in generated code."""
+
+    name: str
+    args: list  # list[Symbol]
+    ret: Ty
+    decl: A.FuncDef
+    uid: int
+    ok: bool = True  # its body checked without errors
+
+    @property
+    def signature(self) -> str:
+        return f"{self.name}({', '.join(f'{a.name}: {a.ty}' for a in self.args)}) -> {self.ret}"
+
+
+def _rebuild(e, leaf):
+    """A copy of expression ``e`` where ``leaf(node)`` (when not None) replaces a node."""
+    r = leaf(e)
+    if r is not None or not isinstance(e, A.Expr):
+        return e if r is None else r
+    out = copy.copy(e)
+    for name in e.__dataclass_fields__:
+        v = getattr(e, name)
+        if isinstance(v, A.Expr):
+            setattr(out, name, _rebuild(v, leaf))
+        elif isinstance(v, list):
+            setattr(out, name, [_rebuild(x, leaf) if isinstance(x, A.Expr) else x for x in v])
+    return out
+
+
+def _expand(e: A.Expr) -> A.Expr:
+    """``e`` with every user-function call replaced by its inlined body (what the schedule
+    evaluator and the prover see; the checker set ``inlined`` on each such call)."""
+    return _rebuild(e, lambda n: _expand(n.inlined) if getattr(n, "inlined", None) is not None else None)
+
+
+def _substitute(e, env: dict):
+    """A fresh copy of expression ``e`` with names in ``env`` replaced by copies of their values."""
+    return _rebuild(e, lambda n: copy.deepcopy(env[n.id]) if isinstance(n, A.Name) and n.id in env else None)
+
+
+def inline_body(stmts: list, env: dict) -> A.Expr:
+    """A function block as one expression (lets substituted, ifs as conditionals): how the
+    prover sees a function used in a param value. Blocks are small and non-recursive."""
+    st, rest = stmts[0], stmts[1:]
+    if isinstance(st, A.Return):
+        return _substitute(st.value, env)
+    if isinstance(st, A.Let):
+        return inline_body(rest, {**env, st.name: _substitute(st.value, env)})
+    out = inline_body((st.orelse or []) + rest, env)
+    for cond, body in reversed(st.arms):
+        out = A.IfExp(_substitute(cond, env), inline_body(body + rest, env), out, span=st.span)
+    return out
+
+
 @dataclass
 class CheckedProgram:
     program: A.Program
@@ -69,6 +128,7 @@ class CheckedProgram:
     branch_vars: list[Symbol]
     warnings: list[Diagnostic] = field(default_factory=list)
     uses_history: bool = False
+    funcs: list = field(default_factory=list)  # list[FuncInfo], in source order
 
     @property
     def name(self) -> str:
@@ -147,6 +207,9 @@ class Checker:
         self.bvars: dict[str, Symbol] = {}
         self.global_scope = _Scope()
         self._beta_seen = False  # set while checking a param value that reads beta
+        self.funcs: dict[str, FuncInfo] = {}
+        self.func: FuncInfo | None = None  # the function whose body is being checked
+        self.call_lines: dict[str, int] = {}  # function -> line of its first call
 
     # ----------------------------------------------------------------- helpers
 
@@ -187,6 +250,7 @@ class Checker:
         g = self.global_scope
         for s in STATE.values():
             g.names[s.name] = self.sym(s.name, SymbolKind.STATE, s.ty, NOWHERE)
+        self.declare_funcs(p.funcs)
         params = self.check_params(p.params)
         # episode vars
         self.mode = "const"
@@ -237,11 +301,108 @@ class Checker:
             last = p.body[-1].span if p.body else p.span
             end = Span(last.end_line, max(1, last.end_col - 1), last.end_line, last.end_col)
             self.report.no_answer_at_end(end)
+        for f in self.funcs.values():  # name the call site of a function whose body has errors
+            if not f.ok and f.name in self.call_lines:
+                self.report.called_from(f.decl.name_span, f.name, self.call_lines[f.name])
         errors = [d for d in self.diags if d.severity == "error"]
         if errors:
             raise DiagnosticsError(self.diags, p.source)
-        return CheckedProgram(p, params, vars_, bvars, [d for d in self.diags if d.severity != "error"],
-                              self.uses_history)
+        return CheckedProgram(p, params, vars_, bvars, [d for d in self.diags if d.severity not in ("error", "note")],
+                              self.uses_history, list(self.funcs.values()))
+
+    # --------------------------------------------------------------- functions
+    def declare_funcs(self, decls):
+        """Signatures first (any function may call any other), then the call graph (no
+        recursion), then each body, in a scope that holds its arguments only."""
+        for d in decls:
+            args = []
+            for a in d.params:
+                ty = self.resolve_type(a.type)
+                if any(x.name == a.name for x in args):
+                    self.report.duplicate(a.span, "func_arg", a.name)
+                elif self.check_name_ok(a.name, a.span, "argument"):
+                    a.ref = self.sym(a.name, SymbolKind.ARG, ty, a.span)
+                    args.append(a.ref)
+            ret = self.resolve_type(d.ret)
+            if d.name in FUNCTIONS or d.name in ACTIONS:
+                self.report.duplicate(d.name_span, "func_builtin", d.name)
+            elif d.name in self.funcs:
+                self.report.duplicate(d.name_span, "func", d.name)
+            elif self.check_name_ok(d.name, d.name_span, "function"):
+                self.uid += 1
+                d.ref = self.funcs[d.name] = FuncInfo(d.name, args, ret, d, self.uid)
+        calls = {f.name: [n.func for n in A.walk(f.decl.body) if isinstance(n, A.Call) and n.func in self.funcs]
+                 for f in self.funcs.values()}
+        done: set[str] = set()
+        for f in self.funcs.values():  # depth-first, reporting each cycle once
+            path: list[str] = []
+
+            def visit(name):
+                if name in path:
+                    cycle = path[path.index(name):] + [name]
+                    self.report.recursive_function(self.funcs[cycle[0]].decl.name_span, cycle)
+                    for n in cycle:
+                        self.funcs[n].ok = False
+                    return
+                if name in done:
+                    return
+                path.append(name)
+                for callee in calls[name]:
+                    visit(callee)
+                path.pop()
+                done.add(name)
+
+            visit(f.name)
+        recursive = {f.name for f in self.funcs.values() if not f.ok}
+        for f in self.funcs.values():
+            if f.name in recursive:
+                continue
+            n0 = len(self.diags)
+            scope = _Scope(self.global_scope)
+            for a in f.args:
+                scope.names[a.name] = a
+            self.mode, self.func = "func", f
+            _, returns = self.block(f.decl.body, scope)
+            self.mode, self.func = "body", None
+            if not returns and len(self.diags) == n0:
+                self.report.missing_return(f.decl.name_span, f.name)
+            f.ok = not any(d.severity == "error" for d in self.diags[n0:])
+
+    def s_Return(self, st: A.Return, scope):
+        vt = self.expr(st.value, scope)
+        f = self.func
+        if vt != ERROR and f.ret != ERROR and not assignable(vt, f.ret):
+            self.report.type_mismatch(st.value.span, "return", f.ret, vt, name=f.name)
+        return True, True
+
+    def user_call(self, e: A.Call, f: FuncInfo, scope):
+        self.call_lines.setdefault(f.name, e.span.line)
+        if len(e.args) != len(f.args):
+            self.report.arity(e.span, f.name, len(f.args), len(f.args), len(e.args), f.signature)
+            for a in e.args:
+                self.expr(a, scope)
+            return ERROR
+        bad = False
+        for a, s in zip(e.args, f.args):
+            t = self.expr(a, scope)
+            if t == ERROR or s.ty == ERROR:
+                bad = True
+            elif not assignable(t, s.ty):
+                self.report.type_mismatch(a.span, "func_arg", s.ty, t, name=f.name, what=s.name)
+                bad = True
+        if bad or not f.ok or f.ret == ERROR:
+            return ERROR
+        if self.mode == "schedule":  # the prover and the schedule see through the call
+            e.inlined = inline_body(f.decl.body, {s.name: a for s, a in zip(f.args, e.args)})
+            n0 = len(self.diags)
+            t = self.expr(e.inlined, scope)
+            if len(self.diags) > n0:
+                self.report.called_from(f.decl.name_span, f.name, e.span.line)
+                return ERROR
+            if t != ERROR and not assignable(t, f.ret):
+                self.report.type_mismatch(e.span, "return", f.ret, t, name=f.name)
+                return ERROR
+        return f.ret
 
     def check_params(self, decls):
         g = self.global_scope
@@ -280,7 +441,9 @@ class Checker:
                     continue
                 s = self.sym(d.name, SymbolKind.PARAM, ty, d.name_span, uses_beta=uses_beta)
                 g.names[d.name] = s
-                out.append(ParamInfo(d.name, ty, d.direction, lo, hi, d.value, uses_beta, d, s))
+                inlined = any(getattr(n, "inlined", None) is not None for n in A.walk(d.value))
+                out.append(ParamInfo(d.name, ty, d.direction, lo, hi, _expand(d.value) if inlined else d.value,
+                                     uses_beta, d, s))
         return out
 
     # -------------------------------------------------------------- statements
@@ -560,13 +723,19 @@ class Checker:
             if e.id in HIDDEN_NAMES:
                 self.report.hidden(e.span, e.id, HIDDEN_NAMES[e.id])
                 return ERROR
-            if e.id in FUNCTIONS:
+            if e.id in FUNCTIONS or e.id in self.funcs:
                 self.report.unknown_name(e.span, "function", e.id)
+                return ERROR
+            if self.mode == "func" and any(d.name == e.id for d in self.prog.params + self.prog.vars):
+                self.report.not_allowed_here(e.span, "name_in_func", e.id)
                 return ERROR
             kinds = (SymbolKind.PARAM, SymbolKind.BETA) if self.mode == "schedule" else None
             self.report.unknown_name(e.span, "unknown", e.id, scope.visible(kinds))
             return ERROR
         e.ref = s
+        if self.mode == "func" and s.kind not in (SymbolKind.ARG, SymbolKind.LOCAL, SymbolKind.LOOP):
+            self.report.not_allowed_here(e.span, "name_in_func", e.id)
+            return ERROR
         if self.mode == "schedule":
             if s.kind == SymbolKind.BETA:
                 self._beta_seen = True
@@ -643,6 +812,8 @@ class Checker:
         return ot
 
     def e_Call(self, e: A.Call, scope):
+        if e.func in self.funcs:
+            return self.user_call(e, self.funcs[e.func], scope)
         f = FUNCTIONS.get(e.func)
         if f is None:
             if e.func in ACTIONS or e.func in ("answer",):

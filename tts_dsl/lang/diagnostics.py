@@ -173,8 +173,8 @@ def _pick(table: dict, case: str, **words) -> _Said:
 
 PYTHON_WORDS = {  # Python words and what to write instead
     "while": "there are no unbounded loops; use 'repeat N { ... }' or 'for i in range(N) { ... }'",
-    "def": "there are no user functions; write the logic inline",
-    "return": "end the episode with 'answer EXPR'",
+    "def": "declare functions among the declarations: def NAME(x: int) -> int = EXPR",
+    "return": "end the episode with 'answer EXPR' ('return' ends a function's block only)",
     "True": "booleans are 'true' and 'false'",
     "False": "booleans are 'true' and 'false'",
     "None": "the missing answer is 'none'",
@@ -234,6 +234,9 @@ _DUPLICATE = {  # E105: case -> (message, hint)
     "bind": ("'{name}' is already declared (line {line})",),
     "loop": ("'{name}' is already declared (line {line})", "use a fresh name for the loop variable"),
     "trace_field": ("trace field '{name}' repeated",),
+    "func": ("function '{name}' is already declared", "rename one of them"),
+    "func_builtin": ("'{name}' is a built-in function", "choose another name"),
+    "func_arg": ("argument '{name}' is already declared",),
 }
 
 _BAD_RANGE = {  # E108
@@ -261,6 +264,8 @@ _TYPE_MISMATCH = {  # E201: case -> (message, hint, expected, found)
     "param_float_for_int": ("param '{name}' is declared {expected} but its value is {found}",
                             "use round(...), floor(...) or ceil(...) to get an int", "{expected}", "{found}"),
     "let": ("'{name}' is declared {expected} but the value is {found}", None, "{expected}", "{found}"),
+    "return": ("function '{name}' returns {expected} but the value is {found}", None, "{expected}", "{found}"),
+    "func_arg": ("argument '{what}' of '{name}' is {expected}, found {found}", None, "{expected}", "{found}"),
     "assign": ("cannot assign {found} to '{name}' of type {expected}", None, "{expected}", "{found}"),
     "assign_bvar": ("cannot assign {found} to branch var '{name}' of type {expected}", None, "{expected}",
                     "{found}"),
@@ -315,6 +320,8 @@ _NOT_CONSTANT_HERE = {  # E306: case -> (message, hint)
     "bool_op": ("'{op}' cannot appear in a param value",),
     "not": ("'not' cannot appear in a param value",),
     "conditional": ("conditional expressions cannot appear in a param value", "use min, max or clip"),
+    "name_in_func": ("'{name}' cannot appear in a function",
+                     "a function sees only its arguments: pass '{name}' as an argument"),
 }
 
 _LOOP_BOUND_HINTS = {("repeat", "literal"): "lower the count", ("range", "literal"): "lower the bound",
@@ -502,6 +509,20 @@ class Reporter:
     def arity(self, func: str, lo: int, hi: int, n: int, signature: str):
         takes = f"{lo}" if lo == hi else f"{lo} to {hi}"
         return _Said(f"{func} takes {takes} argument{'s' if hi > 1 else ''}, found {n}", expected=signature)
+
+    @_kind("E311")
+    def recursive_function(self, cycle: list):
+        return _Said(f"function '{cycle[0]}' calls itself: {' -> '.join(cycle)}",
+                     "functions cannot be recursive; use a comprehension or a bounded loop in the body")
+
+    @_kind("E312")
+    def called_from(self, name: str, line: int):
+        return _Said(f"in function '{name}', called from line {line}", severity="note")
+
+    @_kind("E313")
+    def missing_return(self, name: str):
+        return _Said(f"function '{name}' does not return a value on every path",
+                     "end its block with 'return EXPR'")
 
     # -------------------------------------------------------- control (E4)
     @_kind("E401")

@@ -280,6 +280,8 @@ class _Emitter:
         if isinstance(s, A.Let):
             ty = f": {_type(s.type)}" if s.type is not None else ""
             self.line(d, f"let {_name(s.name)}{ty} = {format_expr(s.value)}", _lines_of(s))
+        elif isinstance(s, A.Return):
+            self.line(d, f"return {format_expr(s.value)}", _lines_of(s))
         elif isinstance(s, A.Partition):
             q = s.query
             if q.where is None or q.key is not None or q.take is not None or q.then_by:
@@ -412,6 +414,17 @@ def _params_lines(prog: A.Program) -> tuple[Optional[int], Optional[int]]:
 def _layout(prog: A.Program) -> list[_Line]:
     em = _Emitter(frozenset(c[0] for c in prog.comments or []))
     em.line(0, f"controller {_name(prog.name)}", _lines_of_span(prog.name_span))
+    for f in prog.funcs:  # functions first: params and initial values may call them
+        args = ", ".join(f"{_name(a.name)}: {_type(a.type)}" for a in f.params)
+        head = f"def {_name(f.name)}({args}) -> {_type(f.ret)}"
+        if f.expr_bodied:
+            if len(f.body) != 1 or not isinstance(f.body[0], A.Return):
+                raise FormatError("an expression-bodied function holds one return")
+            em.line(0, f"{head} = {format_expr(f.body[0].value)}", _lines_of(f), blank_before=True)
+            continue
+        em.line(0, head + " {", _head_lines(f, f.ret), blank_before=True)
+        em.block(f.body, 1)
+        em.close(0, "}", _end_line(f))
     if prog.params:
         open_line, close_line = _params_lines(prog)
         em.line(0, "params {", (open_line, open_line) if open_line else None,

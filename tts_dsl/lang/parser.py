@@ -17,7 +17,7 @@ KEYWORDS = {
     "controller", "params", "var", "branch", "let", "if", "elif", "else", "for", "in",
     "where", "sorted", "by", "take", "repeat", "as", "open", "read", "advance", "prune",
     "answer", "break", "continue", "trace", "pass", "and", "or", "not", "true", "false",
-    "none", "partition",
+    "none", "partition", "def", "return",
 }
 DIRECTIONS = ("increasing", "decreasing", "constant")
 SORT_ORDERS = ("asc", "desc")
@@ -231,8 +231,10 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str, file: str) -> Diagnost
     extra = {}
     if tok.type == "STRING":
         case = "string_literal"
-    elif v in ("var", "params", "branch") and "LET" in expected:
+    elif v in ("var", "params", "branch", "def") and "LET" in expected:
         case = "late_declaration"
+    elif v == "return" and "RETURN" not in expected:  # 'return' ends a function's block only
+        case = "python"
     elif tok.type == "COMP_OP" and "COMP_OP" not in expected:
         case, extra = "chained_compare", {"chain": _unchain(tok, source)}
     elif v in ("[", "(") and expected == {"DOT", "EQUAL"}:
