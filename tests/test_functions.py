@@ -151,3 +151,24 @@ def test_function_checks():
     assert ds[0].code == "E105" and "built-in function" in ds[0].message
     ds = errors(HEAD + "def f(x: int) -> int {\n  open\n  return x\n}\nanswer none\n")
     assert ds[0].code == "E003"  # no actions in a function
+
+
+def test_functions_in_initial_values_and_where_they_are_refused():
+    src = (HEAD + "def twice(x: int) -> int = 2 * x\ndef lat(b: branch) -> int = b.steps\n"
+           "var v: int = twice(3)\nbranch var w: int = twice(new.steps)\nopen as b else { answer none }\nanswer b.latest if b.w + v > 4 else none\n")
+    c = api.check(src)
+    limits = Limits()
+    store = synthetic_store(1, n_questions=2, n_branches=4)
+    b = bind(c, None)
+    assert _episodes(compile_program(c, b, limits), store, limits) == _episodes(interpret_program(c, b, limits), store, limits)
+    ds = errors(src.replace("twice(new.steps)", "lat(new)"))
+    assert ds[0].code == "E306" and ds[0].message == "function 'lat' cannot appear in an initial value"
+    ds = errors(HEAD + "def twice(x: int) -> int = 2 * x\ntrace \"t\" {a: twice(1)}\nanswer none\n")
+    assert ds[0].code == "E306" and ds[0].message == "function 'twice' cannot appear in a trace field"
+
+
+def test_comments_in_a_function_survive_formatting():
+    src = PROG.replace("  let v = votes(xs)\n", "  # the vote\n  let v = votes(xs)  # once\n")
+    once = format_source(src)
+    assert "  # the vote\n  let v = votes(xs)  # once\n" in once
+    assert format_source(once) == once

@@ -210,6 +210,7 @@ class Checker:
         self.funcs: dict[str, FuncInfo] = {}
         self.func: FuncInfo | None = None  # the function whose body is being checked
         self.call_lines: dict[str, int] = {}  # function -> line of its first call
+        self.in_trace = False  # checking a trace field (it charges no steps: no user calls there)
 
     # ----------------------------------------------------------------- helpers
 
@@ -377,6 +378,9 @@ class Checker:
 
     def user_call(self, e: A.Call, f: FuncInfo, scope):
         self.call_lines.setdefault(f.name, e.span.line)
+        if self.in_trace or (self.mode == "bvar_init" and any(a.ty == BRANCH for a in f.args)):
+            self.report.not_allowed_here(e.func_span, "call_in_trace" if self.in_trace else "func_in_init", f.name)
+            return ERROR
         if len(e.args) != len(f.args):
             self.report.arity(e.span, f.name, len(f.args), len(f.args), len(e.args), f.signature)
             for a in e.args:
@@ -634,7 +638,9 @@ class Checker:
             if k in seen:
                 self.report.duplicate(v.span, "trace_field", k)
             seen.add(k)
+            self.in_trace = True
             self.expr(v, scope)
+            self.in_trace = False
         return False, False
 
     # ---------------------------------------------------------------- queries

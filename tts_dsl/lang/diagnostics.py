@@ -320,6 +320,9 @@ _NOT_CONSTANT_HERE = {  # E306: case -> (message, hint)
     "bool_op": ("'{op}' cannot appear in a param value",),
     "not": ("'not' cannot appear in a param value",),
     "conditional": ("conditional expressions cannot appear in a param value", "use min, max or clip"),
+    "call_in_trace": ("function '{name}' cannot appear in a trace field",
+                      "let its result first and trace that: let v = {name}(...)"),
+    "func_in_init": ("function '{name}' cannot appear in an initial value", "it takes a branch: pass 'new.ATTR' values"),
     "name_in_func": ("'{name}' cannot appear in a function",
                      "a function sees only its arguments: pass '{name}' as an argument"),
 }
