@@ -467,6 +467,11 @@ class _Gen:
                     "bool": A.Bool(False)}[ty]
             vars_.append(A.VarDecl(name, _T(ty), init, False))
             self.vars[name] = ty
+        maps = []
+        if self.chance(0.4):  # an answer-keyed map (starts empty), set and read below
+            name, vt = self.fresh("m"), self.pick(["int", "float"])
+            vars_.append(A.VarDecl(name, A.TypeRef("map", A.TypeRef("answer"), val=A.TypeRef(vt)), None, False))
+            maps.append((name, vt))
         bvars = []
         for _ in range(self.draw(st.integers(0, 2))):
             name = self.fresh("bv")
@@ -491,6 +496,11 @@ class _Gen:
             v = self.fresh("l")
             body.append(A.Let(v, None, A.Call(name, [self.e("int", scope, 2)])))
             scope[v] = "int"
+        for name, vt in maps:
+            body.append(A.SetKey(A.Name(name), self.e("answer", scope, 2), self.e(vt, scope, 2), self.pick(["=", "+="])))
+            v = self.fresh("l")
+            body.append(A.Let(v, None, A.Index(A.Name(name), A.Call("argmax", [A.Name(name)]))))
+            scope[v] = vt
         if self.chance(0.7):  # most controllers open some branches first
             body.append(A.Repeat(self.const_int(scope), None, [A.Action(self.pick(["open", "open", "read"]), None, None,
                                                                         [A.Break()])]))

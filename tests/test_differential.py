@@ -73,6 +73,8 @@ class _Gen:
         opts = ["bin", "minmax", "round", "len", "count", "votes", "sum", "attr" if bs else "bin", "ifexp", "neg",
                 "fi", "fl"]
         k = self.pick(opts)
+        if k == "fl" and self.coin(0.3):  # maps
+            return self.pick([f"cm[{self.e(ANS, d)}]", "len(cm)", "len(wm)"])
         if k == "fi":  # user functions (declared in the head)
             return f"fi({self.e(INT, d)}, {self.e(INT, d)})"
         if k == "fl":
@@ -104,7 +106,9 @@ class _Gen:
         atoms = ["0.5", "0.0", "1.25", "fx", "p_float"]
         if leaf:
             return self.pick(atoms)
-        k = self.pick(["bc", "bin", "div", "entropy", "mean", "conv", "fn"])
+        k = self.pick(["bc", "bin", "div", "entropy", "mean", "conv", "fn", "map"])
+        if k == "map":
+            return f"wm[{self.e(ANS, d)}]"
         if k == "bc":
             v = self.e(LA, d)
             if self.coin(0.3):  # real-valued counts: a weighted vote
@@ -151,7 +155,9 @@ class _Gen:
         atoms = ["none", "last"] + self.names(ANS) + [f"{b}.latest" for b in bs]
         if leaf:
             return self.pick(atoms)
-        k = self.pick(["maj", "winner", "index"] + (["fa"] if bs else []))
+        k = self.pick(["maj", "winner", "index", "argmax"] + (["fa"] if bs else []))
+        if k == "argmax":
+            return f"argmax({self.pick(['wm', 'cm'])})"
         if k == "fa":
             return f"fa({self.e(LA, d)}, {self.pick(bs)})"
         if k == "maj":
@@ -162,7 +168,7 @@ class _Gen:
 
     def e_list_answer(self, d, leaf):
         bs = self.names(BR)
-        atoms = ["completed", "seen"] + self.names(LA) + [f"{b}.history" for b in bs]
+        atoms = ["completed", "seen", "keys(wm)"] + self.names(LA) + [f"{b}.history" for b in bs]
         if leaf:
             return self.pick(atoms)
         k = self.pick(["comp", "slice", "cat", "distinct", "lit", "real"])
@@ -249,8 +255,12 @@ class _Gen:
     def stmt(self, ind):
         self.budget -= 1
         k = self.pick(["open", "open", "read", "advance", "prune", "let", "assign", "if", "for", "for",
-                       "repeat", "trace", "bset"])
+                       "repeat", "trace", "bset", "map"])
         bs = self.names(BR)
+        if k == "map":  # answer-keyed maps: set or add a key
+            if self.coin(0.5):
+                return [f"{ind}wm[{self.e(ANS)}] {self.pick(['+=', '='])} {self.e(FLOAT)}"]
+            return [f"{ind}cm[{self.e(ANS)}] {self.pick(['+=', '='])} {self.e(INT)}"]
         if k in ("open", "advance") and len(ind) < 8 and self.coin(0.25):  # an action as a condition
             if k == "open" or not bs:
                 b = self.fresh("cb")
@@ -383,6 +393,8 @@ def programs(draw):
         "var fx: float = 0.0",
         "var last: answer = none",
         "var seen: list[answer] = []",
+        "var wm: map[answer, float]",
+        "var cm: map[answer, int]",
     ]
     body = []
     while g.budget > 0 and len(body) < 60:

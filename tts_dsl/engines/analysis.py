@@ -160,6 +160,9 @@ class _Analyzer:
             if isinstance(st.target, A.Attr):
                 self.expr(st.target.obj)
             self.expr(st.value)
+        elif isinstance(st, A.SetKey):
+            self.expr(st.key)
+            self.expr(st.value)
         elif isinstance(st, A.Partition):  # visits its source as a comprehension does
             self.query(st.query, charged=True)
         elif isinstance(st, A.If):
@@ -289,7 +292,8 @@ class _Analyzer:
         for f in self.c.funcs:
             self.stmts(f.decl.body)
         for d in list(p.branch_vars) + list(p.vars):
-            self.expr(d.value)
+            if d.value is not None:  # a map var starts empty
+                self.expr(d.value)
         self.stmts(p.body)
         a = self.a
         a.masks = frozenset(self.masks)
@@ -404,6 +408,8 @@ class _Cost:
     def stmt(self, st) -> float:
         if isinstance(st, (A.Let, A.AnswerStmt, A.Return)):
             return self.expr(st.value)
+        if isinstance(st, A.SetKey):
+            return self.expr(st.key) + self.expr(st.value)
         if isinstance(st, A.Assign):
             return self.expr(st.value) + (self.expr(st.target.obj) if isinstance(st.target, A.Attr) else 0)
         if isinstance(st, A.Partition):

@@ -29,7 +29,7 @@ from ..lang.checker import CheckedProgram, SymbolKind
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.limits import Limits
 from ..lang.schedule import Binding
-from ..lang.types import BRANCH, INT, RECORDS
+from ..lang.types import BRANCH, FLOAT, INT, RECORDS
 from . import runtime
 from .analysis import Analysis, analyze
 from .executable import REASONS, Executable
@@ -142,6 +142,8 @@ class _Gen:
         return f"{self.bvar_names[e.name]}[{o}]"
 
     def x_Index(self, e):
+        if e.obj.ty.is_map:  # a missing key reads 0
+            return f"{self.ex(e.obj)}.get({self.ex(e.index)}, {0.0 if e.obj.ty.arg == FLOAT else 0!r})"
         return f"{self.ex(e.obj)}[{self.ex(e.index)}]"
 
     def x_Slice(self, e):
@@ -362,6 +364,15 @@ class _Gen:
             if self.traced:
                 self.event(d, f"'bset', {t.name!r}, _i, {self.bvar_names[t.name]}[_i], _spent, "
                               f"{self.trace_line()!r}, {self.trace_bvar_type(t.name)!r}")
+
+    def s_SetKey(self, st, d):
+        m, key, value = self.ex(st.target), self.ex(st.key), self.value(st.value)
+        if st.op == "+=":  # the key once, then its value (the reference's order)
+            zero = 0.0 if st.target.ty.arg == FLOAT else 0
+            self.emit(d, f"_mk = {key}")
+            self.emit(d, f"_r_put({m}, _mk, {m}.get(_mk, {zero!r}) + {value})")
+        else:
+            self.emit(d, f"_r_put({m}, {key}, {value})")
 
     def s_If(self, st, d):
         for i, (cond, body) in enumerate(st.arms):
@@ -661,7 +672,7 @@ class _Gen:
             e(d, f"_b{s.uid} = [{self.ex(decl.value) if decl.new_ref is None else None}] * NB")
         for s, decl in zip(c.vars, c.program.vars):
             self.cur_span = decl.span
-            e(d, f"_x{s.uid} = {self.ex(decl.value)}")
+            e(d, f"_x{s.uid} = {self.ex(decl.value) if decl.value is not None else '{}'}")
         at = len(self.lines)
         self.block(c.program.body, d)
         self.cur_span = None

@@ -27,8 +27,11 @@ class TypeRef:
     name: str
     arg: Optional["TypeRef"] = None
     span: Span = _meta()
+    val: Optional["TypeRef"] = None  # a map's value type (``arg`` is its key type)
 
     def __str__(self) -> str:
+        if self.val is not None:
+            return f"{self.name}[{self.arg}, {self.val}]"
         return f"{self.name}[{self.arg}]" if self.arg else self.name
 
 
@@ -225,6 +228,17 @@ class Assign(Stmt):
 
 
 @dataclass
+class SetKey(Stmt):
+    """``MAP[KEY] = VALUE`` or ``MAP[KEY] += VALUE`` (op ``"="`` or ``"+="``) on a map var."""
+
+    target: Expr  # Name
+    key: Expr
+    value: Expr
+    op: str = "="
+    span: Span = _meta()
+
+
+@dataclass
 class If(Stmt):
     arms: list  # list[tuple[Expr, list[Stmt]]]
     orelse: Optional[list]
@@ -322,7 +336,7 @@ class Param:
 class VarDecl:
     name: str
     type: TypeRef
-    value: Expr
+    value: Optional[Expr]  # None for a map (it starts empty)
     per_branch: bool = False
     span: Span = _meta()
     name_span: Span = _meta()

@@ -115,6 +115,15 @@ class _Builder(Transformer_NonRecursive):
     def answer_type(self, meta, ch):
         return A.TypeRef("answer", None, span=_span(meta))
 
+    def map_type(self, meta, ch):
+        return A.TypeRef(str(ch[0]), ch[1], span=_span(meta), val=ch[2])
+
+    def assign_key(self, meta, ch):
+        return A.SetKey(A.Name(str(ch[0]), span=_tspan(ch[0])), ch[1], ch[2], "=", span=_span(meta))
+
+    def add_key(self, meta, ch):
+        return A.SetKey(A.Name(str(ch[0]), span=_tspan(ch[0])), ch[1], ch[2], "+=", span=_span(meta))
+
     def generic_type(self, meta, ch):
         return A.TypeRef(str(ch[0]), ch[1], span=_span(meta))
 

@@ -19,7 +19,7 @@ from .diagnostics import NOWHERE, Diagnostic, DiagnosticsError, Reporter, Span
 from .limits import Limits
 from .parser import ACTIONS
 from .types import (ANSWER, ANY, BOOL, BRANCH, ERROR, FLOAT, INT, RECORDS, SCALARS, Ty, assignable,
-                    is_num, join, list_of)
+                    is_num, join, list_of, map_of)
 
 PARAM_TYPES = (INT, FLOAT, BOOL)
 
@@ -219,13 +219,27 @@ class Checker:
         return Symbol(name, kind, ty, self.uid, span, mutable, uses_beta)
 
     def resolve_type(self, t: A.TypeRef) -> Ty:
+        if t.name == "map" or t.val is not None:
+            if t.name != "map" or t.val is None:
+                self.report.bad_type_argument(t.span, "map_args" if t.name == "map" else "argument", t.name)
+                return ERROR
+            key, val = self.resolve_type(t.arg), self.resolve_type(t.val)
+            if ERROR in (key, val):
+                return ERROR
+            if key != ANSWER:
+                self.report.bad_type_argument(t.arg.span, "map_key", str(key))
+                return ERROR
+            if val not in (INT, FLOAT):
+                self.report.bad_type_argument(t.val.span, "map_value", str(val))
+                return ERROR
+            return map_of(val)
         if t.name == "list":
             if t.arg is None:
                 self.report.bad_type_argument(t.span, "no_element")
                 return ERROR
             inner = self.resolve_type(t.arg)
-            if inner.is_list:
-                self.report.bad_type_argument(t.span, "nested")
+            if inner.is_list or inner.is_map:
+                self.report.bad_type_argument(t.span, "nested" if inner.is_list else "map_in_list")
                 return ERROR
             return list_of(inner)
         if t.arg is not None:
@@ -258,7 +272,12 @@ class Checker:
         vars_ = []
         for d in p.vars:
             ty = self.resolve_type(d.type)
-            vt = self.expr(d.value, g)
+            if (d.value is None) != ty.is_map:  # a map starts empty; anything else has a value
+                if d.value is not None:
+                    self.report.map_place(d.value.span, "value", d.name)
+                elif ty != ERROR:
+                    self.report.map_place(d.name_span, "missing_value", d.name)
+            vt = self.expr(d.value, g) if d.value is not None else ty
             if ty != ERROR and not assignable(vt, ty):
                 self.report.type_mismatch(d.value.span, "var_init", ty, vt, name=d.name)
             if self.check_name_ok(d.name, d.name_span, "variable"):
@@ -282,7 +301,9 @@ class Checker:
             self.mode = "const"
             if any(isinstance(n, A.Name) and n.ref is new for n in A.walk(d.value)):
                 d.new_ref = new
-            if ty != ERROR and not assignable(vt, ty):
+            if ty.is_map:
+                self.report.map_place(d.type.span, "bvar")
+            elif ty != ERROR and not assignable(vt, ty):
                 self.report.type_mismatch(d.value.span, "bvar_init", ty, vt, name=d.name)
             if ty == BRANCH:
                 self.report.branch_var_holds_branch(d.type.span)
@@ -478,6 +499,9 @@ class Checker:
         elif vt.is_list and vt.arg == ANY:
             self.report.cannot_infer_element(st.value.span, st.name)
             ty = ERROR
+        if ty.is_map:
+            self.report.map_place(st.value.span, "let", st.name)
+            ty = ERROR
         if self.check_name_ok(st.name, st.name_span, "variable"):
             prev = scope.lookup(st.name)
             if prev is not None and prev.kind != SymbolKind.STATE:
@@ -514,6 +538,9 @@ class Checker:
             if not s.mutable:
                 self.report.read_only(t.span, "name", t.id, s.kind)
                 return False, False
+            if s.ty.is_map:
+                self.report.map_place(t.span, "assign", t.id)
+                return False, False
             if not assignable(vt, s.ty):
                 self.report.type_mismatch(st.value.span, "assign", s.ty, vt, name=t.id)
             return False, False
@@ -535,6 +562,20 @@ class Checker:
         t.ref = s
         if not assignable(vt, s.ty):
             self.report.type_mismatch(st.value.span, "assign_bvar", s.ty, vt, name=t.name)
+        return False, False
+
+    def s_SetKey(self, st: A.SetKey, scope):
+        t = st.target
+        s = scope.lookup(t.id)
+        self.want(st.key, ANSWER, scope, "a map key")
+        vt = self.expr(st.value, scope)
+        if s is None or s.kind != SymbolKind.VAR or not s.ty.is_map:
+            if s is None or s.ty != ERROR:
+                self.report.map_place(t.span, "not_map", t.id)
+            return False, False
+        t.ref, t.ty = s, s.ty
+        if vt != ERROR and not assignable(vt, s.ty.arg):
+            self.report.type_mismatch(st.value.span, "operand", s.ty.arg, vt, what="a map value")
         return False, False
 
     def s_If(self, st: A.If, scope):
@@ -639,7 +680,8 @@ class Checker:
                 self.report.duplicate(v.span, "trace_field", k)
             seen.add(k)
             self.in_trace = True
-            self.expr(v, scope)
+            if self.expr(v, scope).is_map:
+                self.report.map_place(v.span, "trace", v.id if isinstance(v, A.Name) else "m")
             self.in_trace = False
         return False, False
 
@@ -796,6 +838,9 @@ class Checker:
     def e_Index(self, e: A.Index, scope):
         self._schedule_forbid(e, "indexing")
         ot = self.expr(e.obj, scope)
+        if ot.is_map:  # a missing key reads 0
+            self.want(e.index, ANSWER, scope, "a map key")
+            return ot.arg
         self.want(e.index, INT, scope, "an index")
         if ot == ERROR:
             return ERROR
@@ -954,6 +999,9 @@ class Checker:
             if it_t.is_list:
                 self.report.type_mismatch(it.span, "nested_list")
                 return ERROR
+            if it_t.is_map:
+                self.report.map_place(it.span, "in_list")
+                return ERROR
             el = it_t if el is None else join(el, it_t)
             if el is None:
                 self.report.type_mismatch(it.span, "mixed_list")
@@ -971,6 +1019,9 @@ class Checker:
             return ERROR
         if t.is_list:
             self.report.type_mismatch(e.elt.span, "nested_list")
+            return ERROR
+        if t.is_map:
+            self.report.map_place(e.elt.span, "in_list")
             return ERROR
         return list_of(t)
 

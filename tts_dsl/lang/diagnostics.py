@@ -223,6 +223,21 @@ _BAD_TYPE = {  # E102
     "no_element": ("list needs an element type", "write list[answer], list[int], ..."),
     "nested": ("lists of lists are not supported",),
     "argument": ("'{name}' takes no type argument",),
+    "map_args": ("'{name}' takes one type argument", "a map is map[answer, int] or map[answer, float]"),
+    "map_key": ("a map's keys are answers, found {name}", "write map[answer, float]"),
+    "map_value": ("a map's values are int or float, found {name}", "write map[answer, float]"),
+    "map_in_list": ("lists of maps are not supported",),
+}
+
+_MAP_PLACE = {  # E314: case -> (message, hint)
+    "let": ("'{name}' would be a second name for a map", "maps live in vars: var NAME: map[answer, float]"),
+    "assign": ("a map is changed key by key", "write {name}[KEY] = VALUE or {name}[KEY] += VALUE"),
+    "value": ("a map var starts empty: it takes no initial value", "write var {name}: map[answer, float]"),
+    "missing_value": ("var '{name}' needs an initial value", "write var {name}: TYPE = VALUE"),
+    "bvar": ("a branch var cannot be a map", "key a map var by answer instead"),
+    "trace": ("a map cannot be traced", "trace values: {name}[KEY], len({name}) or keys({name})"),
+    "in_list": ("a list cannot hold a map",),
+    "not_map": ("'{name}' is not a map var", "declare one: var {name}: map[answer, float]"),
 }
 
 _DUPLICATE = {  # E105: case -> (message, hint)
@@ -512,6 +527,10 @@ class Reporter:
     def arity(self, func: str, lo: int, hi: int, n: int, signature: str):
         takes = f"{lo}" if lo == hi else f"{lo} to {hi}"
         return _Said(f"{func} takes {takes} argument{'s' if hi > 1 else ''}, found {n}", expected=signature)
+
+    @_kind("E314")
+    def map_place(self, case: str, name: str = ""):
+        return _pick(_MAP_PLACE, case, name=name)
 
     @_kind("E311")
     def recursive_function(self, cycle: list):

@@ -184,6 +184,8 @@ def _query(q: A.Query) -> str:
 def _type(t: A.TypeRef) -> str:
     if t is None:
         raise FormatError("missing type")
+    if t.val is not None:
+        return f"{_name(t.name, 'type')}[{_type(t.arg)}, {_type(t.val)}]"
     if t.arg is not None:
         return f"{_name(t.name, 'type')}[{_type(t.arg)}]"
     if t.name in _TYPE_KEYWORDS:
@@ -231,7 +233,7 @@ def _head_lines(stmt, *exprs) -> Optional[tuple]:
 
 
 ONE_LINE_WIDTH = 100
-_SIMPLE = (A.Action, A.Assign, A.AnswerStmt, A.Break, A.Continue, A.Pass)
+_SIMPLE = (A.Action, A.Assign, A.SetKey, A.AnswerStmt, A.Break, A.Continue, A.Pass)
 
 
 class _Emitter:
@@ -280,6 +282,10 @@ class _Emitter:
         if isinstance(s, A.Let):
             ty = f": {_type(s.type)}" if s.type is not None else ""
             self.line(d, f"let {_name(s.name)}{ty} = {format_expr(s.value)}", _lines_of(s))
+        elif isinstance(s, A.SetKey):
+            if not isinstance(s.target, A.Name) or s.op not in ("=", "+="):
+                raise FormatError("a map key is set on a map var with = or +=")
+            self.line(d, f"{_name(s.target.id)}[{format_expr(s.key)}] {s.op} {format_expr(s.value)}", _lines_of(s))
         elif isinstance(s, A.Return):
             self.line(d, f"return {format_expr(s.value)}", _lines_of(s))
         elif isinstance(s, A.Partition):
@@ -444,8 +450,8 @@ def _layout(prog: A.Program) -> list[_Line]:
         em.close(0, "}", (close_line, close_line) if close_line else None)
     first_decl = True
     for kw, v in [("branch var", v) for v in prog.branch_vars] + [("var", v) for v in prog.vars]:
-        em.line(0, f"{kw} {_name(v.name)}: {_type(v.type)} = {format_expr(v.value)}", _lines_of(v),
-                blank_before=first_decl)
+        value = f" = {format_expr(v.value)}" if v.value is not None else ""  # a map starts empty
+        em.line(0, f"{kw} {_name(v.name)}: {_type(v.type)}{value}", _lines_of(v), blank_before=first_decl)
         first_decl = False
     first_stmt = len(em.out)
     em.block(prog.body, 0)

@@ -237,7 +237,13 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str, file: str) -> Diagnost
         case = "python"
     elif tok.type == "COMP_OP" and "COMP_OP" not in expected:
         case, extra = "chained_compare", {"chain": _unchain(tok, source)}
-    elif v in ("[", "(") and expected == {"DOT", "EQUAL"}:
+    elif v in ("[", "(") and expected in ({"DOT", "EQUAL"}, {"DOT", "EQUAL", "LSQB"}):
+        case, extra = "assign_target", {"assign_hint": _assign_hint(tok, source)}
+    elif v == "." and "EQUAL" in expected and len(expected) == 2 and "LSQB" not in expected:
+        # NAME[KEY] then '.': a map key is assigned, never an attribute through an index
+        line = source.splitlines()[(tok.line or 1) - 1]
+        col = line.find("[") + 1 or col
+        span = Span(line_no := (tok.line or 1), col, line_no, col + 1)
         case, extra = "assign_target", {"assign_hint": _assign_hint(tok, source)}
     elif v in ACTIONS and ("NAME" in expected or "INT" in expected):
         case = "open_read" if v in ("open", "read") else "action"
