@@ -172,3 +172,19 @@ def test_comments_in_a_function_survive_formatting():
     once = format_source(src)
     assert "  # the vote\n  let v = votes(xs)  # once\n" in once
     assert format_source(once) == once
+
+
+def test_a_function_that_charges_steps_agrees_under_tight_step_caps():
+    src = HEAD + ("def n_real(xs: list[answer]) -> int = len([a for a in xs where valid(a)])\n"
+                  "var acc: int = 0\nrepeat 6 { open else break }\n"
+                  "repeat 30 {\n  acc = acc + n_real(completed + [b.latest for b in branches])\n}\n"
+                  "repeat 20 {\n  for b in branches where not b.finished { advance b }\n  acc = acc + n_real(completed)\n}\n"
+                  "repeat 40 {\n  read\n  acc = acc + n_real(completed)\n}\nrepeat 9 {\n  acc = acc + n_real(completed)\n}\n"
+                  "answer majority(completed) if acc > 3 else none\n")
+    c = api.check(src)
+    b = bind(c, None)
+    store = synthetic_store(2, n_questions=3, n_branches=30)
+    for steps in range(5, 800, 7):
+        limits = Limits(max_steps=steps)
+        fast = _episodes(compile_program(c, b, limits), store, limits)
+        assert fast == _episodes(interpret_program(c, b, limits), store, limits), steps

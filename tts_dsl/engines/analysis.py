@@ -87,6 +87,7 @@ class _Analyzer:
         self.traced = traced
         self.a = Analysis()
         self.masks: set = set()
+        self.funcs = {f.name for f in checked.funcs}
 
     # ------------------------------------------------------------------ totality
     def total(self, e) -> bool:
@@ -196,6 +197,7 @@ class _Analyzer:
     def loop(self, st):
         self.stmts(st.body)
         if not self.traced and not any(isinstance(n, (A.For, A.Repeat, A.Break)) or id(n) in self.a.charged
+                                       or (isinstance(n, A.Call) and n.func in self.funcs)  # may charge inside
                                        for n in A.walk(st.body)):
             # an innermost loop that never breaks nor charges inside: nothing reads the fuel
             # before the loop ends or the episode returns
