@@ -467,6 +467,11 @@ class _Gen:
                     "bool": A.Bool(False)}[ty]
             vars_.append(A.VarDecl(name, _T(ty), init, False))
             self.vars[name] = ty
+        maps = []
+        if self.chance(0.4):  # an answer-keyed map (starts empty), set and read below
+            name, vt = self.fresh("m"), self.pick(["int", "float"])
+            vars_.append(A.VarDecl(name, A.TypeRef("map", A.TypeRef("answer"), val=A.TypeRef(vt)), None, False))
+            maps.append((name, vt))
         bvars = []
         for _ in range(self.draw(st.integers(0, 2))):
             name = self.fresh("bv")
@@ -476,14 +481,33 @@ class _Gen:
             self.bvars.append(name)
         scope = {"branches": "list[branch]", "completed": "list[answer]", "exhausted": "bool",
                  **{n: "int" for n in INTS}, **self.params, **self.vars}
-        body = []
+        body, funcs = [], []
+        for _ in range(self.draw(st.integers(0, 2))):  # pure functions, each called once
+            name, k = self.fresh("f"), A.Num(self.draw(st.integers(0, 6)))
+            x = A.Name("x")
+            if self.chance(0.5):
+                fbody, expr = [A.Return(A.BinOp(self.pick(["+", "-", "*", "//", "%"]), x, A.BinOp("+", k, A.Num(1))))], True
+            else:
+                y = self.fresh("y")
+                fbody, expr = [A.Let(y, None, A.BinOp("*", x, A.Num(2))),
+                               A.If([(A.Compare(">", A.Name(y), k), [A.Return(A.Name(y))])], None),
+                               A.Return(A.Call("max", [x, k]))], False
+            funcs.append(A.FuncDef(name, [A.FuncParam("x", A.TypeRef("int"))], A.TypeRef("int"), fbody, expr))
+            v = self.fresh("l")
+            body.append(A.Let(v, None, A.Call(name, [self.e("int", scope, 2)])))
+            scope[v] = "int"
+        for name, vt in maps:
+            body.append(A.SetKey(A.Name(name), self.e("answer", scope, 2), self.e(vt, scope, 2), self.pick(["=", "+="])))
+            v = self.fresh("l")
+            body.append(A.Let(v, None, A.Index(A.Name(name), A.Call("argmax", [A.Name(name)]))))
+            scope[v] = vt
         if self.chance(0.7):  # most controllers open some branches first
             body.append(A.Repeat(self.const_int(scope), None, [A.Action(self.pick(["open", "open", "read"]), None, None,
                                                                         [A.Break()])]))
         body += self.block(scope, 3, False, 5)
         if not body or not _always_jumps(body[-1]):
             body.append(A.AnswerStmt(A.Call("majority", [A.Name("completed")])))
-        return A.Program(self.fresh("fuzz"), params, vars_, bvars, body)
+        return A.Program(self.fresh("fuzz"), params, vars_, bvars, body, funcs=funcs)
 
 
 def _always_jumps(s) -> bool:

@@ -154,7 +154,7 @@ def test_checked_nodes_and_symbols_have_only_declared_fields(path):
 def test_symbol_kinds_compare_as_their_names():
     assert SymbolKind.STATE == "state" and "param" == SymbolKind.PARAM
     assert f"{SymbolKind.LOOP}" == "loop" and {"bound": 1}[SymbolKind.BOUND] == 1
-    assert [k.value for k in SymbolKind] == ["state", "param", "beta", "var", "bvar", "local", "loop", "bound"]
+    assert [k.value for k in SymbolKind] == ["state", "param", "beta", "var", "bvar", "local", "loop", "bound", "arg"]
 
 
 def test_a_name_misspelt_many_times_is_looked_up_once():

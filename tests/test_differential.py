@@ -70,8 +70,15 @@ class _Gen:
         if leaf:
             return self.pick(atoms)
         bs = self.names(BR)
-        opts = ["bin", "minmax", "round", "len", "count", "votes", "sum", "attr" if bs else "bin", "ifexp", "neg"]
+        opts = ["bin", "minmax", "round", "len", "count", "votes", "sum", "attr" if bs else "bin", "ifexp", "neg",
+                "fi", "fl"]
         k = self.pick(opts)
+        if k == "fl" and self.coin(0.3):  # maps
+            return self.pick([f"cm[{self.e(ANS, d)}]", "len(cm)", "len(wm)"])
+        if k == "fi":  # user functions (declared in the head)
+            return f"fi({self.e(INT, d)}, {self.e(INT, d)})"
+        if k == "fl":
+            return f"fl({self.e(LA, d)})"
         if k == "bin":
             op = self.pick(["+", "-", "*", "//", "%"])
             rhs = self.e(INT, d) if op in "+-*" else str(self.draw(st.integers(1, 4)))
@@ -99,7 +106,9 @@ class _Gen:
         atoms = ["0.5", "0.0", "1.25", "fx", "p_float"]
         if leaf:
             return self.pick(atoms)
-        k = self.pick(["bc", "bin", "div", "entropy", "mean", "conv", "fn"])
+        k = self.pick(["bc", "bin", "div", "entropy", "mean", "conv", "fn", "map"])
+        if k == "map":
+            return f"wm[{self.e(ANS, d)}]"
         if k == "bc":
             v = self.e(LA, d)
             if self.coin(0.3):  # real-valued counts: a weighted vote
@@ -146,7 +155,11 @@ class _Gen:
         atoms = ["none", "last"] + self.names(ANS) + [f"{b}.latest" for b in bs]
         if leaf:
             return self.pick(atoms)
-        k = self.pick(["maj", "winner", "index"])
+        k = self.pick(["maj", "winner", "index", "argmax"] + (["fa"] if bs else []))
+        if k == "argmax":
+            return f"argmax({self.pick(['wm', 'cm'])})"
+        if k == "fa":
+            return f"fa({self.e(LA, d)}, {self.pick(bs)})"
         if k == "maj":
             return f"majority({self.e(LA, d)})"
         if k == "winner":
@@ -155,7 +168,7 @@ class _Gen:
 
     def e_list_answer(self, d, leaf):
         bs = self.names(BR)
-        atoms = ["completed", "seen"] + self.names(LA) + [f"{b}.history" for b in bs]
+        atoms = ["completed", "seen", "keys(wm)"] + self.names(LA) + [f"{b}.history" for b in bs]
         if leaf:
             return self.pick(atoms)
         k = self.pick(["comp", "slice", "cat", "distinct", "lit", "real"])
@@ -242,8 +255,12 @@ class _Gen:
     def stmt(self, ind):
         self.budget -= 1
         k = self.pick(["open", "open", "read", "advance", "prune", "let", "assign", "if", "for", "for",
-                       "repeat", "trace", "bset"])
+                       "repeat", "trace", "bset", "map"])
         bs = self.names(BR)
+        if k == "map":  # answer-keyed maps: set or add a key
+            if self.coin(0.5):
+                return [f"{ind}wm[{self.e(ANS)}] {self.pick(['+=', '='])} {self.e(FLOAT)}"]
+            return [f"{ind}cm[{self.e(ANS)}] {self.pick(['+=', '='])} {self.e(INT)}"]
         if k in ("open", "advance") and len(ind) < 8 and self.coin(0.25):  # an action as a condition
             if k == "open" or not bs:
                 b = self.fresh("cb")
@@ -350,9 +367,23 @@ def programs(draw):
     a, b = draw(st.integers(0, 4)), draw(st.integers(0, 8))
     head = [
         "controller fuzz",
+        # pure user functions: an expression body, a block body, one that charges steps
+        "def fi(x: int, y: int) -> int = " + draw(st.sampled_from(["x * 2 - y", "max(x, y) // 2", "x % 3 + y"])),
+        "def fa(xs: list[answer], b: branch) -> answer {",
+        "  let v = votes(xs)",
+        f"  if v.top1 > {draw(st.integers(0, 3))} {{",
+        "    return v.winner",
+        "  } elif b.finished {",
+        "    return b.latest",
+        "  }",
+        f"  return xs[{draw(st.integers(-1, 1))}] if len(xs) > 0 else none",
+        "}",
+        "def fl(xs: list[answer]) -> int = len([a for a in xs where valid(a)]) + fi(len(xs), 1)",
+        "def fs(x: float) -> float = x * 2 + 0.5",
         "params {",
         f"  p_int: int increasing in [0, 20] = round({a} + {b} * beta)",
         "  p_float: float increasing = round(0.25 + 0.5 * beta, 4)",
+        "  p_twice: float increasing = fs(p_float)",  # a function in a param value: inlined for the prover
         f"  p_flag: bool = {draw(st.sampled_from(['true', 'false']))}",
         "}",
         # an initial value may read the branch being opened ('new')
@@ -362,6 +393,8 @@ def programs(draw):
         "var fx: float = 0.0",
         "var last: answer = none",
         "var seen: list[answer] = []",
+        "var wm: map[answer, float]",
+        "var cm: map[answer, int]",
     ]
     body = []
     while g.budget > 0 and len(body) < 60:

@@ -224,7 +224,7 @@ def vocabulary() -> dict:
     editors and agents: ``keywords``, ``directions``, ``sort_orders``, ``actions``
     (name -> doc), ``functions`` (name -> (signature, doc, usable in params)), ``state``
     and ``branch_attrs`` (name -> (type, doc)), ``records`` (type -> field -> type),
-    ``types`` (the type names, ``list`` included)."""
+    ``types`` (the type names, ``list`` and ``map`` included)."""
     from .lang import builtins as B
     from .lang.parser import DIRECTIONS, KEYWORDS, SORT_ORDERS
     from .lang.types import RECORDS, SCALARS
@@ -236,7 +236,7 @@ def vocabulary() -> dict:
         "state": {s.name: (str(s.ty), s.doc) for s in B.STATE.values()},
         "branch_attrs": {a.name: (str(a.ty), a.doc) for a in B.BRANCH_ATTRS.values()},
         "records": {str(ty): {n: str(t) for n, (_, t) in fields.items()} for ty, fields in RECORDS.items()},
-        "types": sorted(SCALARS) + ["list"],
+        "types": sorted(SCALARS) + ["list", "map"],
     }
 
 

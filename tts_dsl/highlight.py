@@ -14,9 +14,9 @@ from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Whitespace
 
 #: every keyword of grammar/tts.lark, by role
-DECLARATIONS = ("controller", "params", "var", "branch", "let")
+DECLARATIONS = ("controller", "params", "var", "branch", "let", "def")
 CONTROL = ("if", "elif", "else", "for", "in", "where", "sorted", "by", "take", "repeat", "as", "partition", "break",
-           "continue", "pass", "answer", "trace")
+           "continue", "pass", "answer", "trace", "return")
 ACTIONS = ("open", "read", "advance", "prune")
 OPERATOR_WORDS = ("and", "or", "not")
 CONSTANTS = ("true", "false", "none")
@@ -24,10 +24,10 @@ KEYWORDS = DECLARATIONS + CONTROL + ACTIONS + OPERATOR_WORDS + CONSTANTS
 
 #: contextual words (NAME tokens the checker gives a meaning)
 PSEUDO = ("increasing", "decreasing", "constant", "asc", "desc", "beta")
-TYPES = ("int", "float", "bool", "list", "votes", "weighted_votes")
+TYPES = ("int", "float", "bool", "list", "map", "votes", "weighted_votes")
 FUNCTIONS = ("len", "count", "sum", "mean", "min", "max", "abs", "round", "floor", "ceil", "int", "float", "sqrt",
              "exp", "log", "sigmoid", "clip", "majority", "votes", "weighted_votes", "beta_confidence", "valid", "real",
-             "distinct", "entropy", "any", "all", "range")
+             "keys", "argmax", "distinct", "entropy", "any", "all", "range")
 STATE = ("branches", "completed", "opened", "remaining", "exhausted", "spent", "interval_tokens")
 
 

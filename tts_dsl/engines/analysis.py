@@ -88,6 +88,7 @@ class _Analyzer:
         self.traced = traced
         self.a = Analysis()
         self.masks: set = set()
+        self.funcs = {f.name for f in checked.funcs}
 
     # ------------------------------------------------------------------ totality
     def total(self, e) -> bool:
@@ -155,11 +156,14 @@ class _Analyzer:
                     self.expr(v)
                 self.in_trace = False
             return
-        if isinstance(st, (A.Let, A.AnswerStmt)):
+        if isinstance(st, (A.Let, A.AnswerStmt, A.Return)):
             self.expr(st.value)
         elif isinstance(st, A.Assign):
             if isinstance(st.target, A.Attr):
                 self.expr(st.target.obj)
+            self.expr(st.value)
+        elif isinstance(st, A.SetKey):
+            self.expr(st.key)
             self.expr(st.value)
         elif isinstance(st, A.Partition):  # visits its source as a comprehension does
             self.query(st.query, charged=True)
@@ -198,6 +202,7 @@ class _Analyzer:
     def loop(self, st):
         self.stmts(st.body)
         if not self.traced and not any(isinstance(n, (A.For, A.Repeat, A.Break)) or id(n) in self.a.charged
+                                       or (isinstance(n, A.Call) and n.func in self.funcs)  # may charge inside
                                        for n in A.walk(st.body)):
             # an innermost loop that never breaks nor charges inside: nothing reads the fuel
             # before the loop ends or the episode returns
@@ -302,8 +307,11 @@ class _Analyzer:
     def run(self) -> Analysis:
         self.in_trace = False
         p = self.c.program
+        for f in self.c.funcs:
+            self.stmts(f.decl.body)
         for d in list(p.branch_vars) + list(p.vars):
-            self.expr(d.value)
+            if d.value is not None:  # a map var starts empty
+                self.expr(d.value)
         self.stmts(p.body)
         a = self.a
         a.masks = frozenset(self.masks)
@@ -379,10 +387,12 @@ class _Cost:
     nesting): a comprehension costs its source's size plus, per element, its filter, key
     and element; a loop its iterations times one plus its body."""
 
-    def __init__(self, an: Analysis, nb: int, max_history: float):
+    def __init__(self, an: Analysis, nb: int, max_history: float, funcs=()):
         self.an = an
         self.nb = nb
         self.max_history = max_history
+        self.funcs = {f.name: f for f in funcs}
+        self.sizes: dict = {}  # argument symbol -> the length bound of its list at the call being costed
 
     def size(self, e) -> float:
         """An upper bound on the length of list expression ``e``."""
@@ -405,6 +415,8 @@ class _Cost:
                 return self.size(e.args[0])
         if isinstance(e, A.Comprehension):
             return self.size(e.query.source)
+        if isinstance(e, A.Name) and e.ref is not None and e.ref in self.sizes:
+            return self.sizes[e.ref]
         return math.inf  # list variables: any length
 
     def expr(self, e) -> float:
@@ -417,6 +429,14 @@ class _Cost:
             return self.expr(q.source) + (n if id(q) in self.an.charged else 0) + _mul(n, each) + self.expr(q.take)
         if isinstance(e, A.IfExp):
             return self.expr(e.cond) + max(self.expr(e.then), self.expr(e.orelse))
+        if isinstance(e, A.Call) and e.func in self.funcs:  # its arguments, then its body for their sizes
+            f = self.funcs[e.func]
+            args = sum(self.expr(a) for a in e.args)
+            saved = dict(self.sizes)
+            self.sizes.update({s: self.size(a) for s, a in zip(f.args, e.args) if s.ty.is_list})
+            body = self.block(f.decl.body)
+            self.sizes = saved
+            return args + body
         return sum(self.expr(c) for c in _children(e))
 
     def keys(self, q: A.Query) -> float:
@@ -426,8 +446,10 @@ class _Cost:
         return sum(self.stmt(st) for st in body)
 
     def stmt(self, st) -> float:
-        if isinstance(st, (A.Let, A.AnswerStmt)):
+        if isinstance(st, (A.Let, A.AnswerStmt, A.Return)):
             return self.expr(st.value)
+        if isinstance(st, A.SetKey):
+            return self.expr(st.key) + self.expr(st.value)
         if isinstance(st, A.Assign):
             return self.expr(st.value) + (self.expr(st.target.obj) if isinstance(st.target, A.Attr) else 0)
         if isinstance(st, A.Partition):
@@ -455,4 +477,4 @@ def static_steps(checked: CheckedProgram, an: Analysis, nb: int, max_history: fl
     """An upper bound on the steps one episode charges on a store with ``nb`` branches per
     question and at most ``max_history`` revealed answers per branch (``inf`` when a loop or
     comprehension runs over a list whose length is not known statically)."""
-    return _Cost(an, nb, max_history).block(checked.program.body)
+    return _Cost(an, nb, max_history, checked.funcs).block(checked.program.body)

@@ -29,7 +29,7 @@ from ..lang.checker import CheckedProgram, SymbolKind
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.limits import Limits
 from ..lang.schedule import Binding
-from ..lang.types import BRANCH, INT, RECORDS
+from ..lang.types import BRANCH, FLOAT, INT, RECORDS
 from . import runtime
 from .analysis import Analysis, analyze
 from .executable import REASONS, Executable
@@ -69,6 +69,7 @@ class _Gen:
         self.need_cb = an.need_cost
         self.need_lat = an.need_latest
         self.repeats = 0  # repeats with a computed count (each names its count _rn<i>)
+        self.funcs = {f.name: f for f in checked.funcs}
 
     def emit(self, depth, text):
         self.lines.append("    " * depth + text)
@@ -141,6 +142,8 @@ class _Gen:
         return f"{self.bvar_names[e.name]}[{o}]"
 
     def x_Index(self, e):
+        if e.obj.ty.is_map:  # a missing key reads 0
+            return f"{self.ex(e.obj)}.get({self.ex(e.index)}, {0.0 if e.obj.ty.arg == FLOAT else 0!r})"
         return f"{self.ex(e.obj)}[{self.ex(e.index)}]"
 
     def x_Slice(self, e):
@@ -171,6 +174,8 @@ class _Gen:
             out = f"{f}({self.ex(c.elt)} for {v} in {self.charge(q, self.iterable(q.source), inline)}{cond})"
             self.nested -= 1
             return f"({inline} or {out})" if inline else out
+        if f in self.funcs:
+            return f"_f{self.funcs[f].uid}({', '.join(self.ex(a) for a in e.args)})"
         args = ", ".join([self.ex(a) for a in e.args] + (["JUNK"] if FUNCTIONS[f].reads_junk else []))
         return f"{runtime.func_name(f)}({args})"
 
@@ -360,6 +365,15 @@ class _Gen:
                 self.event(d, f"'bset', {t.name!r}, _i, {self.bvar_names[t.name]}[_i], _spent, "
                               f"{self.trace_line()!r}, {self.trace_bvar_type(t.name)!r}")
 
+    def s_SetKey(self, st, d):
+        m, key, value = self.ex(st.target), self.ex(st.key), self.value(st.value)
+        if st.op == "+=":  # the key once, then its value (the reference's order)
+            zero = 0.0 if st.target.ty.arg == FLOAT else 0
+            self.emit(d, f"_mk = {key}")
+            self.emit(d, f"_r_put({m}, _mk, {m}.get(_mk, {zero!r}) + {value})")
+        else:
+            self.emit(d, f"_r_put({m}, {key}, {value})")
+
     def s_If(self, st, d):
         for i, (cond, body) in enumerate(st.arms):
             self.cur_span = cond.span
@@ -375,6 +389,30 @@ class _Gen:
         elif self.traced:
             self.emit(d, "else:")
             self.event(d + 1, f"'if', None, _spent, {st.span.line!r}")
+
+    def function(self, f, d):
+        """A user function as a local def (its code once, however often it is called); its
+        charges go through _q (no walrus on _fuel outside the episode's own scope)."""
+        self.cur_span = f.decl.span
+        self.emit(d, f"def _f{f.uid}({', '.join(f'_x{a.uid}' for a in f.args)}):")
+        self.nested += 1
+        self.func_block(f.decl.body, d + 1)
+        self.nested -= 1
+
+    def func_block(self, stmts, d):
+        for st in stmts:
+            self.cur_span = st.span
+            if isinstance(st, A.Let):
+                self.emit(d, f"_x{st.ref.uid} = {self.value(st.value)}")
+            elif isinstance(st, A.Return):
+                self.emit(d, f"return {self.value(st.value)}")
+            else:
+                for i, (cond, body) in enumerate(st.arms):
+                    self.emit(d, f"{'if' if i == 0 else 'elif'} {self.ex(cond)}:")
+                    self.func_block(body, d + 1)
+                if st.orelse is not None:
+                    self.emit(d, "else:")
+                    self.func_block(st.orelse, d + 1)
 
     def trace_bvar_type(self, name):
         return next((str(s.ty) for s in self.c.branch_vars if s.name == name), None)
@@ -627,12 +665,14 @@ class _Gen:
         for m in ("_nfin", "_npr", "_act"):  # derived masks (_fin and _pr are always kept)
             if m in self.masks:
                 e(d, f"{m} = [True] * NB")
+        for f in c.funcs:
+            self.function(f, d)
         for s, decl in zip(c.branch_vars, c.program.branch_vars):
             self.cur_span = decl.span
             e(d, f"_b{s.uid} = [{self.ex(decl.value) if decl.new_ref is None else None}] * NB")
         for s, decl in zip(c.vars, c.program.vars):
             self.cur_span = decl.span
-            e(d, f"_x{s.uid} = {self.ex(decl.value)}")
+            e(d, f"_x{s.uid} = {self.ex(decl.value) if decl.value is not None else '{}'}")
         at = len(self.lines)
         self.block(c.program.body, d)
         self.cur_span = None

@@ -28,7 +28,7 @@ from ..lang.checker import CheckedProgram, SymbolKind
 from ..lang.diagnostics import DiagnosticsError
 from ..lang.limits import Limits
 from ..lang.schedule import Binding
-from ..lang.types import INT, RECORDS
+from ..lang.types import FLOAT, INT, RECORDS
 from . import runtime
 from .analysis import analyze
 from .executable import Executable
@@ -57,6 +57,11 @@ class _Break(Exception):
 
 class _Continue(Exception):
     pass
+
+
+class _Return(Exception):
+    def __init__(self, value):
+        self.value = value
 
 
 class _Stop(Exception):
@@ -112,6 +117,20 @@ class _Episode:
     def stmt(self, st):
         getattr(self, "s_" + type(st).__name__)(st)
 
+    def s_Return(self, st):
+        raise _Return(self.ev(st.value))
+
+    def call_user(self, f, args):
+        """A user function: its arguments bound by symbol (no function is active twice: the
+        checker refuses recursion), its block run to its return."""
+        for s, v in zip(f.args, args):
+            self.env[s.uid] = v
+        try:
+            self.block(f.decl.body)
+        except _Return as r:
+            return r.value
+        raise AssertionError(f"function {f.name} ended without a return")
+
     def s_Let(self, st):
         self.env[st.ref.uid] = self.ev(st.value)
 
@@ -126,6 +145,14 @@ class _Episode:
             (yes if self.ev(q.where) else no).append(x)
         self.env[st.yes_ref.uid] = yes
         self.env[st.no_ref.uid] = no
+
+    def s_SetKey(self, st):
+        m = self.env[st.target.ref.uid]
+        key = self.ev(st.key)
+        value = self.ev(st.value)
+        if st.op == "+=":
+            value = m.get(key, 0.0 if st.target.ty.arg == FLOAT else 0) + value
+        self.it.put(m, key, value)
 
     def s_Assign(self, st):
         t = st.target
@@ -285,6 +312,8 @@ class _Episode:
         return b.vars[e.name]
 
     def x_Index(self, e):
+        if e.obj.ty.is_map:  # a missing key reads 0
+            return self.ev(e.obj).get(self.ev(e.index), 0.0 if e.obj.ty.arg == FLOAT else 0)
         return self.ev(e.obj)[self.ev(e.index)]
 
     def x_Slice(self, e):
@@ -298,6 +327,8 @@ class _Episode:
         if f == "range":
             return list(self.it.an.bounds[id(e)])
         args = [self.ev(a) for a in e.args]
+        if f in self.it.funcs:
+            return self.call_user(self.it.funcs[f], args)
         if FUNCTIONS[f].reads_junk:
             args.append(self.junk)
         return self.it.functions[f](*args)
@@ -400,9 +431,11 @@ class Interpreter:
 
     def __init__(self, checked: CheckedProgram, binding: Binding, limits: Limits | None = None):
         self.c = checked
+        self.funcs = {f.name: f for f in checked.funcs}
         self.values = dict(binding.values)
         self.limits = limits or Limits()
         self.cat = runtime.make_cat(self.limits.max_list_len)
+        self.put = runtime.make_put(self.limits.max_list_len)
         self.functions = runtime.functions()
         self.an = analyze(checked, binding, self.limits)
         if self.an.diags:
@@ -416,7 +449,7 @@ class Interpreter:
     def episode(self, PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR=None, JUNK=None):  # noqa: N803
         ep = _Episode(self, PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, JUNK)
         for uid, value in self.var_init:
-            ep.env[uid] = ep.ev(value)
+            ep.env[uid] = ep.ev(value) if value is not None else {}
         try:
             ep.block(self.c.program.body)
         except _Stop as s:

@@ -54,6 +54,15 @@ def imul(a, b):
     return int_bounded(a * b, "*")
 
 
+def make_put(limit):
+    """``put(m, key, value)``: set a map key; a new key beyond ``limit`` keys is a runtime error."""
+    def put(m, key, value):
+        if key not in m and len(m) >= limit:
+            raise RuntimeProblem(f"a map grew beyond {limit:,} keys (limit L008)")
+        m[key] = value
+    return put
+
+
 def make_cat(limit):
     def cat(a, b):
         if len(a) + len(b) > limit:
@@ -103,7 +112,7 @@ def namespace(limits: Limits) -> dict:
         if not _is_python_builtin(name, b.impl):
             ns[f"_f_{name}"] = b.impl
     ns.update({
-        "_r_cat": make_cat(limits.max_list_len), "_r_imul": imul, "_r_guard": guard, "_r_vc": votes_cached,
+        "_r_cat": make_cat(limits.max_list_len), "_r_put": make_put(limits.max_list_len), "_r_imul": imul, "_r_guard": guard, "_r_vc": votes_cached,
         "_r_compress": itertools.compress, "_r_BC": BC_CACHE, "_r_StepCap": StepCap,
         "_r_hist": history, "_r_stop": stop,
     })

@@ -27,8 +27,11 @@ class TypeRef:
     name: str
     arg: Optional["TypeRef"] = None
     span: Span = _meta()
+    val: Optional["TypeRef"] = None  # a map's value type (``arg`` is its key type)
 
     def __str__(self) -> str:
+        if self.val is not None:
+            return f"{self.name}[{self.arg}, {self.val}]"
         return f"{self.name}[{self.arg}]" if self.arg else self.name
 
 
@@ -225,6 +228,17 @@ class Assign(Stmt):
 
 
 @dataclass
+class SetKey(Stmt):
+    """``MAP[KEY] = VALUE`` or ``MAP[KEY] += VALUE`` (op ``"="`` or ``"+="``) on a map var."""
+
+    target: Expr  # Name
+    key: Expr
+    value: Expr
+    op: str = "="
+    span: Span = _meta()
+
+
+@dataclass
 class If(Stmt):
     arms: list  # list[tuple[Expr, list[Stmt]]]
     orelse: Optional[list]
@@ -267,6 +281,14 @@ class Action(Stmt):
     bind_span: Span = _meta()
     ref: Any = _ann()
     then: Optional[list] = None
+
+
+@dataclass
+class Return(Stmt):
+    """``return EXPR`` (in a function's block only)."""
+
+    value: Expr
+    span: Span = _meta()
 
 
 @dataclass
@@ -314,12 +336,35 @@ class Param:
 class VarDecl:
     name: str
     type: TypeRef
-    value: Expr
+    value: Optional[Expr]  # None for a map (it starts empty)
     per_branch: bool = False
     span: Span = _meta()
     name_span: Span = _meta()
     ref: Any = _ann()  # its symbol (checker)
     new_ref: Any = _ann()  # a branch var's initial value that reads the new branch: the symbol of 'new'
+
+
+@dataclass
+class FuncParam:
+    name: str
+    type: TypeRef
+    span: Span = _meta()
+    ref: Any = _ann()
+
+
+@dataclass
+class FuncDef:
+    """``def NAME(ARG: TYPE, ...) -> TYPE = EXPR`` or ``... -> TYPE { lets, ifs, return }``.
+    The expression form's body is ``[Return(EXPR)]`` (``expr_bodied``)."""
+
+    name: str
+    params: list  # list[FuncParam]
+    ret: TypeRef
+    body: list
+    expr_bodied: bool = False
+    span: Span = _meta()
+    name_span: Span = _meta()
+    ref: Any = _ann()  # its checker.FuncInfo
 
 
 @dataclass
@@ -334,6 +379,7 @@ class Program:
     source: str = field(default="", compare=False, repr=False)
     file: str = field(default="<program>", compare=False, repr=False)
     comments: list = field(default_factory=list, compare=False, repr=False)
+    funcs: list = field(default_factory=list)  # list[FuncDef], in source order
 
 
 def walk(node):
@@ -346,7 +392,7 @@ def walk(node):
         if isinstance(n, (list, tuple)):
             stack.extend(reversed(n))
             continue
-        if not isinstance(n, (Expr, Stmt, Query, Param, VarDecl, Program)):
+        if not isinstance(n, (Expr, Stmt, Query, Param, VarDecl, FuncDef, Program)):
             continue
         yield n
         for name in n.__dataclass_fields__:

@@ -38,16 +38,18 @@ class _Builder(Transformer_NonRecursive):
     # ---------------------------------------------------------------- program
     def start(self, meta, ch):
         name_tok = ch[0]
-        params, vars_, bvars, body = [], [], [], []
+        params, vars_, bvars, body, funcs = [], [], [], [], []
         for c in ch[1:]:
-            if isinstance(c, _Params):
+            if isinstance(c, A.FuncDef):
+                funcs.append(c)
+            elif isinstance(c, _Params):
                 params.extend(c)
             elif isinstance(c, A.VarDecl):
                 (bvars if c.per_branch else vars_).append(c)
             else:
                 body.append(c)
         return A.Program(str(name_tok), params, vars_, bvars, body, span=_span(meta),
-                         name_span=_tspan(name_tok))
+                         name_span=_tspan(name_tok), funcs=funcs)
 
     def header(self, meta, ch):
         return ch[0]
@@ -75,6 +77,35 @@ class _Builder(Transformer_NonRecursive):
     def branch_var_decl(self, meta, ch):
         return A.VarDecl(str(ch[0]), ch[1], ch[2], True, span=_span(meta), name_span=_tspan(ch[0]))
 
+    def func_decl(self, meta, ch):
+        name, *params, ret, (body, expr_bodied) = ch
+        return A.FuncDef(str(name), [p for p in params if p is not None], ret, body, expr_bodied,
+                         span=_span(meta), name_span=_tspan(name))
+
+    def func_param(self, meta, ch):
+        return A.FuncParam(str(ch[0]), ch[1], span=_tspan(ch[0]))
+
+    def func_expr(self, meta, ch):
+        return ([A.Return(ch[0], span=ch[0].span)], True)
+
+    def func_body(self, meta, ch):
+        return (ch[0], False)
+
+    def func_block(self, meta, ch):
+        return list(ch)
+
+    def func_if(self, meta, ch):
+        return self.if_stmt(meta, ch)
+
+    def func_elif(self, meta, ch):
+        return self.elif_clause(meta, ch)
+
+    def func_else(self, meta, ch):
+        return self.else_block(meta, ch)
+
+    def return_stmt(self, meta, ch):
+        return A.Return(ch[0], span=_span(meta))
+
     def simple_type(self, meta, ch):
         return A.TypeRef(str(ch[0]), None, span=_span(meta))
 
@@ -83,6 +114,15 @@ class _Builder(Transformer_NonRecursive):
 
     def answer_type(self, meta, ch):
         return A.TypeRef("answer", None, span=_span(meta))
+
+    def map_type(self, meta, ch):
+        return A.TypeRef(str(ch[0]), ch[1], span=_span(meta), val=ch[2])
+
+    def assign_key(self, meta, ch):
+        return A.SetKey(A.Name(str(ch[0]), span=_tspan(ch[0])), ch[1], ch[2], "=", span=_span(meta))
+
+    def add_key(self, meta, ch):
+        return A.SetKey(A.Name(str(ch[0]), span=_tspan(ch[0])), ch[1], ch[2], "+=", span=_span(meta))
 
     def generic_type(self, meta, ch):
         return A.TypeRef(str(ch[0]), ch[1], span=_span(meta))

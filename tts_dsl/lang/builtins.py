@@ -222,7 +222,20 @@ def _need_num(ts, fname):
 
 
 def _t_len(ts):
-    return INT if ts[0].is_list else f"len: expects a list, found {ts[0]}"
+    return INT if ts[0].is_list or ts[0].is_map else f"len: expects a list or a map, found {ts[0]}"
+
+
+def _t_keys(ts):
+    return list_of(ANSWER) if ts[0].is_map else f"keys: expects a map, found {ts[0]}"
+
+
+def _t_argmax(ts):
+    return ANSWER if ts[0].is_map else f"argmax: expects a map, found {ts[0]}"
+
+
+def _argmax(m):
+    """The key with the largest value, the first inserted on ties; none for an empty map."""
+    return max(m, key=m.__getitem__) if m else None
 
 
 def _t_count(ts):
@@ -358,7 +371,7 @@ def _t_range(ts):
 
 
 FUNCTIONS: dict[str, Builtin] = {b.name: b for b in [
-    Builtin("len", "len(xs: list) -> int", "Number of elements.", (1, 1), _t_len, impl=len, total=True),
+    Builtin("len", "len(xs: list | map) -> int", "Number of elements (of keys, for a map).", (1, 1), _t_len, impl=len, total=True),
     Builtin("count", "count(xs: list, x) -> int", "How many elements of xs equal x.", (2, 2), _t_count,
             impl=_count, total=True),
     Builtin("sum", "sum(xs: list[int|float|bool]) -> int|float", "Sum (0 for an empty list).", (1, 1), _t_sum,
@@ -412,6 +425,11 @@ FUNCTIONS: dict[str, Builtin] = {b.name: b for b in [
     Builtin("real", "real(xs: list[answer]) -> list[answer]",
             "The real answers of xs, in order (junk answers and none left out): votes(real(xs)) skips junk.",
             (1, 1), _t_real, impl=_real, total=True, reads_junk=True),
+    Builtin("keys", "keys(m: map[answer, V]) -> list[answer]", "The keys of a map, in first-insertion order.",
+            (1, 1), _t_keys, impl=list, total=True),
+    Builtin("argmax", "argmax(m: map[answer, V]) -> answer",
+            "The key with the largest value (the first inserted on ties); none for an empty map.", (1, 1),
+            _t_argmax, impl=_argmax, total=True),
     Builtin("distinct", "distinct(xs: list) -> list", "Distinct values in first-seen order.", (1, 1), _t_distinct,
             impl=stats.distinct, total=True),
     Builtin("entropy", "entropy(xs: list[answer]) -> float",

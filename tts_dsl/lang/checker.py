@@ -9,6 +9,7 @@ collects diagnostics.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -18,7 +19,7 @@ from .diagnostics import NOWHERE, Diagnostic, DiagnosticsError, Reporter, Span
 from .limits import Limits
 from .parser import ACTIONS
 from .types import (ANSWER, ANY, BOOL, BRANCH, ERROR, FLOAT, INT, RECORDS, SCALARS, Ty, assignable,
-                    is_num, join, list_of)
+                    is_num, join, list_of, map_of)
 
 PARAM_TYPES = (INT, FLOAT, BOOL)
 
@@ -35,6 +36,7 @@ class SymbolKind(StrEnum):
     LOCAL = "local"    # a let binding
     LOOP = "loop"      # a for/repeat/comprehension variable
     BOUND = "bound"    # the branch bound by 'open/read as NAME'
+    ARG = "arg"        # a function's argument
 
 
 @dataclass(eq=False)
@@ -61,6 +63,63 @@ class ParamInfo:
     symbol: Symbol
 
 
+@dataclass(eq=False)
+class FuncInfo:
+    """A user function: its argument symbols, result type and declaration; ``uid`` mints its
+    name in generated code."""
+
+    name: str
+    args: list  # list[Symbol]
+    ret: Ty
+    decl: A.FuncDef
+    uid: int
+    ok: bool = True  # its body checked without errors
+
+    @property
+    def signature(self) -> str:
+        return f"{self.name}({', '.join(f'{a.name}: {a.ty}' for a in self.args)}) -> {self.ret}"
+
+
+def _rebuild(e, leaf):
+    """A copy of expression ``e`` where ``leaf(node)`` (when not None) replaces a node."""
+    r = leaf(e)
+    if r is not None or not isinstance(e, A.Expr):
+        return e if r is None else r
+    out = copy.copy(e)
+    for name in e.__dataclass_fields__:
+        v = getattr(e, name)
+        if isinstance(v, A.Expr):
+            setattr(out, name, _rebuild(v, leaf))
+        elif isinstance(v, list):
+            setattr(out, name, [_rebuild(x, leaf) if isinstance(x, A.Expr) else x for x in v])
+    return out
+
+
+def _expand(e: A.Expr) -> A.Expr:
+    """``e`` with every user-function call replaced by its inlined body (what the schedule
+    evaluator and the prover see; the checker set ``inlined`` on each such call)."""
+    return _rebuild(e, lambda n: _expand(n.inlined) if getattr(n, "inlined", None) is not None else None)
+
+
+def _substitute(e, env: dict):
+    """A fresh copy of expression ``e`` with names in ``env`` replaced by copies of their values."""
+    return _rebuild(e, lambda n: copy.deepcopy(env[n.id]) if isinstance(n, A.Name) and n.id in env else None)
+
+
+def inline_body(stmts: list, env: dict) -> A.Expr:
+    """A function block as one expression (lets substituted, ifs as conditionals): how the
+    prover sees a function used in a param value. Blocks are small and non-recursive."""
+    st, rest = stmts[0], stmts[1:]
+    if isinstance(st, A.Return):
+        return _substitute(st.value, env)
+    if isinstance(st, A.Let):
+        return inline_body(rest, {**env, st.name: _substitute(st.value, env)})
+    out = inline_body((st.orelse or []) + rest, env)
+    for cond, body in reversed(st.arms):
+        out = A.IfExp(_substitute(cond, env), inline_body(body + rest, env), out, span=st.span)
+    return out
+
+
 @dataclass
 class CheckedProgram:
     program: A.Program
@@ -69,6 +128,7 @@ class CheckedProgram:
     branch_vars: list[Symbol]
     warnings: list[Diagnostic] = field(default_factory=list)
     uses_history: bool = False
+    funcs: list = field(default_factory=list)  # list[FuncInfo], in source order
 
     @property
     def name(self) -> str:
@@ -147,6 +207,10 @@ class Checker:
         self.bvars: dict[str, Symbol] = {}
         self.global_scope = _Scope()
         self._beta_seen = False  # set while checking a param value that reads beta
+        self.funcs: dict[str, FuncInfo] = {}
+        self.func: FuncInfo | None = None  # the function whose body is being checked
+        self.call_lines: dict[str, int] = {}  # function -> line of its first call
+        self.in_trace = False  # checking a trace field (it charges no steps: no user calls there)
 
     # ----------------------------------------------------------------- helpers
 
@@ -155,13 +219,27 @@ class Checker:
         return Symbol(name, kind, ty, self.uid, span, mutable, uses_beta)
 
     def resolve_type(self, t: A.TypeRef) -> Ty:
+        if t.name == "map" or t.val is not None:
+            if t.name != "map" or t.val is None:
+                self.report.bad_type_argument(t.span, "map_args" if t.name == "map" else "argument", t.name)
+                return ERROR
+            key, val = self.resolve_type(t.arg), self.resolve_type(t.val)
+            if ERROR in (key, val):
+                return ERROR
+            if key != ANSWER:
+                self.report.bad_type_argument(t.arg.span, "map_key", str(key))
+                return ERROR
+            if val not in (INT, FLOAT):
+                self.report.bad_type_argument(t.val.span, "map_value", str(val))
+                return ERROR
+            return map_of(val)
         if t.name == "list":
             if t.arg is None:
                 self.report.bad_type_argument(t.span, "no_element")
                 return ERROR
             inner = self.resolve_type(t.arg)
-            if inner.is_list:
-                self.report.bad_type_argument(t.span, "nested")
+            if inner.is_list or inner.is_map:
+                self.report.bad_type_argument(t.span, "nested" if inner.is_list else "map_in_list")
                 return ERROR
             return list_of(inner)
         if t.arg is not None:
@@ -187,13 +265,19 @@ class Checker:
         g = self.global_scope
         for s in STATE.values():
             g.names[s.name] = self.sym(s.name, SymbolKind.STATE, s.ty, NOWHERE)
+        self.declare_funcs(p.funcs)
         params = self.check_params(p.params)
         # episode vars
         self.mode = "const"
         vars_ = []
         for d in p.vars:
             ty = self.resolve_type(d.type)
-            vt = self.expr(d.value, g)
+            if (d.value is None) != ty.is_map:  # a map starts empty; anything else has a value
+                if d.value is not None:
+                    self.report.map_place(d.value.span, "value", d.name)
+                elif ty != ERROR:
+                    self.report.map_place(d.name_span, "missing_value", d.name)
+            vt = self.expr(d.value, g) if d.value is not None else ty
             if ty != ERROR and not assignable(vt, ty):
                 self.report.type_mismatch(d.value.span, "var_init", ty, vt, name=d.name)
             if self.check_name_ok(d.name, d.name_span, "variable"):
@@ -217,7 +301,9 @@ class Checker:
             self.mode = "const"
             if any(isinstance(n, A.Name) and n.ref is new for n in A.walk(d.value)):
                 d.new_ref = new
-            if ty != ERROR and not assignable(vt, ty):
+            if ty.is_map:
+                self.report.map_place(d.type.span, "bvar")
+            elif ty != ERROR and not assignable(vt, ty):
                 self.report.type_mismatch(d.value.span, "bvar_init", ty, vt, name=d.name)
             if ty == BRANCH:
                 self.report.branch_var_holds_branch(d.type.span)
@@ -237,11 +323,111 @@ class Checker:
             last = p.body[-1].span if p.body else p.span
             end = Span(last.end_line, max(1, last.end_col - 1), last.end_line, last.end_col)
             self.report.no_answer_at_end(end)
+        for f in self.funcs.values():  # name the call site of a function whose body has errors
+            if not f.ok and f.name in self.call_lines:
+                self.report.called_from(f.decl.name_span, f.name, self.call_lines[f.name])
         errors = [d for d in self.diags if d.severity == "error"]
         if errors:
             raise DiagnosticsError(self.diags, p.source)
-        return CheckedProgram(p, params, vars_, bvars, [d for d in self.diags if d.severity != "error"],
-                              self.uses_history)
+        return CheckedProgram(p, params, vars_, bvars, [d for d in self.diags if d.severity not in ("error", "note")],
+                              self.uses_history, list(self.funcs.values()))
+
+    # --------------------------------------------------------------- functions
+    def declare_funcs(self, decls):
+        """Signatures first (any function may call any other), then the call graph (no
+        recursion), then each body, in a scope that holds its arguments only."""
+        for d in decls:
+            args = []
+            for a in d.params:
+                ty = self.resolve_type(a.type)
+                if any(x.name == a.name for x in args):
+                    self.report.duplicate(a.span, "func_arg", a.name)
+                elif self.check_name_ok(a.name, a.span, "argument"):
+                    a.ref = self.sym(a.name, SymbolKind.ARG, ty, a.span)
+                    args.append(a.ref)
+            ret = self.resolve_type(d.ret)
+            if d.name in FUNCTIONS or d.name in ACTIONS:
+                self.report.duplicate(d.name_span, "func_builtin", d.name)
+            elif d.name in self.funcs:
+                self.report.duplicate(d.name_span, "func", d.name)
+            elif self.check_name_ok(d.name, d.name_span, "function"):
+                self.uid += 1
+                d.ref = self.funcs[d.name] = FuncInfo(d.name, args, ret, d, self.uid)
+        calls = {f.name: [n.func for n in A.walk(f.decl.body) if isinstance(n, A.Call) and n.func in self.funcs]
+                 for f in self.funcs.values()}
+        done: set[str] = set()
+        for f in self.funcs.values():  # depth-first, reporting each cycle once
+            path: list[str] = []
+
+            def visit(name):
+                if name in path:
+                    cycle = path[path.index(name):] + [name]
+                    self.report.recursive_function(self.funcs[cycle[0]].decl.name_span, cycle)
+                    for n in cycle:
+                        self.funcs[n].ok = False
+                    return
+                if name in done:
+                    return
+                path.append(name)
+                for callee in calls[name]:
+                    visit(callee)
+                path.pop()
+                done.add(name)
+
+            visit(f.name)
+        recursive = {f.name for f in self.funcs.values() if not f.ok}
+        for f in self.funcs.values():
+            if f.name in recursive:
+                continue
+            n0 = len(self.diags)
+            scope = _Scope(self.global_scope)
+            for a in f.args:
+                scope.names[a.name] = a
+            self.mode, self.func = "func", f
+            _, returns = self.block(f.decl.body, scope)
+            self.mode, self.func = "body", None
+            if not returns and len(self.diags) == n0:
+                self.report.missing_return(f.decl.name_span, f.name)
+            f.ok = not any(d.severity == "error" for d in self.diags[n0:])
+
+    def s_Return(self, st: A.Return, scope):
+        vt = self.expr(st.value, scope)
+        f = self.func
+        if vt != ERROR and f.ret != ERROR and not assignable(vt, f.ret):
+            self.report.type_mismatch(st.value.span, "return", f.ret, vt, name=f.name)
+        return True, True
+
+    def user_call(self, e: A.Call, f: FuncInfo, scope):
+        self.call_lines.setdefault(f.name, e.span.line)
+        if self.in_trace or (self.mode == "bvar_init" and any(a.ty == BRANCH for a in f.args)):
+            self.report.not_allowed_here(e.func_span, "call_in_trace" if self.in_trace else "func_in_init", f.name)
+            return ERROR
+        if len(e.args) != len(f.args):
+            self.report.arity(e.span, f.name, len(f.args), len(f.args), len(e.args), f.signature)
+            for a in e.args:
+                self.expr(a, scope)
+            return ERROR
+        bad = False
+        for a, s in zip(e.args, f.args):
+            t = self.expr(a, scope)
+            if t == ERROR or s.ty == ERROR:
+                bad = True
+            elif not assignable(t, s.ty):
+                self.report.type_mismatch(a.span, "func_arg", s.ty, t, name=f.name, what=s.name)
+                bad = True
+        if bad or not f.ok or f.ret == ERROR:
+            return ERROR
+        if self.mode == "schedule":  # the prover and the schedule see through the call
+            e.inlined = inline_body(f.decl.body, {s.name: a for s, a in zip(f.args, e.args)})
+            n0 = len(self.diags)
+            t = self.expr(e.inlined, scope)
+            if len(self.diags) > n0:
+                self.report.called_from(f.decl.name_span, f.name, e.span.line)
+                return ERROR
+            if t != ERROR and not assignable(t, f.ret):
+                self.report.type_mismatch(e.span, "return", f.ret, t, name=f.name)
+                return ERROR
+        return f.ret
 
     def check_params(self, decls):
         g = self.global_scope
@@ -280,7 +466,9 @@ class Checker:
                     continue
                 s = self.sym(d.name, SymbolKind.PARAM, ty, d.name_span, uses_beta=uses_beta)
                 g.names[d.name] = s
-                out.append(ParamInfo(d.name, ty, d.direction, lo, hi, d.value, uses_beta, d, s))
+                inlined = any(getattr(n, "inlined", None) is not None for n in A.walk(d.value))
+                out.append(ParamInfo(d.name, ty, d.direction, lo, hi, _expand(d.value) if inlined else d.value,
+                                     uses_beta, d, s))
         return out
 
     # -------------------------------------------------------------- statements
@@ -310,6 +498,9 @@ class Checker:
                 self.report.type_mismatch(st.value.span, "let", ty, vt, name=st.name)
         elif vt.is_list and vt.arg == ANY:
             self.report.cannot_infer_element(st.value.span, st.name)
+            ty = ERROR
+        if ty.is_map:
+            self.report.map_place(st.value.span, "let", st.name)
             ty = ERROR
         if self.check_name_ok(st.name, st.name_span, "variable"):
             prev = scope.lookup(st.name)
@@ -347,6 +538,9 @@ class Checker:
             if not s.mutable:
                 self.report.read_only(t.span, "name", t.id, s.kind)
                 return False, False
+            if s.ty.is_map:
+                self.report.map_place(t.span, "assign", t.id)
+                return False, False
             if not assignable(vt, s.ty):
                 self.report.type_mismatch(st.value.span, "assign", s.ty, vt, name=t.id)
             return False, False
@@ -368,6 +562,20 @@ class Checker:
         t.ref = s
         if not assignable(vt, s.ty):
             self.report.type_mismatch(st.value.span, "assign_bvar", s.ty, vt, name=t.name)
+        return False, False
+
+    def s_SetKey(self, st: A.SetKey, scope):
+        t = st.target
+        s = scope.lookup(t.id)
+        self.want(st.key, ANSWER, scope, "a map key")
+        vt = self.expr(st.value, scope)
+        if s is None or s.kind != SymbolKind.VAR or not s.ty.is_map:
+            if s is None or s.ty != ERROR:
+                self.report.map_place(t.span, "not_map", t.id)
+            return False, False
+        t.ref, t.ty = s, s.ty
+        if vt != ERROR and not assignable(vt, s.ty.arg):
+            self.report.type_mismatch(st.value.span, "operand", s.ty.arg, vt, what="a map value")
         return False, False
 
     def s_If(self, st: A.If, scope):
@@ -471,7 +679,10 @@ class Checker:
             if k in seen:
                 self.report.duplicate(v.span, "trace_field", k)
             seen.add(k)
-            self.expr(v, scope)
+            self.in_trace = True
+            if self.expr(v, scope).is_map:
+                self.report.map_place(v.span, "trace", v.id if isinstance(v, A.Name) else "m")
+            self.in_trace = False
         return False, False
 
     # ---------------------------------------------------------------- queries
@@ -560,13 +771,19 @@ class Checker:
             if e.id in HIDDEN_NAMES:
                 self.report.hidden(e.span, e.id, HIDDEN_NAMES[e.id])
                 return ERROR
-            if e.id in FUNCTIONS:
+            if e.id in FUNCTIONS or e.id in self.funcs:
                 self.report.unknown_name(e.span, "function", e.id)
+                return ERROR
+            if self.mode == "func" and any(d.name == e.id for d in self.prog.params + self.prog.vars):
+                self.report.not_allowed_here(e.span, "name_in_func", e.id)
                 return ERROR
             kinds = (SymbolKind.PARAM, SymbolKind.BETA) if self.mode == "schedule" else None
             self.report.unknown_name(e.span, "unknown", e.id, scope.visible(kinds))
             return ERROR
         e.ref = s
+        if self.mode == "func" and s.kind not in (SymbolKind.ARG, SymbolKind.LOCAL, SymbolKind.LOOP):
+            self.report.not_allowed_here(e.span, "name_in_func", e.id)
+            return ERROR
         if self.mode == "schedule":
             if s.kind == SymbolKind.BETA:
                 self._beta_seen = True
@@ -621,6 +838,9 @@ class Checker:
     def e_Index(self, e: A.Index, scope):
         self._schedule_forbid(e, "indexing")
         ot = self.expr(e.obj, scope)
+        if ot.is_map:  # a missing key reads 0
+            self.want(e.index, ANSWER, scope, "a map key")
+            return ot.arg
         self.want(e.index, INT, scope, "an index")
         if ot == ERROR:
             return ERROR
@@ -643,6 +863,8 @@ class Checker:
         return ot
 
     def e_Call(self, e: A.Call, scope):
+        if e.func in self.funcs:
+            return self.user_call(e, self.funcs[e.func], scope)
         f = FUNCTIONS.get(e.func)
         if f is None:
             if e.func in ACTIONS or e.func in ("answer",):
@@ -777,6 +999,9 @@ class Checker:
             if it_t.is_list:
                 self.report.type_mismatch(it.span, "nested_list")
                 return ERROR
+            if it_t.is_map:
+                self.report.map_place(it.span, "in_list")
+                return ERROR
             el = it_t if el is None else join(el, it_t)
             if el is None:
                 self.report.type_mismatch(it.span, "mixed_list")
@@ -794,6 +1019,9 @@ class Checker:
             return ERROR
         if t.is_list:
             self.report.type_mismatch(e.elt.span, "nested_list")
+            return ERROR
+        if t.is_map:
+            self.report.map_place(e.elt.span, "in_list")
             return ERROR
         return list_of(t)
 

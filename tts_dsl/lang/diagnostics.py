@@ -181,8 +181,8 @@ def _pick(table: dict, case: str, **words) -> _Said:
 
 PYTHON_WORDS = {  # Python words and what to write instead
     "while": "there are no unbounded loops; use 'repeat N { ... }' or 'for i in range(N) { ... }'",
-    "def": "there are no user functions; write the logic inline",
-    "return": "end the episode with 'answer EXPR'",
+    "def": "declare functions among the declarations: def NAME(x: int) -> int = EXPR",
+    "return": "end the episode with 'answer EXPR' ('return' ends a function's block only)",
     "True": "booleans are 'true' and 'false'",
     "False": "booleans are 'true' and 'false'",
     "None": "the missing answer is 'none'",
@@ -231,6 +231,21 @@ _BAD_TYPE = {  # E102
     "no_element": ("list needs an element type", "write list[answer], list[int], ..."),
     "nested": ("lists of lists are not supported",),
     "argument": ("'{name}' takes no type argument",),
+    "map_args": ("'{name}' takes one type argument", "a map is map[answer, int] or map[answer, float]"),
+    "map_key": ("a map's keys are answers, found {name}", "write map[answer, float]"),
+    "map_value": ("a map's values are int or float, found {name}", "write map[answer, float]"),
+    "map_in_list": ("lists of maps are not supported",),
+}
+
+_MAP_PLACE = {  # E314: case -> (message, hint)
+    "let": ("'{name}' would be a second name for a map", "maps live in vars: var NAME: map[answer, float]"),
+    "assign": ("a map is changed key by key", "write {name}[KEY] = VALUE or {name}[KEY] += VALUE"),
+    "value": ("a map var starts empty: it takes no initial value", "write var {name}: map[answer, float]"),
+    "missing_value": ("var '{name}' needs an initial value", "write var {name}: TYPE = VALUE"),
+    "bvar": ("a branch var cannot be a map", "key a map var by answer instead"),
+    "trace": ("a map cannot be traced", "trace values: {name}[KEY], len({name}) or keys({name})"),
+    "in_list": ("a list cannot hold a map",),
+    "not_map": ("'{name}' is not a map var", "declare one: var {name}: map[answer, float]"),
 }
 
 _DUPLICATE = {  # E105: case -> (message, hint)
@@ -242,6 +257,9 @@ _DUPLICATE = {  # E105: case -> (message, hint)
     "bind": ("'{name}' is already declared (line {line})",),
     "loop": ("'{name}' is already declared (line {line})", "use a fresh name for the loop variable"),
     "trace_field": ("trace field '{name}' repeated",),
+    "func": ("function '{name}' is already declared", "rename one of them"),
+    "func_builtin": ("'{name}' is a built-in function", "choose another name"),
+    "func_arg": ("argument '{name}' is already declared",),
 }
 
 _BAD_RANGE = {  # E108
@@ -269,6 +287,8 @@ _TYPE_MISMATCH = {  # E201: case -> (message, hint, expected, found)
     "param_float_for_int": ("param '{name}' is declared {expected} but its value is {found}",
                             "use round(...), floor(...) or ceil(...) to get an int", "{expected}", "{found}"),
     "let": ("'{name}' is declared {expected} but the value is {found}", None, "{expected}", "{found}"),
+    "return": ("function '{name}' returns {expected} but the value is {found}", None, "{expected}", "{found}"),
+    "func_arg": ("argument '{what}' of '{name}' is {expected}, found {found}", None, "{expected}", "{found}"),
     "assign": ("cannot assign {found} to '{name}' of type {expected}", None, "{expected}", "{found}"),
     "assign_bvar": ("cannot assign {found} to branch var '{name}' of type {expected}", None, "{expected}",
                     "{found}"),
@@ -323,6 +343,11 @@ _NOT_CONSTANT_HERE = {  # E306: case -> (message, hint)
     "bool_op": ("'{op}' cannot appear in a param value",),
     "not": ("'not' cannot appear in a param value",),
     "conditional": ("conditional expressions cannot appear in a param value", "use min, max or clip"),
+    "call_in_trace": ("function '{name}' cannot appear in a trace field",
+                      "let its result first and trace that: let v = {name}(...)"),
+    "func_in_init": ("function '{name}' cannot appear in an initial value", "it takes a branch: pass 'new.ATTR' values"),
+    "name_in_func": ("'{name}' cannot appear in a function",
+                     "a function sees only its arguments: pass '{name}' as an argument"),
 }
 
 _LOOP_BOUND_HINTS = {("repeat", "literal"): "lower the count", ("range", "literal"): "lower the bound",
@@ -514,6 +539,24 @@ class Reporter:
     def arity(self, func: str, lo: int, hi: int, n: int, signature: str):
         takes = f"{lo}" if lo == hi else f"{lo} to {hi}"
         return _Said(f"{func} takes {takes} argument{'s' if hi > 1 else ''}, found {n}", expected=signature)
+
+    @_kind("E314")
+    def map_place(self, case: str, name: str = ""):
+        return _pick(_MAP_PLACE, case, name=name)
+
+    @_kind("E311")
+    def recursive_function(self, cycle: list):
+        return _Said(f"function '{cycle[0]}' calls itself: {' -> '.join(cycle)}",
+                     "functions cannot be recursive; use a comprehension or a bounded loop in the body")
+
+    @_kind("E312")
+    def called_from(self, name: str, line: int):
+        return _Said(f"in function '{name}', called from line {line}", severity="note")
+
+    @_kind("E313")
+    def missing_return(self, name: str):
+        return _Said(f"function '{name}' does not return a value on every path",
+                     "end its block with 'return EXPR'")
 
     # -------------------------------------------------------- control (E4)
     @_kind("E401")

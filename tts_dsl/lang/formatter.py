@@ -184,6 +184,8 @@ def _query(q: A.Query) -> str:
 def _type(t: A.TypeRef) -> str:
     if t is None:
         raise FormatError("missing type")
+    if t.val is not None:
+        return f"{_name(t.name, 'type')}[{_type(t.arg)}, {_type(t.val)}]"
     if t.arg is not None:
         return f"{_name(t.name, 'type')}[{_type(t.arg)}]"
     if t.name in _TYPE_KEYWORDS:
@@ -231,7 +233,7 @@ def _head_lines(stmt, *exprs) -> Optional[tuple]:
 
 
 ONE_LINE_WIDTH = 100
-_SIMPLE = (A.Action, A.Assign, A.AnswerStmt, A.Break, A.Continue, A.Pass)
+_SIMPLE = (A.Action, A.Assign, A.SetKey, A.AnswerStmt, A.Break, A.Continue, A.Pass)
 
 
 class _Emitter:
@@ -280,6 +282,12 @@ class _Emitter:
         if isinstance(s, A.Let):
             ty = f": {_type(s.type)}" if s.type is not None else ""
             self.line(d, f"let {_name(s.name)}{ty} = {format_expr(s.value)}", _lines_of(s))
+        elif isinstance(s, A.SetKey):
+            if not isinstance(s.target, A.Name) or s.op not in ("=", "+="):
+                raise FormatError("a map key is set on a map var with = or +=")
+            self.line(d, f"{_name(s.target.id)}[{format_expr(s.key)}] {s.op} {format_expr(s.value)}", _lines_of(s))
+        elif isinstance(s, A.Return):
+            self.line(d, f"return {format_expr(s.value)}", _lines_of(s))
         elif isinstance(s, A.Partition):
             q = s.query
             if q.where is None or q.key is not None or q.take is not None or q.then_by:
@@ -412,6 +420,17 @@ def _params_lines(prog: A.Program) -> tuple[Optional[int], Optional[int]]:
 def _layout(prog: A.Program) -> list[_Line]:
     em = _Emitter(frozenset(c[0] for c in prog.comments or []))
     em.line(0, f"controller {_name(prog.name)}", _lines_of_span(prog.name_span))
+    for f in prog.funcs:  # functions first: params and initial values may call them
+        args = ", ".join(f"{_name(a.name)}: {_type(a.type)}" for a in f.params)
+        head = f"def {_name(f.name)}({args}) -> {_type(f.ret)}"
+        if f.expr_bodied:
+            if len(f.body) != 1 or not isinstance(f.body[0], A.Return):
+                raise FormatError("an expression-bodied function holds one return")
+            em.line(0, f"{head} = {format_expr(f.body[0].value)}", _lines_of(f), blank_before=True)
+            continue
+        em.line(0, head + " {", _head_lines(f, f.ret), blank_before=True)
+        em.block(f.body, 1)
+        em.close(0, "}", _end_line(f))
     if prog.params:
         open_line, close_line = _params_lines(prog)
         em.line(0, "params {", (open_line, open_line) if open_line else None,
@@ -431,8 +450,8 @@ def _layout(prog: A.Program) -> list[_Line]:
         em.close(0, "}", (close_line, close_line) if close_line else None)
     first_decl = True
     for kw, v in [("branch var", v) for v in prog.branch_vars] + [("var", v) for v in prog.vars]:
-        em.line(0, f"{kw} {_name(v.name)}: {_type(v.type)} = {format_expr(v.value)}", _lines_of(v),
-                blank_before=first_decl)
+        value = f" = {format_expr(v.value)}" if v.value is not None else ""  # a map starts empty
+        em.line(0, f"{kw} {_name(v.name)}: {_type(v.type)}{value}", _lines_of(v), blank_before=first_decl)
         first_decl = False
     first_stmt = len(em.out)
     em.block(prog.body, 0)

@@ -17,7 +17,7 @@ KEYWORDS = {
     "controller", "params", "var", "branch", "let", "if", "elif", "else", "for", "in",
     "where", "sorted", "by", "take", "repeat", "as", "open", "read", "advance", "prune",
     "answer", "break", "continue", "trace", "pass", "and", "or", "not", "true", "false",
-    "none", "partition",
+    "none", "partition", "def", "return",
 }
 DIRECTIONS = ("increasing", "decreasing", "constant")
 SORT_ORDERS = ("asc", "desc")
@@ -231,11 +231,19 @@ def _syntax_diagnostic(err: UnexpectedInput, source: str, file: str) -> Diagnost
     extra = {}
     if tok.type == "STRING":
         case = "string_literal"
-    elif v in ("var", "params", "branch") and "LET" in expected:
+    elif v in ("var", "params", "branch", "def") and "LET" in expected:
         case = "late_declaration"
+    elif v == "return" and "RETURN" not in expected:  # 'return' ends a function's block only
+        case = "python"
     elif tok.type == "COMP_OP" and "COMP_OP" not in expected:
         case, extra = "chained_compare", {"chain": _unchain(tok, source)}
-    elif v in ("[", "(") and expected == {"DOT", "EQUAL"}:
+    elif v in ("[", "(") and expected in ({"DOT", "EQUAL"}, {"DOT", "EQUAL", "LSQB"}):
+        case, extra = "assign_target", {"assign_hint": _assign_hint(tok, source)}
+    elif v == "." and "EQUAL" in expected and len(expected) == 2 and "LSQB" not in expected:
+        # NAME[KEY] then '.': a map key is assigned, never an attribute through an index
+        line = source.splitlines()[(tok.line or 1) - 1]
+        col = line.find("[") + 1 or col
+        span = Span(line_no := (tok.line or 1), col, line_no, col + 1)
         case, extra = "assign_target", {"assign_hint": _assign_hint(tok, source)}
     elif v in ACTIONS and ("NAME" in expected or "INT" in expected):
         case = "open_read" if v in ("open", "read") else "action"

@@ -13,11 +13,17 @@ class Ty:
     def __str__(self) -> str:
         if self.name == "list":
             return f"list[{self.arg}]"
+        if self.name == "map":
+            return f"map[answer, {self.arg}]"
         return self.name
 
     @property
     def is_list(self) -> bool:
         return self.name == "list"
+
+    @property
+    def is_map(self) -> bool:
+        return self.name == "map"
 
 
 INT = Ty("int")
@@ -33,6 +39,11 @@ ERROR = Ty("<error>")  # after a reported error; suppresses cascades
 
 def list_of(t: Ty) -> Ty:
     return Ty("list", t)
+
+
+def map_of(t: Ty) -> Ty:
+    """An answer-keyed map with values of type ``t`` (int or float; missing keys read 0)."""
+    return Ty("map", t)
 
 
 RECORDS = {
