@@ -34,7 +34,15 @@ def language_reference() -> str:
              "Every `repeat` and `for` loop is bounded (constant or param bounds, or a list). Every path "
              "must end with `answer`. Params are knobs computed from `beta` in [0, 1] (the budget dial); "
              f"a direction ({', '.join(DIRECTIONS)}) is a monotonicity claim in beta that is checked; "
-             "`in [lo, hi]` declares a range that every beta must respect.", "",
+             "`in [lo, hi]` declares a range that every beta must respect. "
+             "Pure functions: `def f(x: int, xs: list[answer]) -> float = EXPR`, or a block of `let`, `if` and "
+             "`return` (no actions, no recursion; a function sees only its arguments). Answer-keyed maps: "
+             "`var w: map[answer, float]` starts empty, `w[a]` reads 0 for a missing key, `w[a] += x`, "
+             "`keys(w)`, `argmax(w)`. Junk probe answers (`ERR`, `?`, empty) are answers to votes; "
+             "`valid(a)` and `real(xs)` tell them apart. `repeat n max 8` runs a count computed now, "
+             "capped by a constant; `if open as b { ... } else { ... }` tests an action's success; "
+             "`sorted by k1 desc, k2` takes several keys; `let yes, no = partition x in xs by COND` "
+             "splits a list in one pass.", "",
              "### Grammar (Lark, LALR)", "", "```", _grammar_rules(), "```", "",
              f"Keywords: {', '.join(sorted(KEYWORDS))}. Sort orders: {', '.join(SORT_ORDERS)}.", "",
              "### Actions", ""]
