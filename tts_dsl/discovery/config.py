@@ -66,6 +66,7 @@ class DiscoverConfig:
     max_usd: float | None = None
     max_wall_s: float | None = None
     max_repairs: int = 3
+    allow_unknown_schedules: bool = False  # admit knobs the schedule prover cannot settle ("unknown")
     parallel: int = 1  # proposals in flight at once (proposer calls overlap evaluation)
     choose: str = "weights"  # [[proposers]]: per proposal by "weights" or a "bandit" on archive entries
     select: str = "frontier"  # frontier (by hv) | accuracy; also [select] rule
