@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import UserError
+from .common import UserError, terminal_safe
 
 
 @click.command("discover")
@@ -67,8 +67,12 @@ def discover(config_path, resume_dir, out, max_rounds, max_wall_s, max_llm_calls
                 raise UserError(str(ex)) from None
     except ConfigError as ex:
         raise UserError(f"config: {ex}") from None
+    from ..discovery.proposers import ProposerError
+
     try:
         final = d.run()
+    except ProposerError as ex:  # the pre-flight check: nothing was evaluated
+        raise UserError(f"{ex}; nothing was evaluated") from None
     except KeyboardInterrupt:
         click.echo(f"interrupted; continue with: tts-dsl discover --resume {d.archive.root}", err=True)
         raise SystemExit(130) from None
@@ -88,6 +92,9 @@ def discover(config_path, resume_dir, out, max_rounds, max_wall_s, max_llm_calls
                      "; does not beat every seed program significantly")
         click.echo(line)
     click.echo(f"report: {root / 'report.md'}; best program: {root / 'best.tts'}")
+    if str(final.get("stop_reason") or "").startswith("proposer error"):
+        click.echo(terminal_safe(f"error: the run stopped on a proposer failure: {final['stop_reason']}"), err=True)
+        raise SystemExit(1)
 
 
 COMMANDS = [discover]

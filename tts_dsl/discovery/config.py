@@ -66,6 +66,8 @@ class DiscoverConfig:
     max_usd: float | None = None
     max_wall_s: float | None = None
     max_repairs: int = 3
+    proposer_failures: int = 3  # consecutive proposer failures (no reply) that stop the run
+    allow_unknown_schedules: bool = False  # admit knobs the schedule prover cannot settle ("unknown")
     parallel: int = 1  # proposals in flight at once (proposer calls overlap evaluation)
     choose: str = "weights"  # [[proposers]]: per proposal by "weights" or a "bandit" on archive entries
     select: str = "frontier"  # frontier (by hv) | accuracy; also [select] rule
@@ -148,8 +150,11 @@ def _split_score_select(cfg: "DiscoverConfig", split, score, select) -> None:
     sp["holdout_models"] = hm
     sc = {**SCORE_DEFAULTS, **score}
     w = sc["window"] if sc["window"] is not None else cfg.area_range
-    if w is not None and (not isinstance(w, list) or len(w) != 2 or not 0 < w[0] < w[1]):
-        raise ConfigError("[score] window must be [lo, hi] with 0 < lo < hi (tokens per question)")
+    if w is not None and (not isinstance(w, list) or len(w) != 2
+                          or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in w)
+                          or not 0 < w[0] < w[1]):
+        raise ConfigError(("[score] window" if sc["window"] is not None else "area_range")
+                          + " must be [lo, hi] with 0 < lo < hi (tokens per question)")
     sc["window"] = w
     if sc["extend"] not in ("flat", "none"):
         raise ConfigError(f"[score] extend must be 'flat' or 'none', not {sc['extend']!r}")
@@ -181,7 +186,65 @@ ARCHIVE_DEFAULTS = {"islands": 2, "migrate_every": 10, "migrants": 1, "cost_band
                     "admit_margin": 1.0}
 
 
-def _take(table: dict, cls, where: str):
+# ------------------------------------------------------------------ schema
+# Every scalar key's type, checked up front so that a wrong type is a ConfigError naming the key
+# (never a TypeError later). Kinds: int, num, bool, str, strlist (a list of strings; a string is
+# split on commas where noted by the loaders), table; "?" admits none; lo is an inclusive minimum.
+RUN_SCHEMA = {"out": ("str",), "seed": ("int",), "max_rounds": ("int", 0), "max_llm_calls": ("int", 0),
+              "max_usd": ("num?", 0), "max_wall_s": ("num?", 0), "max_repairs": ("int", 0),
+              "allow_unknown_schedules": ("bool",), "proposer_failures": ("int", 1), "parallel": ("int", 1),
+              "choose": ("str",), "select": ("str",), "plots": ("bool",), "cache": ("str?",),
+              "seed_programs": ("strlist",), "executor": ("str",), "jobs": ("int?", 1),
+              "address": ("str?",), "max_seconds": ("num", 0)}
+STORE_SCHEMA = {"root": ("str?",), "models": ("strlist",), "datasets": ("strlist",), "synthetic": ("list",),
+                "seeds": ("int", 1), "seed_start": ("int", 0)}
+PROPOSER_SCHEMA = {"kind": ("str",), "name": ("str",), "weight": ("num", 0), "base_url": ("str",),
+                   "model": ("str",), "api_key_env": ("str",), "temperature": ("num", 0), "max_tokens": ("int", 1),
+                   "extra": ("table",), "max_retries": ("int", 0), "backoff_s": ("num", 0),
+                   "price_in_per_mtok": ("num", 0), "price_out_per_mtok": ("num", 0), "timeout_s": ("num", 0),
+                   "responses": ("str",), "record": ("bool",), "inner": ("table?",), "tries": ("int", 1),
+                   "elite": ("int", 1), "operators": ("table",), "repair_steps": ("int", 0),
+                   "follow_pick": ("num", 0)}
+SMOKE_SCHEMA = {"seed": ("int",), "questions": ("int", 1), "branches": ("int", 1), "seeds": ("int", 1),
+                "max_seconds": ("num", 0)}
+CASCADE_SCHEMA = {"enabled": ("bool",), "seeds": ("int", 1), "questions": ("int", 0)}
+PROMPT_SCHEMA = {"budget_chars": ("int", 0), "top_k": ("int", 0), "recent": ("int", 0), "failures": ("int", 0),
+                 "trace_chars": ("int", 0), "program_chars": ("int", 0), "seed_programs": ("bool",),
+                 "edits": ("str",), "inspirations": ("int", 0), "note_lines": ("int", 0)}
+_KIND_WORDS = {"int": "an integer", "num": "a number", "bool": "true or false", "str": "a string",
+               "strlist": "a list of strings", "list": "a list", "table": "a table"}
+
+
+def _short(v) -> str:
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxstring, r.maxother, r.maxlist = 40, 40, 4
+    return r.repr(v)
+
+
+def check_schema(table: dict, schema: dict, where: str) -> None:
+    """Raise ConfigError naming ``[where] key`` for the first value of the wrong type or range."""
+    import math
+
+    for k, spec in schema.items():
+        if k not in table:
+            continue
+        v, kind, lo = table[k], spec[0].rstrip("?"), spec[1] if len(spec) > 1 else None
+        if v is None and spec[0].endswith("?"):
+            continue
+        ok = {"int": lambda x: isinstance(x, int) and not isinstance(x, bool),
+              "num": lambda x: isinstance(x, (int, float)) and not isinstance(x, bool) and not math.isnan(x),
+              "bool": lambda x: isinstance(x, bool), "str": lambda x: isinstance(x, str),
+              "strlist": lambda x: isinstance(x, list) and all(isinstance(y, str) for y in x),
+              "list": lambda x: isinstance(x, list), "table": lambda x: isinstance(x, dict)}[kind](v)
+        if not ok:
+            raise ConfigError(f"[{where}] {k} must be {_KIND_WORDS[kind]}, not {_short(v)}")
+        if lo is not None and v < lo:
+            raise ConfigError(f"[{where}] {k} must be >= {lo}, not {_short(v)}")
+
+
+def _take(table: dict, cls, where: str, schema: dict | None = None):
     known = set(cls.__dataclass_fields__)
     for k in table:
         if k not in known:
@@ -189,6 +252,8 @@ def _take(table: dict, cls, where: str):
 
             close = difflib.get_close_matches(k, known, n=1)
             raise ConfigError(f"[{where}] unknown key '{k}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    if schema is not None:
+        check_schema(table, schema, where)
     return cls(**table)
 
 
@@ -199,14 +264,15 @@ def _store_spec(t, where: str) -> StoreSpec:
     for k in ("models", "datasets"):
         if isinstance(t.get(k), str):
             t[k] = [x.strip() for x in t[k].split(",") if x.strip()]
-    s = _take(t, StoreSpec, where)
+    s = _take(t, StoreSpec, where, STORE_SCHEMA)
     if s.root is None and not s.synthetic:
         raise ConfigError(f"[{where}] needs 'root' (a replay store directory) or 'synthetic' stores")
     if not isinstance(s.seeds, int) or s.seeds < 1:
         raise ConfigError(f"[{where}] seeds must be a positive int")
     for i, sy in enumerate(s.synthetic):
-        if not isinstance(sy, dict) or set(sy) - {"seed", "questions", "branches"}:
-            raise ConfigError(f"[{where}] synthetic[{i}] must be a table with seed, questions, branches")
+        if (not isinstance(sy, dict) or set(sy) - {"seed", "questions", "branches"}
+                or any(isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in sy.values())):
+            raise ConfigError(f"[{where}] synthetic[{i}] must be a table with seed, questions, branches (integers)")
     return s
 
 
@@ -249,7 +315,14 @@ def config_from_dict(d: dict, base_dir: str = ".") -> DiscoverConfig:
             run[k] = evaluation.pop(k)
     if evaluation:
         raise ConfigError(f"[evaluation] unknown key(s): {', '.join(sorted(evaluation))}")
-    cfg = _take(run, DiscoverConfig, "run")
+    for name, t in (("run", run), ("cascade", cascade), ("prompt", prompt), ("smoke", smoke)):
+        if not isinstance(t, dict):
+            raise ConfigError(f"[{name}] must be a table")
+    if isinstance(run.get("seed_programs"), str):
+        run["seed_programs"] = [run["seed_programs"]]
+    cfg = _take(run, DiscoverConfig, "run", RUN_SCHEMA)
+    if cfg.cache is not None and cfg.path(cfg.cache).is_dir():
+        raise ConfigError(f"[run] cache names a directory ({cfg.cache}); give a file, e.g. {cfg.cache}/cache.jsonl")
     cfg.base_dir = str(base_dir)
     cfg.betas = parse_betas(cfg.betas)
     if search is None:
@@ -279,22 +352,33 @@ def config_from_dict(d: dict, base_dir: str = ".") -> DiscoverConfig:
     for k in cascade:
         if k not in CASCADE_DEFAULTS:
             raise ConfigError(f"[cascade] unknown key '{k}' (keys: {', '.join(CASCADE_DEFAULTS)})")
+    check_schema(cascade, CASCADE_SCHEMA, "cascade")
     cfg.cascade = {**CASCADE_DEFAULTS, **cascade}
-    cfg.cascade["betas"] = parse_betas(cfg.cascade["betas"])
+    try:
+        cfg.cascade["betas"] = parse_betas(cfg.cascade["betas"])
+    except ConfigError as ex:
+        raise ConfigError(f"[cascade] {ex}") from None
     for k in prompt:
         if k not in PROMPT_DEFAULTS:
             raise ConfigError(f"[prompt] unknown key '{k}' (keys: {', '.join(PROMPT_DEFAULTS)})")
+    check_schema(prompt, PROMPT_SCHEMA, "prompt")
     cfg.prompt = {**PROMPT_DEFAULTS, **prompt}
     if cfg.prompt["edits"] not in ("both", "whole", "diff"):
         raise ConfigError(f"[prompt] edits must be 'both', 'whole' or 'diff', not {cfg.prompt['edits']!r}")
     for k in smoke:
         if k not in SMOKE_DEFAULTS:
             raise ConfigError(f"[smoke] unknown key '{k}' (keys: {', '.join(SMOKE_DEFAULTS)})")
+    check_schema(smoke, SMOKE_SCHEMA, "smoke")
     cfg.smoke = {**SMOKE_DEFAULTS, **smoke}
+    try:
+        cfg.smoke["betas"] = parse_betas(cfg.smoke["betas"])
+    except ConfigError as ex:
+        raise ConfigError(f"[smoke] {ex}") from None
     _split_score_select(cfg, split_t, score_t, select_t)
     cfg.archive = _archive(archive_t)
     if cfg.area_range is not None:
         if (not isinstance(cfg.area_range, list) or len(cfg.area_range) != 2
+                or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in cfg.area_range)
                 or not 0 < cfg.area_range[0] < cfg.area_range[1]):
             raise ConfigError("area_range must be [lo, hi] with 0 < lo < hi (tokens per question)")
     if cfg.max_repairs < 0 or cfg.max_rounds < 0:
@@ -338,7 +422,15 @@ def _proposer(table, where: str) -> ProposerConfig:
     """One proposer table ([proposer] or an entry of [[proposers]]), checked."""
     if not isinstance(table, dict):
         raise ConfigError(f"[{where}] must be a table")
-    pc = _take(dict(table), ProposerConfig, where)
+    table = dict(table)
+    if isinstance(table.get("command"), str):
+        import shlex
+
+        table["command"] = shlex.split(table["command"])
+    if "command" in table and (not isinstance(table["command"], list)
+                               or not all(isinstance(x, str) for x in table["command"])):
+        raise ConfigError(f"[{where}] command must be a list of strings or a command line, not {_short(table['command'])}")
+    pc = _take(table, ProposerConfig, where, PROPOSER_SCHEMA)
     if pc.kind not in ("evolve", "openai", "command", "replay"):
         raise ConfigError(f"[{where}] kind must be evolve, openai, command or replay, not {pc.kind!r}")
     if pc.kind == "command" and not pc.command:

@@ -264,7 +264,21 @@ class Discovery:
                 sid += "_"
             ids.add(sid)
             entries.append((sid, src, str(p), program_hash(checked.program), checked.uses_beta))
-        split, scoring, parts = self.evaluator.setup_parts(entries, self.log)
+        from .evaluator import store_refs
+
+        n_refs, n_betas = len(store_refs(cfg)), len(cfg.betas)
+        total = sum(n_refs * (n_betas if e[4] else 1) for e in entries) + n_refs  # + the SC@64 budget
+        ev = self.evaluator
+        plain = ev.evaluate
+        with phase_progress(self.log, total, "seed programs (evaluations)") as bar:
+            def counted(*a, progress=None, **k):
+                return plain(*a, progress=progress or bar.update, **k)
+
+            ev.evaluate = counted  # the evaluator's tasks report to this phase's progress
+            try:
+                split, scoring, parts = ev.setup_parts(entries, self.log)
+            finally:
+                del ev.evaluate
         seeds = []
         for (sid, src, path, h, ub), pt in zip(entries, parts):
             s = SeedProgram(sid, path, src, h, ub, pt["search"], scoring.score(pt["search"]))
@@ -452,7 +466,19 @@ class Discovery:
         used = [r.proposal if r.proposal is not None else r.id for r in records]
         return max(used) + 1 if used else 0
 
+    def preflight(self) -> None:
+        """Check every proposer (the endpoint answers, the command exists) before any
+        evaluation: a fatal ProposerError names the cause."""
+        for name in self.proposer_names():
+            check = getattr(self.proposer(name), "preflight", None)
+            if check is not None:
+                try:
+                    check()
+                except ProposerError as ex:
+                    raise ProposerError(f"proposer {name}: {ex}", fatal=True) from None
+
     def run(self) -> dict:
+        self.preflight()
         self.setup()
         records = self._records = self.archive.records(repair=True)
         self.log(f"{len(records)} complete record(s) so far")
@@ -595,11 +621,20 @@ class Discovery:
             rd.calls += res.calls
             att.error, att.llm_calls, att.wall_s = str(res), res.calls, round(time.perf_counter() - ta, 3)
             rd.attempts.append(att)
+            self._failures = getattr(self, "_failures", 0) + 1
+            self.log(f"proposal {rd.proposal} attempt {n}: proposer {rd.proposer} failed: {res}")
             if res.fatal:
                 self.stop_reason = f"proposer error: {res}"
                 rd.status = "stopped"
                 return True
+            limit = int(self.cfg.proposer_failures)
+            if self._failures >= limit:
+                self.stop_reason = f"proposer error: {self._failures} failures in a row, the last: {res}"
+                rd.status = "stopped"
+                return True
             return False  # the same conversation again
+        if not isinstance(res, BaseException):
+            self._failures = 0
         if isinstance(res, BaseException):
             raise res
         reply: Reply = res
@@ -724,7 +759,9 @@ class Discovery:
             s = rec.score
             tail = (f" hv {score_value(s):.3f} best acc {s.best_accuracy}" if s is not None
                     else f" ({rec.stage or rec.full_skipped})")
-            self.log(f"{rec.label} [{rec.proposer}] {rec.status}{tail} [{rec.wall_s:.1f} s]")
+            self.log(f"{rec.label} [{rec.proposer}] {rec.status}{tail} [{rec.wall_s:.1f} s] "
+                     f"(round {len(records)}/{self.cfg.max_rounds}"
+                     + (f", {self.wall_now():.0f} s elapsed)" if hasattr(self, "_session_t0") else ")"))
         return rec
 
     def record(self, rd: Round, rid: int | None = None) -> Candidate:
@@ -788,6 +825,32 @@ class Discovery:
         from .report import finalize
 
         return finalize(self, records)
+
+
+class _LogStream:
+    """A stream for :class:`tts_dsl.cli.progress.Progress` that writes whole lines through the
+    run's log (so ``-q`` silences them, and they interleave with the other status lines)."""
+
+    def __init__(self, log):
+        self.log = log
+
+    def write(self, text: str) -> None:
+        if text.strip():
+            self.log(text.rstrip("\n"))
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def phase_progress(log, total: int, label: str):
+    """Periodic lines with counts for one phase of a run (every ``TTS_DSL_PROGRESS_EVERY``
+    seconds and at the end), through ``log``."""
+    from ..cli.progress import Progress
+
+    return Progress(total, label, stream=_LogStream(log))
 
 
 def _answer_kind(text) -> str:

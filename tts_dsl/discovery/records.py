@@ -11,6 +11,50 @@ from .curves import Curves
 from .scores import Score
 
 
+# Bounds on what one record stores (issue 15: a reply with many diagnostics once wrote a 305 MB
+# line). Texts longer than MAX_TEXT_CHARS keep their head and a note of what was cut; an
+# attempt keeps its first MAX_DIAGNOSTICS diagnostics (and warnings), each diagnostic's strings cut
+# to MAX_DIAGNOSTIC_CHARS, and says how many it left out ("diagnostics_cut", "warnings_cut").
+MAX_TEXT_CHARS = 200_000
+MAX_DIAGNOSTICS = 50
+MAX_DIAGNOSTIC_CHARS = 2_000
+
+
+def cap_text(text, limit: int = MAX_TEXT_CHARS):
+    """``text`` itself if it is short (or not a string), else its head and a note of the cut."""
+    if not isinstance(text, str) or len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[... {len(text) - limit} more characters cut: records keep {limit}]"
+
+
+def _cap_diag(d):
+    if not isinstance(d, dict):
+        return d
+    return {k: cap_text(v, MAX_DIAGNOSTIC_CHARS) for k, v in d.items()}
+
+
+def cap_diagnostics(diags, key: str, into: dict) -> list | None:
+    """The first MAX_DIAGNOSTICS of ``diags`` (capped); ``into[key + '_cut']`` counts the rest."""
+    if not isinstance(diags, list):
+        return diags
+    if len(diags) > MAX_DIAGNOSTICS:
+        into[f"{key}_cut"] = len(diags) - MAX_DIAGNOSTICS
+    return [_cap_diag(x) for x in diags[:MAX_DIAGNOSTICS]]
+
+
+def cap_validation(v):
+    """A Validation.to_dict() with its diagnostics and warnings bounded."""
+    if not isinstance(v, dict):
+        return v
+    out = dict(v)
+    for key in ("diagnostics", "warnings"):
+        if key in out:
+            out[key] = cap_diagnostics(out[key], key, out)
+    if "source" in out:
+        out["source"] = cap_text(out["source"])
+    return out
+
+
 def _opt(d: dict, key: str, value) -> None:
     if value is not None:
         d[key] = value
@@ -35,13 +79,13 @@ class Attempt:
 
     def to_dict(self) -> dict:
         d: dict = {"n": self.n}
-        _opt(d, "message", self.message)
+        _opt(d, "message", cap_text(self.message))
         if self.error is not None:
-            d.update({"error": self.error, "llm_calls": self.llm_calls, "wall_s": self.wall_s})
+            d.update({"error": cap_text(self.error), "llm_calls": self.llm_calls, "wall_s": self.wall_s})
             return d
-        d.update({"response": self.response, "tokens_in": self.tokens_in, "tokens_out": self.tokens_out,
-                  "usd": self.usd, "llm_calls": self.llm_calls, "meta": self.meta, "validation": self.validation,
-                  "wall_s": self.wall_s})
+        d.update({"response": cap_text(self.response), "tokens_in": self.tokens_in, "tokens_out": self.tokens_out,
+                  "usd": self.usd, "llm_calls": self.llm_calls, "meta": self.meta,
+                  "validation": cap_validation(self.validation), "wall_s": self.wall_s})
         return d
 
     @classmethod
@@ -115,13 +159,14 @@ class Candidate:
     def to_dict(self) -> dict:
         d = {"id": self.id, "status": self.status, "stage": self.stage, "proposer": self.proposer,
              "parents": self.parents, "source": self.source, "hash": self.hash, "duplicate_of": self.duplicate_of,
-             "system": self.system, "prompt": self.prompt, "attempts": [a.to_dict() for a in self.attempts],
+             "system": cap_text(self.system), "prompt": cap_text(self.prompt),
+             "attempts": [a.to_dict() for a in self.attempts],
              "llm_calls": self.llm_calls, "tokens_in": self.tokens_in, "tokens_out": self.tokens_out,
              "usd": self.usd, "betas": self.betas, "seeds": self.seeds, "stores": self.stores}
         _opt(d, "program_file", self.program_file)
         _opt(d, "curves", self.curves.to_dict() if self.curves is not None else None)
         _opt(d, "score", self.score.to_dict() if self.score is not None else None)
-        _opt(d, "warnings", self.warnings)
+        _opt(d, "warnings", cap_diagnostics(self.warnings, "warnings", d))
         _opt(d, "trace_file", self.trace_file)
         _opt(d, "trace", self.trace)
         _opt(d, "trace_error", self.trace_error)

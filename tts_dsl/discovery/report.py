@@ -55,12 +55,13 @@ class Judge:
         self.parts: dict = {}
         self.has_validation = bool(split.validation.slices)
         self.seed_val: dict = {}
+        self.progress = None  # called once per finished evaluation task (the final stage's progress)
 
     def parts_of(self, label: str, e) -> dict:
         if label not in self.parts:
             uses_beta = e.uses_beta if isinstance(e, SeedProgram) else _uses_beta(e)
             self.parts[label] = self.disc.evaluator.evaluate_parts(e.source, f"{label}.tts", e.hash, uses_beta,
-                                                                   self.split)
+                                                                   self.split, self.progress)
         return self.parts[label]
 
     def seeds(self, seeds: list[SeedProgram]) -> None:
@@ -148,14 +149,25 @@ def finalize(disc, records: list[Candidate]) -> dict:
     seeds = list(disc.state.seeds)
     judge = Judge(disc, split, scoring)
     disc.log(f"final: judging on the validation part ({', '.join(split.validation.labels) or 'none'})")
-    judge.seeds(seeds)
+    from .loop import phase_progress
+
     winners = {rule: select(records, seeds, rule) for rule in RULES}
-    chosen, sel_note = choose(judge, records, seeds, cfg.select, bool(cfg.selection.get("require_significant")))
-    entries = {s.label: judge.entry(s.label, s, compare=False) for s in seeds}
-    for w in list(winners.values()) + [chosen]:
-        if isinstance(w, Candidate) and w.label not in entries:
-            entries[w.label] = judge.entry(w.label, w, compare=True)
-    held = heldout_results(disc, split, entries, seeds)
+    judged = list(seeds) + list({w.label: w for w in winners.values() if isinstance(w, Candidate)}.values())
+    n_refs, n_betas = len(split.refs), len(cfg.betas)
+    held_refs = len(split.heldout.refs) if split.heldout is not None and split.heldout.slices else 0
+    total = sum((n_refs + held_refs) * (n_betas if _is_beta(e) else 1) for e in judged)
+    with phase_progress(disc.log, total, "final stage (evaluations)") as bar:
+        judge.progress = bar.update
+        judge.seeds(seeds)
+        chosen, sel_note = choose(judge, records, seeds, cfg.select, bool(cfg.selection.get("require_significant")))
+        entries = {s.label: judge.entry(s.label, s, compare=False) for s in seeds}
+        for w in list(winners.values()) + [chosen]:
+            if isinstance(w, Candidate) and w.label not in entries:
+                entries[w.label] = judge.entry(w.label, w, compare=True)
+        held = heldout_results(disc, split, entries, seeds, bar.update)
+    over = _past_wall(disc, time.perf_counter() - t0)
+    if over:
+        disc.log(over)
     final = {
         "rule": cfg.select,
         "selected": chosen.label if chosen else None,
@@ -176,6 +188,8 @@ def finalize(disc, records: list[Candidate]) -> dict:
         "heldout": held,
         "programs": entries,
     }
+    if over:
+        final["wall_note"] = over
     stats = getattr(disc, "proposer_stats", None)
     if callable(stats):
         final["proposers"] = stats(records)
@@ -227,14 +241,33 @@ def ancestries(final, records: list[Candidate], seeds: list[SeedProgram]) -> dic
     return out
 
 
-def heldout_results(disc, split: Split, entries: dict, seeds: list[SeedProgram]) -> dict | None:
+def _is_beta(e) -> bool:
+    return e.uses_beta if isinstance(e, SeedProgram) else _uses_beta(e)
+
+
+def _past_wall(disc, final_s: float) -> str | None:
+    """A note when the run (with its final stage, which always runs to the end so that the
+    report is complete) went past ``max_wall_s``; None otherwise."""
+    cap = disc.cfg.max_wall_s
+    wall_now = getattr(disc, "wall_now", None)
+    if cap is None or not hasattr(disc, "_session_t0") or wall_now is None:
+        return None
+    total = wall_now()
+    if total <= cap:
+        return None
+    return (f"the run ran past max_wall_s ({cap:g} s): {total:.0f} s in all, of which the final stage "
+            f"(validation and held-out judging, which always completes) took {final_s:.0f} s")
+
+
+def heldout_results(disc, split: Split, entries: dict, seeds: list[SeedProgram], progress=None) -> dict | None:
     """Every entry on the configured ``[heldout]`` stores (whole stores, windows from the
     seed programs there): ``heldout`` and ``heldout_score`` in each entry; the part's summary."""
     part = split.heldout
     if part is None or not part.slices:
         return None
     disc.log(f"held-out evaluation of {len(entries)} program(s) on {len(part.refs)} store(s)")
-    hc = {lab: disc.evaluator.evaluate(e["source"], f"{lab}.tts", e["hash"], e["uses_beta"], part.refs, part.seeds)
+    hc = {lab: disc.evaluator.evaluate(e["source"], f"{lab}.tts", e["hash"], e["uses_beta"], part.refs, part.seeds,
+                                       progress)
           for lab, e in entries.items()}
     hwin = windows_from([hc[s.label] for s in seeds], disc.cfg.score.get("window"))
     extend = disc.cfg.score.get("extend", "none") == "flat"
@@ -316,6 +349,8 @@ def render_report(final, records, plots, archive_md: str = "", ancestry: dict | 
            f"accuracy rule: {final['winners']['accuracy']})"]
     if final.get("selection_note"):
         out.append(f"- {final['selection_note']}")
+    if final.get("wall_note"):
+        out.append(f"- **wall clock**: {final['wall_note']}")
     out.append(f"- split: {final['split']['description']}")
     if final.get("heldout"):
         h = final["heldout"]

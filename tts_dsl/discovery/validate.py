@@ -213,16 +213,17 @@ def _fail(stage, diags, source, **kw) -> Validation:
     return Validation(False, stage, diag_dicts(diags, source), source=source, **kw)
 
 
-def schedule_diagnostics(checked, betas) -> list[Diagnostic]:
-    """The prover's diagnostics if the prover is available; otherwise a sampled check:
+def schedule_diagnostics(checked, betas, allow_unknown: bool = False) -> list[Diagnostic]:
+    """The prover's gate diagnostics (``prover.schedule_gate``: a knob the prover cannot settle
+    is an error unless ``allow_unknown``) if the prover is available; otherwise a sampled check:
     every knob is evaluated on a fine beta grid, ranges are checked at each point and
     declared directions between consecutive points."""
     try:
-        from ..lang.prover import schedule_diagnostics as prover_diags
+        from ..lang.prover import schedule_gate
     except ImportError:
-        prover_diags = None
-    if prover_diags is not None:
-        return list(prover_diags(checked))
+        schedule_gate = None
+    if schedule_gate is not None:
+        return list(schedule_gate(checked, allow_unknown=allow_unknown))
     from ..lang.schedule import bind
 
     grid = sorted(set([round(i / 20, 4) for i in range(21)] + [float(b) for b in betas if b is not None]))
@@ -356,7 +357,7 @@ def _validate_source(source, file, known, cfg, api_check) -> Validation:
                        f"name) to {known[h]}, which was already evaluated", checked.program.name_span,
                        stage="dedupe", file=file, hint="propose a program that behaves differently")
         return _fail("dedupe", [d], source, hash=h, duplicate_of=known[h], warnings=warnings)
-    sd = schedule_diagnostics(checked, cfg.betas)
+    sd = schedule_diagnostics(checked, cfg.betas, allow_unknown=bool(getattr(cfg, "allow_unknown_schedules", False)))
     errs = [x for x in sd if x.severity == "error"]
     warnings += diag_dicts([x for x in sd if x.severity != "error"], source)
     if errs:

@@ -20,6 +20,19 @@ class CommandProposer(Proposer):
     def from_config(cls, cfg: ProposerConfig, base_dir: str) -> "CommandProposer":
         return cls(cfg, base_dir)
 
+    def preflight(self) -> None:
+        """Before any evaluation: the command's executable exists (on PATH, or as a path
+        relative to the config's directory). A fatal ProposerError otherwise."""
+        import os
+        import shutil
+
+        exe = self.cfg.command[0] if self.cfg.command else ""
+        found = (shutil.which(exe, path=os.environ.get("PATH")) if os.sep not in exe
+                 else shutil.which(exe if os.path.isabs(exe) else os.path.join(self.base_dir, exe)))
+        if not found:
+            raise ProposerError(f"cannot run {exe!r}: no such executable (on PATH or relative to {self.base_dir})",
+                                fatal=True)
+
     def propose(self, messages, ctx):
         text = render_conversation(messages)
         try:

@@ -33,6 +33,28 @@ class OpenAIProposer(Proposer):
             self._client.close()
             self._client = None
 
+    def preflight(self) -> None:
+        """One cheap request (GET {base_url}/models) before any evaluation: a fatal
+        ProposerError if the endpoint cannot be reached or refuses the key. Any other answer
+        (even 404: some servers have no /models) shows that something is listening."""
+        import httpx
+
+        c = self.cfg
+        url = c.base_url.rstrip("/") + "/models"
+        headers = {}
+        key = os.environ.get(c.api_key_env) if c.api_key_env else None
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        try:
+            r = self._http().get(url, headers=headers, timeout=min(float(c.timeout_s), 15.0))
+        except httpx.TimeoutException:
+            raise ProposerError(f"{c.base_url}: no answer within {min(float(c.timeout_s), 15.0):g} s "
+                                "(pre-flight GET /models)", fatal=True) from None
+        except httpx.HTTPError as ex:
+            raise ProposerError(f"{c.base_url}: unreachable: {ex}", fatal=True) from None
+        if r.status_code in (401, 403):
+            raise ProposerError(f"{url}: HTTP {r.status_code} (check the key in ${c.api_key_env})", fatal=True)
+
     def propose(self, messages, ctx):
         import httpx
 
