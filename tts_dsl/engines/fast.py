@@ -604,6 +604,8 @@ def packed(store, questions) -> Packed:
     whole = store.__dict__.get("_fast_packed")
     if whole is None:
         whole = store.__dict__["_fast_packed"] = Packed(store.questions)
+    if not whole.cnt.flags.writeable:  # a store shipped through Ray's object store comes back read-only
+        whole.cnt = whole.cnt.copy()
     if questions is store.questions or len(questions) == len(store.questions) and all(
             a is b for a, b in zip(questions, store.questions)):
         return whole
