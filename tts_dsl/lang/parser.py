@@ -141,22 +141,28 @@ _OPERAND_ENDS = {"if", "elif", "where", "and", "or", "not", "else", "let", "answ
                  "in", "{", "}", ",", "=", ":", ";"}
 
 
-def _operand(toks: list) -> str:
-    """The text of the operand at the end of ``toks`` (stops at a keyword, a separator or an
-    unmatched bracket)."""
+def _scan_operand(toks, opening: tuple, closing: tuple) -> list:
+    """The tokens of ``toks`` up to a keyword, a separator or an unmatched ``closing``
+    bracket; ``opening`` brackets nest. Used forwards and, with the brackets swapped, backwards."""
     depth, out = 0, []
-    for t in reversed(toks):
+    for t in toks:
         v = str(t.value)
-        if v in (")", "]"):
+        if v in opening:
             depth += 1
-        elif v in ("(", "["):
+        elif v in closing:
             if depth == 0:
                 break
             depth -= 1
         elif depth == 0 and (v in _OPERAND_ENDS or t.type == "COMP_OP"):
             break
         out.append(t)
-    return _text(out[::-1])
+    return out
+
+
+def _operand(toks: list) -> str:
+    """The text of the operand at the end of ``toks`` (stops at a keyword, a separator or an
+    unmatched bracket)."""
+    return _text(_scan_operand(reversed(toks), (")", "]"), ("(", "["))[::-1])
 
 
 def _text(toks: list) -> str:
@@ -186,19 +192,7 @@ def _unchain(tok, source: str) -> str:
 
 
 def _until_end(toks: list) -> list:
-    depth, out = 0, []
-    for t in toks:
-        v = str(t.value)
-        if v in ("(", "["):
-            depth += 1
-        elif v in (")", "]"):
-            if depth == 0:
-                break
-            depth -= 1
-        elif depth == 0 and (v in _OPERAND_ENDS or t.type == "COMP_OP"):
-            break
-        out.append(t)
-    return out
+    return _scan_operand(toks, ("(", "["), (")", "]"))
 
 
 def _assign_hint(tok, source: str) -> str:
