@@ -54,6 +54,14 @@ def test_cache_key_covers_every_limit_and_the_seeds():
         assert cache_key(other) != cache_key(base)
 
 
+def test_cache_key_changes_with_the_code_that_computes_results(monkeypatch):
+    from tts_dsl.evaluation import cache
+
+    base = cache_key(provenance("p", "s", [0.5], range(3), Limits()))
+    monkeypatch.setattr(cache, "code_digest", lambda: "0" * 16)
+    assert cache_key(provenance("p", "s", [0.5], range(3), Limits())) != base
+
+
 def test_cache_persists_and_refuses_time_outs(tmp_path):
     p = tmp_path / "c.jsonl"
     p.write_text('{"key": "old", "rows": []}\n')  # an entry of the old format: skipped
@@ -64,6 +72,9 @@ def test_cache_persists_and_refuses_time_outs(tmp_path):
     late = [{"beta": None, "accuracy": None, "avg_cost": None, "error": "x.tts:1:1: error[L009]: evaluation exceeded"}]
     assert timed_out(late[0]) and not timed_out(ok[0])
     assert c.put("k1", prov, ok) and not c.put("k2", prov, late)
+    broken = [{"beta": None, "accuracy": None, "avg_cost": None,
+               "error": "x.tts:1:1: error[R001]: runtime error on question 0, seed 0: internal error (NameError: x)"}]
+    assert not c.put("k3", prov, broken) and c.get("k3") is None
     with open(p, "a") as f:
         f.write('{"key": "torn", "prov')
     again = EvalCache(p)

@@ -263,3 +263,17 @@ def test_runtime_steps_never_exceed_the_static_bound(src, seed, nb):
     for exe in (compile_program(checked, binding, limits), interpret_program(checked, binding, limits)):
         out = _episodes(exe, store, range(2), limits)
         assert all(r[2] != 2 for r in out), (bound, out)
+
+
+# ------------------------------------------------------------------ walking into query sources
+@pytest.mark.parametrize("attr", ["steps", "cost", "latest"])
+def test_a_branch_attribute_read_only_inside_a_query_source_is_kept(attr):
+    # the analysis decides which branch attributes the engines keep by walking the program;
+    # a walk that skipped a query's source left `b.steps` undefined in generated code
+    cond = {"steps": "c.steps > 1", "cost": "c.cost > 600", "latest": "c.latest != none"}[attr]
+    src = ("controller t\nrepeat 4 { open else break }\nrepeat 3 { for b in branches { advance b } }\n"
+           f"answer majority([b.latest for b in [c for c in branches where {cond}]])\n")
+    limits = Limits()
+    got = [_episodes(exe, STORE, range(3), limits) for exe in _all_paths(api.check(src), limits=limits)]
+    assert got[0] == got[1] == got[2]
+    assert not any(isinstance(r, tuple) and r and r[0] == "error" for r in got[0]), got[0][:3]

@@ -121,6 +121,11 @@ def test_direct_and_mutual_recursion_name_the_cycle():
     assert (ds[0].span.line, ds[0].span.col) == (2, 5)
 
 
+def test_recursion_hidden_in_a_comprehension_source_is_found():
+    ds = errors(HEAD + "def f(n: int) -> int = len([x for x in [f(n), 1]])\nanswer none\n")
+    assert [d.code for d in ds if d.severity == "error"] == ["E311"]
+
+
 def test_an_error_in_a_function_points_into_it_and_names_the_call_site():
     src = HEAD + "def f(xs: list[answer]) -> int {\n  let v = votes(xs)\n  return v + 1\n}\nopen\nlet k = f(completed)\nanswer none\n"
     ds = errors(src)

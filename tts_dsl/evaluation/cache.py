@@ -4,11 +4,18 @@ program hash, store content hash, betas, seeds, the questions run, limits). Kept
 in a JSON-lines file that several runs (``discover``, later ``eval`` and ``compare``) share.
 
 A row that ended on the wall-clock cap (``L009``) is never cached: it depends on the
-machine's load, not on the program, so the next request evaluates again."""
+machine's load, not on the program, so the next request evaluates again. Nor is a row that
+ended on an internal error (a bug of the tool, not a result of the program).
+
+The tool version alone does not identify the code that computed a row (an editable install
+keeps its version while its sources change), so the key also holds :func:`code_digest`, a
+hash of the sources that determine results: the language, the engines, the replay
+environment, the runner and the grammar."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -17,12 +24,33 @@ from ..files import append_line
 from ..lang.limits import Limits
 
 TIMEOUT_CODE = "L009"
+INTERNAL = "internal error ("
+_RESULT_SOURCES = ("lang", "engines", "replay", "evaluation/runner.py")
 
 
 def tool_version() -> str:
     from .. import __version__  # the package's version string (a constant, no layer above)
 
     return __version__
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A hash of the package sources that determine an evaluation's rows (read once)."""
+    pkg = Path(__file__).resolve().parent.parent
+    files: list[Path] = []
+    for part in _RESULT_SOURCES:
+        p = pkg / part
+        files.extend(sorted(p.rglob("*.py")) if p.is_dir() else [p])
+    from ..lang.parser import grammar_text
+
+    h = hashlib.sha256(grammar_text().encode("utf-8"))
+    for f in files:
+        try:
+            h.update(f.relative_to(pkg).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+        except OSError:
+            h.update(f.name.encode() + b"\0?\0")
+    return h.hexdigest()[:16]
 
 
 def provenance(program: str, store: str, betas, seeds, limits: Limits, questions=None,
@@ -32,7 +60,7 @@ def provenance(program: str, store: str, betas, seeds, limits: Limits, questions
     ``questions`` the store's question indices run (None: all); ``per_question``: the rows
     carry per-question arrays (``q_correct``, ``q_cost``), so an entry written without them
     is never served for a request that needs them."""
-    d = {"tool": tool_version(), "program": program, "store": store, "betas": list(betas),
+    d = {"tool": tool_version(), "code": code_digest(), "program": program, "store": store, "betas": list(betas),
          "seeds": list(seeds), "limits": dataclasses.asdict(limits)}
     if questions is not None:
         d["questions"] = [int(q) for q in questions]
@@ -49,6 +77,11 @@ def cache_key(prov: dict) -> str:
 def timed_out(row: dict) -> bool:
     """The row ended on the wall-clock cap (its error is a rendered ``L009`` diagnostic)."""
     return f"[{TIMEOUT_CODE}]" in (row.get("error") or "")
+
+
+def cacheable(row: dict) -> bool:
+    """False for a row that ended on the wall-clock cap or on an internal error of the tool."""
+    return not timed_out(row) and INTERNAL not in (row.get("error") or "")
 
 
 class EvalCache:
@@ -72,8 +105,8 @@ class EvalCache:
         return self.entries.get(key)
 
     def put(self, key: str, prov: dict, rows: list[dict]) -> bool:
-        """File ``rows`` under ``key``; refused (False) when a row timed out."""
-        if any(timed_out(r) for r in rows):
+        """File ``rows`` under ``key``; refused (False) when a row is not :func:`cacheable`."""
+        if not all(cacheable(r) for r in rows):
             return False
         self.entries[key] = rows
         if self.path is not None:

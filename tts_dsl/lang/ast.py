@@ -382,8 +382,10 @@ class Program:
     funcs: list = field(default_factory=list)  # list[FuncDef], in source order
 
 
-def walk(node):
-    """Yield ``node`` and every AST node below it (expressions, statements, queries)."""
+def walk(node, in_order: bool = False):
+    """Yield ``node`` and every AST node below it (expressions, statements, queries,
+    including a query's ``source``). ``in_order``: depth-first in source order (a node
+    before its children, children left to right); otherwise in an unspecified order."""
     stack = [node]
     while stack:
         n = stack.pop()
@@ -395,8 +397,8 @@ def walk(node):
         if not isinstance(n, (Expr, Stmt, Query, Param, VarDecl, FuncDef, Program)):
             continue
         yield n
-        for name in n.__dataclass_fields__:
-            if name in ("span", "ty", "ref", "source", "file", "comments", "name_span",
+        for name in (reversed(n.__dataclass_fields__) if in_order else n.__dataclass_fields__):
+            if name in ("span", "ty", "ref", "file", "comments", "name_span",
                         "func_span", "var_span", "bind_span", "text", "yes_span", "no_span",
                         "yes_ref", "no_ref"):
                 continue
