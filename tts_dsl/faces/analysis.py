@@ -20,7 +20,7 @@ DID_YOU_MEAN = re.compile(r"did you mean '([^']+)'\?")
 @dataclass
 class Decl:
     name: str
-    kind: str  # param | var | branch var | let | loop | bound
+    kind: str  # param | var | branch var | let | loop | bound | function | arg
     span: Span  # the name
     full: Span  # the whole declaration
     ty: str | None = None
@@ -123,6 +123,16 @@ def _index(an: Analysis, prog: A.Program):
             for sub in _blocks(st):
                 block(sub, _end_line(st))
 
+    funcs = {}
+    for f in getattr(prog, "funcs", None) or []:
+        sig = ", ".join(f"{a.name}: {a.type}" for a in f.params)
+        funcs[f.name] = declare(f.name, "function", f.name_span, f.span, f"({sig}) -> {f.ret}", None, f)
+        inside = (f.span.line, f.span.end_line)
+        for a in f.params:
+            declare(a.name, "arg", Span(a.span.line, a.span.col, a.span.line, a.span.col + len(a.name))
+                    if a.span is not None and a.span != A.NOWHERE else None, a.span, str(a.type), inside, a)
+        if not f.expr_bodied:
+            block(f.body, f.span.end_line)
     block(prog.body, 10 ** 9)
     for n in A.walk(prog):
         if isinstance(n, A.Comprehension):
@@ -139,7 +149,10 @@ def _index(an: Analysis, prog: A.Program):
                 if d is not None:
                     an.occurrences.append(Occurrence(n.span, "ref", n.id, d))
         elif isinstance(n, A.Call):
-            an.occurrences.append(Occurrence(n.func_span, "function", n.func))
+            if funcs.get(n.func) is not None:
+                an.occurrences.append(Occurrence(n.func_span, "ref", n.func, funcs[n.func]))
+            else:
+                an.occurrences.append(Occurrence(n.func_span, "function", n.func))
         elif isinstance(n, A.Attr):
             if n.name in bvars and bvars[n.name] is not None and _is_branch(n.obj):
                 an.occurrences.append(Occurrence(n.name_span, "ref", n.name, bvars[n.name]))
@@ -277,7 +290,8 @@ def completions(an: Analysis, line: int, col: int) -> list[Completion]:
         if d.kind == "branch var" or d.name in seen:
             continue
         seen.add(d.name)
-        out.append(Completion(d.name, "param" if d.kind == "param" else "variable", d.ty or "", d.kind))
+        kind = {"param": "param", "function": "function"}.get(d.kind, "variable")
+        out.append(Completion(d.name, kind, d.ty or "", d.kind))
     if "beta" not in seen:
         out.append(Completion("beta", "variable", "float", "the budget dial in [0, 1] (params only)"))
     return out
@@ -293,8 +307,8 @@ def _type_of_name(an: Analysis, name: str, line: int) -> str | None:
 
 # ------------------------------------------------------- symbols and fixes
 def document_symbols(an: Analysis) -> list[Decl]:
-    """Params, vars, branch vars and lets, in source order."""
-    return sorted([d for d in an.decls if d.kind in ("param", "var", "branch var", "let")],
+    """Params, vars, branch vars, functions and lets, in source order."""
+    return sorted([d for d in an.decls if d.kind in ("param", "var", "branch var", "function", "let")],
                   key=lambda d: (d.span.line, d.span.col))
 
 

@@ -25,7 +25,7 @@ COMPLETION_KIND = {"keyword": T.CompletionItemKind.Keyword, "function": T.Comple
                    "field": T.CompletionItemKind.Field, "variable": T.CompletionItemKind.Variable,
                    "param": T.CompletionItemKind.Constant, "direction": T.CompletionItemKind.EnumMember}
 SYMBOL_KIND = {"param": T.SymbolKind.Constant, "var": T.SymbolKind.Variable, "branch var": T.SymbolKind.Field,
-               "let": T.SymbolKind.Variable}
+               "let": T.SymbolKind.Variable, "function": T.SymbolKind.Function}
 
 
 def to_range(span: Span) -> T.Range:
