@@ -42,7 +42,7 @@ import ray
 from ray import exceptions as rex
 
 from .executors import ExecutorError
-from .sweep import Interrupted, Task, Terminated, _SecondInterrupt, descendants, run_task, say_waiting
+from .sweep import Interrupted, SecondInterrupt, Task, Terminated, descendants, run_task, say_waiting
 
 # A worker keeps this many stores unpickled (a real AIME store is ~0.3 MB pickled).
 _WORKER_CACHE_SIZE = 16
@@ -334,7 +334,7 @@ class RayExecutor:
     def _finish_running(self, inflight: dict, results: list) -> None:
         """After a first Ctrl-C: wait for the tasks in flight and keep their rows (a task that
         fails now is left out); a second Ctrl-C stops everything at once."""
-        with _SecondInterrupt(lambda: self._kill_now(inflight)):
+        with SecondInterrupt(lambda: self._kill_now(inflight)):
             say_waiting(len(inflight))
             while inflight:
                 ready, _ = ray.wait(list(inflight), num_returns=1)

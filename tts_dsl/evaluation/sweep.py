@@ -221,7 +221,7 @@ def descendants(root: int) -> dict[int, str]:
     return out
 
 
-class _SecondInterrupt:
+class SecondInterrupt:
     """While the running tasks finish after a first Ctrl-C, a second one calls ``kill`` (the
     executor's way to stop its workers now) and exits at once (status 130). Only the main
     thread can handle signals; elsewhere this does nothing."""
@@ -299,7 +299,7 @@ class LocalExecutor:
                     if progress:
                         progress(1)
             except KeyboardInterrupt:
-                with _SecondInterrupt(lambda: _kill_workers(pool)):
+                with SecondInterrupt(lambda: _kill_workers(pool)):
                     running = [f for f in futs if not f.cancel()]
                     say_waiting(sum(1 for f in running if not f.done()))
                     for f in running:
