@@ -5,82 +5,16 @@ and no worker process outlives the parent."""
 from __future__ import annotations
 
 import csv
-import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from signals import children, gone, start_sweep, wait_for_line
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-
-
-def _default_sigint():  # pragma: no cover - runs in the child before exec
-    """A test run in the background of a shell inherits an ignored SIGINT; a user's sweep
-    in a terminal has the default one."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def start_sweep(tmp_path, jobs=2):
-    """certaindex over 21 betas x 40 seeds: about 20 s of work on 2 cores, so it is
-    always running when the signal arrives."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TTS_DSL_PROGRESS_EVERY": "0"}
-    out = tmp_path / "rows.csv"
-    p = subprocess.Popen([sys.executable, "-m", "tts_dsl", "eval", str(ROOT / "programs" / "certaindex.tts"),
-                          "--beta", "0:1:0.05", "--seeds", "40", "-j", str(jobs), "--out", str(out), "--no-cache"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                         start_new_session=True, preexec_fn=_default_sigint)
-    return p, out
-
-
-def wait_for_line(p, needle: str, timeout=120.0) -> list[str]:
-    """Read stderr lines until one contains ``needle``."""
-    seen = []
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        line = p.stderr.readline()
-        if not line:
-            break
-        seen.append(line)
-        if needle in line:
-            return seen
-    raise AssertionError(f"no {needle!r} on stderr: {seen}")
-
-
-def children(pid: int) -> list[int]:
-    """Live child processes of ``pid`` (from /proc)."""
-    out = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                stat = (d / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid and fields[0] != "Z":
-                out.append(int(d.name))
-    return out
-
-
-def gone(pids, timeout=10.0) -> bool:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        alive = []
-        for pid in pids:
-            try:
-                st = Path(f"/proc/{pid}/stat").read_text()
-            except OSError:
-                continue
-            if st.rsplit(")", 1)[1].split()[0] != "Z":
-                alive.append(pid)
-        if not alive:
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")

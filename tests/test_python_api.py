@@ -1,8 +1,9 @@
-"""The Python API mirrors the command line: sweep / compare / trace, the same validation,
+"""The Python API mirrors the command line: sweep / compare / trace / discover, the same validation,
 short reprs, numpy per-episode arrays, provenance; docs/python.md runs as written."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -76,12 +77,14 @@ def test_trace_takes_names_and_store_paths():
 
 def test_py_typed_and_exports():
     assert (ROOT / "tts_dsl" / "py.typed").is_file()
-    for name in ("sweep", "compare", "trace", "evaluate", "load"):
+    for name in ("sweep", "compare", "trace", "discover", "evaluate", "load"):
         assert callable(getattr(tts_dsl, name)) and getattr(tts_dsl, name).__doc__
 
 
-def test_python_doc_runs_as_a_notebook(capsys):
-    """docs/python.md's python blocks, run in order in one namespace (our own docs)."""
+def test_python_doc_runs_as_a_notebook(capsys, monkeypatch):
+    """docs/python.md's python blocks, run in order in one namespace (our own docs), from
+    the checkout's root as a reader would (the discovery example names examples/...)."""
+    monkeypatch.chdir(ROOT)
     text = (ROOT / "docs" / "python.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert len(blocks) >= 5
@@ -91,6 +94,12 @@ def test_python_doc_runs_as_a_notebook(capsys):
     out = capsys.readouterr().out
     assert "ValueError: beta 2 is outside [0, 1]" in out and "ValueError: seeds must be" in out
     assert ns["correct"].shape == (5, 30)
+    res = ns["res"]
+    assert isinstance(res, tts_dsl.DiscoveryResult) and res.final["rounds"] == 3 and res.selected
+    shown = [ln for ln in out.splitlines() if ln.startswith(f"<DiscoveryResult {ns['run_dir']}: selected ")]
+    assert len(shown) == 1 and ", search hv " in shown[0] and shown[0].endswith("2 rounds, 2 valid>"), out
+    assert "3 rounds" in out and "ConfigError: [run] unknown key 'max_round' (did you mean 'max_rounds'?)" in out
+    ns["tmp"].cleanup()
 
 
 def test_reports_carry_provenance():
@@ -124,3 +133,110 @@ def test_eval_and_compare_reuse_the_cache(tmp_path, monkeypatch, capsys):
     assert main(cmp) == 0
     b = capsys.readouterr()
     assert "from the cache" in b.err and b.out == a  # episodes come back from the cache identical
+
+
+# -- discover ---------------------------------------------------------------------------
+
+def _discovery_config(tmp_path, proposer='kind = "evolve"', rounds=2):
+    """A discovery config small enough to run in a few seconds (one tiny synthetic store)."""
+    cfg = tmp_path / "d.toml"
+    cfg.write_text(f"""[run]
+max_rounds = {rounds}
+max_repairs = 1
+plots = false
+seed_programs = ["{ROOT / 'programs' / 'sc.tts'}", "{ROOT / 'programs' / 'cmc.tts'}"]
+[evaluation]
+betas = [0.0, 1.0]
+[search]
+synthetic = [{{seed = 1, questions = 6, branches = 16}}]
+seeds = 3
+[cascade]
+enabled = false
+[proposer]
+{proposer}
+""")
+    return cfg
+
+
+def test_discover_mirrors_the_cli(tmp_path, capsys):
+    from tts_dsl.cli import main
+
+    cfg = _discovery_config(tmp_path)
+    res = tts_dsl.discover(cfg, out=tmp_path / "api")
+    assert res.run_dir == tmp_path / "api" and res.final_json.is_file() and res.report.is_file()
+    assert res.best.read_text().strip() and res.final["rounds"] == 2 and not res.failed
+    assert res.selected in res.final["programs"] and set(res.winners) >= {"frontier", "accuracy"}
+    sc = res.scores[res.selected]
+    assert sc["search_hv"] == res.final["programs"][res.selected]["search_score"]["hv"]
+    assert len(repr(res)) < 160 and repr(res).startswith(f"<DiscoveryResult {res.run_dir}: selected {res.selected}")
+    assert main(["discover", "--config", str(cfg), "--out", str(tmp_path / "cli"), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert out == res.summary().replace(str(tmp_path / "api"), str(tmp_path / "cli")) + "\n"
+    cli = tts_dsl.DiscoveryResult(tmp_path / "cli", json.loads((tmp_path / "cli" / "final.json").read_text()))
+    assert (cli.selected, cli.winners, cli.scores, cli.stop_reason) == (res.selected, res.winners, res.scores,
+                                                                        res.stop_reason)
+
+
+def test_discover_resumes_and_raises_the_clis_errors(tmp_path, capsys):
+    from tts_dsl.cli import main
+    from tts_dsl.discovery import ConfigError
+
+    cfg = _discovery_config(tmp_path, rounds=1)
+    run = tmp_path / "run"
+    first = tts_dsl.discover(cfg, out=run)
+    assert first.final["rounds"] == 1
+    again = tts_dsl.discover(resume=run, max_rounds=2)  # as --resume DIR --max-rounds 2
+    assert again.final["rounds"] == 2 and again.run_dir == run
+    recs = [json.loads(x) for x in (run / "candidates.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in recs] == [0, 1]  # the first round kept, one more added
+
+    def cli_error(*args):
+        assert main(["discover", *args]) == 2
+        return capsys.readouterr().err.strip()
+
+    with pytest.raises(FileExistsError) as exc:
+        tts_dsl.discover(cfg, out=run)
+    assert cli_error("--config", str(cfg), "--out", str(run)) == f"error: {exc.value}"
+    with pytest.raises(FileNotFoundError) as exc:
+        tts_dsl.discover(resume=tmp_path / "nothing")
+    assert cli_error("--resume", str(tmp_path / "nothing")) == f"error: {exc.value}"
+    bad = tmp_path / "bad.toml"
+    bad.write_text(cfg.read_text().replace("max_rounds", "max_round"))
+    for given in (bad, {"run": {"max_round": 1}}):
+        with pytest.raises(ConfigError, match="unknown key 'max_round'") as exc:
+            tts_dsl.discover(given, out=tmp_path / "never")
+    assert cli_error("--config", str(bad), "--out", str(tmp_path / "never")) == f"error: config: {exc.value}"
+    with pytest.raises(ConfigError, match="betas"):
+        tts_dsl.discover({"evaluation": {"betas": [2.0]}})
+    for both_or_neither in ({}, {"config": cfg, "resume": run}):
+        with pytest.raises(ValueError, match="exactly one"):
+            tts_dsl.discover(**both_or_neither)
+    assert not (tmp_path / "never").exists()
+
+
+def test_discover_proposer_failures_are_errors(tmp_path, capsys):
+    import socket
+    import sys
+
+    from tts_dsl.cli import main
+    from tts_dsl.discovery.proposers import ProposerError
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    cfg = _discovery_config(tmp_path, f'kind = "openai"\nmodel = "m"\nbase_url = "http://127.0.0.1:{port}/v1"\n'
+                                      'max_retries = 1\nbackoff_s = 0.1\n')
+    with pytest.raises(ProposerError, match="nothing was evaluated") as exc:
+        tts_dsl.discover(cfg, out=tmp_path / "a")
+    assert "127.0.0.1" in str(exc.value) and not (tmp_path / "a" / "state.json").exists()
+    assert main(["discover", "--config", str(cfg), "--out", str(tmp_path / "b"), "-q"]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {exc.value}"
+
+    script = tmp_path / "fail.py"
+    script.write_text("import sys\nsys.stderr.write('model overloaded\\n')\nsys.exit(1)\n")
+    cfg = _discovery_config(tmp_path, f'kind = "command"\ncommand = ["{sys.executable}", "{script}"]\n', rounds=5)
+    with pytest.raises(ProposerError, match="the run stopped on a proposer failure") as exc:
+        tts_dsl.discover(cfg, out=tmp_path / "c")
+    res = exc.value.result
+    assert res.failed and res.final_json.is_file() and "model overloaded" in res.stop_reason

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from conftest import MODELS, PROGRAMS, REFERENCE, ROOT
+from signals import gone, start_sweep, wait_for_line
 
 try:
     import ray
@@ -31,7 +32,7 @@ from hypothesis import strategies as st
 
 from tts_dsl.evaluation.executors import ExecutorError, get_executor
 from tts_dsl.evaluation.ray_executor import RayExecutor
-from tts_dsl.evaluation.sweep import LocalExecutor, StoreRef, make_tasks
+from tts_dsl.evaluation.sweep import LocalExecutor, StoreRef, descendants, make_tasks
 from tts_dsl.lang.diagnostics import DiagnosticsError
 from tts_dsl.replay.synthetic import synthetic_json
 
@@ -177,28 +178,6 @@ def test_reference_rows_through_ray(cluster, replay_root):
 
 # -- killing a worker --------------------------------------------------------------------
 
-def _descendants(root: int) -> list[tuple[int, str]]:
-    """(pid, cmdline) of every process under ``root`` (this test's own Ray processes only)."""
-    children: dict[int, list] = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as fh:
-                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{d}/cmdline", "rb") as fh:
-                cmd = fh.read().replace(b"\0", b" ").decode(errors="replace")
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append((int(d), cmd))
-    out, stack = [], [root]
-    while stack:
-        for pid, cmd in children.get(stack.pop(), []):
-            out.append((pid, cmd))
-            stack.append(pid)
-    return out
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds Ray workers through /proc")
 def test_worker_killed_mid_sweep_is_retried_complete_and_exact(cluster):
     # ~0.3-1 s per task, so a kill lands inside a task, not between two
@@ -210,7 +189,7 @@ def test_worker_killed_mid_sweep_is_retried_complete_and_exact(cluster):
     def killer():
         me = os.getpid()
         while not stop.is_set() and not killed:
-            for pid, cmd in _descendants(me):
+            for pid, cmd in descendants(me).items():
                 if cmd.startswith("ray::_evaluate"):
                     os.kill(pid, signal.SIGKILL)
                     killed.append(pid)
@@ -248,6 +227,95 @@ def test_task_failing_every_attempt_gives_a_clear_error(cluster, monkeypatch):
     with pytest.raises(rx.RayExecutorError, match="failed 2 times"):
         ex.map(make_tasks([src("sc")], [SMALL], [None], seeds=range(2)))
     assert ex.retried == 1
+
+
+# -- Ctrl-C and SIGTERM on `tts-dsl eval --executor ray` ----------------------------------
+# Each starts its own private Ray (10-25 s), hence slow. The checks are those of
+# tests/test_interrupts.py for the process pool, plus: no Ray process (gcs_server, raylet,
+# agents, ray:: workers) started by the sweep outlives it.
+
+def _ray_sweep(tmp_path, seeds):
+    """A running ``eval --executor ray -j 2`` with its first row done; returns the process,
+    the --out path and every process under it (Ray's head processes and workers: pid -> command)."""
+    p, out = start_sweep(tmp_path, seeds=seeds, extra=["--executor", "ray"])
+    try:
+        wait_for_line(p, "evaluating: 1/21", timeout=240)
+        procs = descendants(p.pid)
+        assert any("raylet" in c for c in procs.values()) and any(c.startswith("ray::") for c in procs.values())
+    except BaseException:
+        _reap(p, descendants(p.pid))
+        raise
+    return p, out, procs
+
+
+def _reap(p, procs) -> None:
+    """After the checks (pass or fail): nothing of the sweep's is left running."""
+    if p.poll() is None:
+        p.kill()
+    for pid, cmd in procs.items():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:  # still the same process, not a reused pid
+                same = fh.read().replace(b"\0", b" ").decode(errors="replace").strip() == cmd
+            if same:
+                os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    p.wait(timeout=30)
+
+
+ray_signals = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds Ray processes through /proc")
+
+
+@pytest.mark.slow
+@ray_signals
+def test_ray_first_ctrl_c_keeps_finished_rows_marked_partial(tmp_path):
+    import csv
+
+    p, out, procs = _ray_sweep(tmp_path, seeds=40)
+    try:
+        os.killpg(p.pid, signal.SIGINT)  # a Ctrl-C typed in its terminal: the whole process group
+        stdout, stderr = p.communicate(timeout=120)
+        assert p.returncode == 130, stderr
+        assert "interrupted: cancelled the queued tasks, waiting for 2 running" in stderr  # -j 2: two in flight
+        assert "; the rows are marked partial" in stderr and "(partial)" in stderr
+        rows = list(csv.DictReader(out.open()))
+        assert 1 <= len(rows) < 21, stderr
+        assert all(r["partial"] == "True" and r["error"] == "" for r in rows)
+        assert [float(r["beta"]) for r in rows] == [round(0.05 * i, 2) for i in range(len(rows))]  # in order
+        assert "certaindex" in stdout  # the finished rows are printed too
+        assert gone(procs, timeout=30)  # Ray's own shutdown at exit took them
+    finally:
+        _reap(p, procs)
+
+
+@pytest.mark.slow
+@ray_signals
+def test_ray_second_ctrl_c_exits_at_once_and_sigterm_exits_143(tmp_path):
+    p, out, procs = _ray_sweep(tmp_path, seeds=200)  # tasks of seconds: still running at the second
+    try:
+        os.killpg(p.pid, signal.SIGINT)
+        wait_for_line(p, "waiting for")
+        t0 = time.monotonic()
+        os.killpg(p.pid, signal.SIGINT)
+        _, stderr = p.communicate(timeout=30)
+        assert time.monotonic() - t0 < 5
+        assert p.returncode == 130
+        assert "interrupted again: quitting now" in stderr
+        assert not out.exists()
+        assert gone(procs, timeout=30)  # os._exit skips Ray's shutdown: the executor killed them
+    finally:
+        _reap(p, procs)
+
+    p, out, procs = _ray_sweep(tmp_path, seeds=200)
+    try:
+        p.send_signal(signal.SIGTERM)
+        _, stderr = p.communicate(timeout=60)
+        assert p.returncode == 143, stderr
+        assert "terminated" in stderr and "SIGTERM received" not in stderr  # ours, not Ray's crash handler
+        assert not out.exists()
+        assert gone(procs, timeout=30)
+    finally:
+        _reap(p, procs)
 
 
 # -- the CLI, as a separate driver -------------------------------------------------------

@@ -492,6 +492,179 @@ def compare(programs, store: str | Path | None = None, model: str | None = None,
     return rep
 
 
+class DiscoveryResult:
+    """What :func:`discover` returns: a finished discovery run. ``run_dir`` holds it all
+    (``candidates.jsonl``, ``final.json``, ``report.md``, ``best.tts``); ``final`` is
+    ``final.json``'s content. ``selected`` is the winner under the config's rule,
+    ``winners`` the winner under each rule, ``scores[label]`` a winner's (or seed program's)
+    scores: ``search_hv``, ``validation_hv`` and its ``validation_interval`` ``(lo, hi)``,
+    ``heldout_hv`` (None where not judged)."""
+
+    def __init__(self, run_dir: str | Path, final: dict):
+        self.run_dir = Path(run_dir)
+        self.final = final
+
+    @property
+    def selected(self) -> str | None:
+        return self.final.get("selected")
+
+    @property
+    def winners(self) -> dict:
+        return dict(self.final.get("winners") or {})
+
+    @property
+    def stop_reason(self) -> str | None:
+        return self.final.get("stop_reason")
+
+    @property
+    def scores(self) -> dict:
+        def hv(e, part):
+            s = e.get(f"{part}_score")
+            return s.get("hv") if s else None
+
+        out = {}
+        for label, e in (self.final.get("programs") or {}).items():
+            iv = e.get("validation_interval")
+            out[label] = {"search_hv": hv(e, "search"), "validation_hv": hv(e, "validation"),
+                          "validation_interval": (iv["lo"], iv["hi"]) if iv else None,
+                          "heldout_hv": hv(e, "heldout")}
+        return out
+
+    @property
+    def final_json(self) -> Path:
+        return self.run_dir / "final.json"
+
+    @property
+    def report(self) -> Path:
+        return self.run_dir / "report.md"
+
+    @property
+    def best(self) -> Path | None:
+        """``best.tts``, the selected program (None when nothing was selected)."""
+        p = self.run_dir / "best.tts"
+        return p if p.is_file() else None
+
+    @property
+    def failed(self) -> bool:
+        """The run stopped on repeated proposer failures (``tts-dsl discover`` exits 1)."""
+        return str(self.stop_reason or "").startswith("proposer error")
+
+    def selection_line(self) -> str | None:
+        """The winner and its scores, as ``tts-dsl discover`` prints them."""
+        sel = self.selected
+        if not sel:
+            return None
+        e = self.final["programs"][sel]
+        line = f"selected {sel} ({self.final['rule']} rule): search hv {e['search_score']['hv']:.3f}"
+        if e.get("validation_score"):
+            iv = e["validation_interval"]
+            line += f", validation hv {e['validation_score']['hv']:.3f} [{iv['lo']:.2f}, {iv['hi']:.2f}]"
+        if "beats_every_seed" in e:
+            line += ("; beats every seed program significantly" if e["beats_every_seed"] else
+                     "; does not beat every seed program significantly")
+        return line
+
+    def summary(self) -> str:
+        """What ``tts-dsl discover`` prints at the end (stdout)."""
+        lines = [f"{self.final['rounds']} round(s), {self.final['valid']} valid; stopped: {self.stop_reason}"]
+        sel = self.selection_line()
+        if sel:
+            lines.append(sel)
+        lines.append(f"report: {self.report}; best program: {self.run_dir / 'best.tts'}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        sc = self.scores.get(self.selected) or {}
+        hv = "".join(f", {k[:-3]} hv {sc[k]:.3f}" for k in ("search_hv", "validation_hv") if sc.get(k) is not None)
+        return (f"<DiscoveryResult {self.run_dir}: selected {self.selected}{hv}; "
+                f"{self.final.get('rounds')} rounds, {self.final.get('valid')} valid>")
+
+
+def discovery_config(config, overrides: dict | None = None):
+    """A :class:`tts_dsl.discovery.DiscoverConfig` from a TOML file's path, a dict of its
+    tables (relative paths against the current directory) or a config, with the non-None
+    ``overrides`` (``max_rounds``, ``jobs``, ...) applied. Raises
+    :class:`tts_dsl.discovery.ConfigError` with the messages of ``tts-dsl discover``."""
+    import copy
+
+    from .discovery.config import DiscoverConfig, config_from_dict, load_config
+
+    if isinstance(config, DiscoverConfig):
+        cfg = copy.deepcopy(config)
+    elif isinstance(config, dict):
+        cfg = config_from_dict(config)
+    else:
+        cfg = load_config(config)
+    for k, v in (overrides or {}).items():
+        if v is not None:
+            setattr(cfg, k, v)
+    return cfg
+
+
+def open_discovery(config=None, resume: str | Path | None = None, out: str | Path | None = None,
+                   overrides: dict | None = None, log=None, **kw):
+    """The :class:`tts_dsl.discovery.Discovery` ``tts-dsl discover`` runs: a new run from
+    ``config`` (see :func:`discovery_config`) in ``out`` (default: the config's ``run.out``),
+    or the run in ``resume`` continued, with ``overrides``. Raises ValueError for both or
+    neither, FileExistsError for an ``out`` that holds a run, FileNotFoundError for a
+    ``resume`` that does not, ConfigError for a bad config."""
+    from .discovery.loop import Discovery
+
+    if (config is None) == (resume is None):
+        raise ValueError("give exactly one of a config (a new run) or resume=DIR (continue a run)")
+    if resume is not None:
+        return Discovery.resume(resume, overrides, log=log, **kw)
+    cfg = discovery_config(config, overrides)
+    return Discovery.start(cfg, Path(out) if out else cfg.path(cfg.out), log=log, **kw)
+
+
+def discover(config=None, *, resume: str | Path | None = None, out: str | Path | None = None,
+             max_rounds: int | None = None, max_wall_s: float | None = None, max_llm_calls: int | None = None,
+             max_usd: float | None = None, jobs: int | None = None, parallel: int | None = None, log=None,
+             proposer=None, executor=None) -> DiscoveryResult:
+    """``tts-dsl discover`` from Python: propose, validate, evaluate and select controllers
+    (docs/discovery.md); returns a :class:`DiscoveryResult` (the run directory, the selected
+    program and the winners, their scores, ``final.json`` and ``report.md``).
+
+    ``config``: a TOML config's path (relative paths in it against its directory), a dict of
+    its tables, or a :class:`tts_dsl.discovery.DiscoverConfig`; the run goes to ``out``
+    (default: the config's ``run.out``). ``resume=DIR`` instead continues the run in DIR
+    after its last complete record (as ``--resume``). ``max_rounds``, ``max_wall_s``,
+    ``max_llm_calls``, ``max_usd``, ``jobs`` and ``parallel`` override the config as the
+    CLI's options do. Evaluation is parallel by default: ``jobs`` worker processes, else
+    the config's ``[evaluation] jobs``, else all cores. ``log``: a callable that takes each
+    progress line (default: silent; ``log=print`` shows them). ``proposer``/``executor``:
+    objects used instead of the configured ones.
+
+    Raises what the CLI reports as errors: ValueError for both or neither of ``config`` and
+    ``resume``, :class:`tts_dsl.discovery.ConfigError` for a bad config, FileExistsError
+    for an ``out`` that already holds a run, FileNotFoundError for a ``resume`` without one,
+    :class:`tts_dsl.discovery.proposers.ProposerError` when the pre-flight check fails
+    (nothing was evaluated) or when repeated proposer failures stopped the run (then
+    ``ex.result`` is the :class:`DiscoveryResult`). Ctrl-C raises KeyboardInterrupt; the
+    records so far are kept, and ``discover(resume=run_dir)`` continues."""
+    from .discovery.proposers import ProposerError
+
+    overrides = {"max_rounds": max_rounds, "max_wall_s": max_wall_s, "max_llm_calls": max_llm_calls,
+                 "max_usd": max_usd, "jobs": jobs, "parallel": parallel}
+    d = open_discovery(config, resume, out, overrides, log, proposer=proposer, executor=executor)
+    try:
+        final = d.run()
+    except ProposerError as ex:  # the pre-flight check
+        raise ProposerError(preflight_message(ex), fatal=True) from None
+    res = DiscoveryResult(d.archive.root, final)
+    if res.failed:
+        err = ProposerError(f"the run stopped on a proposer failure: {res.stop_reason}", fatal=True)
+        err.result = res
+        raise err
+    return res
+
+
+def preflight_message(ex: Exception) -> str:
+    """A failed pre-flight check (``d.run()`` raised ProposerError before any evaluation)."""
+    return f"{ex}; nothing was evaluated"
+
+
 def shipped_programs() -> Path | None:
     """The directory of the shipped ``.tts`` programs: inside the installed package (wheel)
     or in the checkout; None if neither is present."""
@@ -506,7 +679,7 @@ __all__ = [
     "parse", "check", "load", "compile", "open_store", "evaluate", "evaluate_one", "read_source",
     "check_report", "prove", "schedule_table", "format_source", "language_reference", "vocabulary", "default_beta", "trace",
     "compare_report", "shipped_programs", "find_program", "program_summary", "sweep", "compare",
-    "compare_configs", "choose_baseline",
+    "compare_configs", "choose_baseline", "discover", "DiscoveryResult", "discovery_config", "open_discovery",
     "CheckedProgram", "Executable", "EvalResult", "Store", "StoreError", "Diagnostic", "DiagnosticsError",
     "Limits", "Binding", "list_models", "list_datasets",
 ]

@@ -3,8 +3,6 @@ command, offline evolution, or a recorded replay); see docs/discovery.md."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from .common import UserError, terminal_safe
@@ -33,7 +31,8 @@ def discover(config_path, resume_dir, out, max_rounds, max_wall_s, max_llm_calls
     Start with --config FILE; continue an interrupted run with --resume DIR. Writes
     every candidate to DIR/candidates.jsonl and ends with DIR/report.md and DIR/best.tts.
     """
-    from ..discovery.config import ConfigError, load_config
+    from ..api import DiscoveryResult, discovery_config, open_discovery, preflight_message
+    from ..discovery.config import ConfigError
     from ..discovery.loop import Discovery
 
     if bool(config_path) == bool(resume_dir):
@@ -42,29 +41,18 @@ def discover(config_path, resume_dir, out, max_rounds, max_wall_s, max_llm_calls
                  "max_usd": max_usd, "jobs": jobs, "parallel": parallel}
     log = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
     try:
-        if resume_dir:
-            try:
-                d = Discovery.resume(resume_dir, overrides, log=log)
-            except FileNotFoundError as ex:
-                raise UserError(str(ex)) from None
-        else:
-            cfg = load_config(config_path)
-            for k, v in overrides.items():
-                if v is not None:
-                    setattr(cfg, k, v)
-            target = Path(out) if out else cfg.path(cfg.out)
-            if print_prompt:
-                import tempfile
+        if print_prompt and config_path:
+            import tempfile
 
-                with tempfile.TemporaryDirectory() as tmp:
-                    d = Discovery(cfg, tmp, log=log)
-                    d.setup()
-                    click.echo(d.open_round(0, []).prompt)
-                return
-            try:
-                d = Discovery.start(cfg, target, log=log)
-            except FileExistsError as ex:
-                raise UserError(str(ex)) from None
+            with tempfile.TemporaryDirectory() as tmp:
+                d = Discovery(discovery_config(config_path, overrides), tmp, log=log)
+                d.setup()
+                click.echo(d.open_round(0, []).prompt)
+            return
+        try:
+            d = open_discovery(config_path, resume_dir, out, overrides, log)
+        except (FileNotFoundError, FileExistsError) as ex:
+            raise UserError(str(ex)) from None
     except ConfigError as ex:
         raise UserError(f"config: {ex}") from None
     from ..discovery.proposers import ProposerError
@@ -72,28 +60,16 @@ def discover(config_path, resume_dir, out, max_rounds, max_wall_s, max_llm_calls
     try:
         final = d.run()
     except ProposerError as ex:  # the pre-flight check: nothing was evaluated
-        raise UserError(f"{ex}; nothing was evaluated") from None
+        raise UserError(preflight_message(ex)) from None
     except KeyboardInterrupt:
         click.echo(f"interrupted; continue with: tts-dsl discover --resume {d.archive.root}", err=True)
         raise SystemExit(130) from None
     except ConfigError as ex:
         raise UserError(f"config: {ex}") from None
-    root = d.archive.root
-    click.echo(f"{final['rounds']} round(s), {final['valid']} valid; stopped: {final['stop_reason']}")
-    sel = final.get("selected")
-    if sel:
-        e = final["programs"][sel]
-        line = f"selected {sel} ({final['rule']} rule): search hv {e['search_score']['hv']:.3f}"
-        if e.get("validation_score"):
-            iv = e["validation_interval"]
-            line += f", validation hv {e['validation_score']['hv']:.3f} [{iv['lo']:.2f}, {iv['hi']:.2f}]"
-        if "beats_every_seed" in e:
-            line += ("; beats every seed program significantly" if e["beats_every_seed"] else
-                     "; does not beat every seed program significantly")
-        click.echo(line)
-    click.echo(f"report: {root / 'report.md'}; best program: {root / 'best.tts'}")
-    if str(final.get("stop_reason") or "").startswith("proposer error"):
-        click.echo(terminal_safe(f"error: the run stopped on a proposer failure: {final['stop_reason']}"), err=True)
+    res = DiscoveryResult(d.archive.root, final)
+    click.echo(res.summary())
+    if res.failed:
+        click.echo(terminal_safe(f"error: the run stopped on a proposer failure: {res.stop_reason}"), err=True)
         raise SystemExit(1)
 
 

@@ -12,6 +12,11 @@ What goes where (see docs/cluster.md):
   task with :func:`~tts_dsl.evaluation.sweep.run_task`, the very function the local
   executor runs, so the rows are identical to the digit whatever the number of workers.
 - Rows stream back as they finish (``progress(1)`` per row) and are placed by task index.
+- Ctrl-C, as with ``local``: the first submits nothing more, waits for the running tasks
+  and raises :class:`~tts_dsl.evaluation.sweep.Interrupted` with the rows finished so far;
+  a second kills the private Ray (head processes and workers) and exits at once (130).
+  SIGTERM (:class:`~tts_dsl.evaluation.sweep.Terminated`) cancels the running tasks; Ray's
+  own processes are shut down when the process exits.
 - A worker or node that dies has its in-flight tasks resubmitted (at most
   ``max_attempts`` times each); a task's slot is filled once, by its first completed
   attempt, so nothing is counted twice. An exception raised *inside* a task is a bug
@@ -26,16 +31,18 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import socket
 import traceback
 from collections import OrderedDict
+from contextlib import contextmanager
 from typing import Callable
 
 import ray
 from ray import exceptions as rex
 
 from .executors import ExecutorError
-from .sweep import Task, run_task
+from .sweep import Interrupted, SecondInterrupt, Task, Terminated, descendants, run_task, say_waiting
 
 # A worker keeps this many stores unpickled (a real AIME store is ~0.3 MB pickled).
 _WORKER_CACHE_SIZE = 16
@@ -106,6 +113,58 @@ _INFRA_ERRORS = tuple(
 )
 
 
+def _cancel(inflight: dict, force: bool = False) -> None:
+    for ref in inflight:
+        try:
+            ray.cancel(ref, force=force)
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+
+
+@contextmanager
+def _keep_sigterm_handler():
+    """``ray.init`` installs Ray's own SIGTERM handler (a crash report, exit 15) over the
+    caller's: put back a Python handler (the CLI's, which raises
+    :class:`~tts_dsl.evaluation.sweep.Terminated` so that SIGTERM exits 143, cleanly)."""
+    import threading
+
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.getsignal(signal.SIGTERM) if main else None
+    try:
+        yield
+    finally:
+        if callable(old):
+            signal.signal(signal.SIGTERM, old)
+
+
+class _SigtermAsInterrupt:
+    """While Ray waits, a SIGTERM handled by an exception (the CLI's
+    :class:`~tts_dsl.evaluation.sweep.Terminated`) must come as KeyboardInterrupt: Ray's
+    wait turns only that into an exception of its own (any other one raised by a signal
+    handler becomes a SystemError). ``seen`` tells the two apart afterwards; the map then
+    raises Terminated. A default SIGTERM (no Python handler) is left alone."""
+
+    def __init__(self):
+        self.seen = False
+        self.old = None
+
+    def __enter__(self):
+        import threading
+
+        if threading.current_thread() is threading.main_thread() and callable(signal.getsignal(signal.SIGTERM)):
+            self.old = signal.signal(signal.SIGTERM, self._term)
+        return self
+
+    def _term(self, signum, frame):
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            signal.signal(signal.SIGTERM, self.old)
+        return False
+
+
 def _probe(address: str, timeout: float = 5.0) -> None:
     """Ray waits (for minutes) on an address where no head listens: fail fast instead."""
     if address == "auto":
@@ -128,8 +187,8 @@ class RayExecutor:
     (default: all cores), on first use; ``address="auto"`` joins the cluster already
     running on this machine; ``"HOST:PORT"`` joins a cluster's head (``ray://HOST:10001``
     goes through Ray Client). If this process already runs Ray (``ray.is_initialized()``),
-    that session is used as is. With an existing cluster, ``jobs`` caps the number of
-    tasks in flight (default: no cap; Ray schedules one task per CPU).
+    that session is used as is. ``jobs`` caps the number of tasks in flight (default: the
+    cluster's CPUs, one task per CPU).
     """
 
     name = "ray"
@@ -166,11 +225,12 @@ class RayExecutor:
                       _node_ip_address="127.0.0.1")
         else:
             kw.update(address=self.address)
-        try:
-            ray.init(**kw)
-        except (ConnectionError, RuntimeError, ValueError) as ex:
-            where = "a local Ray instance" if self.address is None else f"the Ray cluster at {self.address}"
-            raise RayExecutorError(f"cannot start or reach {where}: {ex}") from None
+        with _keep_sigterm_handler():
+            try:
+                ray.init(**kw)
+            except (ConnectionError, RuntimeError, ValueError) as ex:
+                where = "a local Ray instance" if self.address is None else f"the Ray cluster at {self.address}"
+                raise RayExecutorError(f"cannot start or reach {where}: {ex}") from None
         self._started = True
 
     def close(self) -> None:
@@ -205,53 +265,102 @@ class RayExecutor:
         tasks = list(tasks)
         if not tasks:
             return []
-        self._connect()
-        boxes = self._ship(tasks)
-        cap = self.jobs if (self.jobs and not self._started_privately()) else len(tasks)
         results: list = [None] * len(tasks)
+        inflight: dict = {}  # ObjectRef -> task index
+        sigterm = _SigtermAsInterrupt()
+        try:
+            with sigterm:
+                try:
+                    self._connect()
+                    self._run(tasks, self._ship(tasks), results, inflight, progress)
+                except KeyboardInterrupt:  # the first Ctrl-C: nothing more starts; the running tasks finish
+                    if sigterm.seen:
+                        raise
+                    self._finish_running(inflight, results)
+                    raise Interrupted(results) from None
+        except BaseException:
+            _cancel(inflight)  # an error or SIGTERM: leave nothing running on the cluster
+            if sigterm.seen:
+                raise Terminated() from None
+            raise
+        return results
+
+    def _run(self, tasks: list[Task], boxes: list, results: list, inflight: dict, progress) -> None:
         done = [False] * len(tasks)
         attempts = [0] * len(tasks)
         queue = list(reversed(range(len(tasks))))  # indices still to submit; pop() gives task order
-        inflight: dict = {}  # ObjectRef -> task index
         remaining = len(tasks)
-        try:
-            while remaining:
-                while queue and len(inflight) < cap:
-                    i = queue.pop()
-                    attempts[i] += 1
-                    inflight[_remote_evaluate.remote(tasks[i], boxes[i])] = i
+        while remaining:
+            cap = self._capacity()
+            while queue and len(inflight) < cap:
+                i = queue.pop()
+                attempts[i] += 1
+                inflight[_remote_evaluate.remote(tasks[i], boxes[i])] = i
+            ready, _ = ray.wait(list(inflight), num_returns=1)
+            for ref in ready:
+                i = inflight[ref]
+                try:
+                    row = ray.get(ref)
+                except rex.RayTaskError as ex:  # raised outside run_task (e.g. fetching the store)
+                    raise ex.as_instanceof_cause() from None
+                except _INFRA_ERRORS as ex:  # the worker or node died: resubmit, bounded
+                    del inflight[ref]
+                    if attempts[i] >= self.max_attempts:
+                        raise RayExecutorError(
+                            f"task {i} ({tasks[i].file} on {tasks[i].store.label}, beta={tasks[i].beta}) "
+                            f"failed {attempts[i]} times: {type(ex).__name__}: {ex}") from None
+                    self.retried += 1
+                    queue.append(i)  # next to go
+                    continue
+                del inflight[ref]  # only now: a Ctrl-C during the get still finds it in flight
+                if isinstance(row, _Failure):  # an exception inside run_task: a bug, not a retry
+                    raise row.rebuild()
+                if done[i]:  # cannot happen (one attempt in flight per task); never count twice
+                    continue
+                results[i] = row
+                done[i] = True
+                remaining -= 1
+                if progress:
+                    progress(1)
+
+    def _capacity(self) -> int:
+        """Tasks in flight at once: ``jobs``, else the cluster's CPUs (read again as tasks finish,
+        so nodes that join are used). Only running tasks are in flight: the queue stays here,
+        where a Ctrl-C can drop it."""
+        if self.jobs:
+            return self.jobs
+        return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+    def _finish_running(self, inflight: dict, results: list) -> None:
+        """After a first Ctrl-C: wait for the tasks in flight and keep their rows (a task that
+        fails now is left out); a second Ctrl-C stops everything at once."""
+        with SecondInterrupt(lambda: self._kill_now(inflight)):
+            say_waiting(len(inflight))
+            while inflight:
                 ready, _ = ray.wait(list(inflight), num_returns=1)
                 for ref in ready:
                     i = inflight.pop(ref)
                     try:
                         row = ray.get(ref)
-                    except rex.RayTaskError as ex:  # raised outside run_task (e.g. fetching the store)
-                        raise ex.as_instanceof_cause() from None
-                    except _INFRA_ERRORS as ex:  # the worker or node died: resubmit, bounded
-                        if attempts[i] >= self.max_attempts:
-                            raise RayExecutorError(
-                                f"task {i} ({tasks[i].file} on {tasks[i].store.label}, beta={tasks[i].beta}) "
-                                f"failed {attempts[i]} times: {type(ex).__name__}: {ex}") from None
-                        self.retried += 1
-                        queue.append(i)  # next to go
+                    except Exception:  # noqa: BLE001 - a task that failed while stopping: left out
                         continue
-                    if isinstance(row, _Failure):  # an exception inside run_task: a bug, not a retry
-                        raise row.rebuild()
-                    if done[i]:  # cannot happen (one attempt in flight per task); never count twice
-                        continue
-                    results[i] = row
-                    done[i] = True
-                    remaining -= 1
-                    if progress:
-                        progress(1)
-        except BaseException:
-            for ref in inflight:  # an error or Ctrl-C: leave nothing running on the cluster
-                try:
-                    ray.cancel(ref)
-                except Exception:  # noqa: BLE001 - best effort
-                    pass
-            raise
-        return results
+                    if not isinstance(row, _Failure):
+                        results[i] = row
+
+    def _kill_now(self, inflight: dict) -> None:
+        """The second Ctrl-C, just before the process exits: a private Ray dies with it (its
+        head processes and workers, which ``os._exit`` would leave behind); on a shared
+        cluster only this run's tasks are cancelled."""
+        if not self._started_privately():
+            _cancel(inflight, force=True)
+            return
+        for pid, cmd in descendants(os.getpid()).items():  # gcs_server, raylet, agents, ray:: workers
+            if "ray" not in cmd.lower():
+                continue
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def _started_privately(self) -> bool:
         return self._started and self.address is None

@@ -195,13 +195,39 @@ def _kill_workers(pool) -> None:
             pass
 
 
-class _SecondInterrupt:
-    """While the running tasks finish after a first Ctrl-C, a second one kills the workers
-    and exits at once (status 130). Only the main thread can handle signals; elsewhere this
-    does nothing."""
+def descendants(root: int) -> dict[int, str]:
+    """Every live process under ``root`` (children, their children, ...): pid -> command
+    line, read from /proc (empty where there is no /proc)."""
+    from pathlib import Path
 
-    def __init__(self, pool=None):
-        self.pool = pool
+    kids: dict[int, list] = {}
+    proc = Path("/proc")
+    for d in (proc.iterdir() if proc.is_dir() else ()):
+        if not d.name.isdigit():
+            continue
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z":
+            kids.setdefault(int(fields[1]), []).append((int(d.name), cmd))
+    out: dict[int, str] = {}
+    stack = [root]
+    while stack:
+        for pid, cmd in kids.get(stack.pop(), []):
+            out[pid] = cmd
+            stack.append(pid)
+    return out
+
+
+class SecondInterrupt:
+    """While the running tasks finish after a first Ctrl-C, a second one calls ``kill`` (the
+    executor's way to stop its workers now) and exits at once (status 130). Only the main
+    thread can handle signals; elsewhere this does nothing."""
+
+    def __init__(self, kill: Callable[[], None] | None = None):
+        self.kill = kill
         self.old = None
 
     def __enter__(self):
@@ -215,9 +241,9 @@ class _SecondInterrupt:
     def _now(self, signum, frame):
         import sys
 
-        if self.pool is not None:
-            _kill_workers(self.pool)
         try:
+            if self.kill is not None:
+                self.kill()
             sys.stderr.write("interrupted again: quitting now\n")
             sys.stderr.flush()
         finally:
@@ -229,6 +255,11 @@ class _SecondInterrupt:
         if self.old is not None:
             signal.signal(signal.SIGINT, self.old)
         return False
+
+
+def say_waiting(running: int) -> None:
+    """What the first Ctrl-C of a sweep says, whichever executor runs it."""
+    _say(f"interrupted: cancelled the queued tasks, waiting for {running} running (Ctrl-C again to quit now)")
 
 
 def _say(msg: str) -> None:
@@ -268,11 +299,9 @@ class LocalExecutor:
                     if progress:
                         progress(1)
             except KeyboardInterrupt:
-                with _SecondInterrupt(pool):
+                with SecondInterrupt(lambda: _kill_workers(pool)):
                     running = [f for f in futs if not f.cancel()]
-                    pending = [f for f in running if not f.done()]
-                    _say(f"interrupted: cancelled the queued tasks, waiting for {len(pending)} running "
-                         f"(Ctrl-C again to quit now)")
+                    say_waiting(sum(1 for f in running if not f.done()))
                     for f in running:
                         try:
                             results[futs[f]] = f.result()
