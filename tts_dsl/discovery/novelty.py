@@ -19,10 +19,10 @@ The knob search is cheap and bounded: it starts from the seed program's own valu
 point's beta and does coordinate descent over its params (every int of a range of at most
 33 values, else the current value +-6 and a geometric grid of 16 values; floats: an 11-point
 grid plus +-1/20, 1/40, 1/80 of the range around the current value), ranking knob values on
-a prefix of the episodes (one block of questions per store) by (mismatched episodes, mean
-|log cost ratio|); a knob setting with no mismatch on the prefix is run on every episode
+a prefix of the episodes (one block of questions per store, first seed) by (mismatched episodes, mean
+|log cost ratio|); a knob setting within the tolerance on the prefix is run on every episode
 (stopping at the first block past the tolerance). At most ``max_evals`` prefix evaluations
-and 3 passes per (seed program, point); a seed program that has already failed more than
+and 2 passes per (seed program, point); a seed program that has already failed more than
 20% of the points is dropped. Evaluations are memoised per (seed program, knob values), so
 the checks of many candidates share their work.
 
@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 POINT_TOLERANCE = 0.01  # a point matches when at most this share of episodes differ
 VARIANT_SHARE = 0.8  # a variant: at least this share of the points match one seed program
 BLOCK = 5  # questions per block (the prefix is block 0 of every store)
-MAX_EVALS = 80  # prefix evaluations per (seed program, point)
-PASSES = 3
+MAX_EVALS = 48  # prefix evaluations per (seed program, point)
+PASSES = 2
 
 
 class _Abort(Exception):
@@ -52,7 +52,7 @@ class ScreenSet:
 
     stores: list
     seeds: tuple
-    chunks: list = field(default_factory=list)  # (store index, question indices), block-major
+    chunks: list = field(default_factory=list)  # (store index, question indices, seed)
 
     def __post_init__(self):
         blocks = []
@@ -60,20 +60,22 @@ class ScreenSet:
             q = list(range(len(st.questions))) if qs is None else [int(x) for x in qs]
             blocks.append([q[j:j + BLOCK] for j in range(0, len(q), BLOCK)])
         depth = max((len(b) for b in blocks), default=0)
-        self.chunks = [(i, blocks[i][j]) for j in range(depth) for i in range(len(blocks)) if j < len(blocks[i])]
+        # the first seed on every block of every store first (block-major), then the other seeds
+        first = [(i, blocks[i][j]) for j in range(depth) for i in range(len(blocks)) if j < len(blocks[i])]
+        self.chunks = [(i, q, s) for s in self.seeds for i, q in first]
 
     @property
     def prefix_chunks(self) -> int:
-        """The prefix knob values are ranked on: the first block of every store."""
+        """The prefix knob values are ranked on: the first block of every store, first seed."""
         return min(len(self.stores), len(self.chunks))
 
     @property
     def prefix_episodes(self) -> int:
-        return sum(len(q) for _, q in self.chunks[:self.prefix_chunks]) * len(self.seeds)
+        return sum(len(q) for _, q, _s in self.chunks[:self.prefix_chunks])
 
     @property
     def episodes(self) -> int:
-        return sum(len(q) for _, q in self.chunks) * len(self.seeds)
+        return sum(len(q) for _, q, _s in self.chunks)
 
 
 def _same(a, b) -> bool:
@@ -113,17 +115,17 @@ class _Runs:
         while len(self.chunks) < n and not self.error:
             if self.exe is None:
                 self.exe = self.make_exe()
-            si, qs = screen.chunks[len(self.chunks)]
+            si, qs, seed = screen.chunks[len(self.chunks)]
             out: list = []
 
             def tracer(q, s, ev, ans, cost, why, out=out):
                 out.append((ans if why != "error" else ("<error>",), cost))
 
-            res = run(self.exe, screen.stores[si][1], screen.seeds, limits, questions=qs, keep_episodes=False,
+            res = run(self.exe, screen.stores[si][1], (seed,), limits, questions=qs, keep_episodes=False,
                       tracer=tracer)
             if res.error is not None:
                 self.error = True
-                out += [(("<error>",), None)] * (len(qs) * len(screen.seeds) - len(out))
+                out += [(("<error>",), None)] * (len(qs) - len(out))
             self.chunks.append(out)
             if stop is not None and stop(self.flat(len(self.chunks))):
                 break
