@@ -81,8 +81,7 @@ def test_first_finish_with_another_schedule_is_a_variant(checker):
     near = v["nearest"]
     assert near["matched"] == near["points"] == len(BETAS)
     # the knob values found are the variant's own schedule at each beta
-    assert [r["knobs"]["width" if "width" in r["knobs"] else "n"] for r in near["per_point"]] == \
-        [round(3 + 20 * b) for b in BETAS]
+    assert [r["knobs"]["n"] for r in near["per_point"]] == [round(3 + 20 * b) for b in BETAS]
     assert all(r["mismatch"] <= 0.01 for r in near["per_point"])
     assert describe(v).startswith("variant of first_finish")
 

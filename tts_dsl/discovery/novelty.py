@@ -247,17 +247,24 @@ class NoveltyChecker:
         if best is None:
             return {"matched": False, "knobs": start, "mismatch": None, "prefix_mismatch": None}
         evals, tried = 1, {tuple(sorted(start.items()))}
+        pre = max(1, self.screen.prefix_episodes)
+        seen_full: list = []  # (mismatches, episodes compared) of settings that passed the prefix
 
-        def full_if_close(k, s):
-            if s[0] <= allowed:
-                mis, n = self._full(seed, k, target)
-                if n == len(target) and mis <= allowed:
-                    return mis
-            return None
+        def settle(k, s):
+            """A setting within the tolerance on the prefix is run on every episode: the
+            match, or its score with the full run's mismatches added (so another setting
+            that ties on the prefix can still win)."""
+            if s[0] > allowed:
+                return None, s
+            mis, n = self._full(seed, k, target)
+            if n == len(target) and mis <= allowed:
+                return {"matched": True, "knobs": k, "mismatch": mis / len(target), "prefix_mismatch": s[0] / pre}, s
+            seen_full.append((mis, n))
+            return None, (s[0] + mis, s[1])
 
-        mis = full_if_close(best_k, best)
-        if mis is not None:
-            return {"matched": True, "knobs": best_k, "mismatch": mis / len(target), "prefix_mismatch": 0.0}
+        got, best = settle(best_k, best)
+        if got is not None:
+            return got
         for _ in range(PASSES):
             improved = False
             for p in seed.checked.params:
@@ -272,15 +279,18 @@ class NoveltyChecker:
                     s = self._score(seed, k, target)
                     evals += 1
                     if s is not None and s < best:
-                        best_k, best, improved = k, s, True
-                        mis = full_if_close(best_k, best)
-                        if mis is not None:
-                            return {"matched": True, "knobs": best_k, "mismatch": mis / len(target),
-                                    "prefix_mismatch": best[0] / max(1, self.screen.prefix_episodes)}
+                        got, s = settle(k, s)
+                        if got is not None:
+                            return got
+                        if s < best:
+                            best_k, best, improved = k, s, True
             if not improved or evals >= self.max_evals:
                 break
-        return {"matched": False, "knobs": best_k, "prefix_mismatch": best[0] / max(1, self.screen.prefix_episodes),
-                "mismatch": None}
+        raw = self._score(seed, best_k, target)  # memoised: the prefix alone, without full-run mismatches
+        out = {"matched": False, "knobs": best_k, "prefix_mismatch": raw[0] / pre if raw else None, "mismatch": None}
+        if seen_full:  # settings equal on the prefix but not on every episode
+            out["full_runs"] = [list(x) for x in seen_full[:5]]
+        return out
 
     # ------------------------------------------------------------ verdict
     def check(self, source: str, label: str = "candidate", prefer: list | None = None) -> dict:

@@ -454,7 +454,7 @@ class EvolveProposer(Proposer):
         """Repair the loop's rejection by its diagnostic: revert the last operator (smoke,
         sweep), repair at the span (schedule, check), or stack one more operator (dedupe).
         None if there is nothing to repair (the caller then proposes afresh)."""
-        from ..repair import MUTATE, MUTATE_CODES, REVERT, repair
+        from ..repair import MUTATE, REVERT, repair
 
         chain = self._chains.get(ctx.round)
         prev, diags = self._last(messages, ctx)
@@ -474,10 +474,15 @@ class EvolveProposer(Proposer):
         # (it must pass the smoke stage, and after a duplicate it must behave differently
         # from the rejected program there), so the loop gets a repair that can pass
         precheck = code in PRECHECK_CODES and bool(getattr(ctx, "smoke", None))
-        before = None
-        if precheck and code in MUTATE_CODES:
-            pc = self._check(("t", prev), prev)
-            before = self._smoke(pc, ctx)[1] if pc is not None else None
+        seen = set()  # smoke behaviours a repair must not have: the rejected program's, its
+        if precheck:  # parent's and donor's, and the program it duplicated
+            dup = str((((getattr(ctx, "last", None) or {}).get("validation") or {}).get("duplicate_of") or "")).split()
+            others = [prev, pa["source"]] + ([pb["source"]] if pb is not None else [])
+            others += [p["source"] for p in ctx.pool if dup and p.get("id") == dup[-1] and p.get("source")]
+            for src in others:
+                pc = self._check(("t", src), src)
+                if pc is not None:
+                    seen.add(self._smoke(pc, ctx)[1])
         for _ in range(max(1, self.cfg.tries // 4) * (3 if precheck else 1)):
             ops = [dict(s) for s in chain["steps"]]
             texts = list(chain["texts"])
@@ -512,7 +517,7 @@ class EvolveProposer(Proposer):
             if live and self._is_new(cur, ctx):
                 if precheck:
                     errs, beh = self._smoke(cur, ctx)
-                    if errs or (before is not None and beh == before):
+                    if errs or beh in seen:
                         continue
                 return self._reply(ctx, text, base, pa, pb, ops, {"repair_of": code, "prechecked": precheck}, texts)
         return None
