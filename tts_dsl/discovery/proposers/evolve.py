@@ -470,9 +470,9 @@ class EvolveProposer(Proposer):
         got = repair(prev, d, rng, self.library, donor)
         if got is None:
             return None
-        # smoke and dedupe rejections: each try is checked here first on the smoke store
-        # (it must pass the smoke stage, and after a duplicate it must behave differently
-        # from the rejected program there), so the loop gets a repair that can pass
+        # smoke and dedupe rejections: each try is checked here first on the smoke store (it
+        # must pass the smoke stage and behave there unlike the rejected program, its parent,
+        # its donor and the program it duplicated), so the loop gets a repair that can pass
         precheck = code in PRECHECK_CODES and bool(getattr(ctx, "smoke", None))
         seen = set()  # smoke behaviours a repair must not have: the rejected program's, its
         if precheck:  # parent's and donor's, and the program it duplicated
