@@ -197,9 +197,11 @@ class NoveltyChecker:
             self._memo[key] = _Runs(make)
         return self._memo[key]
 
-    def candidate_points(self, checked, key) -> list:
-        """The candidate's outcomes per point: [(beta, outcomes on every episode)]."""
+    def candidate_points(self, checked) -> list:
+        """The candidate's outcomes per point: [(beta, outcomes on every episode)] (memoised by
+        its source text)."""
         betas = self.betas if checked.uses_beta else [None]
+        key = checked.source
         n = len(self.screen.chunks)
         return [(b, self._runs(("cand", key, b), checked, b, None).upto(self.screen, n, self.limits)) for b in betas]
 
@@ -301,7 +303,7 @@ class NoveltyChecker:
         t0 = time.perf_counter()
         ev0 = self.evaluations
         checked = check(source, f"{label}.tts")
-        points = self.candidate_points(checked, label)
+        points = self.candidate_points(checked)
         n = len(points)
         need = math.ceil(self.share * n - 1e-9)
         order = sorted(self.seeds, key=lambda s: (0 if prefer and s.id in prefer else 1,
