@@ -118,7 +118,11 @@ class DiscoverConfig:
 SPLIT_DEFAULTS = {"kind": "questions", "validation_fraction": 1 / 3, "folds": 5, "validation_fold": 0, "seed": 0,
                   "holdout_models": []}
 SCORE_DEFAULTS = {"window": None, "extend": "none"}
-SELECT_DEFAULTS = {"require_significant": False, "bootstrap": 1000, "seed": 0}
+SELECT_DEFAULTS = {"require_significant": False, "bootstrap": 1000, "seed": 0,
+                   # the behavioural novelty check (novelty.py): verdicts for the winners, and with
+                   # require_novel the best candidate that is not a schedule variant of a seed program
+                   "require_novel": False, "novelty": True, "novelty_seeds": 3, "novelty_candidates": 25,
+                   "novelty_max_s": 600}
 SELECT_RULES = ("frontier", "hv", "accuracy")  # "hv" is a synonym of "frontier"
 
 
@@ -169,6 +173,13 @@ def _split_score_select(cfg: "DiscoverConfig", split, score, select) -> None:
     se = {**SELECT_DEFAULTS, **se}
     if not isinstance(se["require_significant"], bool):
         raise ConfigError("[select] require_significant must be true or false")
+    for k in ("require_novel", "novelty"):
+        if not isinstance(se[k], bool):
+            raise ConfigError(f"[select] {k} must be true or false")
+    for k, lo in (("novelty_seeds", 1), ("novelty_candidates", 1), ("novelty_max_s", 0)):
+        if isinstance(se[k], bool) or not isinstance(se[k], (int, float)) or se[k] < lo \
+                or (k != "novelty_max_s" and not isinstance(se[k], int)):
+            raise ConfigError(f"[select] {k} must be {'an integer' if k != 'novelty_max_s' else 'a number'} >= {lo}")
     if isinstance(se["bootstrap"], bool) or not isinstance(se["bootstrap"], int) or se["bootstrap"] < 100:
         raise ConfigError("[select] bootstrap must be an integer >= 100 (resamples of the questions)")
     cfg.split, cfg.score, cfg.selection = sp, sc, se

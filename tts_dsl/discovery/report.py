@@ -121,23 +121,108 @@ def _split_and_scoring(disc) -> tuple[Split, Scoring]:
     return split, scoring
 
 
+class Novelty:
+    """Novelty verdicts (:mod:`.novelty`) for candidates, memoised, within the run's bounds:
+    at most ``select.novelty_candidates`` candidates and ``select.novelty_max_s`` seconds
+    (a candidate past the bounds is not checked: its verdict is None)."""
+
+    def __init__(self, disc, split: Split, seeds: list[SeedProgram], records: list[Candidate]):
+        sel = disc.cfg.selection
+        self.disc, self.split, self.seeds = disc, split, seeds
+        self.max_n, self.max_s = int(sel.get("novelty_candidates", 25)), float(sel.get("novelty_max_s", 600))
+        self.n_seeds = int(sel.get("novelty_seeds", 3))
+        self.parents = {r.label: list(r.parents or []) for r in records}
+        self.verdicts: dict = {}
+        self.spent = 0.0
+        self._checker = None
+
+    def checker(self):
+        if self._checker is None:
+            from .novelty import NoveltyChecker, ScreenSet
+
+            part = self.split.search
+            stores = [(sl.label, sl.ref.load(), sl.questions) for sl in part.slices]
+            screen = ScreenSet(stores, tuple(part.seeds[:self.n_seeds]))
+            limits = getattr(getattr(self.disc, "evaluator", None), "limits", None)
+            self._checker = NoveltyChecker(screen, [(s.id, s.source) for s in self.seeds], list(self.disc.cfg.betas),
+                                           limits)
+        return self._checker
+
+    def roots(self, label: str) -> list:
+        """The seed programs the candidate descends from (checked first)."""
+        ids = {s.id for s in self.seeds}
+        out, todo, seen = [], [label], set()
+        while todo:
+            cur = todo.pop(0)
+            if cur in seen:
+                continue
+            seen.add(cur)
+            if cur in ids:
+                out.append(cur)
+            todo += [p for p in self.parents.get(cur, []) if isinstance(p, str)]
+        return out
+
+    def verdict(self, r) -> dict | None:
+        if r.label in self.verdicts:
+            return self.verdicts[r.label]
+        if len(self.verdicts) >= self.max_n or self.spent >= self.max_s:
+            return None
+        t0 = time.perf_counter()
+        try:
+            v = self.checker().check(r.source, r.label, self.roots(r.label))
+        except Exception as ex:  # noqa: BLE001 - an unchecked candidate is reported as such
+            v = {"novel": None, "error": f"{type(ex).__name__}: {ex}"}
+        self.spent += time.perf_counter() - t0
+        self.verdicts[r.label] = v
+        self.disc.log(f"novelty: {r.label}: {_novelty_phrase(v)}")
+        return v
+
+
+def _novelty_phrase(v) -> str:
+    from .novelty import describe
+
+    if v is not None and v.get("error"):
+        return f"novelty check failed ({v['error']})"
+    return describe(v)
+
+
 def choose(judge: Judge, records: list[Candidate], seeds: list[SeedProgram], rule: str,
-           require_significant: bool) -> tuple:
+           require_significant: bool, novelty: Novelty | None = None, require_novel: bool = False) -> tuple:
     """The selected entry and a note. With ``require_significant`` the best candidate by
     ``rule`` whose validation hv beats every seed program significantly (the lower bound of
-    the paired bootstrap interval above 0); when none does, the best seed program."""
+    the paired bootstrap interval above 0); with ``require_novel`` (and a ``novelty``
+    checker) the best candidate that is not a schedule variant of a seed program; both:
+    the best that is both. When none is, the best seed program."""
     best = select(records, seeds, rule)
-    if not require_significant:
-        return best, None
-    if not judge.has_validation:
-        return best, "select.require_significant has no validation part to test on: ignored"
+    notes = []
+    if require_significant and not judge.has_validation:
+        notes.append("select.require_significant has no validation part to test on: ignored")
+        require_significant = False
+    require_novel = require_novel and novelty is not None
+    if not (require_significant or require_novel):
+        return best, (notes[0] if notes else None)
+    what = " and ".join(x for x, on in (("is not a schedule variant of a seed program", require_novel),
+                                         ("whose validation hv beats every seed program significantly",
+                                          require_significant)) if on)
+    flags = ", ".join(f"select.{k}" for k, on in (("require_novel", require_novel),
+                                                    ("require_significant", require_significant)) if on)
+    unchecked = 0
     for r in ranking([r for r in records if r.ok], [], rule):
-        if judge.beats_every_seed(r.label, r):
-            return r, (f"select.require_significant: {r.label} is the best candidate by the {rule} rule whose "
-                       "validation hv beats every seed program significantly")
+        if require_novel:
+            v = novelty.verdict(r)
+            if v is None:
+                unchecked += 1
+                continue
+            if v.get("novel") is not True:
+                continue
+        if require_significant and not judge.beats_every_seed(r.label, r):
+            continue
+        notes.append(f"{flags}: {r.label} is the best candidate by the {rule} rule that {what}")
+        return r, "; ".join(notes)
     top = ranking([], seeds, rule)
-    return (top[0] if top else None), ("select.require_significant: no candidate beats every seed program "
-                                       "significantly on the validation part; the best seed program is selected")
+    notes.append(f"{flags}: no candidate qualifies (one that {what}); the best seed program is selected"
+                 + (f" ({unchecked} candidate(s) past the novelty check's bounds were not checked)" if unchecked else ""))
+    return (top[0] if top else None), "; ".join(notes)
 
 
 def finalize(disc, records: list[Candidate]) -> dict:
@@ -159,7 +244,13 @@ def finalize(disc, records: list[Candidate]) -> dict:
     with phase_progress(disc.log, total, "final stage (evaluations)") as bar:
         judge.progress = bar.update
         judge.seeds(seeds)
-        chosen, sel_note = choose(judge, records, seeds, cfg.select, bool(cfg.selection.get("require_significant")))
+        novelty = Novelty(disc, split, seeds, records) if cfg.selection.get("novelty", True) else None
+        chosen, sel_note = choose(judge, records, seeds, cfg.select, bool(cfg.selection.get("require_significant")),
+                                  novelty, bool(cfg.selection.get("require_novel")))
+        if novelty is not None:  # every winner gets a verdict (within the bounds)
+            for w in [chosen, *winners.values()]:
+                if isinstance(w, Candidate):
+                    novelty.verdict(w)
         entries = {s.label: judge.entry(s.label, s, compare=False) for s in seeds}
         for w in list(winners.values()) + [chosen]:
             if isinstance(w, Candidate) and w.label not in entries:
@@ -173,6 +264,8 @@ def finalize(disc, records: list[Candidate]) -> dict:
         "selected": chosen.label if chosen else None,
         "winners": {rule: (w.label if w else None) for rule, w in winners.items()},
         "require_significant": bool(cfg.selection.get("require_significant")),
+        "require_novel": bool(cfg.selection.get("require_novel")) and novelty is not None,
+        "novelty": novelty.verdicts if novelty is not None else {},
         "selection_note": sel_note,
         "stop_reason": disc.stop_reason,
         "rounds": len(records),
@@ -201,6 +294,9 @@ def finalize(disc, records: list[Candidate]) -> dict:
     final["wall_s"] = round(time.perf_counter() - t0, 3)
     root = disc.archive.root
     atomic_write(root / "final.json", json.dumps(final, indent=2))
+    if final["novelty"]:  # the per-candidate novelty records, one JSON line each
+        atomic_write(root / "novelty.jsonl", "".join(json.dumps({"id": k, **v}) + "\n"
+                                                     for k, v in final["novelty"].items()))
     if chosen is not None:
         atomic_write(root / "best.tts", chosen.source if chosen.source.endswith("\n") else chosen.source + "\n")
     plots = {}
@@ -334,6 +430,8 @@ def winner_lines(final) -> list[str]:
             line += f"; below it: {', '.join(sorted(above))}"
         if "beats_every_seed" in e:
             line += (f". Validation part: {'beats every seed program significantly' if e['beats_every_seed'] else 'does not beat every seed program significantly'}")
+        if w in (final.get("novelty") or {}):
+            line += f". Mechanism: {_novelty_phrase(final['novelty'][w])}"
         out.append(line)
     return out
 
@@ -410,6 +508,7 @@ def render_report(final, records, plots, archive_md: str = "", ancestry: dict | 
             v = vm.get(r["beta"], {})
             out.append(f"| {r['beta']} | {r['accuracy']:.2f} | {r['avg_cost']:,.0f} | "
                        f"{_f(v.get('accuracy'))} | {_f(v.get('avg_cost'), '{:,.0f}')} |")
+    out += novelty_lines(final)
     for lab, text in (ancestry or {}).items():
         out += ["", f"## Ancestry of {lab}", "", text.rstrip()]
     ok = sorted([r for r in records if r.ok and r.score is not None], key=lambda r: -r.score.hv)[:10]
@@ -431,6 +530,27 @@ def render_report(final, records, plots, archive_md: str = "", ancestry: dict | 
     out += ["", "Replay data and reference controllers: AutoTTS (arXiv 2605.08083) and Parallel-Probe "
             "(arXiv 2602.03845)."]
     return "\n".join(out) + "\n"
+
+
+def novelty_lines(final) -> list[str]:
+    """The novelty section: every checked candidate's verdict, best first."""
+    nv = final.get("novelty") or {}
+    if not nv:
+        return []
+    from .novelty import POINT_TOLERANCE, VARIANT_SHARE
+
+    some = next(iter(nv.values()))
+    out = ["", "## Novelty (schedule variants of seed programs)", "",
+           f"A point (one beta) matches a seed program when some knob values of that seed program give the same "
+           f"answer and cost on all but at most {POINT_TOLERANCE:.0%} of the screening episodes "
+           f"({some.get('episodes', '?')}: the search questions x the first search seeds); a candidate is a "
+           f"*variant* when at least {VARIANT_SHARE:.0%} of its points match one seed program "
+           "(docs/discovery.md, Novelty).", "",
+           "| candidate | verdict | knob evaluations | seconds |", "|---|---|---:|---:|"]
+    for k, v in nv.items():
+        out.append(f"| {k}{' (selected)' if k == final.get('selected') else ''} | {_novelty_phrase(v)} | "
+                   f"{v.get('evaluations', '-')} | {_f(v.get('wall_s'), '{:.1f}')} |")
+    return out
 
 
 def _stat_cols(stats: dict) -> list:

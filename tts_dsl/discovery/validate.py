@@ -252,9 +252,11 @@ def schedule_diagnostics(checked, betas, allow_unknown: bool = False) -> list[Di
     return diags
 
 
-def smoke(checked, cfg_smoke: dict) -> list[Diagnostic]:
+def smoke(checked, cfg_smoke: dict, outcomes: list | None = None) -> list[Diagnostic]:
     """Run the program on a small synthetic store at a few betas; runtime errors and
-    episodes cut off by a resource cap are failures."""
+    episodes cut off by a resource cap are failures. ``outcomes``: a list to fill with every
+    smoke episode's (beta, question, seed, answer, cost) -- the program's behaviour there
+    (the evolve proposer's repair compares it with the rejected program's)."""
     from ..evaluation.runner import run
     from ..engines.python import compile_program
     from ..lang.limits import Limits
@@ -271,7 +273,11 @@ def smoke(checked, cfg_smoke: dict) -> list[Diagnostic]:
             exe = compile_program(checked, bind(checked, b), limits)
         except DiagnosticsError as ex:
             return [dataclasses.replace(d, stage="smoke") for d in ex.diagnostics]
-        res = run(exe, store, range(int(cfg_smoke["seeds"])), limits, keep_episodes=False)
+        tracer = None
+        if outcomes is not None:
+            def tracer(q, s, ev, ans, cost, why, b=b):
+                outcomes.append((b, q.index, s, ans, cost))
+        res = run(exe, store, range(int(cfg_smoke["seeds"])), limits, keep_episodes=False, tracer=tracer)
         if res.error is not None:
             d = dataclasses.replace(res.error, stage="smoke")
             d.message = f"{d.message} (smoke run at beta={b} on a synthetic store)"

@@ -34,6 +34,9 @@ from ..config import ProposerConfig
 from ..fragments import Src as _Src
 from .base import Context, Proposer, ProposerError, Reply
 
+# loop rejections whose repairs are prechecked on the smoke store before they go back
+PRECHECK_CODES = {"S101", "L006", "L007", "D001", "D002", "D003"}
+
 OPERATORS = {"number": 0.34, "compare": 0.08, "subexpr": 0.1, "delete": 0.07, "insert": 0.07,
              "param_cross": 0.12, "block_cross": 0.06, "betaify": 0.16}
 
@@ -467,7 +470,20 @@ class EvolveProposer(Proposer):
         got = repair(prev, d, rng, self.library, donor)
         if got is None:
             return None
-        for _ in range(max(1, self.cfg.tries // 4)):
+        # smoke and dedupe rejections: each try is checked here first on the smoke store (it
+        # must pass the smoke stage and behave there unlike the rejected program, its parent,
+        # its donor and the program it duplicated), so the loop gets a repair that can pass
+        precheck = code in PRECHECK_CODES and bool(getattr(ctx, "smoke", None))
+        seen = set()  # smoke behaviours a repair must not have: the rejected program's, its
+        if precheck:  # parent's and donor's, and the program it duplicated
+            dup = str((((getattr(ctx, "last", None) or {}).get("validation") or {}).get("duplicate_of") or "")).split()
+            others = [prev, pa["source"]] + ([pb["source"]] if pb is not None else [])
+            others += [p["source"] for p in ctx.pool if dup and p.get("id") == dup[-1] and p.get("source")]
+            for src in others:
+                pc = self._check(("t", src), src)
+                if pc is not None:
+                    seen.add(self._smoke(pc, ctx)[1])
+        for _ in range(max(1, self.cfg.tries // 4) * (3 if precheck else 1)):
             ops = [dict(s) for s in chain["steps"]]
             texts = list(chain["texts"])
             if got[0] == REVERT:
@@ -499,8 +515,27 @@ class EvolveProposer(Proposer):
             text, cur = self._tidy(text, cur, ops)
             live = [o for o in ops if not o.get("reverted") and not o.get("marker")]
             if live and self._is_new(cur, ctx):
-                return self._reply(ctx, text, base, pa, pb, ops, {"repair_of": code}, texts)
+                if precheck:
+                    errs, beh = self._smoke(cur, ctx)
+                    if errs or beh in seen:
+                        continue
+                return self._reply(ctx, text, base, pa, pb, ops, {"repair_of": code, "prechecked": precheck}, texts)
         return None
+
+    def _smoke(self, checked, ctx) -> tuple:
+        """(the smoke stage's errors, the behaviour there: every smoke episode's answer and
+        cost) of a checked program, memoised by its text."""
+        from ..validate import smoke
+
+        key = ("smoke", checked.source)
+        if key not in self._checked:
+            out: list = []
+            try:
+                errs = [x for x in smoke(checked, ctx.smoke, out) if x.severity == "error"]
+            except Exception as ex:  # noqa: BLE001 - a program the smoke run cannot take fails the precheck
+                errs = [ex]
+            self._checked[key] = (errs, tuple(out))
+        return self._checked[key]
 
     def cfg_pick(self) -> float:
         return float(getattr(self.cfg, "follow_pick", 0.6))
