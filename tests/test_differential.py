@@ -460,12 +460,11 @@ test_random_programs_agree, test_random_programs_agree_more = default_and_slow(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-@pytest.mark.parametrize("n", [60, pytest.param(150, marks=pytest.mark.slow)])
-def test_generator_mostly_yields_valid_programs(n):
+def test_generator_mostly_yields_valid_programs():
     """The strategy must produce checkable programs, or the property above tests little."""
     ok = total = 0
 
-    @settings(max_examples=n, deadline=None, database=None,
+    @settings(max_examples=150, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(programs())
     def sample(src):
@@ -478,7 +477,7 @@ def test_generator_mostly_yields_valid_programs(n):
             pass
 
     sample()
-    assert total >= 2 * n // 3
+    assert total >= 100
     assert ok / total > 0.75, f"only {ok}/{total} generated programs check"
 
 
