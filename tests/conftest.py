@@ -50,6 +50,19 @@ def program_path(name: str) -> Path:
     return PROGRAMS / name
 
 
+def default_and_slow(prop, given_, default: int, slow: int, **settings_kw):
+    """One hypothesis property as two tests: ``default`` examples in the default suite, and a
+    twin with ``slow`` (more) examples marked slow, which CI runs after the default suite
+    (``python -m pytest -q -m slow``). Use: ``test_x, test_x_more = default_and_slow(_x,
+    given(...), 40, 150)``; ``_x`` is the undecorated property, ``given_`` its strategies."""
+    from hypothesis import settings
+
+    def make(n):
+        return settings(max_examples=n, deadline=None, **settings_kw)(given_(prop))
+
+    return make(default), pytest.mark.slow(make(slow))
+
+
 def require(module: str, extra: str):
     """Import an optional dependency, or skip the test without it; except under CI
     (``.ci/run`` sets TTS_DSL_CI and installs every extra), where a missing one fails."""

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from conftest import PROGRAMS, REPLAY
+from conftest import PROGRAMS, REPLAY, default_and_slow
 from tts_dsl.lang.builder import parse_program
 from tts_dsl.lang.checker import check_program
 from tts_dsl.engines.python import compile_program
@@ -443,15 +443,21 @@ def _compare(source, store, beta, seeds, limits):
     return a
 
 
-@settings(max_examples=int(os.environ.get("TTS_FUZZ_EXAMPLES", "400")), deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.data_too_large])
-@given(src=programs(), store_seed=st.integers(0, 10_000), nb=st.integers(2, 24),
-       beta=st.sampled_from([0.0, 0.3, 1.0]), caps=st.sampled_from([(50_000, 2_000_000), (7, 40), (60, 400)]))
-def test_random_programs_agree(src, store_seed, nb, beta, caps):
+def _random_programs_agree(src, store_seed, nb, beta, caps):
     limits = Limits(max_actions=caps[0], max_steps=caps[1])
     store = synthetic_store(store_seed, n_questions=2, n_branches=nb)
     out = _compare(src, store, beta, range(3), limits)
     assume(out is not None)
+
+
+# 100 random programs in the default suite, 400 in the slow set (CI runs both);
+# TTS_FUZZ_EXAMPLES sets both counts for a longer run
+test_random_programs_agree, test_random_programs_agree_more = default_and_slow(
+    _random_programs_agree,
+    given(src=programs(), store_seed=st.integers(0, 10_000), nb=st.integers(2, 24),
+          beta=st.sampled_from([0.0, 0.3, 1.0]), caps=st.sampled_from([(50_000, 2_000_000), (7, 40), (60, 400)])),
+    int(os.environ.get("TTS_FUZZ_EXAMPLES", "100")), int(os.environ.get("TTS_FUZZ_EXAMPLES", "400")),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 def test_generator_mostly_yields_valid_programs():
@@ -690,12 +696,7 @@ def _three_way(source, store, beta, seeds, limits, params=None):
     return a, True, f[1]
 
 
-@needs_numba
-@settings(max_examples=int(os.environ.get("TTS_FUZZ_FAST_EXAMPLES", "8")), deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(src=fast_programs(), store_seed=st.integers(0, 10_000), nb=st.integers(2, 24),
-       beta=st.sampled_from([0.0, 0.3, 1.0]), caps=st.sampled_from([(50_000, 2_000_000), (7, 40), (60, 400)]))
-def test_fast_engine_agrees_on_random_programs(src, store_seed, nb, beta, caps):
+def _fast_engine_agrees_on_random_programs(src, store_seed, nb, beta, caps):
     limits = Limits(max_actions=caps[0], max_steps=caps[1])
     store = synthetic_store(store_seed, n_questions=2, n_branches=nb)
     try:
@@ -706,6 +707,17 @@ def test_fast_engine_agrees_on_random_programs(src, store_seed, nb, beta, caps):
     # emits constructs outside it (list-valued lets, second-edition statements); those run on
     # the fallback and are compared there. Hypothesis reports a run that filters too much.
     assume(took)
+
+
+# each new program costs a numba compilation: 3 in the default suite, 8 in the slow set
+# (CI runs both); TTS_FUZZ_FAST_EXAMPLES sets both counts
+test_fast_engine_agrees_on_random_programs, test_fast_engine_agrees_on_random_programs_more = (
+    needs_numba(t) for t in default_and_slow(
+        _fast_engine_agrees_on_random_programs,
+        given(src=fast_programs(), store_seed=st.integers(0, 10_000), nb=st.integers(2, 24),
+              beta=st.sampled_from([0.0, 0.3, 1.0]), caps=st.sampled_from([(50_000, 2_000_000), (7, 40), (60, 400)])),
+        int(os.environ.get("TTS_FUZZ_FAST_EXAMPLES", "3")), int(os.environ.get("TTS_FUZZ_FAST_EXAMPLES", "8")),
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]))
 
 
 @needs_numba

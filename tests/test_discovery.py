@@ -156,6 +156,9 @@ def test_evolve_end_to_end_programs_check_and_eval(tmp_path):
     assert (tmp_path / "run" / "frontier_search.png").stat().st_size > 1000
 
 
+# slow: two separate runs giving identical records is also what the crash-and-resume test below
+# checks in the default suite (its resumed run must equal a straight run); CI runs this too
+@pytest.mark.slow
 def test_evolve_is_deterministic(tmp_path):
     a = make_cfg(tmp_path / "a", max_rounds=3)
     b = make_cfg(tmp_path / "b", max_rounds=3)

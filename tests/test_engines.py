@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import default_and_slow
 from strategies import valid_sources
 from test_differential import _episodes, programs
 from tts_dsl import api
@@ -131,14 +132,18 @@ def test_one_integer_bound_for_programs_and_schedules():
 C_SIZE = 40  # generated characters per source character (the prologue dominates tiny programs)
 
 
-@settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-@given(src=st.one_of(valid_sources(), programs()), traced=st.booleans())
-def test_generated_code_is_linear_in_the_source(src, traced):
+def _generated_code_is_linear_in_the_source(src, traced):
     try:
         exe = api.compile(api.check(src), 0.5, traced=traced)
     except DiagnosticsError:
         return
     assert len(exe.source) <= C_SIZE * len(src)
+
+
+# 40 examples in the default suite, 150 in the slow set (CI runs both)
+test_generated_code_is_linear_in_the_source, test_generated_code_is_linear_in_the_source_more = default_and_slow(
+    _generated_code_is_linear_in_the_source, given(src=st.one_of(valid_sources(), programs()), traced=st.booleans()),
+    40, 150, database=None, suppress_health_check=list(HealthCheck))
 
 
 def _nested_history(n):
@@ -242,10 +247,7 @@ def test_shipped_programs_stay_far_below_the_default_step_cap():
             assert 2 not in {r[2] for r in _episodes(exe, store, range(2), limits)}
 
 
-@settings(max_examples=120, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(src=programs(), seed=st.integers(0, 1000), nb=st.integers(2, 16))
-def test_runtime_steps_never_exceed_the_static_bound(src, seed, nb):
+def _runtime_steps_never_exceed_the_static_bound(src, seed, nb):
     """Invariant: where the static bound is finite, an episode given exactly that much fuel
     never ends at the step cap (the charge it makes is at most the bound), in both engines."""
     try:
@@ -263,6 +265,13 @@ def test_runtime_steps_never_exceed_the_static_bound(src, seed, nb):
     for exe in (compile_program(checked, binding, limits), interpret_program(checked, binding, limits)):
         out = _episodes(exe, store, range(2), limits)
         assert all(r[2] != 2 for r in out), (bound, out)
+
+
+# 40 examples in the default suite, 120 in the slow set (CI runs both)
+test_runtime_steps_never_exceed_the_static_bound, test_runtime_steps_never_exceed_the_static_bound_more = \
+    default_and_slow(_runtime_steps_never_exceed_the_static_bound,
+                     given(src=programs(), seed=st.integers(0, 1000), nb=st.integers(2, 16)), 40, 120,
+                     database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 # ------------------------------------------------------------------ walking into query sources

@@ -17,7 +17,7 @@ from tts_dsl.lang.builder import parse_program
 from tts_dsl.lang.diagnostics import DiagnosticsError
 from tts_dsl.lang.formatter import FormatError, format_expr, format_program, format_source
 
-from conftest import PROGRAMS
+from conftest import PROGRAMS, default_and_slow
 
 def FAST(n):
     return settings(max_examples=n, deadline=None, suppress_health_check=list(HealthCheck))
@@ -42,13 +42,16 @@ def test_sc_is_canonical():
     assert format_source(src) == src
 
 
-@FAST(50)
-@given(raw_programs)
-def test_round_trip_any_ast(prog):
+def _round_trip_any_ast(prog):
     text = format_program(prog)
     again = parse_program(text)
     assert again == prog
     assert format_program(again) == text
+
+
+# 20 examples in the default suite, 50 in the slow set (CI runs both)
+test_round_trip_any_ast, test_round_trip_any_ast_more = default_and_slow(
+    _round_trip_any_ast, given(raw_programs), 20, 50, suppress_health_check=list(HealthCheck))
 
 
 @FAST(60)

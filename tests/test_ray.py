@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import MODELS, PROGRAMS, REFERENCE, ROOT
+from conftest import MODELS, PROGRAMS, REFERENCE, ROOT, default_and_slow
 from signals import gone, start_sweep, wait_for_line
 
 try:
@@ -93,7 +93,8 @@ def test_wrong_address_fails_fast_and_cleanly(address, message):
     assert time.perf_counter() - t0 < 10
 
 
-@pytest.mark.parametrize("jobs", [None, 1, 2])
+# the default in-flight window in the default suite; explicit windows in the slow set (CI runs both)
+@pytest.mark.parametrize("jobs", [None, pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow)])
 def test_sweep_matches_local_to_the_digit(cluster, local_rows, jobs):
     tasks = sweep_tasks()
     ticks = []
@@ -140,11 +141,16 @@ def tiny_local():
     return exact(LocalExecutor(jobs=1).map(TINY))
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(order=st.permutations(list(range(len(TINY)))), jobs=st.sampled_from([None, 1, 2, 3]))
-def test_rows_follow_task_order_property(cluster, tiny_local, order, jobs):
+def _rows_follow_task_order_property(cluster, tiny_local, order, jobs):
     tasks = [TINY[i] for i in order]
     assert exact(RayExecutor(jobs=jobs).map(tasks)) == [tiny_local[i] for i in order]
+
+
+# 3 orders in the default suite, 8 in the slow set (CI runs both)
+test_rows_follow_task_order_property, test_rows_follow_task_order_property_more = default_and_slow(
+    _rows_follow_task_order_property,
+    given(order=st.permutations(list(range(len(TINY)))), jobs=st.sampled_from([None, 1, 2, 3])), 3, 8,
+    suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def test_exception_inside_a_task_is_raised_not_retried(cluster):
@@ -157,20 +163,21 @@ def test_exception_inside_a_task_is_raised_not_retried(cluster):
     assert ex.retried == 0
 
 
+# one model in the default suite, the other three in the slow set (CI runs both)
 @pytest.mark.shared
-def test_reference_rows_through_ray(cluster, replay_root):
-    """CMC reference rows (AutoTTS, arXiv 2605.08083) on the real stores, evaluated on Ray."""
+@pytest.mark.parametrize("model", MODELS[:1] + [pytest.param(m, marks=pytest.mark.slow) for m in MODELS[1:]])
+def test_reference_rows_through_ray(cluster, replay_root, model):
+    """CMC reference rows (AutoTTS, arXiv 2605.08083) on a real store, evaluated on Ray."""
     import csv
 
     want = {}
     with open(REFERENCE) as fh:
         for r in csv.DictReader(fh):
-            if r["method"] == "cmc" and r["params"] in ("beta=0.0", "beta=1.0"):
+            if r["model"] == model and r["method"] == "cmc" and r["params"] in ("beta=0.0", "beta=1.0"):
                 want[(r["model"], float(r["params"][5:]))] = (float(r["accuracy"]), float(r["avg_cost"]))
-    refs = [StoreRef(str(replay_root), m, "aime24") for m in MODELS]
-    tasks = make_tasks([src("cmc")], refs, [0.0, 1.0])
+    tasks = make_tasks([src("cmc")], [StoreRef(str(replay_root), model, "aime24")], [0.0, 1.0])
     rows = RayExecutor().map(tasks)
-    assert len(want) == len(rows) == 8
+    assert len(want) == len(rows) == 2
     for r in rows:
         acc, cost = want[(r["model"], r["beta"])]
         assert r["accuracy"] == acc and abs(r["avg_cost"] - cost) <= 1, r
@@ -178,6 +185,9 @@ def test_reference_rows_through_ray(cluster, replay_root):
 
 # -- killing a worker --------------------------------------------------------------------
 
+# slow: a worker dying mid-task is retried in the default suite too (the next test's task
+# kills its own worker); CI runs this one as well
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds Ray workers through /proc")
 def test_worker_killed_mid_sweep_is_retried_complete_and_exact(cluster):
     # ~0.3-1 s per task, so a kill lands inside a task, not between two
@@ -377,6 +387,7 @@ def _discover(tmp_path, executor, address=None):
     return _strip(final), _strip(recs)
 
 
+@pytest.mark.slow  # the Ray executor itself is in the default suite (the sweeps above), CI runs this too
 def test_short_discovery_through_ray_matches_local(cluster, tmp_path, monkeypatch):
     pytest.importorskip("tts_dsl.discovery", reason="the discovery loop is not in this checkout")
     local_final, local_recs = _discover(tmp_path, "local")

@@ -5,8 +5,9 @@ whole token; ``cost_exact=yes`` rows are exact to 3 decimals).
 
 The rows a session runs are evaluated once, fanned out over the local executor (both
 cores), then checked one test per row so a failure names the row. The default suite runs a
-core of the rows (every model and method, and the Table 1 rows); the rest are marked slow
-and CI runs them after the default suite.
+core of the rows (one row per method, so per engine, spread over the four models, and the
+Table 1 rows of one model); the rest are marked slow and CI runs them after the default
+suite.
 """
 
 from __future__ import annotations
@@ -67,16 +68,23 @@ def make_reference_tasks(rows=None):
     return tasks
 
 
+TABLE1_MODEL = "Qwen3-8B"
+
+
 def core_rows(rows) -> set[str]:
-    """The rows the default suite checks: the first row of every (model, method) and the
-    Table 1 rows (CMC at beta 0.5 and 1.0 on every model). The others are marked slow (CI
+    """The rows the default suite checks: the first row of every method (so of every engine:
+    SC, ASC and ESC run natively, Parallel-Probe and CMC on the Python engine), the k-th
+    method in name order on the k-th model (mod 4), so every model is read too; and the
+    Table 1 rows (CMC at beta 0.5 and 1.0) of one model. The others are marked slow (CI
     runs them: ``python -m pytest -m slow``), so every row is still checked in CI."""
-    out, seen = set(), set()
-    for r in rows:
-        if (r["model"], r["method"]) not in seen or (r["method"], r["params"]) in (("cmc", "beta=0.5"),
-                                                                                  ("cmc", "beta=1.0")):
-            out.add(row_id(r))
-        seen.add((r["model"], r["method"]))
+    models = sorted({r["model"] for r in rows})
+    methods = sorted({r["method"] for r in rows})
+    out = set()
+    for k, method in enumerate(methods):
+        model = models[k % len(models)]
+        out.add(row_id(next(r for r in rows if (r["model"], r["method"]) == (model, method))))
+    out |= {row_id(r) for r in rows if r["model"] == TABLE1_MODEL and r["method"] == "cmc"
+            and r["params"] in ("beta=0.5", "beta=1.0")}
     return out
 
 
@@ -107,8 +115,12 @@ def test_reference_covers_every_method_and_model():
 
 
 def test_core_rows_cover_every_model_and_method():
-    assert {(r["model"], r["method"]) for r in ROWS if row_id(r) in CORE} == {(r["model"], r["method"]) for r in ROWS}
-    assert 20 <= len(CORE) < len(ROWS) / 2
+    core = [r for r in ROWS if row_id(r) in CORE]
+    assert {r["model"] for r in core} == {r["model"] for r in ROWS}
+    assert {r["method"] for r in core} == METHODS
+    assert {(TABLE1_MODEL, "cmc", "beta=0.5"), (TABLE1_MODEL, "cmc", "beta=1.0")} <= \
+        {(r["model"], r["method"], r["params"]) for r in core}
+    assert len(CORE) <= 8 < len(ROWS)
 
 
 @pytest.mark.parametrize("ref", PARAMS)

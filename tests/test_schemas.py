@@ -108,6 +108,7 @@ def test_discovery_records_validate(tmp_path):
     from tts_dsl.discovery import load_config, run_config
 
     cfg = load_config(ROOT / "examples" / "discover-synthetic.toml")
+    cfg.plots = False  # the records are what is validated; the run's plots are tested in test_discovery.py
     final = run_config(cfg, out=str(tmp_path / "run"))
     recs = [json.loads(line) for line in (tmp_path / "run" / "candidates.jsonl").read_text().splitlines()]
     statuses = {r["status"] for r in recs}

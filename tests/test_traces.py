@@ -20,7 +20,7 @@ from tts_dsl.reporting.timeline import render_timeline
 from tts_dsl.reporting.traces import (SCHEMA, decode_value, parse_selection, read_jsonl, trace_episodes,
                                       validate_record, write_jsonl)
 
-from conftest import PROGRAMS
+from conftest import PROGRAMS, default_and_slow
 
 BASELINES = ["sc", "asc", "esc", "parallel_probe", "cmc"]
 SMALL = {"sc": {"n": 8}, "asc": {"max_samples": 8}, "esc": {"max_samples": 16},
@@ -326,9 +326,7 @@ def test_runtime_error_keeps_the_trace_up_to_the_error(small_store, tmp_path, ca
 TINY = None
 
 
-@settings(max_examples=25, deadline=None)
-@given(st.data())
-def test_tracing_never_changes_a_result_generated_programs(data):
+def _tracing_never_changes_a_result_generated_programs(data):
     """For generated programs: traced and untraced runs agree on every episode, and every
     decoded trace (including one that ends in a runtime error) is schema-valid."""
     from strategies import valid_sources
@@ -362,3 +360,8 @@ def test_tracing_never_changes_a_result_generated_programs(data):
     for r in recs:
         assert validate_record(r) == [], (src, validate_record(r))
         json.dumps(r, allow_nan=False)
+
+
+# 8 generated programs in the default suite, 25 in the slow set (CI runs both)
+test_tracing_never_changes_a_result_generated_programs, test_tracing_never_changes_a_result_generated_programs_more = \
+    default_and_slow(_tracing_never_changes_a_result_generated_programs, given(st.data()), 8, 25)
