@@ -122,3 +122,50 @@ def test_require_novel_skips_variants():
     seed = SimpleNamespace(label="seed:sc", score=SimpleNamespace(hv=1.0))
     got, note = choose(judge, recs, [seed], "frontier", False, nov, True)
     assert got.label == "seed:sc" and "no candidate qualifies" in note
+
+
+# First-Finish plus a gate that fires only once 4 branches are open: at beta 0 (2 branches)
+# it is First-Finish, elsewhere another program (the shape of a past run's "winner", whose
+# whole score came from its beta-0 point)
+FF_GATED = _program("first_finish").replace("controller first_finish", "controller ff_gated").replace(
+    "  for b in branches where not b.finished { advance b }",
+    "  let cur = [b.latest for b in branches where not b.pruned]\n"
+    "  if len(cur) >= 4 and entropy(cur) / log(len(cur)) < 0.5 { answer majority(cur) }\n"
+    "  for b in branches where not b.finished { advance b }", 1)
+
+
+def test_a_variant_where_its_score_is_made_is_a_variant(checker):
+    assert "entropy(cur)" in FF_GATED
+    plain = checker.check(FF_GATED, "ffg")
+    assert plain["novel"] is True  # by points alone: only beta 0 is First-Finish's
+    near = plain["nearest"]
+    assert near["seed"] == "first_finish" and 1 <= near["matched"] < 0.8 * near["points"]
+    # but when the beta-0 point carries the score, the candidate is First-Finish where it matters
+    v = checker.check(FF_GATED, "ffg", weights={0.0: 0.9, 0.5: 0.1, 1.0: 0.0})
+    assert v["novel"] is False and v["variant_of"] == "first_finish"
+    assert v["nearest"]["score_share"] >= 0.5 and "carrying 90% of its score" in describe(v)
+    v = checker.check(FF_GATED, "ffg", weights={0.0: 0.2, 0.5: 0.4, 1.0: 0.4})
+    assert v["novel"] is True
+
+
+def test_hv_shares_split_hv_among_the_points_that_set_it():
+    from hypothesis import given, settings
+    from hypothesis import strategies as hs
+
+    from tts_dsl.discovery.scores import hv, hv_shares
+
+    pt = hs.tuples(hs.floats(1.0, 1000.0), hs.floats(0.0, 100.0))
+
+    @settings(max_examples=200, deadline=None, database=None)
+    @given(hs.lists(pt, min_size=1, max_size=8), hs.booleans())
+    def parts_sum_to_hv(points, extend):
+        shares = hv_shares(points, 10.0, 500.0, extend)
+        assert sum(shares) == pytest.approx(hv(points, 10.0, 500.0, extend), abs=1e-9)
+        inside = [(c, a) for c, a in points if 10.0 <= c <= 500.0]
+        for (c, a), sh in zip(points, shares):  # outside the window or strictly dominated inside: nothing
+            if (c, a) not in inside or any(c2 < c and a2 >= a for c2, a2 in inside):
+                assert sh == 0.0
+
+    parts_sum_to_hv()
+    assert hv_shares([(20.0, 50.0), (40.0, 40.0), (100.0, 60.0)], 10.0, 500.0) == pytest.approx(
+        [50.0 * (2.302585 - 0.693147) / 3.912023, 0.0, 60.0 * (6.214608 - 4.605170) / 3.912023], rel=1e-5)

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 POINT_TOLERANCE = 0.01  # a point matches when at most this share of episodes differ
 VARIANT_SHARE = 0.8  # a variant: at least this share of the points match one seed program
+SCORE_SHARE = 0.5  # ... or the points one seed program reproduces carry at least this share of its score
 BLOCK = 5  # questions per block (the prefix is block 0 of every store)
 MAX_EVALS = 48  # prefix evaluations per (seed program, point)
 PASSES = 2
@@ -295,9 +296,13 @@ class NoveltyChecker:
         return out
 
     # ------------------------------------------------------------ verdict
-    def check(self, source: str, label: str = "candidate", prefer: list | None = None) -> dict:
+    def check(self, source: str, label: str = "candidate", prefer: list | None = None,
+              weights: dict | None = None) -> dict:
         """The verdict for one program: ``novel``, and for the nearest seed program the points
-        it matches with the knob values and mismatch share per point."""
+        it matches with the knob values and mismatch share per point. ``weights``: each
+        beta's share of the candidate's score (:func:`tts_dsl.discovery.scores.beta_weights`);
+        with them a candidate is also a variant when the points one seed program reproduces
+        carry at least ``SCORE_SHARE`` of its score, and the heaviest points are checked first."""
         from ..api import check
 
         t0 = time.perf_counter()
@@ -306,31 +311,50 @@ class NoveltyChecker:
         points = self.candidate_points(checked)
         n = len(points)
         need = math.ceil(self.share * n - 1e-9)
+        wt = {_bkey(b): float(w) for b, w in (weights or {}).items()}
+        weigh = (lambda b: wt.get(_bkey(b), 0.0)) if wt else None
+        if weigh is not None:  # heaviest first (stable: grid order among equals)
+            points = sorted(points, key=lambda p: -weigh(p[0]))
         order = sorted(self.seeds, key=lambda s: (0 if prefer and s.id in prefer else 1,
                                                   prefer.index(s.id) if prefer and s.id in prefer else 0))
         best = None
         for seed in order:
-            rows, failed = [], 0
+            rows, failed, w_hit, w_left = [], 0, 0.0, 1.0
             for b, target in points:
-                if failed > n - need:
+                by_count_out = failed > n - need
+                by_score_out = weigh is None or w_hit + w_left < SCORE_SHARE - 1e-9
+                if by_count_out and by_score_out:
                     break
                 m = self.match_point(seed, b, target)
                 m["beta"] = b
                 rows.append(m)
                 failed += 0 if m["matched"] else 1
+                if weigh is not None:
+                    m["score_share"] = round(weigh(b), 6)
+                    w_left -= weigh(b)
+                    w_hit += weigh(b) if m["matched"] else 0.0
+            rows.sort(key=lambda r: (r["beta"] is None, r["beta"] if r["beta"] is not None else 0.0))
             matched = sum(1 for r in rows if r["matched"])
             pm = [r["prefix_mismatch"] for r in rows if r.get("prefix_mismatch") is not None]
             cand = {"seed": seed.id, "matched": matched, "points": n, "share": matched / n if n else 0.0,
+                    "score_share": round(w_hit, 6) if weigh is not None else None,
                     "prefix_mismatch": sum(pm) / len(pm) if pm else 1.0, "per_point": rows}
-            if best is None or (-cand["matched"], cand["prefix_mismatch"]) < (-best["matched"], best["prefix_mismatch"]):
+            cand["variant"] = n > 0 and (matched >= need or (weigh is not None and w_hit >= SCORE_SHARE - 1e-9))
+            if best is None or (not cand["variant"], -cand["matched"], cand["prefix_mismatch"]) < \
+                    (not best["variant"], -best["matched"], best["prefix_mismatch"]):
                 best = cand
-            if matched >= need:
+            if cand["variant"]:
                 break
-        variant = best is not None and best["matched"] >= need and n > 0
+        variant = best is not None and best["variant"]
         return {"novel": not variant, "variant_of": best["seed"] if variant else None,
                 "nearest": best, "episodes": self.screen.episodes, "points": n,
                 "tolerance": self.tolerance, "share_required": self.share,
+                "score_share_required": SCORE_SHARE if weigh is not None else None,
                 "evaluations": self.evaluations - ev0, "wall_s": round(time.perf_counter() - t0, 3)}
+
+
+def _bkey(b):
+    return None if b is None else round(float(b), 9)
 
 
 def describe(v: dict | None) -> str:
@@ -338,14 +362,15 @@ def describe(v: dict | None) -> str:
     if not v:
         return "novelty not checked"
     near = v.get("nearest") or {}
+    carried = (f", carrying {near['score_share']:.0%} of its score" if near.get("score_share") is not None else "")
     if v.get("novel"):
         if near:
             return (f"novel (nearest seed program {near['seed']}: {near['matched']} of {near['points']} points "
-                    f"reproduced by a knob setting; mean mismatch on the prefix {near['prefix_mismatch']:.0%})")
+                    f"reproduced by a knob setting{carried}; mean mismatch on the prefix {near['prefix_mismatch']:.0%})")
         return "novel"
     knobs = "; ".join(f"beta={_b(r['beta'])}: " + ", ".join(f"{k}={_v(x)}" for k, x in r["knobs"].items())
                       for r in near.get("per_point", []) if r.get("matched"))
-    return (f"variant of {v['variant_of']} ({near['matched']} of {near['points']} points reproduced; "
+    return (f"variant of {v['variant_of']} ({near['matched']} of {near['points']} points reproduced{carried}; "
             f"knobs {knobs})")
 
 

@@ -126,9 +126,9 @@ class Novelty:
     at most ``select.novelty_candidates`` candidates and ``select.novelty_max_s`` seconds
     (a candidate past the bounds is not checked: its verdict is None)."""
 
-    def __init__(self, disc, split: Split, seeds: list[SeedProgram], records: list[Candidate]):
+    def __init__(self, disc, split: Split, seeds: list[SeedProgram], records: list[Candidate], scoring=None):
         sel = disc.cfg.selection
-        self.disc, self.split, self.seeds = disc, split, seeds
+        self.disc, self.split, self.seeds, self.scoring = disc, split, seeds, scoring
         self.max_n, self.max_s = int(sel.get("novelty_candidates", 25)), float(sel.get("novelty_max_s", 600))
         self.n_seeds = int(sel.get("novelty_seeds", 3))
         self.parents = {r.label: list(r.parents or []) for r in records}
@@ -162,6 +162,15 @@ class Novelty:
             todo += [p for p in self.parents.get(cur, []) if isinstance(p, str)]
         return out
 
+    def weights(self, r) -> dict | None:
+        """Each beta's share of the candidate's search-part score (None: no curves)."""
+        from .scores import beta_weights
+
+        curves = getattr(r, "curves", None)
+        if curves is None or self.scoring is None:
+            return None
+        return beta_weights(curves, self.scoring.windows, self.scoring.extend) or None
+
     def verdict(self, r) -> dict | None:
         if r.label in self.verdicts:
             return self.verdicts[r.label]
@@ -169,7 +178,7 @@ class Novelty:
             return None
         t0 = time.perf_counter()
         try:
-            v = self.checker().check(r.source, r.label, self.roots(r.label))
+            v = self.checker().check(r.source, r.label, self.roots(r.label), self.weights(r))
         except Exception as ex:  # noqa: BLE001 - an unchecked candidate is reported as such
             v = {"novel": None, "error": f"{type(ex).__name__}: {ex}"}
         self.spent += time.perf_counter() - t0
@@ -244,7 +253,7 @@ def finalize(disc, records: list[Candidate]) -> dict:
     with phase_progress(disc.log, total, "final stage (evaluations)") as bar:
         judge.progress = bar.update
         judge.seeds(seeds)
-        novelty = Novelty(disc, split, seeds, records) if cfg.selection.get("novelty", True) else None
+        novelty = Novelty(disc, split, seeds, records, scoring) if cfg.selection.get("novelty", True) else None
         chosen, sel_note = choose(judge, records, seeds, cfg.select, bool(cfg.selection.get("require_significant")),
                                   novelty, bool(cfg.selection.get("require_novel")))
         if novelty is not None:  # every winner gets a verdict (within the bounds)

@@ -104,6 +104,50 @@ def hv(points, lo: float, hi: float, extend: bool = False) -> float:
     return float(hv_batch([[c for c, _ in pts]], [[a for _, a in pts]], lo, hi, extend)[0])
 
 
+def hv_shares(points, lo: float, hi: float, extend: bool = False) -> list[float]:
+    """Each point's part of :func:`hv` (same order as ``points``; the parts sum to hv): a
+    stretch of log cost is credited to the point that sets f there (the first of the points
+    with the best accuracy so far, in cost order); the flat extension, if on, to the cheapest
+    inside point with the best accuracy at that cost. Points outside the window, missing
+    ones and dominated ones get 0."""
+    out = [0.0] * len(points)
+    if not hi > lo > 0:
+        return out
+    inside = sorted((c, i) for i, (c, a) in enumerate(points)
+                    if c is not None and a is not None and math.isfinite(c) and math.isfinite(a) and lo <= c <= hi)
+    if not inside:
+        return out
+    la, lb = math.log(lo), math.log(hi)
+    span = lb - la
+    holder, best = None, -math.inf
+    for k, (c, i) in enumerate(inside):
+        a = points[i][1]
+        if a > best:
+            holder, best = i, a
+        nxt = math.log(inside[k + 1][0]) if k + 1 < len(inside) else lb
+        out[holder] += best * (nxt - math.log(c)) / span
+    if extend:
+        c0 = inside[0][0]
+        first = max((i for c, i in inside if c == c0), key=lambda i: (points[i][1], -i))
+        out[first] += points[first][1] * (math.log(c0) - la) / span
+    return out
+
+
+def beta_weights(curves: Curves, windows: dict, extend: bool = False) -> dict:
+    """Per beta of the grid: its share of the program's score (hv parts summed over stores,
+    divided by their total; 0 for a beta that sets f nowhere). Empty when hv is 0."""
+    parts: dict = {}
+    for label, rows in curves.stores.items():
+        if label not in windows:
+            continue
+        ok = [r for r in rows if not r.get("error") and r.get("avg_cost") is not None and r.get("accuracy") is not None]
+        shares = hv_shares([(r["avg_cost"], r["accuracy"]) for r in ok], *windows[label], extend)
+        for r, sh in zip(ok, shares):
+            parts[r["beta"]] = parts.get(r["beta"], 0.0) + sh
+    total = sum(parts.values())
+    return {b: v / total for b, v in parts.items()} if total > 0 else {}
+
+
 def acc_within(points, budget: float) -> float | None:
     """The best accuracy among points costing at most ``budget`` (None: none does)."""
     got = [a for c, a in points if c is not None and a is not None and c <= budget]
