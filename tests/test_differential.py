@@ -168,7 +168,7 @@ class _Gen:
 
     def e_list_answer(self, d, leaf):
         bs = self.names(BR)
-        atoms = ["completed", "seen", "keys(wm)"] + self.names(LA) + [f"{b}.history" for b in bs]
+        atoms = ["completed", "seen", "keys(wm)"] + self.names(LA) + [f"{b}.{h}" for b in bs for h in ("history", "hs")]
         if leaf:
             return self.pick(atoms)
         k = self.pick(["comp", "slice", "cat", "distinct", "lit", "real"])
@@ -294,6 +294,8 @@ class _Gen:
         if k == "prune":
             return [f"{ind}prune {self.pick(bs)}"]
         if k == "bset":
+            if self.coin(0.5):
+                return [f"{ind}{self.pick(bs)}.hs = {self.e(LA)}"]
             return [f"{ind}{self.pick(bs)}.off = {self.e(INT)}"]
         if k == "let" and self.coin(0.2):  # partition: one pass, two lists
             yes, no, v = self.fresh("py"), self.fresh("pn"), self.fresh("pb")
@@ -389,6 +391,8 @@ def programs(draw):
         # an initial value may read the branch being opened ('new')
         "branch var off: int = " + draw(st.sampled_from(["0", "0", "new.steps", "new.index * 2 - new.steps + p_int",
                                                           "1 if valid(new.latest) and not new.finished else 0"])),
+        # a list per branch: counted by the episode's memory budget (max_episode_cells)
+        "branch var hs: list[answer] = " + draw(st.sampled_from(["[]", "[new.latest]", "[new.latest, new.latest]"])),
         "var acc: int = 0",
         "var fx: float = 0.0",
         "var last: answer = none",
@@ -446,12 +450,30 @@ def _compare(source, store, beta, seeds, limits):
 @settings(max_examples=int(os.environ.get("TTS_FUZZ_EXAMPLES", "400")), deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.data_too_large])
 @given(src=programs(), store_seed=st.integers(0, 10_000), nb=st.integers(2, 24),
-       beta=st.sampled_from([0.0, 0.3, 1.0]), caps=st.sampled_from([(50_000, 2_000_000), (7, 40), (60, 400)]))
-def test_random_programs_agree(src, store_seed, nb, beta, caps):
-    limits = Limits(max_actions=caps[0], max_steps=caps[1])
+       beta=st.sampled_from([0.0, 0.3, 1.0]), caps=st.sampled_from([(50_000, 2_000_000), (7, 40), (60, 400)]),
+       cells=st.sampled_from([1_000_000, 40, 6]))
+def test_random_programs_agree(src, store_seed, nb, beta, caps, cells):
+    limits = Limits(max_actions=caps[0], max_steps=caps[1], max_episode_cells=cells)
     store = synthetic_store(store_seed, n_questions=2, n_branches=nb)
     out = _compare(src, store, beta, range(3), limits)
     assume(out is not None)
+
+
+def test_random_programs_reach_the_memory_budget_alike():
+    """With a tiny budget, some random programs end with the memory budget's error (L013),
+    and the compiled, traced and reference engines agree on which, where and with what count."""
+    seen = []
+
+    @settings(max_examples=80, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(src=programs(), store_seed=st.integers(0, 10_000))
+    def sample(src, store_seed):
+        out = _compare(src, synthetic_store(store_seed, n_questions=2, n_branches=12), 0.3, range(2),
+                       Limits(max_episode_cells=6))
+        seen.extend(r[1] for r in out or [] if r[0] == "error")
+
+    sample()
+    assert "CellCap" in seen, seen
 
 
 def test_generator_mostly_yields_valid_programs():
