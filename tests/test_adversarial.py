@@ -172,6 +172,8 @@ CELLS = {  # name -> (program, budget that fails, the line it fails on; budget +
                   "repeat 3 {\n  open else break\n}\nanswer none\n", 5, 4),
     "read_const_init": ("controller m\nvar w: list[int] = [1]\nbranch var h: list[int] = [1, 2, 3]\n"
                         "repeat 4 {\n  if read {\n    pass\n  } else {\n    break\n  }\n}\nanswer none\n", 12, 5),
+    "two_vars": ("controller m\nvar xs: list[int] = [1]\nvar ys: list[int] = [1, 2]\nrepeat 3 {\n"
+                 "  xs = xs + ys\n  ys = ys + [1]\n}\nanswer none\n", 14, 6),
     "bvar_assign": ("controller m\nbranch var h: list[answer] = []\nrepeat 3 {\n  open as b else break\n"
                     "  b.h = b.history + b.history + [b.latest]\n}\nanswer majority(completed)\n", 8, 5),
 }

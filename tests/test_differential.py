@@ -168,7 +168,8 @@ class _Gen:
 
     def e_list_answer(self, d, leaf):
         bs = self.names(BR)
-        atoms = ["completed", "seen", "keys(wm)"] + self.names(LA) + [f"{b}.{h}" for b in bs for h in ("history", "hs")]
+        atoms = ["completed", "seen", "keys(wm)"] + self.names(LA) + [f"{b}.history" for b in bs] \
+            + [f"{b}.hs" for b in bs if self.hs]
         if leaf:
             return self.pick(atoms)
         k = self.pick(["comp", "slice", "cat", "distinct", "lit", "real"])
@@ -294,7 +295,7 @@ class _Gen:
         if k == "prune":
             return [f"{ind}prune {self.pick(bs)}"]
         if k == "bset":
-            if self.coin(0.5):
+            if self.hs and self.coin(0.5):
                 return [f"{ind}{self.pick(bs)}.hs = {self.e(LA)}"]
             return [f"{ind}{self.pick(bs)}.off = {self.e(INT)}"]
         if k == "let" and self.coin(0.2):  # partition: one pass, two lists
@@ -366,6 +367,7 @@ class _Gen:
 @st.composite
 def programs(draw):
     g = _Gen(draw)
+    g.hs = draw(st.booleans())  # a list branch var
     a, b = draw(st.integers(0, 4)), draw(st.integers(0, 8))
     head = [
         "controller fuzz",
@@ -391,8 +393,10 @@ def programs(draw):
         # an initial value may read the branch being opened ('new')
         "branch var off: int = " + draw(st.sampled_from(["0", "0", "new.steps", "new.index * 2 - new.steps + p_int",
                                                           "1 if valid(new.latest) and not new.finished else 0"])),
-        # a list per branch: counted by the episode's memory budget (max_episode_cells)
-        "branch var hs: list[answer] = " + draw(st.sampled_from(["[]", "[new.latest]", "[new.latest, new.latest]"])),
+        # a list per branch (or none): counted by the episode's memory budget (max_episode_cells),
+        # which the compiled engine keeps as a running sum with one, as a sum of lengths without
+        "branch var hs: " + ("list[answer] = " + draw(st.sampled_from(["[]", "[new.latest]", "[new.latest, new.latest]"]))
+                             if g.hs else "int = 0"),
         "var acc: int = 0",
         "var fx: float = 0.0",
         "var last: answer = none",

@@ -70,9 +70,10 @@ class _Gen:
         self.need_lat = an.need_latest
         self.repeats = 0  # repeats with a computed count (each names its count _rn<i>)
         self.funcs = {f.name: f for f in checked.funcs}
-        # the episode's memory budget: list vars and list branch vars, summed in _cells
-        self.cell_vars = {s.uid for s in checked.vars if s.ty.is_list}
+        # the episode's memory budget: list vars and list branch vars (see check_cells)
+        self.cell_vars = [f"_x{s.uid}" for s in checked.vars if s.ty.is_list]
         self.cell_bvars = [f"_b{s.uid}" for s in checked.branch_vars if s.ty.is_list]
+        self.cells_bound = len(self.cell_vars)  # list vars bound so far (their declarations run first)
 
     def emit(self, depth, text):
         self.lines.append("    " * depth + text)
@@ -353,23 +354,27 @@ class _Gen:
         self.trace_set(d, st.no, no, st.no_ref.ty)
 
     def store(self, d, held, value, counted):
-        """``held = value``; when ``held`` is a list var or a branch's list var (``counted``),
-        its new length replaces the old one in the running sum ``_cells``, then checked."""
-        if counted:
+        """``held = value``, then, when ``held`` is a list var or a branch's list var
+        (``counted``), the memory budget's check."""
+        if counted and self.cell_bvars:  # the new length replaces the old one in the running sum
             self.seq(d, [f"_cells -= len({held})", f"{held} = {value}", f"_cells += len({held})"])
-            self.check_cells(d)
         else:
             self.emit(d, f"{held} = {value}")
+        if counted:
+            self.check_cells(d)
 
     def check_cells(self, d):
-        """The episode's memory budget (``max_episode_cells``, L013): only programs that keep
-        lists in vars or branch vars maintain ``_cells``, so the others pay nothing."""
-        self.emit(d, f"if _cells > {self.limits.max_episode_cells!r}: _r_cells(_cells)")
+        """The episode's memory budget (``max_episode_cells``, L013): the elements of every list
+        var plus every opened branch's list branch vars. With list branch vars, a running sum
+        ``_cells``; with list vars only, the sum of their lengths where it is checked (CMC's one
+        list: one ``len``); programs that keep no lists pay nothing."""
+        cells = "_cells" if self.cell_bvars else " + ".join(f"len({x})" for x in self.cell_vars[:self.cells_bound])
+        self.emit(d, f"if {cells} > {self.limits.max_episode_cells!r}: _r_cells({cells})")
 
     def s_Assign(self, st, d):
         t = st.target
         if isinstance(t, A.Name):
-            self.store(d, f"_x{t.ref.uid}", self.value(st.value), t.ref.uid in self.cell_vars)
+            self.store(d, f"_x{t.ref.uid}", self.value(st.value), f"_x{t.ref.uid}" in self.cell_vars)
             self.trace_set(d, t.id, f"_x{t.ref.uid}", t.ref.ty)
         else:
             o = self.ex(t.obj)
@@ -669,7 +674,7 @@ class _Gen:
         e(0, "def _r_build():")
         e(1, "def _episode(PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR, JUNK=None):")
         d = 2
-        e(d, "_n = _spent = _acts = _cells = 0" if self.cell_vars or self.cell_bvars else "_n = _spent = _acts = 0")
+        e(d, "_n = _spent = _acts = _cells = 0" if self.cell_bvars else "_n = _spent = _acts = 0")
         e(d, "_fuel = FUEL")
         e(d, "_k = [0] * NB")
         if self.need_cb:
@@ -693,11 +698,14 @@ class _Gen:
         for s, decl in zip(c.branch_vars, c.program.branch_vars):
             self.cur_span = decl.span
             e(d, f"_b{s.uid} = [{self.ex(decl.value) if decl.new_ref is None else None}] * NB")
+        self.cells_bound = 0
         for s, decl in zip(c.vars, c.program.vars):
             self.cur_span = decl.span
             e(d, f"_x{s.uid} = {self.ex(decl.value) if decl.value is not None else '{}'}")
-            if s.uid in self.cell_vars:
-                e(d, f"_cells += len(_x{s.uid})")
+            if f"_x{s.uid}" in self.cell_vars:
+                self.cells_bound += 1
+                if self.cell_bvars:
+                    e(d, f"_cells += len(_x{s.uid})")
                 self.check_cells(d)
         at = len(self.lines)
         self.block(c.program.body, d)
