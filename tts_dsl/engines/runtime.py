@@ -13,8 +13,8 @@ from ..lang.builtins import (BC_CACHE, FUNCTIONS, INT_LIMIT, RuntimeProblem, int
                              vote_stats)
 from ..lang.limits import Limits
 
-__all__ = ["RuntimeProblem", "StepCap", "CellCap", "make_cell_cap", "INT_LIMIT", "runtime_errors", "imul", "make_cat", "guard",
-           "votes_cached", "func_name", "functions", "namespace", "stops_at_step_cap", "majority", "vote_stats"]
+__all__ = ["RuntimeProblem", "StepCap", "CellCap", "make_cell_cap", "INT_LIMIT", "runtime_errors", "imul", "make_cat",
+           "guard", "votes_cached", "func_name", "functions", "namespace", "stops_at_step_cap", "majority", "vote_stats"]
 
 # Python built-ins the generated code may call (the registry's own, plus the generator's)
 SAFE_BUILTINS = {
