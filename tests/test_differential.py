@@ -41,6 +41,7 @@ class _Gen:
         self.loops = 0
         self.budget = 40  # statements left
         self.hidden: set = set()
+        self.hs = False  # the program declares a list branch var 'hs' (programs() draws it)
 
     def fresh(self, stem):
         self.n += 1
