@@ -167,6 +167,90 @@ def test_runtime_limits_end_episodes_cleanly():
     assert not res.ok and "1,000" in res.error.message and "L008" in res.error.message
 
 
+# The episode's memory budget (max_episode_cells, L013): where the state grows, in both engines.
+CELLS = {  # name -> (program, budget that fails, the line it fails on; budget + 1 runs)
+    "var_init": ("controller m\nvar xs: list[int] = [1, 2, 3]\nanswer none\n", 2, 2),
+    "var_assign": ("controller m\nvar xs: list[int] = [1]\nrepeat 4 {\n  xs = xs + xs\n}\nanswer none\n", 15, 4),
+    "open_init": ("controller m\nbranch var h: list[answer] = [new.latest, new.latest]\n"
+                  "repeat 3 {\n  open else break\n}\nanswer none\n", 5, 4),
+    "read_const_init": ("controller m\nvar w: list[int] = [1]\nbranch var h: list[int] = [1, 2, 3]\n"
+                        "repeat 4 {\n  if read {\n    pass\n  } else {\n    break\n  }\n}\nanswer none\n", 12, 5),
+    "two_vars": ("controller m\nvar xs: list[int] = [1]\nvar ys: list[int] = [1, 2]\nrepeat 3 {\n"
+                 "  xs = xs + ys\n  ys = ys + [1]\n}\nanswer none\n", 14, 6),
+    "bvar_assign": ("controller m\nbranch var h: list[answer] = []\nrepeat 3 {\n  open as b else break\n"
+                    "  b.h = b.history + b.history + [b.latest]\n}\nanswer majority(completed)\n", 8, 5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CELLS))
+def test_memory_budget_is_the_same_diagnostic_in_both_engines(name):
+    from tts_dsl.engines.reference import interpret_program
+    from tts_dsl.lang.schedule import bind
+
+    src, budget, line = CELLS[name]
+    checked = check(src, "m.tts")
+    over = Limits(max_episode_cells=budget)
+    errors = [run(exe, STORE, range(2), over).error for exe in (
+        compile(checked, None, limits=over), compile(checked, None, traced=True, limits=over),
+        interpret_program(checked, bind(checked, None), over))]
+    assert errors[0] == errors[1] == errors[2], errors
+    d = errors[0]
+    assert d.code == "L013" and d.span.line == line and f"the limit is {budget:,}" in d.message, d.render(src)
+    assert f"hold {budget + 1:,} elements" in d.message or name in ("var_assign", "bvar_assign")
+    assert d.hint and "max_episode_cells" in d.hint
+    under = Limits(max_episode_cells=budget + 1)  # just under the budget: the program runs
+    assert run(compile(checked, None, limits=under), STORE, range(2), under).ok
+    assert run(interpret_program(checked, bind(checked, None), under), STORE, range(2), under).ok
+
+
+def test_memory_budget_counts_what_is_held_now():
+    """A list replaced by a shorter one frees its elements (a sliding window never fills the budget);
+    programs that keep no lists maintain no count at all (nothing on their hot path)."""
+    window = check("controller m\nvar xs: list[int] = []\nrepeat 1000 {\n  xs = xs + [1, 2]\n"
+                   "  xs = xs[-3:]\n}\nanswer none\n")
+    lim = Limits(max_episode_cells=5)
+    assert run(compile(window, None, limits=lim), STORE, range(2), lim).ok
+    root = Path(__file__).resolve().parent.parent / "programs"
+    for name in ("sc", "asc", "esc", "parallel_probe", "certaindex", "junk_aware_weighted"):
+        assert "_cells" not in compile(check(read_source(root / f"{name}.tts")), None).source, name
+    assert "_cells" in compile(check(read_source(root / "cmc.tts")), 0.5).source  # var hist: list[float]
+
+
+def test_memory_bomb_ends_quickly_with_small_memory():
+    """Issue 15: four branch lists of 100,000 floats on every branch. On 128 branches this held
+    about 400 MB per episode (436 MB peak, 6 episodes in 6-8 s); the budget stops the first
+    episode at its third branch."""
+    import subprocess
+
+    code = ("import resource, sys, time\n"
+            "from tts_dsl.api import check, compile, read_source\n"
+            "from tts_dsl.evaluation.runner import run\n"
+            "from tts_dsl.replay.synthetic import synthetic_store\n"
+            "store = synthetic_store(seed=1, n_questions=3, n_branches=128)\n"
+            "exe = compile(check(read_source(sys.argv[1]), sys.argv[1]), None)\n"
+            "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "t0 = time.perf_counter()\n"
+            "res = run(exe, store, range(2))\n"
+            "print(res.error.code, round(time.perf_counter() - t0, 3),\n"
+            "      (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n")
+    path = Path(__file__).parent / "adversarial" / "alloc_branch_lists.tts"
+    r = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    code_, seconds, grew_mb = r.stdout.split()
+    assert code_ == "L013" and float(seconds) < 2.0 and int(grew_mb) < 60, r.stdout
+
+
+def test_cli_memory_budget(tmp_path):
+    p = tmp_path / "m.tts"
+    p.write_text(CELLS["bvar_assign"][0], encoding="utf-8")
+    r = CliRunner().invoke(cli, ["eval", str(p), "--seeds", "1", "--no-cache", "--limit", "max_episode_cells=8"])
+    assert r.exit_code == 1 and "error[L013]" in r.output and "the limit is 8" in r.output, r.output
+    r = CliRunner().invoke(cli, ["eval", str(p), "--seeds", "1", "--no-cache", "--limit", "max_episode_cells=9"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["check", "--limit", "max_episode_cells=0", str(p)])
+    assert r.exit_code == 2 and "must be positive" in r.output
+
+
 def test_wall_clock_limit_ends_the_evaluation_with_an_error():
     slow = check(BODY.format("repeat 1000 {\n  repeat 1000 {\n    pass\n  }\n}"))
     lim = Limits(max_seconds=0.0)

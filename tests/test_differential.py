@@ -41,6 +41,7 @@ class _Gen:
         self.loops = 0
         self.budget = 40  # statements left
         self.hidden: set = set()
+        self.hs = False  # the program declares a list branch var 'hs' (programs() draws it)
 
     def fresh(self, stem):
         self.n += 1
@@ -168,7 +169,8 @@ class _Gen:
 
     def e_list_answer(self, d, leaf):
         bs = self.names(BR)
-        atoms = ["completed", "seen", "keys(wm)"] + self.names(LA) + [f"{b}.history" for b in bs]
+        atoms = ["completed", "seen", "keys(wm)"] + self.names(LA) + [f"{b}.history" for b in bs] \
+            + [f"{b}.hs" for b in bs if self.hs]
         if leaf:
             return self.pick(atoms)
         k = self.pick(["comp", "slice", "cat", "distinct", "lit", "real"])
@@ -294,6 +296,8 @@ class _Gen:
         if k == "prune":
             return [f"{ind}prune {self.pick(bs)}"]
         if k == "bset":
+            if self.hs and self.coin(0.5):
+                return [f"{ind}{self.pick(bs)}.hs = {self.e(LA)}"]
             return [f"{ind}{self.pick(bs)}.off = {self.e(INT)}"]
         if k == "let" and self.coin(0.2):  # partition: one pass, two lists
             yes, no, v = self.fresh("py"), self.fresh("pn"), self.fresh("pb")
@@ -364,6 +368,7 @@ class _Gen:
 @st.composite
 def programs(draw):
     g = _Gen(draw)
+    g.hs = draw(st.booleans())  # a list branch var
     a, b = draw(st.integers(0, 4)), draw(st.integers(0, 8))
     head = [
         "controller fuzz",
@@ -389,6 +394,10 @@ def programs(draw):
         # an initial value may read the branch being opened ('new')
         "branch var off: int = " + draw(st.sampled_from(["0", "0", "new.steps", "new.index * 2 - new.steps + p_int",
                                                           "1 if valid(new.latest) and not new.finished else 0"])),
+        # a list per branch (or none): counted by the episode's memory budget (max_episode_cells),
+        # which the compiled engine keeps as a running sum with one, as a sum of lengths without
+        "branch var hs: " + ("list[answer] = " + draw(st.sampled_from(["[]", "[new.latest]", "[new.latest, new.latest]"]))
+                             if g.hs else "int = 0"),
         "var acc: int = 0",
         "var fx: float = 0.0",
         "var last: answer = none",
@@ -443,8 +452,8 @@ def _compare(source, store, beta, seeds, limits):
     return a
 
 
-def _random_programs_agree(src, store_seed, nb, beta, caps):
-    limits = Limits(max_actions=caps[0], max_steps=caps[1])
+def _random_programs_agree(src, store_seed, nb, beta, caps, cells):
+    limits = Limits(max_actions=caps[0], max_steps=caps[1], max_episode_cells=cells)
     store = synthetic_store(store_seed, n_questions=2, n_branches=nb)
     out = _compare(src, store, beta, range(3), limits)
     assume(out is not None)
@@ -455,9 +464,27 @@ def _random_programs_agree(src, store_seed, nb, beta, caps):
 test_random_programs_agree, test_random_programs_agree_more = default_and_slow(
     _random_programs_agree,
     given(src=programs(), store_seed=st.integers(0, 10_000), nb=st.integers(2, 24),
-          beta=st.sampled_from([0.0, 0.3, 1.0]), caps=st.sampled_from([(50_000, 2_000_000), (7, 40), (60, 400)])),
+          beta=st.sampled_from([0.0, 0.3, 1.0]), caps=st.sampled_from([(50_000, 2_000_000), (7, 40), (60, 400)]),
+          cells=st.sampled_from([1_000_000, 40, 6])),
     int(os.environ.get("TTS_FUZZ_EXAMPLES", "100")), int(os.environ.get("TTS_FUZZ_EXAMPLES", "400")),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def test_random_programs_reach_the_memory_budget_alike():
+    """With a tiny budget, some random programs end with the memory budget's error (L013),
+    and the compiled, traced and reference engines agree on which, where and with what count."""
+    seen = []
+
+    @settings(max_examples=80, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(src=programs(), store_seed=st.integers(0, 10_000))
+    def sample(src, store_seed):
+        out = _compare(src, synthetic_store(store_seed, n_questions=2, n_branches=12), 0.3, range(2),
+                       Limits(max_episode_cells=6))
+        seen.extend(r[1] for r in out or [] if r[0] == "error")
+
+    sample()
+    assert "CellCap" in seen, seen
 
 
 def test_generator_mostly_yields_valid_programs():

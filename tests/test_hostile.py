@@ -285,4 +285,5 @@ def test_attack_classes_fuzz_clean():
     res = fuzz.class_fuzz(80, seed=4)
     assert res["bad"] == 0, res["examples"]
     classes = {k.split()[0] for k in res["counts"]}
-    assert {"bomb-bound", "bomb-param", "code-size", "store-overflow"} <= classes
+    assert {"bomb-bound", "bomb-param", "code-size", "store-overflow", "memory-bomb"} <= classes
+    assert res["counts"].get("memory-bomb runtime-error", 0) > 0  # some bombs reach the budget (L013)

@@ -421,6 +421,19 @@ def bomb_source(rng: random.Random) -> tuple[str, str]:
     return "code-size", f"controller d\nopen\nopen\nlet h = {e}.history\nanswer h[0] if len(h) > 0 else none\n"
 
 
+def memory_bomb(rng: random.Random, n_branches: int) -> tuple[str, int]:
+    """(program, elements its state would hold on a store of ``n_branches`` branches): a list
+    var doubled up to 65,536 floats, copied into up to four list branch vars of every
+    branch opened (issue 15's bomb and smaller ones); over ``max_episode_cells`` it must end
+    with L013, under it run."""
+    k, opens = rng.randint(1, 4), rng.choice([1, 8, 32, 128, 128])
+    doublings = rng.choice([rng.randint(0, 16), rng.randint(12, 16)])  # half of them near the list-length limit
+    lines = ["controller mb", "var big: list[float] = [0.5]", *(f"branch var l{i}: list[float] = []" for i in range(k)),
+             f"repeat {doublings} {{", "  big = big + big", "}", f"repeat {opens} {{", "  open as b else break",
+             *(f"  b.l{i} = big + []" for i in range(k)), "}", "answer majority(completed)"]
+    return "\n".join(lines) + "\n", 2 ** doublings * (1 + k * min(opens, n_branches))
+
+
 def overflow_store(rng: random.Random) -> list:
     """A store JSON with out-of-range numbers or counts: huge or float token counts, many
     branches or probes (beyond small limits), wrong types."""
@@ -436,9 +449,12 @@ def class_fuzz(n: int, seed: int = 0, time_cap: float = 10.0) -> dict:
     runtime error, a store error, or a run) within ``time_cap`` seconds, and generated code
     must stay linear in the program's size."""
     from tts_dsl import api
+    from tts_dsl.evaluation.runner import run
     from tts_dsl.replay.store import Store, StoreError, StoreLimits, questions_from_json
+    from tts_dsl.replay.synthetic import synthetic_store
 
     rng = random.Random(seed)
+    wide = synthetic_store(seed, n_questions=1, n_branches=128)
     counts, bad = collections.Counter(), []
     small = StoreLimits(max_questions=20, max_branches=32, max_probes=32)
     for _ in range(n):
@@ -452,10 +468,16 @@ def class_fuzz(n: int, seed: int = 0, time_cap: float = 10.0) -> dict:
                     outcome = "rejected"
                 else:
                     exe = api.compile(api.check("controller s\nrepeat 4 { read else break }\nanswer majority(completed)\n"))
-                    from tts_dsl.evaluation.runner import run
-
                     res = run(exe, Store("m", "d", "<fuzz>", qs, "0"), range(2), Limits(max_seconds=time_cap))
                     outcome = "ran" if res.error is None else "runtime-error"
+            elif rng.random() < 0.2:
+                cls = "memory-bomb"
+                src, held = memory_bomb(rng, wide.questions[0].n_branches)
+                res = run(api.compile(api.check(src)), wide, range(1), Limits(max_seconds=time_cap))
+                over = held > Limits().max_episode_cells
+                code = res.error.code if res.error is not None else None
+                outcome = "runtime-error" if code == "L013" and over else "ran" if code is None and not over \
+                    else f"expected {'L013' if over else 'a run'} for {held:,} elements, got {code}"
             else:
                 cls, src = bomb_source(rng)
                 rep = api.check_report(src)
@@ -537,7 +559,7 @@ def main(argv=None) -> int:
                          "and bound checked on a dense grid with float neighbours")
     ap.add_argument("--classes", type=int, default=0,
                     help="instead of programs: this many attacks from the classes constant-expression bombs, "
-                         "code-size growth and store overflow")
+                         "code-size growth, memory bombs (lists per branch) and store overflow")
     a = ap.parse_args(argv)
     if a.classes:
         res = class_fuzz(a.classes, a.seed)

@@ -13,7 +13,7 @@ random mutation.
 | E105 already declared | turn the second ``let`` into an assignment |
 | S001 direction refuted | declare the direction the prover derived |
 | S002 range refuted | clip the knob to its declared range |
-| S101, R001, L006, L007, L009 (smoke, sweep) | revert the last operator (the proposer keeps the chain) |
+| S101, R001, L006, L007, L009, L013 (smoke, sweep) | revert the last operator (the proposer keeps the chain) |
 | D001, D002, D003 (duplicates) | one more operator on top |
 
 :func:`repair` returns the repaired text and a note, ``REVERT`` / ``MUTATE`` for the
@@ -33,7 +33,7 @@ from .mutations import add_declaration, edit, global_scope, scope_at
 
 REVERT = "revert"
 MUTATE = "mutate"
-REVERT_CODES = {"S101", "R001", "L006", "L007", "L009", "X001"}
+REVERT_CODES = {"S101", "R001", "L006", "L007", "L009", "L013", "X001"}
 MUTATE_CODES = {"D001", "D002", "D003"}
 
 

@@ -70,6 +70,10 @@ class _Gen:
         self.need_lat = an.need_latest
         self.repeats = 0  # repeats with a computed count (each names its count _rn<i>)
         self.funcs = {f.name: f for f in checked.funcs}
+        # the episode's memory budget: list vars and list branch vars (see check_cells)
+        self.cell_vars = [f"_x{s.uid}" for s in checked.vars if s.ty.is_list]
+        self.cell_bvars = [f"_b{s.uid}" for s in checked.branch_vars if s.ty.is_list]
+        self.cells_bound = len(self.cell_vars)  # list vars bound so far (their declarations run first)
 
     def emit(self, depth, text):
         self.lines.append("    " * depth + text)
@@ -349,18 +353,37 @@ class _Gen:
         self.trace_set(d, st.yes, yes, st.yes_ref.ty)
         self.trace_set(d, st.no, no, st.no_ref.ty)
 
+    def store(self, d, held, value, counted):
+        """``held = value``, then, when ``held`` is a list var or a branch's list var
+        (``counted``), the memory budget's check."""
+        if counted and self.cell_bvars:  # the new length replaces the old one in the running sum
+            self.seq(d, [f"_cells -= len({held})", f"{held} = {value}", f"_cells += len({held})"])
+        else:
+            self.emit(d, f"{held} = {value}")
+        if counted:
+            self.check_cells(d)
+
+    def check_cells(self, d):
+        """The episode's memory budget (``max_episode_cells``, L013): the elements of every list
+        var plus every opened branch's list branch vars. With list branch vars, a running sum
+        ``_cells``; with list vars only, the sum of their lengths where it is checked (CMC's one
+        list: one ``len``); programs that keep no lists pay nothing."""
+        cells = "_cells" if self.cell_bvars else " + ".join(f"len({x})" for x in self.cell_vars[:self.cells_bound])
+        self.emit(d, f"if {cells} > {self.limits.max_episode_cells!r}: _r_cells({cells})")
+
     def s_Assign(self, st, d):
         t = st.target
         if isinstance(t, A.Name):
-            self.emit(d, f"_x{t.ref.uid} = {self.value(st.value)}")
+            self.store(d, f"_x{t.ref.uid}", self.value(st.value), f"_x{t.ref.uid}" in self.cell_vars)
             self.trace_set(d, t.id, f"_x{t.ref.uid}", t.ref.ty)
         else:
             o = self.ex(t.obj)
+            arr = self.bvar_names[t.name]
             if not self.traced and o.isidentifier():
-                self.emit(d, f"{self.bvar_names[t.name]}[{o}] = {self.value(st.value)}")
+                self.store(d, f"{arr}[{o}]", self.value(st.value), arr in self.cell_bvars)
             else:
                 self.emit(d, f"_i = {o}")
-                self.emit(d, f"{self.bvar_names[t.name]}[_i] = {self.value(st.value)}")
+                self.store(d, f"{arr}[_i]", self.value(st.value), arr in self.cell_bvars)
             if self.traced:
                 self.event(d, f"'bset', {t.name!r}, _i, {self.bvar_names[t.name]}[_i], _spent, "
                               f"{self.trace_line()!r}, {self.trace_bvar_type(t.name)!r}")
@@ -569,7 +592,7 @@ class _Gen:
                                  self.need_cb and "_cb[_i] = _c", "_spent += _c", "_comp.append(_a)"])
             if self.traced:
                 self.event(d + 1, f"{k!r}, _i, _a, _c, _spent, _fin[_i], {self.trace_line()!r}")
-            self.init_new_branch(d + 1)
+            self.init_new_branch(d + 1, st)
             if st.bind is not None:
                 e(d + 1, f"_x{st.ref.uid} = _i")
             self.then(st, d + 1)
@@ -601,13 +624,18 @@ class _Gen:
                 self.event(d + 1, f"'prune', _i, None, 0, _spent, True, {self.trace_line()!r}")
             self.then(st, d + 1)
 
-    def init_new_branch(self, d):
+    def init_new_branch(self, d, st):
         """Branch vars whose initial value reads the new branch (``new``), for branch ``_i``
-        just opened or read."""
+        just opened or read by action ``st``."""
         for s, decl in zip(self.c.branch_vars, self.c.program.branch_vars):
             if decl.new_ref is not None:
                 self.emit(d, f"_x{decl.new_ref.uid} = _i")
                 self.emit(d, f"_b{s.uid}[_i] = {self.ex(decl.value)}")
+        if self.cell_bvars:  # the new branch's list vars, whatever their initial values
+            at, self.cur_span = self.cur_span, st.span  # (an else block before may have moved it)
+            self.emit(d, "_cells += " + " + ".join(f"len({b}[_i])" for b in self.cell_bvars))
+            self.check_cells(d)
+            self.cur_span = at
 
     def then(self, st, d):
         """The block of an action used as a condition, where the action was done."""
@@ -646,7 +674,7 @@ class _Gen:
         e(0, "def _r_build():")
         e(1, "def _episode(PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR, JUNK=None):")
         d = 2
-        e(d, "_n = _spent = _acts = 0")
+        e(d, "_n = _spent = _acts = _cells = 0" if self.cell_bvars else "_n = _spent = _acts = 0")
         e(d, "_fuel = FUEL")
         e(d, "_k = [0] * NB")
         if self.need_cb:
@@ -670,9 +698,15 @@ class _Gen:
         for s, decl in zip(c.branch_vars, c.program.branch_vars):
             self.cur_span = decl.span
             e(d, f"_b{s.uid} = [{self.ex(decl.value) if decl.new_ref is None else None}] * NB")
+        self.cells_bound = 0
         for s, decl in zip(c.vars, c.program.vars):
             self.cur_span = decl.span
             e(d, f"_x{s.uid} = {self.ex(decl.value) if decl.value is not None else '{}'}")
+            if f"_x{s.uid}" in self.cell_vars:
+                self.cells_bound += 1
+                if self.cell_bvars:
+                    e(d, f"_cells += len(_x{s.uid})")
+                self.check_cells(d)
         at = len(self.lines)
         self.block(c.program.body, d)
         self.cur_span = None

@@ -17,7 +17,11 @@ either. Semantics shared with the compiler (and pinned by ``tests/test_different
   does not visit branches opened by its own body);
 * ``advance`` on a finished or pruned branch and ``prune`` on a pruned branch do nothing
   and run the else-clause;
-* list values are snapshots: ``completed`` is copied whenever it is used as a value.
+* list values are snapshots: ``completed`` is copied whenever it is used as a value;
+* the episode's memory budget (``max_episode_cells``) counts the elements of every list
+  ``var`` and every list ``branch var`` of every opened branch; the sum is checked after a
+  var's initial value, after each assignment to one of them, and once after an ``open`` or
+  ``read`` has given the new branch its list vars (``CellCap``, L013, at that statement).
 """
 
 from __future__ import annotations
@@ -84,6 +88,7 @@ class _Episode:
         self.spent = 0
         self.actions = 0
         self.env: dict = {}  # symbol uid -> value
+        self.cells = 0  # list elements held by list vars and the opened branches' list vars
 
     # ------------------------------------------------------------ the pool
     def explore(self, b: _Branch):
@@ -157,10 +162,22 @@ class _Episode:
     def s_Assign(self, st):
         t = st.target
         if isinstance(t, A.Name):
-            self.env[t.ref.uid] = self.ev(st.value)
+            value = self.ev(st.value)
+            if t.ref.uid in self.it.cell_vars:
+                self.hold(len(value) - len(self.env[t.ref.uid]), st.span)
+            self.env[t.ref.uid] = value
         else:
             b = self.branches[self.ev(t.obj)]
-            b.vars[t.name] = self.ev(st.value)
+            value = self.ev(st.value)
+            if t.name in self.it.cell_bvars:
+                self.hold(len(value) - len(b.vars[t.name]), st.span)
+            b.vars[t.name] = value
+
+    def hold(self, more: int, span):
+        """The episode's list state changed by ``more`` elements: check the memory budget."""
+        self.cells += more
+        if self.cells > self.it.limits.max_episode_cells:
+            raise runtime.CellCap(self.cells, self.it.limits.max_episode_cells, span)
 
     def s_If(self, st):
         for cond, body in st.arms:
@@ -224,6 +241,8 @@ class _Episode:
             for d in self.it.new_inits:  # branch vars whose initial value reads the new branch
                 self.env[d.new_ref.uid] = b.index
                 b.vars[d.name] = self.ev(d.value)
+            if self.it.cell_bvars:  # the new branch's list vars count towards the budget
+                self.hold(sum(len(b.vars[n]) for n in self.it.cell_bvars), st.span)
             if st.bind is not None:
                 self.env[st.ref.uid] = b.index
             return True
@@ -444,13 +463,18 @@ class Interpreter:
         boot = _Episode(self, [], [], [], [], 1, 0, (), 0, 0)
         self.bvar_init = {d.name: boot.ev(d.value) for d in checked.program.branch_vars if d.new_ref is None}
         self.new_inits = [d for d in checked.program.branch_vars if d.new_ref is not None]
-        self.var_init = [(s.uid, d.value) for s, d in zip(checked.vars, checked.program.vars)]
+        self.var_init = [(s.uid, d) for s, d in zip(checked.vars, checked.program.vars)]
+        # the memory budget counts these (max_episode_cells)
+        self.cell_vars = {s.uid for s in checked.vars if s.ty.is_list}
+        self.cell_bvars = [s.name for s in checked.branch_vars if s.ty.is_list]
 
     def episode(self, PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, TR=None, JUNK=None):  # noqa: N803
         ep = _Episode(self, PROBES, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, JUNK)
-        for uid, value in self.var_init:
-            ep.env[uid] = ep.ev(value) if value is not None else {}
         try:
+            for uid, decl in self.var_init:
+                ep.env[uid] = ep.ev(decl.value) if decl.value is not None else {}
+                if uid in self.cell_vars:
+                    ep.hold(len(ep.env[uid]), decl.span)
             ep.block(self.c.program.body)
         except _Stop as s:
             return (s.answer, ep.spent, s.reason)

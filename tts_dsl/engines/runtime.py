@@ -1,7 +1,7 @@
 """The runtime every engine imports: the built-in functions' tables, derived from the one
 registry (:data:`tts_dsl.lang.builtins.FUNCTIONS`, where each built-in is declared with its
 implementation), and the helpers the engines call (checked int products, bounded list
-concatenation, the step counter's stop, vote-count caching).
+concatenation, the step counter's stop, the episode's memory budget, vote-count caching).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from ..lang.builtins import (BC_CACHE, FUNCTIONS, INT_LIMIT, RuntimeProblem, int
                              vote_stats)
 from ..lang.limits import Limits
 
-__all__ = ["RuntimeProblem", "StepCap", "INT_LIMIT", "runtime_errors", "imul", "make_cat", "guard",
-           "votes_cached", "func_name", "functions", "namespace", "stops_at_step_cap", "majority", "vote_stats"]
+__all__ = ["RuntimeProblem", "StepCap", "CellCap", "make_cell_cap", "INT_LIMIT", "runtime_errors", "imul", "make_cat",
+           "guard", "votes_cached", "func_name", "functions", "namespace", "stops_at_step_cap", "majority", "vote_stats"]
 
 # Python built-ins the generated code may call (the registry's own, plus the generator's)
 SAFE_BUILTINS = {
@@ -71,6 +71,26 @@ def make_cat(limit):
     return cat
 
 
+class CellCap(RuntimeProblem):
+    """The episode's state holds more list elements than ``max_episode_cells``: the sum of
+    the lengths of every list ``var`` and of every list ``branch var`` of every branch
+    opened so far, checked after each assignment (and after a branch's list vars get their
+    initial values). ``span``: the statement, when the engine knows it (the compiled engine's
+    is found through its line map)."""
+
+    def __init__(self, cells: int, limit: int, span=None):
+        super().__init__(f"the episode's list variables hold {cells:,} elements; "
+                         f"the limit is {limit:,} (max_episode_cells)")
+        self.cells, self.limit, self.span = cells, limit, span
+
+
+def make_cell_cap(limit):
+    """``over(cells)``: the generated code's stop when its running sum passed ``limit``."""
+    def over(cells):
+        raise CellCap(cells, limit)
+    return over
+
+
 def guard(f):
     """Value of a trace field, or the text of the error it raises (traced runs only)."""
     try:
@@ -112,7 +132,8 @@ def namespace(limits: Limits) -> dict:
         if not _is_python_builtin(name, b.impl):
             ns[f"_f_{name}"] = b.impl
     ns.update({
-        "_r_cat": make_cat(limits.max_list_len), "_r_put": make_put(limits.max_list_len), "_r_imul": imul, "_r_guard": guard, "_r_vc": votes_cached,
+        "_r_cat": make_cat(limits.max_list_len), "_r_cells": make_cell_cap(limits.max_episode_cells),
+        "_r_put": make_put(limits.max_list_len), "_r_imul": imul, "_r_guard": guard, "_r_vc": votes_cached,
         "_r_compress": itertools.compress, "_r_BC": BC_CACHE, "_r_StepCap": StepCap,
         "_r_hist": history, "_r_stop": stop,
     })

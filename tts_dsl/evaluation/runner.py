@@ -10,7 +10,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from ..engines.executable import REASONS, Executable
-from ..engines.runtime import RuntimeProblem
+from ..engines.runtime import CellCap, RuntimeProblem
 from ..lang.diagnostics import NOWHERE, Diagnostic, Reporter
 from ..lang.limits import Limits
 from ..replay.store import Store, permutation
@@ -58,6 +58,9 @@ def _runtime_diag(exe: Executable, ex: BaseException, q: int, seed: int) -> Diag
     for frame, lineno in traceback.walk_tb(tb):
         if frame.f_code.co_filename == f"<tts:{exe.name}>":
             span = exe.line_map.get(lineno, span)
+    if isinstance(ex, CellCap):  # the reference engine names the statement itself
+        return Reporter(exe.checked.file, "runtime").episode_cells(span or ex.span or NOWHERE, ex.cells, ex.limit,
+                                                                   q, seed)
     if isinstance(ex, RuntimeProblem):
         msg = str(ex)
     elif isinstance(ex, ZeroDivisionError):

@@ -625,6 +625,15 @@ class Reporter:
         return _Said(f"{what}; the limit is {limit:,}",
                      "controllers compute from what they observe; they do not carry tables of data")
 
+    @_kind("L013")
+    def episode_cells(self, cells: int, limit: int, question, seed):
+        """The episode's list state (list vars, list branch vars of opened branches) grew
+        beyond ``max_episode_cells`` elements (the compiled and reference engines alike)."""
+        return _Said(f"episode memory budget exceeded on question {question}, seed {seed}: the episode's list "
+                     f"variables hold {cells:,} elements; the limit is {limit:,}",
+                     "keep a summary (a count, a sum, the last few values with xs[-k:]) instead of whole lists "
+                     "per branch, or raise the budget with --limit max_episode_cells=N")
+
     @_kind("L006")
     def action_cap(self, n: int, episodes: int, beta, cap: int):
         return _cut_off(n, episodes, beta, "action cap", cap)

@@ -22,6 +22,7 @@ class Limits:
     max_seconds: float | None = 900.0  # L009: wall clock per evaluation (one program on one store)
     max_list_literal: int = 16        # L012: elements of one list literal (constant data a program carries)
     max_literals: int = 200           # L012: number literals in one program
+    max_episode_cells: int = 1_000_000  # L013: list elements held by an episode's vars and branch vars at run time
 
     MAX_SECONDS = 10_000_000.0  # about 116 days: beyond, timers and deadlines overflow
 
