@@ -365,3 +365,11 @@ def _tracing_never_changes_a_result_generated_programs(data):
 # 8 generated programs in the default suite, 25 in the slow set (CI runs both)
 test_tracing_never_changes_a_result_generated_programs, test_tracing_never_changes_a_result_generated_programs_more = \
     default_and_slow(_tracing_never_changes_a_result_generated_programs, given(st.data()), 8, 25)
+
+
+def test_an_action_with_a_multi_line_else_keeps_its_own_line():
+    # the else block was generated before the action's event, which then took the block's line
+    src = ("controller tr\nrepeat 3 {\n  open else {\n    break\n  }\n  read else {\n    break\n  }\n}\n"
+           "answer majority(completed)\n")
+    lines = {(e["kind"], e["line"]) for e in api.trace(src)["events"] if e["kind"] in ("open", "read")}
+    assert lines == {("open", 3), ("read", 6)}

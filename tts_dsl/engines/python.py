@@ -567,6 +567,7 @@ class _Gen:
     def on_fail(self, st, d):
         if st.on_exhausted is not None:
             self.block(st.on_exhausted, d)
+            self.cur_span = st.span  # the action's own events and lines after its else block
         else:
             self.emit(d, "pass")
 
