@@ -64,8 +64,9 @@ def test_one_compilation_serves_every_beta():
 
 
 def test_check_names_the_engine(monkeypatch):
-    r = api.check_report((PROGRAMS / "cmc.tts").read_text(), "cmc.tts")
-    assert r["engine"] == "python (variables of type list[float])" or r["engine"].startswith("python (numba")
+    src = "controller m\nvar c: map[answer, int]\nrepeat 3 { read }\nc[completed[0]] += 1\nanswer argmax(c)\n"
+    r = api.check_report(src, "m.tts")
+    assert r["engine"] == "python (variables of type map[answer, int])" or r["engine"].startswith("python (numba")
     monkeypatch.setenv("TTS_DSL_ENGINE", "python")
     r = api.check_report((PROGRAMS / "sc.tts").read_text(), "sc.tts")
     assert r["engine"] == "python (TTS_DSL_ENGINE=python)"
@@ -75,7 +76,7 @@ def test_check_names_the_engine(monkeypatch):
 
 @needs_numba
 def test_check_reports_fast_for_the_baselines():
-    for name in ("sc", "asc", "esc"):
+    for name in ("sc", "asc", "esc", "cmc", "parallel_probe"):
         assert api.check_report((PROGRAMS / f"{name}.tts").read_text(), name)["engine"] == "fast"
 
 
