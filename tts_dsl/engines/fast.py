@@ -274,7 +274,7 @@ class _Gen:
             for v in vs[1:]:
                 out = f"_r_{f}({out}, {v})"
             return out
-        elif f in ("min", "max") and len(args) == 1 and args[0].ty.is_list and args[0].ty.arg in (INT, FLOAT):
+        elif f in ("min", "max") and len(args) == 1 and args[0].ty.is_list and args[0].ty.arg in (INT, FLOAT, ANY):
             return f"_r_{f}l({self.ex(args[0])})"
         elif f == "abs" and args[0].ty in (INT, FLOAT):
             return f"_r_int(abs({self.ex(args[0])}))" if args[0].ty == INT else f"abs({self.ex(args[0])})"
@@ -282,7 +282,7 @@ class _Gen:
             if id(e) in self.an.short_circuit:
                 return self.short_circuit(e)
             return f"_r_{f}({self.coerce(args[0], list_of(BOOL))})"
-        elif f in ("sum", "mean") and args[0].ty.is_list and args[0].ty.arg in (INT, BOOL, FLOAT) \
+        elif f in ("sum", "mean") and args[0].ty.is_list and args[0].ty.arg in (INT, BOOL, FLOAT, ANY) \
                 and (args[0].ty.arg != FLOAT or sys.version_info < (3, 12)):  # 3.12 sums floats compensated
             return f"_r_{f}{'f' if args[0].ty.arg == FLOAT else 'i'}({self.ex(args[0])})"
         elif f == "count" and args[0].ty.is_list and args[0].ty.arg in (INT, ANSWER, BOOL) \
