@@ -78,6 +78,11 @@ def _supported(t):
         raise Unsupported(f"variables of type {t}")
 
 
+def _completed_votes(e) -> bool:
+    return isinstance(e, A.Call) and e.func in ("votes", "majority") and isinstance(e.args[0], A.Name) \
+        and e.args[0].id == "completed" and e.args[0].ref is not None and e.args[0].ref.kind == SymbolKind.STATE
+
+
 def _is_literal(code: str) -> bool:
     try:
         float(code)
@@ -122,12 +127,13 @@ class _Gen:
         return f"RB[{i}], RB[{i + 1}], RB[{i + 2}]"
 
     def stmty(self, e) -> bool:
-        """``e`` needs statements (a comprehension: a loop, its step charge)."""
+        """``e`` needs statements (a comprehension: a loop, its step charge; the memoised
+        votes of ``completed``)."""
         if e is None:
             return False
         k = id(e)
         if k not in self.stmty_memo:
-            self.stmty_memo[k] = any(isinstance(n, A.Comprehension) for n in _walk_exprs(e))
+            self.stmty_memo[k] = any(isinstance(n, A.Comprehension) or _completed_votes(n) for n in _walk_exprs(e))
         return self.stmty_memo[k]
 
     def hold(self, value: str) -> str:
@@ -261,6 +267,11 @@ class _Gen:
                 return "_n"
             if _dtype(a.ty) is not None:
                 return f"len({self.ex(a)})"
+        elif _completed_votes(e):  # memoised on len(completed), which only grows (as the Python engine)
+            self.emit(self.d, "if _vcn != _nc:")
+            self.emit(self.d + 1, "_vc = _r_votes(COMP[:_nc], CNT)")
+            self.emit(self.d + 1, "_vcn = _nc")
+            return "_vc" if f == "votes" else "_vc[0]"
         elif f in ("votes", "majority") and _is_list_of_answers(args[0].ty):
             v = f"_r_votes({self.ex(args[0])}, CNT)"
             return v if f == "votes" else f"{v}[0]"
@@ -692,6 +703,7 @@ class _Gen:
         d = 1
         e(d, "_n = 0; _spent = 0; _acts = 0; _nc = 0; _i = 0; _j = 0; _kk = 0; _a = 0; _c = 0; _cells = 0")
         e(d, "_fuel = FUEL")
+        e(d, "_vcn = -1; _vc = _r_votes(COMP[:0], CNT)")
         e(d, "_k[:NB] = 0; _cb[:NB] = 0; _st[:NB] = 0; _fin[:NB] = False; _pr[:NB] = False; _lat[:NB] = -1")
         slots = {"BVI": 0, "BVF": 0, "BVB": 0}
         for s, decl in zip(c.branch_vars, c.program.branch_vars):
