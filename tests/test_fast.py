@@ -83,6 +83,8 @@ def test_lists_beyond_their_limits_bail_to_the_python_engine():
     assert (f.run_seed(pk, 0, 50_000, 2_000_000)[2] == -2).all()
     f.lims[1] = 12
     assert (f.run_seed(pk, 0, 50_000, 2_000_000)[2] >= 0).all()
+    f.lims[2] = 20  # list work outside fuel-metered loops beyond the cap: bail (the alarm can stop Python)
+    assert (f.run_seed(pk, 0, 50_000, 2_000_000)[2] == -2).all()
 
 
 @needs_numba

@@ -43,6 +43,7 @@ STATE = {"opened": "_n", "remaining": "(NB - _n)", "exhausted": "(_n >= NB)", "s
          "interval_tokens": "PF"}
 SCALAR = (INT, FLOAT, BOOL, ANSWER)
 LIMIT = 1 << 62
+WORK_CAP = 20_000_000  # list elements touched per episode outside fuel-metered loops, then a bail
 
 
 class Unsupported(Exception):
@@ -136,6 +137,12 @@ class _Gen:
             self.stmty_memo[k] = any(isinstance(n, A.Comprehension) or _completed_votes(n) for n in _walk_exprs(e))
         return self.stmty_memo[k]
 
+    def w(self, code: str) -> str:
+        """The list ``code`` with its length charged to the episode's work counter: list work
+        inside one step is not metered by fuel, so native code bails beyond a cap (the Python
+        engine then runs the episode, under the wall-clock alarm)."""
+        return f"_r_w({code}, W, LIMS)"
+
     def hold(self, value: str) -> str:
         """``value`` evaluated now, into a fresh local."""
         if value.isidentifier() or _is_literal(value):
@@ -180,7 +187,7 @@ class _Gen:
             if e.ty.arg == ANY:
                 return f"np.empty(0, {_dtype(ty)})"
             if ty.arg == FLOAT and e.ty.arg == INT:
-                return f"{v}.astype(np.float64)"
+                return f"{self.w(v)}.astype(np.float64)"
             raise Unsupported(f"a {e.ty} used as a {ty}")
         return v
 
@@ -203,7 +210,7 @@ class _Gen:
             if e.id == "completed":
                 return "COMP[:_nc]"
             if e.id == "branches":
-                return "np.arange(_n)"
+                return self.w("np.arange(_n)")
             if e.id in STATE:
                 return STATE[e.id]
             raise Unsupported(f"'{e.id}' as a value")
@@ -269,11 +276,11 @@ class _Gen:
                 return f"len({self.ex(a)})"
         elif _completed_votes(e):  # memoised on len(completed), which only grows (as the Python engine)
             self.emit(self.d, "if _vcn != _nc:")
-            self.emit(self.d + 1, "_vc = _r_votes(COMP[:_nc], CNT)")
+            self.emit(self.d + 1, f"_vc = _r_votes({self.w('COMP[:_nc]')}, CNT)")
             self.emit(self.d + 1, "_vcn = _nc")
             return "_vc" if f == "votes" else "_vc[0]"
         elif f in ("votes", "majority") and _is_list_of_answers(args[0].ty):
-            v = f"_r_votes({self.ex(args[0])}, CNT)"
+            v = f"_r_votes({self.w(self.ex(args[0]))}, CNT)"
             return v if f == "votes" else f"{v}[0]"
         elif f == "beta_confidence" and all(a.ty == INT for a in args):
             a, b = self.operands(args)
@@ -286,20 +293,20 @@ class _Gen:
                 out = f"_r_{f}({out}, {v})"
             return out
         elif f in ("min", "max") and len(args) == 1 and args[0].ty.is_list and args[0].ty.arg in (INT, FLOAT, ANY):
-            return f"_r_{f}l({self.ex(args[0])})"
+            return f"_r_{f}l({self.w(self.ex(args[0]))})"
         elif f == "abs" and args[0].ty in (INT, FLOAT):
             return f"_r_int(abs({self.ex(args[0])}))" if args[0].ty == INT else f"abs({self.ex(args[0])})"
         elif f in ("all", "any") and args[0].ty.is_list and args[0].ty.arg in (BOOL, ANY):
             if id(e) in self.an.short_circuit:
                 return self.short_circuit(e)
-            return f"_r_{f}({self.coerce(args[0], list_of(BOOL))})"
+            return f"_r_{f}({self.w(self.coerce(args[0], list_of(BOOL)))})"
         elif f in ("sum", "mean") and args[0].ty.is_list and args[0].ty.arg in (INT, BOOL, FLOAT, ANY) \
                 and (args[0].ty.arg != FLOAT or sys.version_info < (3, 12)):  # 3.12 sums floats compensated
-            return f"_r_{f}{'f' if args[0].ty.arg == FLOAT else 'i'}({self.ex(args[0])})"
+            return f"_r_{f}{'f' if args[0].ty.arg == FLOAT else 'i'}({self.w(self.ex(args[0]))})"
         elif f == "count" and args[0].ty.is_list and args[0].ty.arg in (INT, ANSWER, BOOL) \
                 and args[1].ty == args[0].ty.arg:
             xs, x = self.operands(args)
-            return f"_r_count({xs}, {x})"
+            return f"_r_count({self.w(xs)}, {x})"
         elif f == "float" and args[0].ty in (INT, FLOAT):
             return f"float({self.ex(args[0])})"
         elif f == "round" and len(args) == 1 and args[0].ty in (INT, FLOAT):
@@ -309,7 +316,7 @@ class _Gen:
             return self.ex(args[0]) if args[0].ty == INT else f"{fn}({self.ex(args[0])})"
         elif f == "range" and id(e) in self.an.bounds:
             lo, hi, _ = self.bound(e).split(", ")
-            return f"np.arange({lo}, {hi})"
+            return self.w(f"np.arange({lo}, {hi})")
         raise Unsupported(f"the call {f}(...) here")
 
     def x_BinOp(self, e, ty=None):
@@ -321,7 +328,7 @@ class _Gen:
                 a = self.hold(self.coerce(e.left, ty))
             else:
                 a = self.coerce(e.left, ty)
-            return f"_r_cat({a}, {self.coerce(e.right, ty)}, LIMS[0])"
+            return self.w(f"_r_cat({a}, {self.coerce(e.right, ty)}, LIMS[0])")
         if e.left.ty not in (INT, FLOAT) or e.right.ty not in (INT, FLOAT):
             raise Unsupported(f"'{e.op}' on {e.left.ty} and {e.right.ty}")
         a, b = self.operands([e.left, e.right])
@@ -338,7 +345,7 @@ class _Gen:
             if not (rt.is_list and rt.arg in (INT, ANSWER, BOOL, BRANCH) and (lt == rt.arg or {lt, rt.arg} <= {INT, BOOL})):
                 raise Unsupported(f"'{e.op}' on {lt} and {rt}")
             a, b = self.operands([e.left, e.right])
-            return f"({'not ' if e.op == 'not in' else ''}_r_in({a}, {b}))"
+            return f"({'not ' if e.op == 'not in' else ''}_r_in({a}, {self.w(b)}))"
         if {lt, rt} == {INT, FLOAT}:  # Python compares int and float exactly: only |int| <= 2**53 here
             a, b = self.operands([e.left, e.right])
             a, b = (f"_r_f53({a})", b) if lt == INT else (a, f"_r_f53({b})")
@@ -470,7 +477,7 @@ class _Gen:
             self.emit(self.d, f"{kt}[{ix}] = {f'int({k})' if key.ty == BOOL else k}")
             self.d = d
             sres = self.tmp("_l")
-            self.emit(d, f"{sres} = {res}[_r_order{'f' if key.ty == FLOAT else 'i'}({kt}, {desc})]")
+            self.emit(d, f"{sres} = {res}[_r_order{'f' if key.ty == FLOAT else 'i'}({self.w(kt)}, {desc})]")
             res = sres
         if q.take is not None:
             tk = self.ex(q.take)
@@ -699,11 +706,13 @@ class _Gen:
         e = self.emit
         e(0, "@njit(cache=True, nogil=True)")
         e(0, "def _episode(PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, PI, PV, RB, BC, NEED, CNT,")
-        e(0, "             _k, _cb, _st, _fin, _pr, _lat, COMP, BVI, BVF, BVB, LIMS):")
+        e(0, "             _k, _cb, _st, _fin, _pr, _lat, COMP, BVI, BVF, BVB, LIMS, W):")
         d = 1
         e(d, "_n = 0; _spent = 0; _acts = 0; _nc = 0; _i = 0; _j = 0; _kk = 0; _a = 0; _c = 0; _cells = 0")
         e(d, "_fuel = FUEL")
-        e(d, "_vcn = -1; _vc = _r_votes(COMP[:0], CNT)")
+        e(d, "W[0] = 0")
+        if any(_completed_votes(n) for n in A.walk(c.program)):
+            e(d, "_vcn = -1; _vc = _r_votes(COMP[:0], CNT)")
         e(d, "_k[:NB] = 0; _cb[:NB] = 0; _st[:NB] = 0; _fin[:NB] = False; _pr[:NB] = False; _lat[:NB] = -1")
         slots = {"BVI": 0, "BVF": 0, "BVB": 0}
         for s, decl in zip(c.branch_vars, c.program.branch_vars):
@@ -735,7 +744,7 @@ from numba import njit
 
 from tts_dsl.engines.native import (_r_all, _r_any, _r_at, _r_bail, _r_bc, _r_cat, _r_ceil, _r_count, _r_f53, _r_floor,
                                    _r_in, _r_int, _r_max, _r_maxl, _r_meanf, _r_meani, _r_min, _r_minl, _r_mul,
-                                   _r_orderf, _r_orderi, _r_round, _r_sumf, _r_sumi, _r_trunc, _r_votes)
+                                   _r_orderf, _r_orderi, _r_round, _r_sumf, _r_sumi, _r_trunc, _r_votes, _r_w)
 
 '''
 
@@ -754,6 +763,7 @@ def _batch(q0, PROBES, POFF, NPROBES, TOK, FINAL, QB, QNB, QPF, QORD, ORDERS, CA
     BVI = np.zeros((NBV, MAXNB), np.int64)
     BVF = np.zeros((NBV, MAXNB), np.float64)
     BVB = np.zeros((NBV, MAXNB), np.bool_)
+    W = np.zeros(1, np.int64)
     for q in range(q0, len(QB)):
         b0 = QB[q]
         nb = QNB[q]
@@ -761,7 +771,7 @@ def _batch(q0, PROBES, POFF, NPROBES, TOK, FINAL, QB, QNB, QPF, QORD, ORDERS, CA
         try:
             a, c, w = _episode(PROBES, POFF[b0:b0 + nb], NPROBES[b0:b0 + nb], TOK[b0:b0 + nb],
                                FINAL[b0:b0 + nb], QPF[q], nb, ORDERS[QORD[q]], CAP, FUEL, PI, PV, RB, BC,
-                               NEED, CNT, _k, _cb, _st, _fin, _pr, _lat, COMP, BVI, BVF, BVB, LIMS)
+                               NEED, CNT, _k, _cb, _st, _fin, _pr, _lat, COMP, BVI, BVF, BVB, LIMS, W)
         except Exception:
             CNT[:] = 0
             WHY[q] = -2
@@ -844,7 +854,7 @@ def prepare(checked: CheckedProgram, binding: Binding, limits: Limits):
         r = an.bounds[id(node)]
         rb[3 * i:3 * i + 3] = (r.start, r.stop, r.step)
     cells = getattr(limits, "max_episode_cells", None)  # the memory budget (issue 15), when Limits has it
-    lims = np.array([limits.max_list_len, LIMIT if cells is None else min(int(cells), LIMIT)], np.int64)
+    lims = np.array([limits.max_list_len, LIMIT if cells is None else min(int(cells), LIMIT), WORK_CAP], np.int64)
     return FastEpisodes(_load_module(src), pi, pv, rb, len(checked.branch_vars), lims)
 
 

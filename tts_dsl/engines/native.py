@@ -253,3 +253,12 @@ def _r_ceil(x):
 @njit(cache=True, nogil=True)
 def _r_trunc(x):
     return _r_tofit(np.trunc(x))
+
+
+@njit(cache=True, nogil=True)
+def _r_w(xs, W, LIMS):
+    # charge len(xs) to the episode's work counter W[0]; beyond LIMS[2] the episode bails
+    W[0] += len(xs)
+    if W[0] > LIMS[2]:
+        raise Bail()
+    return xs
