@@ -11,15 +11,22 @@ directory: ``fast/`` under ``$TTS_DSL_CACHE``, else ``$XDG_CACHE_HOME/tts-dsl`` 
 
 Exactness: native code only runs the common path. Anything it cannot do exactly (an int
 beyond 2**62, an index out of range, a division by zero, a beta_confidence count beyond its
-table) makes the episode *bail*; the runner then runs that episode on the compiled Python
-engine, which gives the answer, cost, or the runtime diagnostic. ``beta_confidence`` reads a
-table filled lazily by the exact Python implementation. Answers are the store's interned
-ids, ``none`` is -1.
+table, a NaN sort key, a list beyond ``max_list_len`` or the episode memory budget
+``max_episode_cells``, more than :data:`WORK_CAP` list elements touched outside fuel-metered
+loops) makes the episode *bail*; the runner then runs that episode on the compiled Python
+engine, which gives the answer, cost, or the runtime diagnostic (and whose wall-clock alarm
+bounds it). ``beta_confidence`` reads a table filled lazily by the exact Python
+implementation. Answers are the store's interned ids, ``none`` is -1.
 
-Supported: statements let/assign/if/repeat/for over ``range``/actions/answer/break/continue/
-pass; expressions over int, float, bool, answer, votes records and ``completed`` (or slices
-of it); built-ins len, votes, majority, beta_confidence, abs. Anything else: the reason is
-reported (``check``: ``engine: python (reason)``).
+Supported: statements let/assign/if/repeat/for (over ranges, lists and queries: filtered,
+sorted by one key, taken)/actions (also as conditions)/answer/break/continue/pass; values of
+type int, float, bool, answer, branch, votes and lists of int/float/bool/answer/branch (numpy
+arrays); comprehensions; built-ins len, votes, majority, beta_confidence, min, max, abs, sum,
+mean, count, all, any, round (one argument), floor, ceil, int, float, range. Queries are
+lowered to loops in the compiled engine's order (source, the analysis' step charge, filter,
+sort keys, stable sort, take, elements), and an operand holding a query runs only where
+Python evaluates it (short-circuit ``and``/``or``, conditionals, ``all``/``any``). Anything
+else: the reason is reported (``check``: ``engine: python (reason)``).
 """
 
 from __future__ import annotations
