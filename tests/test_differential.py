@@ -836,3 +836,13 @@ def test_the_fast_differential_detects_a_wrong_fast_compiler(monkeypatch):
     src = "controller w\nrepeat 4 { open else break }\nanswer majority(completed)\n"
     with pytest.raises(AssertionError, match="the fast engine and the compiled program differ"):
         _three_way(src, synthetic_store(3, n_questions=2, n_branches=8), None, range(2), Limits())
+
+
+def test_attributes_read_only_inside_a_query_source_are_maintained():
+    """``A.walk`` skips a query's ``source``: the analysis still sees ``b.latest`` read only
+    there (partition / for over a comprehension), so the compiled engine keeps ``latest``."""
+    src = ("controller q\nrepeat 3 { open }\n"
+           "let y, n = partition a in [c.latest for c in branches sorted by c.index desc] by a != none\n"
+           "for a in [c.latest for c in branches where not c.finished] { pass }\nanswer y[0] if len(y) > 0 else none\n")
+    out = _compare(src, synthetic_store(2, n_questions=2, n_branches=6), None, range(2), Limits())
+    assert out is not None and all(r[0] != "error" for r in out)
