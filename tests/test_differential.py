@@ -24,8 +24,8 @@ from tts_dsl.replay.store import permutation
 from tts_dsl.replay.synthetic import synthetic_store
 
 # ------------------------------------------------------------------ random programs
-INT, FLOAT, BOOL, ANS, BR, LA, LI, LB, VOTES = "int", "float", "bool", "answer", "branch", \
-    "list[answer]", "list[int]", "list[branch]", "votes"
+INT, FLOAT, BOOL, ANS, BR, LA, LI, LB, LF, VOTES = "int", "float", "bool", "answer", "branch", \
+    "list[answer]", "list[int]", "list[branch]", "list[float]", "votes"
 
 
 class _Gen:
@@ -570,29 +570,39 @@ def test_compiled_vote_counting_matches_the_spec_functions(xs):
 
 # ------------------------------------------------------------------ the fast engine (numba)
 class _FastGen(_Gen):
-    """Random programs inside the fast engine's subset (completed and its slices as the only
-    lists, no queries), so the native code runs, not only its fallback."""
+    """Random programs inside the fast engine's subset, so the native code runs, not only its
+    fallback: scalars, list vars (answers, floats; counted by the memory budget), query lists
+    and filtered, sorted, taken ``for`` loops, short-circuit all/any, list built-ins."""
 
     def __init__(self, draw):
         super().__init__(draw)
-        del self.scopes[0]["seen"]
-        self.mutable.discard("seen")
+        self.scopes[0]["hist"] = LF
+        self.mutable.add("hist")
 
     def e_int(self, d, leaf):
         if leaf:
             return self.pick([str(self.draw(st.integers(0, 6))), "len(completed)", "opened", "remaining",
-                              "spent // 500", "len(branches)", "p_int", str(2 ** 61)] + self.names(INT))
+                              "spent // 500", "len(branches)", "p_int", str(2 ** 40)] + self.names(INT))
         bs = self.names(BR)
-        k = self.pick(["bin", "bin", "minmax", "len", "votes", "ifexp", "neg"] + (["attr"] if bs else []))
+        k = self.pick(["bin", "bin", "minmax", "len", "votes", "ifexp", "neg", "count", "sum", "round", "listmm"]
+                      + (["attr"] if bs else []))
         if k == "bin":
             op = self.pick(["+", "-", "*", "//", "%"])
             return f"({self.e(INT, d)} {op} {self.e(INT, d)})"  # division by zero is possible: a bail
         if k == "minmax":
             return f"{self.pick(['min', 'max'])}({self.e(INT, d)}, {self.e(INT, d)})"
         if k == "len":
-            return f"len({self.e(LA, d)})"
+            return f"len({self.e(self.pick([LA, LI, LB, LF]), d)})"
         if k == "votes":
             return f"votes({self.e(LA, d)}).{self.pick(['top1', 'top2'])}"
+        if k == "count":
+            return f"count({self.e(LA, d)}, {self.e(ANS, d)})"
+        if k == "sum":
+            return f"sum({self.e(LI, d)})"
+        if k == "round":
+            return f"{self.pick(['round', 'floor', 'ceil', 'int'])}({self.e(FLOAT, d)})"
+        if k == "listmm":  # min/max of a list: an empty one is a runtime error (a bail)
+            return f"{self.pick(['min', 'max'])}({self.e(LI, d)})"
         if k == "attr":
             return f"{self.pick(bs)}.{self.pick(['steps', 'cost', 'index', 'off'])}"
         if k == "ifexp":
@@ -602,13 +612,19 @@ class _FastGen(_Gen):
     def e_float(self, d, leaf):
         if leaf:
             return self.pick(["0.5", "0.0", "1.25", "fx", "p_float"])
-        k = self.pick(["bc", "bin", "div", "abs"])
+        k = self.pick(["bc", "bin", "div", "abs", "hist", "mean", "conv"])
         if k == "bc":
             return f"beta_confidence({self.e(INT, d)}, {self.e(INT, d)})"
         if k == "bin":
             return f"({self.e(FLOAT, d)} {self.pick(['+', '-', '*'])} {self.e(self.pick([INT, FLOAT]), d)})"
         if k == "div":
             return f"({self.e(self.pick([INT, FLOAT]), d)} / {self.e(self.pick([INT, FLOAT]), d)})"
+        if k == "hist":  # an index out of range is a runtime error (a bail)
+            return f"{self.e(LF, d)}[{self.draw(st.integers(-2, 1))}]"
+        if k == "mean":
+            return f"mean({self.e(self.pick([LI, LF]), d)})"
+        if k == "conv":
+            return f"float({self.e(INT, d)})"
         return f"abs({self.e(FLOAT, d)})"
 
     def e_bool(self, d, leaf):
@@ -616,7 +632,7 @@ class _FastGen(_Gen):
         if leaf:
             return self.pick(["exhausted", "p_flag", "true", "false"]
                              + [f"{b}.{a}" for b in bs for a in ("finished", "pruned")])
-        k = self.pick(["cmp", "cmp", "ans", "not", "andor"])
+        k = self.pick(["cmp", "cmp", "ans", "not", "andor", "andor", "in", "anyall"])
         if k == "cmp":
             t = self.pick([INT, FLOAT])
             return f"({self.e(t, d)} {self.pick(['<', '<=', '>', '>=', '==', '!='])} {self.e(INT, d)})"
@@ -624,18 +640,73 @@ class _FastGen(_Gen):
             return f"({self.e(ANS, d)} {self.pick(['==', '!='])} {self.e(ANS, d)})"
         if k == "not":
             return f"(not {self.e(BOOL, d)})"
+        if k == "in":
+            return f"({self.e(ANS, d)} {self.pick(['in', 'not in'])} {self.e(LA, d)})"
+        if k == "anyall":
+            v = self.fresh("q")
+            return (f"{self.pick(['any', 'all'])}([{self.with_var(v, BR, lambda: self.e(BOOL, d))} "
+                    f"for {v} in branches{self.with_var(v, BR, lambda: self.tail(v, d))}])")
         return f"({self.e(BOOL, d)} {self.pick(['and', 'or'])} {self.e(BOOL, d)})"
 
+    def e_answer(self, d, leaf):
+        bs = self.names(BR)
+        if leaf:
+            return self.pick(["none", "last"] + self.names(ANS) + [f"{b}.latest" for b in bs])
+        k = self.pick(["maj", "winner", "index"])
+        if k == "maj":
+            return f"majority({self.e(LA, d)})"
+        if k == "winner":
+            return f"votes({self.e(LA, d)}).winner"
+        return f"{self.e(LA, d)}[{self.draw(st.integers(-2, 2))}]"  # may be out of range: a bail
+
     def e_list_answer(self, d, leaf):
-        if leaf or self.coin(0.4):
-            return self.pick(["completed"] + self.names(LA))
-        lo = self.pick(["", "1", "-3", "len(completed) // 2"])
-        hi = self.pick(["", "-1", "4"])
-        return f"{self.e(LA, d)}[{lo}:{hi}]"
+        if leaf:
+            return self.pick(["completed", "seen"] + self.names(LA))
+        k = self.pick(["comp", "comp", "slice", "cat", "lit"])
+        if k == "comp":
+            v = self.fresh("q")
+            return "[" + self.with_var(v, BR, lambda: f"{v}.latest for {v} in branches{self.tail(v, d)}") + "]"
+        if k == "slice":
+            lo = self.pick(["", "1", "-3", "len(completed) // 2"])
+            hi = self.pick(["", "-1", "4"])
+            return f"{self.e(LA, d)}[{lo}:{hi}]"
+        if k == "cat":
+            return f"({self.e(LA, d)} + {self.e(LA, d)})"
+        return f"[{self.e(ANS, d)}]"
+
+    def e_list_float(self, d, leaf):
+        if leaf:
+            return self.pick(["hist", "[0.5, 1.0]"] + self.names(LF))
+        k = self.pick(["cat", "slice", "comp"])
+        if k == "cat":
+            return f"({self.e(LF, d)} + [{self.e(FLOAT, d)}])"
+        if k == "slice":
+            return f"{self.e(LF, d)}[{self.pick(['1', '', '-2'])}:{self.pick(['', '-1', '3'])}]"
+        v = self.fresh("q")
+        return "[" + self.with_var(v, BR, lambda: f"{v}.cost * 0.5 for {v} in branches{self.tail(v, d)}") + "]"
+
+    def tail(self, v, d):
+        """A query tail of the subset: one sort key at most."""
+        out = ""
+        if self.coin(0.5):
+            out += f" where {self.e(BOOL, d)}"
+        elif self.coin(0.6):
+            out += " where " + self.pick([f"not {v}.finished", f"not {v}.pruned",
+                                          f"not {v}.finished and not {v}.pruned", f"{v}.finished"])
+        if self.coin(0.4):
+            out += f" sorted by {self.pick([f'{v}.steps', f'{v}.cost', f'{v}.off', f'{v}.index', f'{v}.finished', f'{v}.cost * 0.5'])}"
+            out += self.pick(["", " asc", " desc"])
+        if self.coin(0.3):
+            self.hidden.add(v)
+            try:
+                out += f" take {self.e(INT, d)}"
+            finally:
+                self.hidden.discard(v)
+        return out
 
     def stmt(self, ind):
-        k = self.draw(st.integers(0, 9))
-        if k == 0 and self.loops < 3:  # for over a range (the only for the fast engine takes)
+        k = self.draw(st.integers(0, 11))
+        if k == 0 and self.loops < 3:  # for over a range
             self.budget -= 1
             self.loops += 1
             try:
@@ -644,10 +715,22 @@ class _FastGen(_Gen):
                 return [head, *self.with_var(v, INT, lambda: self.block(ind + "  ")), ind + "}"]
             finally:
                 self.loops -= 1
+        if k == 1:  # a momentum window, as CMC's
+            self.budget -= 1
+            return [f"{ind}hist = hist + [{self.e(FLOAT)}]", f"{ind}if len(hist) > {self.draw(st.integers(1, 4))} {{",
+                    f"{ind}  hist = hist[1:]", f"{ind}}}"]
+        if k == 2:
+            self.budget -= 1
+            name = self.fresh("v")
+            ty = self.pick([LA, LI, LB, LF])
+            line = f"{ind}let {name} = {self.e(ty)}"
+            self.scopes[-1][name] = ty
+            return [line]
         lines = super().stmt(ind)
-        if any(w in " " + line for line in lines for w in (" for ", "trace", "[b.latest", " partition ", " max ",
-                                                            "valid(", "real(", "if open", "if read", "if advance", "if prune")):
-            return [ind + "read"]  # a query, a trace or a second-edition construct: not in the subset
+        if any(w in " " + line for line in lines for w in (" partition ", " max ", "valid(", "real(", "wm[", "cm[",
+                                                            "history", "fi(", "fa(", "fl(", "distinct(", "keys(",
+                                                            "argmax(", "entropy(", "weighted_votes")):
+            return [ind + "read"]  # outside the subset (maps, functions, second-edition built-ins)
         return lines
 
 
@@ -660,14 +743,17 @@ def fast_programs(draw):
         f"  p_int: int increasing in [0, 20] = round({a} + {b} * beta)",
         "  p_float: float increasing = round(0.25 + 0.5 * beta, 4)",
         f"  p_flag: bool = {draw(st.sampled_from(['true', 'false']))}", "}",
-        "branch var off: int = 0", "var acc: int = 0", "var fx: float = 0.0", "var last: answer = none",
+        "branch var off: int = " + draw(st.sampled_from(["0", "new.steps", "new.index * 2 - new.steps + p_int"])),
+        "var acc: int = 0", "var fx: float = 0.0", "var last: answer = none", "var seen: list[answer] = []",
+        "var hist: list[float] = []",
     ]
     body = []
     while g.budget > 0 and len(body) < 60:
         body += g.stmt("")
         if draw(st.integers(0, 3)) == 0:
             break
-    tail = draw(st.sampled_from(["answer majority(completed)", "answer last", "answer votes(completed[1:]).winner"]))
+    tail = draw(st.sampled_from(["answer majority(completed)", "answer last", "answer votes(completed[1:]).winner",
+                                 "answer majority([b.latest for b in branches where not b.pruned])"]))
     return "\n".join(head + body + [tail]) + "\n"
 
 
@@ -759,7 +845,7 @@ def test_every_shipped_program_agrees_on_all_three_engines(path):
         except DiagnosticsError:  # a program of beta needs one (and one without takes none)
             continue
         ran += 1
-        if path.stem in ("sc", "asc", "esc"):
+        if path.stem in ("sc", "asc", "esc", "cmc", "parallel_probe"):
             assert took
     assert ran
 
@@ -789,3 +875,13 @@ def test_the_fast_differential_detects_a_wrong_fast_compiler(monkeypatch):
     src = "controller w\nrepeat 4 { open else break }\nanswer majority(completed)\n"
     with pytest.raises(AssertionError, match="the fast engine and the compiled program differ"):
         _three_way(src, synthetic_store(3, n_questions=2, n_branches=8), None, range(2), Limits())
+
+
+def test_attributes_read_only_inside_a_query_source_are_maintained():
+    """``A.walk`` skips a query's ``source``: the analysis still sees ``b.latest`` read only
+    there (partition / for over a comprehension), so the compiled engine keeps ``latest``."""
+    src = ("controller q\nrepeat 3 { open }\n"
+           "let y, n = partition a in [c.latest for c in branches sorted by c.index desc] by a != none\n"
+           "for a in [c.latest for c in branches where not c.finished] { pass }\nanswer y[0] if len(y) > 0 else none\n")
+    out = _compare(src, synthetic_store(2, n_questions=2, n_branches=6), None, range(2), Limits())
+    assert out is not None and all(r[0] != "error" for r in out)

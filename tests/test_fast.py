@@ -35,14 +35,56 @@ def _same(a, b):
 
 
 @needs_numba
-@pytest.mark.parametrize("name,params", [("sc", {"n": 16}), ("asc", {"max_samples": 32}), ("esc", {"max_samples": 32})])
-def test_runner_results_equal_the_python_engine(name, params):
+@pytest.mark.parametrize("name,beta,params", [
+    ("sc", None, {"n": 16}), ("asc", None, {"max_samples": 32}), ("esc", None, {"max_samples": 32}),
+    ("cmc", 0.5, {}), ("cmc", 1.0, {}), ("parallel_probe", None, {"num_chains": 24, "warm_up": 2, "T": 5}),
+])
+def test_runner_results_equal_the_python_engine(name, beta, params):
     store = synthetic_store(4, n_questions=5, n_branches=40)
-    exe = api.compile(api.load(PROGRAMS / f"{name}.tts"), None, params)
+    exe = api.compile(api.load(PROGRAMS / f"{name}.tts"), beta, params)
     assert exe.engine == "fast"
     _same(*_both(exe, store, seeds=range(7)))
     _same(*_both(exe, store, seeds=range(3), questions=[4, 1]))
-    _same(*_both(exe, store, seeds=range(3), limits=Limits(max_actions=5, max_steps=9)))
+    # tight caps end episodes inside loops and inside a query's step charge
+    for caps in [(5, 9), (40, 60), (1000, 150), (60, 2_000_000)]:
+        lim = Limits(max_actions=caps[0], max_steps=caps[1])
+        a, b = _both(exe, store, seeds=range(3), limits=lim)
+        _same(a, b)
+
+
+LISTS = """controller l
+var xs: list[int] = []
+repeat 6 { open else break }
+for i in range(12) {
+  xs = xs + [i]
+  let ys = [b for b in branches where not b.finished sorted by b.steps desc take i]
+  for b in ys { advance b }
+}
+answer majority(completed)
+"""
+
+
+@needs_numba
+def test_lists_beyond_their_limits_bail_to_the_python_engine():
+    """A concatenation beyond max_list_len and a list var beyond the episode's memory budget
+    bail: the Python engine then reports the error (L008) or runs the episode."""
+    store = synthetic_store(2, n_questions=3, n_branches=10)
+    exe = api.compile(api.check(LISTS, "l.tts"), limits=Limits(max_list_len=5))
+    assert exe.engine == "fast"
+    a, b = _both(exe, store, seeds=range(2), limits=Limits(max_list_len=5))
+    assert a.error is not None and "L008" in a.error.message
+    _same(a, b)
+    from tts_dsl.lang.schedule import bind
+    checked = api.check(LISTS, "l.tts")
+    f = fast.prepare(checked, bind(checked, None), Limits())
+    pk = fast.packed(store, store.questions)
+    assert (f.run_seed(pk, 0, 50_000, 2_000_000)[2] >= 0).all()  # within the budget: native
+    f.lims[1] = 11  # xs reaches 12 elements: every episode bails
+    assert (f.run_seed(pk, 0, 50_000, 2_000_000)[2] == -2).all()
+    f.lims[1] = 12
+    assert (f.run_seed(pk, 0, 50_000, 2_000_000)[2] >= 0).all()
+    f.lims[2] = 20  # list work outside fuel-metered loops beyond the cap: bail (the alarm can stop Python)
+    assert (f.run_seed(pk, 0, 50_000, 2_000_000)[2] == -2).all()
 
 
 @needs_numba
@@ -64,8 +106,9 @@ def test_one_compilation_serves_every_beta():
 
 
 def test_check_names_the_engine(monkeypatch):
-    r = api.check_report((PROGRAMS / "cmc.tts").read_text(), "cmc.tts")
-    assert r["engine"] == "python (variables of type list[float])" or r["engine"].startswith("python (numba")
+    src = "controller m\nvar c: map[answer, int]\nrepeat 3 { read }\nc[completed[0]] += 1\nanswer argmax(c)\n"
+    r = api.check_report(src, "m.tts")
+    assert r["engine"] == "python (variables of type map[answer, int])" or r["engine"].startswith("python (numba")
     monkeypatch.setenv("TTS_DSL_ENGINE", "python")
     r = api.check_report((PROGRAMS / "sc.tts").read_text(), "sc.tts")
     assert r["engine"] == "python (TTS_DSL_ENGINE=python)"
@@ -75,7 +118,7 @@ def test_check_names_the_engine(monkeypatch):
 
 @needs_numba
 def test_check_reports_fast_for_the_baselines():
-    for name in ("sc", "asc", "esc"):
+    for name in ("sc", "asc", "esc", "cmc", "parallel_probe"):
         assert api.check_report((PROGRAMS / f"{name}.tts").read_text(), name)["engine"] == "fast"
 
 

@@ -11,15 +11,22 @@ directory: ``fast/`` under ``$TTS_DSL_CACHE``, else ``$XDG_CACHE_HOME/tts-dsl`` 
 
 Exactness: native code only runs the common path. Anything it cannot do exactly (an int
 beyond 2**62, an index out of range, a division by zero, a beta_confidence count beyond its
-table) makes the episode *bail*; the runner then runs that episode on the compiled Python
-engine, which gives the answer, cost, or the runtime diagnostic. ``beta_confidence`` reads a
-table filled lazily by the exact Python implementation. Answers are the store's interned
-ids, ``none`` is -1.
+table, a NaN sort key, a list beyond ``max_list_len`` or the episode memory budget
+``max_episode_cells``, more than :data:`WORK_CAP` list elements touched outside fuel-metered
+loops) makes the episode *bail*; the runner then runs that episode on the compiled Python
+engine, which gives the answer, cost, or the runtime diagnostic (and whose wall-clock alarm
+bounds it). ``beta_confidence`` reads a table filled lazily by the exact Python
+implementation. Answers are the store's interned ids, ``none`` is -1.
 
-Supported: statements let/assign/if/repeat/for over ``range``/actions/answer/break/continue/
-pass; expressions over int, float, bool, answer, votes records and ``completed`` (or slices
-of it); built-ins len, votes, majority, beta_confidence, abs. Anything else: the reason is
-reported (``check``: ``engine: python (reason)``).
+Supported: statements let/assign/if/repeat/for (over ranges, lists and queries: filtered,
+sorted by one key, taken)/actions (also as conditions)/answer/break/continue/pass; values of
+type int, float, bool, answer, branch, votes and lists of int/float/bool/answer/branch (numpy
+arrays); comprehensions; built-ins len, votes, majority, beta_confidence, min, max, abs, sum,
+mean, count, all, any, round (one argument), floor, ceil, int, float, range. Queries are
+lowered to loops in the compiled engine's order (source, the analysis' step charge, filter,
+sort keys, stable sort, take, elements), and an operand holding a query runs only where
+Python evaluates it (short-circuit ``and``/``or``, conditionals, ``all``/``any``). Anything
+else: the reason is reported (``check``: ``engine: python (reason)``).
 """
 
 from __future__ import annotations
@@ -35,13 +42,15 @@ from ..lang import ast as A
 from ..lang.checker import CheckedProgram, SymbolKind
 from ..lang.limits import Limits
 from ..lang.schedule import Binding
-from ..lang.types import ANSWER, BOOL, BRANCH, FLOAT, INT, RECORDS, VOTES
-from .analysis import analyze
+from ..lang.types import ANSWER, ANY, BOOL, BRANCH, FLOAT, INT, RECORDS, VOTES, list_of
+from .analysis import _walk_exprs, analyze, walk_all
 
 ATTRS = {"steps": "_st", "latest": "_lat", "finished": "_fin", "pruned": "_pr", "cost": "_cb"}
 STATE = {"opened": "_n", "remaining": "(NB - _n)", "exhausted": "(_n >= NB)", "spent": "_spent",
          "interval_tokens": "PF"}
 SCALAR = (INT, FLOAT, BOOL, ANSWER)
+LIMIT = 1 << 62
+WORK_CAP = 20_000_000  # list elements touched per episode outside fuel-metered loops, then a bail
 
 
 class Unsupported(Exception):
@@ -63,21 +72,58 @@ def _is_list_of_answers(t) -> bool:
     return t.is_list and t.arg == ANSWER
 
 
+DTYPES = {INT: "np.int64", ANSWER: "np.int64", BRANCH: "np.int64", ANY: "np.int64", FLOAT: "np.float64",
+          BOOL: "np.bool_"}
+
+
+def _dtype(t) -> str | None:
+    """The numpy dtype of a list type's array, None for types the engine does not take."""
+    return DTYPES.get(t.arg) if t.is_list else None
+
+
+def _supported(t):
+    if t not in SCALAR and t not in (BRANCH, VOTES) and _dtype(t) is None:
+        raise Unsupported(f"variables of type {t}")
+
+
+def _completed_votes(e) -> bool:
+    return isinstance(e, A.Call) and e.func in ("votes", "majority") and isinstance(e.args[0], A.Name) \
+        and e.args[0].id == "completed" and e.args[0].ref is not None and e.args[0].ref.kind == SymbolKind.STATE
+
+
+def _is_literal(code: str) -> bool:
+    try:
+        float(code)
+        return True
+    except ValueError:
+        return code in ("True", "False")
+
+
 class _Gen:
     def __init__(self, checked: CheckedProgram, an):
         self.c = checked
         self.an = an
         self.lines: list[str] = []
+        self.d = 0  # depth of the statement being generated: an expression's own statements go there
+        self.ntmp = 0
         self.params: dict[str, str] = {}  # param name -> its run-time slot
         self.bounds: list = []  # the analysis' ranges, in slot order
         self.bslot: dict = {}
         self.bvars = {s.name: (f"_b{s.uid}", s.ty) for s in checked.branch_vars}
+        self.counted = {s for s in checked.vars if s.ty.is_list}  # list vars: the episode's memory budget
+        self.stmty_memo: dict = {}
         for s in checked.branch_vars:
             if s.ty not in SCALAR:
                 raise Unsupported(f"branch var '{s.name}' of type {s.ty}")
+        if checked.funcs:
+            raise Unsupported("user functions (def)")
 
     def emit(self, d, text):
         self.lines.append("    " * d + text)
+
+    def tmp(self, stem="_t") -> str:
+        self.ntmp += 1
+        return f"{stem}{self.ntmp}"
 
     def bound(self, node) -> str:
         """Slot of the analysis' constant range for ``node`` (start, stop, step)."""
@@ -88,6 +134,41 @@ class _Gen:
         i = 3 * self.bslot[k]
         return f"RB[{i}], RB[{i + 1}], RB[{i + 2}]"
 
+    def stmty(self, e) -> bool:
+        """``e`` needs statements (a comprehension: a loop, its step charge; the memoised
+        votes of ``completed``)."""
+        if e is None:
+            return False
+        k = id(e)
+        if k not in self.stmty_memo:
+            self.stmty_memo[k] = any(isinstance(n, A.Comprehension) or _completed_votes(n) for n in _walk_exprs(e))
+        return self.stmty_memo[k]
+
+    def w(self, code: str) -> str:
+        """The list ``code`` with its length charged to the episode's work counter: list work
+        inside one step is not metered by fuel, so native code bails beyond a cap (the Python
+        engine then runs the episode, under the wall-clock alarm)."""
+        return f"_r_w({code}, W, LIMS)"
+
+    def hold(self, value: str) -> str:
+        """``value`` evaluated now, into a fresh local."""
+        if value.isidentifier() or _is_literal(value):
+            return value
+        t = self.tmp()
+        self.emit(self.d, f"{t} = {value}")
+        return t
+
+    def operands(self, es) -> list:
+        """The code of ``es`` in order: when a later one runs statements (a comprehension), the
+        earlier ones are evaluated first into locals, as Python evaluates left to right."""
+        out = []
+        for i, x in enumerate(es):
+            v = self.ex(x)
+            if any(self.stmty(y) for y in es[i + 1:]):
+                v = self.hold(v)
+            out.append(v)
+        return out
+
     # ------------------------------------------------------------ expressions
     def ex(self, e) -> str:
         m = getattr(self, "x_" + type(e).__name__, None)
@@ -95,9 +176,33 @@ class _Gen:
             raise Unsupported(f"{type(e).__name__} expressions")
         return m(e)
 
+    def coerce(self, e, ty) -> str:
+        """``e``'s code as a value of type ``ty`` (an int where a float is expected, an empty or
+        int list where a float list is)."""
+        if ty == FLOAT and e.ty == INT:
+            return f"float({self.ex(e)})"
+        if ty.is_list and _dtype(ty) is None:
+            raise Unsupported(f"values of type {ty}")
+        if ty.is_list and isinstance(e, A.ListLit):
+            return self.x_ListLit(e, ty.arg)
+        if ty.is_list and isinstance(e, A.IfExp):
+            return self.x_IfExp(e, ty)
+        if ty.is_list and isinstance(e, A.BinOp):
+            return self.x_BinOp(e, ty)
+        v = self.ex(e)
+        if ty.is_list and e.ty.is_list and e.ty.arg != ty.arg:
+            if e.ty.arg == ANY:
+                return f"np.empty(0, {_dtype(ty)})"
+            if ty.arg == FLOAT and e.ty.arg == INT:
+                return f"{self.w(v)}.astype(np.float64)"
+            raise Unsupported(f"a {e.ty} used as a {ty}")
+        return v
+
     def x_Num(self, e):
         if isinstance(e.value, float) and not math.isfinite(e.value):
             raise Unsupported("a non-finite literal")
+        if isinstance(e.value, int) and abs(e.value) > LIMIT:
+            raise Unsupported("an int literal beyond 2**62")
         return repr(e.value)
 
     def x_Bool(self, e):
@@ -111,6 +216,8 @@ class _Gen:
         if s.kind == SymbolKind.STATE:
             if e.id == "completed":
                 return "COMP[:_nc]"
+            if e.id == "branches":
+                return self.w("np.arange(_n)")
             if e.id in STATE:
                 return STATE[e.id]
             raise Unsupported(f"'{e.id}' as a value")
@@ -119,8 +226,7 @@ class _Gen:
                 self.params[e.id] = str(s.ty)
             i = list(self.params).index(e.id)
             return f"PV[{i}]" if s.ty == FLOAT else f"PI[{i}]"
-        if s.ty not in SCALAR and s.ty not in (BRANCH, VOTES) and not _is_list_of_answers(s.ty):
-            raise Unsupported(f"variables of type {s.ty}")
+        _supported(s.ty)
         return f"_x{s.uid}"
 
     def x_Attr(self, e):
@@ -139,41 +245,100 @@ class _Gen:
         raise Unsupported(f"branch attribute '{e.name}'")
 
     def x_Index(self, e):
-        if not _is_list_of_answers(e.obj.ty):
+        if _dtype(e.obj.ty) is None:
             raise Unsupported(f"indexing {e.obj.ty}")
-        return f"_r_at({self.ex(e.obj)}, {self.ex(e.index)})"
+        o, i = self.operands([e.obj, e.index])
+        return f"_r_at({o}, {i})"
 
     def x_Slice(self, e):
-        if not _is_list_of_answers(e.obj.ty):
+        if _dtype(e.obj.ty) is None:
             raise Unsupported(f"slicing {e.obj.ty}")
-        lo = self.ex(e.lo) if e.lo is not None else ""
-        hi = self.ex(e.hi) if e.hi is not None else ""
-        return f"{self.ex(e.obj)}[{lo}:{hi}]"
+        parts = self.operands([x for x in (e.obj, e.lo, e.hi) if x is not None])
+        o = parts.pop(0)
+        lo = parts.pop(0) if e.lo is not None else ""
+        hi = parts.pop(0) if e.hi is not None else ""
+        return f"{o}[{lo}:{hi}]"
+
+    def x_ListLit(self, e, el=None):
+        el = e.ty.arg if el is None or el == ANY else el
+        if el == ANY:
+            el = INT  # an empty list nothing types: any element type serves
+        dt = _dtype(list_of(el))
+        if dt is None:
+            raise Unsupported(f"lists of {el}")
+        if not e.items:
+            return f"np.empty(0, {dt})"
+        items = self.operands(e.items)
+        items = [f"float({v})" if el == FLOAT and x.ty == INT else v for v, x in zip(items, e.items)]
+        return f"np.array(({', '.join(items)},), {dt})"
 
     def x_Call(self, e):
         f = e.func
+        args = e.args
         if f == "len":
-            a = e.args[0]
+            a = args[0]
             if isinstance(a, A.Name) and a.id == "branches" and a.ref.kind == SymbolKind.STATE:
                 return "_n"
-            if _is_list_of_answers(a.ty):
+            if _dtype(a.ty) is not None:
                 return f"len({self.ex(a)})"
-        elif f in ("votes", "majority") and _is_list_of_answers(e.args[0].ty):
-            v = f"_r_votes({self.ex(e.args[0])}, CNT)"
+        elif _completed_votes(e):  # memoised on len(completed), which only grows (as the Python engine)
+            self.emit(self.d, "if _vcn != _nc:")
+            self.emit(self.d + 1, f"_vc = _r_votes({self.w('COMP[:_nc]')}, CNT)")
+            self.emit(self.d + 1, "_vcn = _nc")
+            return "_vc" if f == "votes" else "_vc[0]"
+        elif f in ("votes", "majority") and _is_list_of_answers(args[0].ty):
+            v = f"_r_votes({self.w(self.ex(args[0]))}, CNT)"
             return v if f == "votes" else f"{v}[0]"
-        elif f == "beta_confidence" and all(a.ty == INT for a in e.args):
-            return f"_r_bc({self.ex(e.args[0])}, {self.ex(e.args[1])}, BC, NEED)"
-        elif f in ("min", "max") and len(e.args) == 2 and e.args[0].ty == e.args[1].ty and e.args[0].ty in (INT, FLOAT):
-            a, b = self.ex(e.args[0]), self.ex(e.args[1])  # Python's: the first of equal values
-            return f"_r_{f}({a}, {b})"
-        elif f == "abs" and e.args[0].ty in (INT, FLOAT):
-            return f"_r_int(abs({self.ex(e.args[0])}))" if e.args[0].ty == INT else f"abs({self.ex(e.args[0])})"
+        elif f == "beta_confidence" and all(a.ty == INT for a in args):
+            a, b = self.operands(args)
+            return f"_r_bc({a}, {b}, BC, NEED)"
+        elif f in ("min", "max") and len(args) >= 2 and all(a.ty == args[0].ty for a in args) \
+                and args[0].ty in (INT, FLOAT):
+            vs = self.operands(args)  # Python's: the first of equal values
+            out = vs[0]
+            for v in vs[1:]:
+                out = f"_r_{f}({out}, {v})"
+            return out
+        elif f in ("min", "max") and len(args) == 1 and args[0].ty.is_list and args[0].ty.arg in (INT, FLOAT, ANY):
+            return f"_r_{f}l({self.w(self.ex(args[0]))})"
+        elif f == "abs" and args[0].ty in (INT, FLOAT):
+            return f"_r_int(abs({self.ex(args[0])}))" if args[0].ty == INT else f"abs({self.ex(args[0])})"
+        elif f in ("all", "any") and args[0].ty.is_list and args[0].ty.arg in (BOOL, ANY):
+            if id(e) in self.an.short_circuit:
+                return self.short_circuit(e)
+            return f"_r_{f}({self.w(self.coerce(args[0], list_of(BOOL)))})"
+        elif f in ("sum", "mean") and args[0].ty.is_list and args[0].ty.arg in (INT, BOOL, FLOAT, ANY) \
+                and (args[0].ty.arg != FLOAT or sys.version_info < (3, 12)):  # 3.12 sums floats compensated
+            return f"_r_{f}{'f' if args[0].ty.arg == FLOAT else 'i'}({self.w(self.ex(args[0]))})"
+        elif f == "count" and args[0].ty.is_list and args[0].ty.arg in (INT, ANSWER, BOOL) \
+                and args[1].ty == args[0].ty.arg:
+            xs, x = self.operands(args)
+            return f"_r_count({self.w(xs)}, {x})"
+        elif f == "float" and args[0].ty in (INT, FLOAT):
+            return f"float({self.ex(args[0])})"
+        elif f == "round" and len(args) == 1 and args[0].ty in (INT, FLOAT):
+            return self.ex(args[0]) if args[0].ty == INT else f"_r_round({self.ex(args[0])})"
+        elif f in ("floor", "ceil", "int") and args[0].ty in (INT, FLOAT):
+            fn = {"floor": "_r_floor", "ceil": "_r_ceil", "int": "_r_trunc"}[f]
+            return self.ex(args[0]) if args[0].ty == INT else f"{fn}({self.ex(args[0])})"
+        elif f == "range" and id(e) in self.an.bounds:
+            lo, hi, _ = self.bound(e).split(", ")
+            return self.w(f"np.arange({lo}, {hi})")
         raise Unsupported(f"the call {f}(...) here")
 
-    def x_BinOp(self, e):
+    def x_BinOp(self, e, ty=None):
+        if e.op == "+" and e.ty.is_list:
+            ty = ty if ty is not None and ty.arg != ANY else e.ty
+            if ty.arg == ANY:
+                ty = list_of(INT)
+            if self.stmty(e.right):
+                a = self.hold(self.coerce(e.left, ty))
+            else:
+                a = self.coerce(e.left, ty)
+            return self.w(f"_r_cat({a}, {self.coerce(e.right, ty)}, LIMS[0])")
         if e.left.ty not in (INT, FLOAT) or e.right.ty not in (INT, FLOAT):
             raise Unsupported(f"'{e.op}' on {e.left.ty} and {e.right.ty}")
-        a, b = self.ex(e.left), self.ex(e.right)
+        a, b = self.operands([e.left, e.right])
         if e.left.ty == INT and e.right.ty == INT:
             if e.op == "*":
                 return f"_r_mul({a}, {b})"
@@ -182,20 +347,35 @@ class _Gen:
         return f"({a} {e.op} {b})"
 
     def x_Compare(self, e):
-        if e.op in ("in", "not in"):
-            raise Unsupported(f"'{e.op}'")
         lt, rt = e.left.ty, e.right.ty
-        a, b = self.ex(e.left), self.ex(e.right)
+        if e.op in ("in", "not in"):
+            if not (rt.is_list and rt.arg in (INT, ANSWER, BOOL, BRANCH) and (lt == rt.arg or {lt, rt.arg} <= {INT, BOOL})):
+                raise Unsupported(f"'{e.op}' on {lt} and {rt}")
+            a, b = self.operands([e.left, e.right])
+            return f"({'not ' if e.op == 'not in' else ''}_r_in({a}, {self.w(b)}))"
         if {lt, rt} == {INT, FLOAT}:  # Python compares int and float exactly: only |int| <= 2**53 here
+            a, b = self.operands([e.left, e.right])
             a, b = (f"_r_f53({a})", b) if lt == INT else (a, f"_r_f53({b})")
         elif lt != rt and not (lt in (INT, BOOL) and rt in (INT, BOOL)):
             raise Unsupported(f"comparing {lt} with {rt}")
+        elif lt not in SCALAR and lt != BRANCH:
+            raise Unsupported(f"comparing {lt} values")
+        else:
+            a, b = self.operands([e.left, e.right])
         return f"({a} {e.op} {b})"
 
     def x_BoolOp(self, e):
         if e.left.ty != BOOL or e.right.ty != BOOL:
             raise Unsupported(f"'{e.op}' on non-bool operands")
-        return f"({self.ex(e.left)} {e.op} {self.ex(e.right)})"
+        if not self.stmty(e.right):
+            return f"({self.ex(e.left)} {e.op} {self.ex(e.right)})"
+        t = self.tmp()  # the right operand runs statements: only when Python would evaluate it
+        self.emit(self.d, f"{t} = {self.ex(e.left)}")
+        self.emit(self.d, f"if {'' if e.op == 'and' else 'not '}{t}:")
+        self.d += 1
+        self.emit(self.d, f"{t} = {self.ex(e.right)}")
+        self.d -= 1
+        return t
 
     def x_Unary(self, e):
         if e.op == "not":
@@ -206,10 +386,151 @@ class _Gen:
             raise Unsupported(f"unary '{e.op}' on {e.operand.ty}")
         return f"({e.op}{self.ex(e.operand)})"
 
-    def x_IfExp(self, e):
-        if e.then.ty != e.orelse.ty or e.then.ty not in SCALAR:
+    def x_IfExp(self, e, ty=None):
+        ty = ty or e.ty
+        if ty.is_list and ty.arg == ANY:
+            ty = list_of(INT)
+        if ty not in SCALAR and ty != BRANCH and _dtype(ty) is None:
+            raise Unsupported(f"a conditional expression of type {ty}")
+        if e.then.ty != e.orelse.ty and not ty.is_list and ty != FLOAT:
             raise Unsupported("a conditional expression mixing types")
-        return f"({self.ex(e.then)} if {self.ex(e.cond)} else {self.ex(e.orelse)})"
+        if not (self.stmty(e.then) or self.stmty(e.orelse)):
+            return f"({self.coerce(e.then, ty)} if {self.ex(e.cond)} else {self.coerce(e.orelse, ty)})"
+        t = self.tmp()
+        self.emit(self.d, f"if {self.ex(e.cond)}:")
+        self.d += 1
+        self.emit(self.d, f"{t} = {self.coerce(e.then, ty)}")
+        self.d -= 1
+        self.emit(self.d, "else:")
+        self.d += 1
+        self.emit(self.d, f"{t} = {self.coerce(e.orelse, ty)}")
+        self.d -= 1
+        return t
+
+    # ------------------------------------------------------------- queries
+    def source(self, q):
+        """(length, element code for index IX) of a query's source, evaluated now, its step
+        charge after it (the analysis says which queries charge)."""
+        src = q.source
+        if isinstance(src, A.Name) and src.ref.kind == SymbolKind.STATE and src.id == "branches":
+            n, get = "_n", "{}"
+        elif isinstance(src, A.Call) and src.func == "range":
+            lo, hi, _ = self.bound(src).split(", ")
+            n, get = self.hold(f"max(0, {hi} - {lo})"), f"{lo} + {{}}"
+        else:
+            if _dtype(src.ty) is None:
+                raise Unsupported(f"a query over {src.ty}")
+            s = self.hold(self.ex(src))
+            n, get = f"len({s})", f"{s}[{{}}]"
+        if id(q) in self.an.charged:
+            self.emit(self.d, f"_fuel -= {n}")
+            self.emit(self.d, "if _fuel < 0: return (-1, _spent, 2)")
+        return n, get
+
+    def elem_dtype(self, q):
+        src = q.source
+        if isinstance(src, A.Call) and src.func == "range":
+            return "np.int64"
+        if isinstance(src, A.Name) and src.ref.kind == SymbolKind.STATE and src.id == "branches":
+            return "np.int64"
+        return _dtype(src.ty)
+
+    def query(self, q, elt=None, elt_ty=None) -> str:
+        """The code of a query's list (its elements, or ``elt`` of each): the source, the step
+        charge, the filter, the sort (stable; ``desc`` as Python's ``reverse=True``), ``take``,
+        then the elements -- in the compiled engine's order. Returns the local holding it."""
+        v = f"_x{q.ref.uid}"
+        if isinstance(elt, A.Name) and elt.ref is q.ref:
+            elt = None
+        keys = q.sort_keys()
+        if len(keys) > 1:
+            raise Unsupported("sorting by more than one key")
+        n, get = self.source(q)
+        d = self.d
+        ix = self.tmp("_ix")
+        out, m = self.tmp("_o"), self.tmp("_m")
+        if elt is not None and not keys and q.take is None:
+            dt = _dtype(list_of(elt_ty))
+            if dt is None:
+                raise Unsupported(f"lists of {elt_ty}")
+        else:
+            dt = self.elem_dtype(q)
+        self.emit(d, f"{out} = np.empty({n}, {dt})")
+        self.emit(d, f"{m} = 0")
+        self.emit(d, f"for {ix} in range({n}):")
+        self.d = d + 1
+        self.emit(self.d, f"{v} = {get.format(ix)}")
+        if q.where is not None:
+            self.emit(self.d, f"if {self.ex(q.where)}:")
+            self.d += 1
+        val = v if (elt is None or keys or q.take is not None) else self.coerce(elt, elt_ty)
+        self.emit(self.d, f"{out}[{m}] = {val}")
+        self.emit(self.d, f"{m} += 1")
+        self.d = d
+        res = self.tmp("_l")
+        self.emit(d, f"{res} = {out}[:{m}]")
+        if elt is not None and not keys and q.take is None:
+            return res
+        if keys:
+            key, desc = keys[0]
+            if key.ty not in (INT, FLOAT, BOOL):
+                raise Unsupported(f"sorting by {key.ty}")
+            kt = self.tmp("_k")
+            self.emit(d, f"{kt} = np.empty(len({res}), {'np.float64' if key.ty == FLOAT else 'np.int64'})")
+            self.emit(d, f"for {ix} in range(len({res})):")
+            self.d = d + 1
+            self.emit(self.d, f"{v} = {res}[{ix}]")
+            k = self.ex(key)
+            self.emit(self.d, f"{kt}[{ix}] = {f'int({k})' if key.ty == BOOL else k}")
+            self.d = d
+            sres = self.tmp("_l")
+            self.emit(d, f"{sres} = {res}[_r_order{'f' if key.ty == FLOAT else 'i'}({self.w(kt)}, {desc})]")
+            res = sres
+        if q.take is not None:
+            tk = self.ex(q.take)
+            tres = self.tmp("_l")
+            self.emit(d, f"{tres} = {res}[:max(0, {tk})]")
+            res = tres
+        if elt is None:
+            return res
+        dt = _dtype(list_of(elt_ty))
+        if dt is None:
+            raise Unsupported(f"lists of {elt_ty}")
+        out = self.tmp("_o")
+        self.emit(d, f"{out} = np.empty(len({res}), {dt})")
+        self.emit(d, f"for {ix} in range(len({res})):")
+        self.d = d + 1
+        self.emit(self.d, f"{v} = {res}[{ix}]")
+        self.emit(self.d, f"{out}[{ix}] = {self.coerce(elt, elt_ty)}")
+        self.d = d
+        return out
+
+    def x_Comprehension(self, e):
+        el = e.ty.arg
+        return self.query(e.query, e.elt, el)
+
+    def short_circuit(self, call) -> str:
+        """``all``/``any`` over a comprehension whose parts cannot fail nor charge: its charge,
+        then the elements up to the first decisive one (as the compiled engine's generator)."""
+        c = call.args[0]
+        q = c.query
+        v = f"_x{q.ref.uid}"
+        want = call.func == "any"
+        t = self.tmp()
+        n, get = self.source(q)
+        d = self.d
+        ix = self.tmp("_ix")
+        self.emit(d, f"{t} = {not want}")
+        self.emit(d, f"for {ix} in range({n}):")
+        self.d = d + 1
+        self.emit(self.d, f"{v} = {get.format(ix)}")
+        cond = self.ex(q.where) if q.where is not None else None
+        el = self.ex(c.elt)
+        self.emit(self.d, f"if {cond + ' and ' if cond else ''}{'' if want else 'not '}{el}:")
+        self.emit(self.d + 1, f"{t} = {want}")
+        self.emit(self.d + 1, "break")
+        self.d = d
+        return t
 
     # ------------------------------------------------------------- statements
     def block(self, stmts, d):
@@ -218,35 +539,60 @@ class _Gen:
             m = getattr(self, "s_" + type(st).__name__, None)
             if m is None:
                 raise Unsupported(f"{type(st).__name__} statements")
+            self.d = d
             m(st, d)
         if len(self.lines) == n0:
             self.emit(d, "pass")
 
-    def typed(self, ty, value: str) -> str:
-        return f"float({value})" if ty == FLOAT else value
+    def typed(self, ty, e) -> str:
+        return self.coerce(e, ty)
+
+    def set_var(self, sym, value: str, d):
+        """``_x = value``; a list var's length counts toward the episode's memory budget."""
+        if sym in self.counted:
+            t = self.hold(value)
+            self.emit(d, f"_cells += len({t}) - len(_x{sym.uid})")
+            self.emit(d, "if _cells > LIMS[1]: _r_bail()")
+            value = t
+        self.emit(d, f"_x{sym.uid} = {value}")
 
     def s_Let(self, st, d):
-        self.ex(A.Name(st.name, ref=st.ref, ty=st.ref.ty))  # the variable's type is supported
-        self.emit(d, f"_x{st.ref.uid} = {self.typed(st.ref.ty, self.ex(st.value))}")
+        _supported(st.ref.ty)
+        self.emit(d, f"_x{st.ref.uid} = {self.typed(st.ref.ty, st.value)}")
 
     def s_Assign(self, st, d):
         t = st.target
         if isinstance(t, A.Name):
-            self.emit(d, f"_x{t.ref.uid} = {self.typed(t.ref.ty, self.ex(st.value))}")
+            self.set_var(t.ref, self.typed(t.ref.ty, st.value), d)
         else:
             name, ty = self.bvars[t.name]
-            self.emit(d, f"{name}[{self.ex(t.obj)}] = {self.typed(ty, self.ex(st.value))}")
+            if self.stmty(st.value):
+                o = self.hold(self.ex(t.obj))
+            else:
+                o = self.ex(t.obj)
+            self.emit(d, f"{name}[{o}] = {self.typed(ty, st.value)}")
 
     def s_If(self, st, d):
-        for i, (cond, body) in enumerate(st.arms):
+        self.arms(st.arms, st.orelse, d)
+
+    def arms(self, arms, orelse, d):
+        for i, (cond, body) in enumerate(arms):
+            if i > 0 and self.stmty(cond):  # the condition runs statements: nest it in the else
+                self.emit(d, "else:")
+                self.d = d + 1
+                self.arms(arms[i:], orelse, d + 1)
+                return
+            self.d = d
             self.emit(d, f"{'if' if i == 0 else 'elif'} {self.ex(cond)}:")
             self.block(body, d + 1)
-        if st.orelse is not None:
+        if orelse is not None:
             self.emit(d, "else:")
-            self.block(st.orelse, d + 1)
+            self.block(orelse, d + 1)
 
-    def loop(self, d, v, rng, body):
-        self.emit(d, f"for {v} in range({rng}):")
+    def loop(self, d, head, body, pre=None):
+        self.emit(d, head)
+        if pre:
+            self.emit(d + 1, pre)
         self.emit(d + 1, "_fuel -= 1")
         self.emit(d + 1, "if _fuel < 0: return (-1, _spent, 2)")
         self.block(body, d + 1)
@@ -254,14 +600,27 @@ class _Gen:
     def s_Repeat(self, st, d):
         if st.bound is not None:
             raise Unsupported("repeat with a run-time count (repeat N max M)")
-        self.loop(d, f"_x{st.ref.uid}" if st.ref is not None else "_", self.bound(st), st.body)
+        self.loop(d, f"for {f'_x{st.ref.uid}' if st.ref is not None else '_'} in range({self.bound(st)}):", st.body)
 
     def s_For(self, st, d):
         q = st.query
-        if q.where is not None or q.key is not None or q.then_by or q.take is not None or not (
-                isinstance(q.source, A.Call) and q.source.func == "range"):
-            raise Unsupported("for over anything but range(...)")
-        self.loop(d, f"_x{q.ref.uid}", self.bound(q.source), st.body)
+        v = f"_x{q.ref.uid}"
+        plain = q.where is None and q.key is None and not q.then_by and q.take is None
+        if plain and isinstance(q.source, A.Call) and q.source.func == "range":
+            self.loop(d, f"for {v} in range({self.bound(q.source)}):", st.body)
+            return
+        if plain and isinstance(q.source, A.Name) and q.source.ref.kind == SymbolKind.STATE \
+                and q.source.id == "branches":
+            self.loop(d, f"for {v} in range(_n):", st.body)
+            return
+        if plain:
+            if _dtype(q.source.ty) is None:
+                raise Unsupported(f"a for over {q.source.ty}")
+            lst = self.hold(self.ex(q.source))
+        else:
+            lst = self.query(q)
+        ix = self.tmp("_ix")
+        self.loop(d, f"for {ix} in range(len({lst})):", st.body, pre=f"{v} = {lst}[{ix}]")
 
     def explore(self, d, iv):
         e = self.emit
@@ -287,9 +646,15 @@ class _Gen:
     def otherwise(self, st, d):
         self.block(st.on_exhausted or [], d)
 
+    def init_new_branch(self, d):
+        """Branch vars whose initial value reads the new branch (``new``), for branch ``_i``."""
+        for s, decl in zip(self.c.branch_vars, self.c.program.branch_vars):
+            if decl.new_ref is not None:
+                self.emit(d, f"_x{decl.new_ref.uid} = _i")
+                self.d = d
+                self.emit(d, f"{self.bvars[s.name][0]}[_i] = {self.typed(s.ty, decl.value)}")
+
     def s_Action(self, st, d):
-        if st.then is not None:
-            raise Unsupported("an action used as a condition")
         e = self.emit
         e(d, "_acts += 1")
         e(d, "if _acts > CAP: return (-1, _spent, 1)")
@@ -307,8 +672,10 @@ class _Gen:
                              "_lat[_i] = _a", "_cb[_i] = _c", "_st[_i] += 1", "_spent += _c",
                              "COMP[_nc] = _a", "_nc += 1"):
                     e(d + 1, line)
+            self.init_new_branch(d + 1)
             if st.bind is not None:
                 e(d + 1, f"_x{st.ref.uid} = _i")
+            self.block(st.then or [], d + 1)
             return
         e(d, f"_i = {self.ex(st.target)}")
         if k == "advance":
@@ -321,6 +688,7 @@ class _Gen:
             self.otherwise(st, d + 1)
             e(d, "else:")
             e(d + 1, "_pr[_i] = True")
+        self.block(st.then or [], d + 1)
 
     def s_AnswerStmt(self, st, d):
         if st.value.ty != ANSWER:
@@ -345,10 +713,13 @@ class _Gen:
         e = self.emit
         e(0, "@njit(cache=True, nogil=True)")
         e(0, "def _episode(PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL, PI, PV, RB, BC, NEED, CNT,")
-        e(0, "             _k, _cb, _st, _fin, _pr, _lat, COMP, BVI, BVF, BVB):")
+        e(0, "             _k, _cb, _st, _fin, _pr, _lat, COMP, BVI, BVF, BVB, LIMS, W):")
         d = 1
-        e(d, "_n = 0; _spent = 0; _acts = 0; _nc = 0; _i = 0; _j = 0; _kk = 0; _a = 0; _c = 0")
+        e(d, "_n = 0; _spent = 0; _acts = 0; _nc = 0; _i = 0; _j = 0; _kk = 0; _a = 0; _c = 0; _cells = 0")
         e(d, "_fuel = FUEL")
+        e(d, "W[0] = 0")
+        if any(_completed_votes(n) for n in walk_all(c.program)):
+            e(d, "_vcn = -1; _vc = _r_votes(COMP[:0], CNT)")
         e(d, "_k[:NB] = 0; _cb[:NB] = 0; _st[:NB] = 0; _fin[:NB] = False; _pr[:NB] = False; _lat[:NB] = -1")
         slots = {"BVI": 0, "BVF": 0, "BVB": 0}
         for s, decl in zip(c.branch_vars, c.program.branch_vars):
@@ -356,10 +727,18 @@ class _Gen:
             arr = {FLOAT: "BVF", BOOL: "BVB"}.get(ty, "BVI")
             e(d, f"{name} = {arr}[{slots[arr]}, :NB]")
             slots[arr] += 1
-            e(d, f"{name}[:] = {self.typed(ty, self.ex(decl.value))}")
+            if decl.new_ref is None:
+                self.d = d
+                e(d, f"{name}[:] = {self.typed(ty, decl.value)}")
         for s, decl in zip(c.vars, c.program.vars):
-            self.ex(A.Name(s.name, ref=s, ty=s.ty))
-            e(d, f"_x{s.uid} = {self.typed(s.ty, self.ex(decl.value))}")
+            _supported(s.ty)
+            if decl.value is None:
+                raise Unsupported(f"variables of type {s.ty}")
+            self.d = d
+            e(d, f"_x{s.uid} = {self.typed(s.ty, decl.value)}")
+            if s in self.counted:
+                e(d, f"_cells += len(_x{s.uid})")
+                e(d, "if _cells > LIMS[1]: _r_bail()")
         self.block(c.program.body, d)
         e(d, "return (-1, _spent, 3)")
         return "\n".join(self.lines) + "\n"
@@ -370,7 +749,9 @@ PRELUDE = '''\
 import numpy as np
 from numba import njit
 
-from tts_dsl.engines.native import _r_at, _r_bc, _r_f53, _r_int, _r_max, _r_min, _r_mul, _r_votes
+from tts_dsl.engines.native import (_r_all, _r_any, _r_at, _r_bail, _r_bc, _r_cat, _r_ceil, _r_count, _r_f53, _r_floor,
+                                   _r_in, _r_int, _r_max, _r_maxl, _r_meanf, _r_meani, _r_min, _r_minl, _r_mul,
+                                   _r_orderf, _r_orderi, _r_round, _r_sumf, _r_sumi, _r_trunc, _r_votes, _r_w)
 
 '''
 
@@ -378,7 +759,7 @@ BATCH = '''
 
 @njit(cache=True, nogil=True)
 def _batch(q0, PROBES, POFF, NPROBES, TOK, FINAL, QB, QNB, QPF, QORD, ORDERS, CAP, FUEL, PI, PV, RB, BC,
-           NEED, CNT, ANS, COST, WHY, MAXNB, NBV):
+           NEED, CNT, ANS, COST, WHY, MAXNB, NBV, LIMS):
     _k = np.zeros(MAXNB, np.int64)
     _cb = np.zeros(MAXNB, np.int64)
     _st = np.zeros(MAXNB, np.int64)
@@ -389,6 +770,7 @@ def _batch(q0, PROBES, POFF, NPROBES, TOK, FINAL, QB, QNB, QPF, QORD, ORDERS, CA
     BVI = np.zeros((NBV, MAXNB), np.int64)
     BVF = np.zeros((NBV, MAXNB), np.float64)
     BVB = np.zeros((NBV, MAXNB), np.bool_)
+    W = np.zeros(1, np.int64)
     for q in range(q0, len(QB)):
         b0 = QB[q]
         nb = QNB[q]
@@ -396,7 +778,7 @@ def _batch(q0, PROBES, POFF, NPROBES, TOK, FINAL, QB, QNB, QPF, QORD, ORDERS, CA
         try:
             a, c, w = _episode(PROBES, POFF[b0:b0 + nb], NPROBES[b0:b0 + nb], TOK[b0:b0 + nb],
                                FINAL[b0:b0 + nb], QPF[q], nb, ORDERS[QORD[q]], CAP, FUEL, PI, PV, RB, BC,
-                               NEED, CNT, _k, _cb, _st, _fin, _pr, _lat, COMP, BVI, BVF, BVB)
+                               NEED, CNT, _k, _cb, _st, _fin, _pr, _lat, COMP, BVI, BVF, BVB, LIMS, W)
         except Exception:
             CNT[:] = 0
             WHY[q] = -2
@@ -478,7 +860,9 @@ def prepare(checked: CheckedProgram, binding: Binding, limits: Limits):
     for i, node in enumerate(g.bounds):
         r = an.bounds[id(node)]
         rb[3 * i:3 * i + 3] = (r.start, r.stop, r.step)
-    return FastEpisodes(_load_module(src), pi, pv, rb, len(checked.branch_vars))
+    cells = getattr(limits, "max_episode_cells", None)  # the memory budget (issue 15), when Limits has it
+    lims = np.array([limits.max_list_len, LIMIT if cells is None else min(int(cells), LIMIT), WORK_CAP], np.int64)
+    return FastEpisodes(_load_module(src), pi, pv, rb, len(checked.branch_vars), lims)
 
 
 def engine_for(checked: CheckedProgram, limits: Limits | None = None) -> str:
@@ -523,8 +907,8 @@ def attach(exe, limits: Limits | None = None):
 class FastEpisodes:
     """The native batch: every question of one seed per call."""
 
-    def __init__(self, mod, pi, pv, rb, nbv):
-        self.mod, self.pi, self.pv, self.rb, self.nbv = mod, pi, pv, rb, nbv
+    def __init__(self, mod, pi, pv, rb, nbv, lims):
+        self.mod, self.pi, self.pv, self.rb, self.nbv, self.lims = mod, pi, pv, rb, nbv, lims
 
     def warm_up(self):
         """One episode on a one-branch store: numba compiles for the argument types every
@@ -552,7 +936,7 @@ class FastEpisodes:
         while q < n:
             q = self.mod._batch(q, p.flat, p.poff, p.nprobes, p.tok, p.final, p.qb, p.qnb, p.qpf, p.qord, orders,
                                 cap, fuel, self.pi, self.pv, self.rb, bc, need, p.cnt, ans, cost, why, p.maxnb,
-                                self.nbv)
+                                self.nbv, self.lims)
             if q < n:  # a beta_confidence value the table did not have yet: computed exactly, then resume
                 t1, t2 = int(need[0]), int(need[1])
                 bc[t1, t2] = beta_confidence(t1, t2)
