@@ -203,7 +203,7 @@ class _Analyzer:
         self.stmts(st.body)
         if not self.traced and not any(isinstance(n, (A.For, A.Repeat, A.Break)) or id(n) in self.a.charged
                                        or (isinstance(n, A.Call) and n.func in self.funcs)  # may charge inside
-                                       for n in walk_all(st.body)):
+                                       for n in A.walk(st.body)):
             # an innermost loop that never breaks nor charges inside: nothing reads the fuel
             # before the loop ends or the episode returns
             self.a.fast_loops.add(id(st))
@@ -315,12 +315,12 @@ class _Analyzer:
         self.stmts(p.body)
         a = self.a
         a.masks = frozenset(self.masks)
-        used = {n.name for n in walk_all(p) if isinstance(n, A.Attr) and n.obj.ty == BRANCH}
+        used = {n.name for n in A.walk(p) if isinstance(n, A.Attr) and n.obj.ty == BRANCH}
         a.need_steps = self.traced or "steps" in used
         a.need_cost = self.traced or "cost" in used
         a.need_latest = self.traced or "latest" in used
         a.vote_cache = any(isinstance(n, A.Call) and n.func in ("votes", "majority") and _is_state(n.args[0], "completed")
-                           for n in walk_all(p))
+                           for n in A.walk(p))
         return a
 
 
@@ -338,18 +338,6 @@ def _children(e):
         elif isinstance(v, list):
             out += [x for x in v if isinstance(x, A.Expr)]
     return out
-
-
-def walk_all(node):
-    """:func:`A.walk`, and also the expressions under every query's source (``A.walk`` skips
-    fields named ``source``) with the queries of the comprehensions there."""
-    for n in A.walk(node):
-        yield n
-        if isinstance(n, A.Query):
-            for m in _walk_exprs(n.source):
-                yield m
-                if isinstance(m, A.Comprehension):
-                    yield m.query
 
 
 def _walk_exprs(e):

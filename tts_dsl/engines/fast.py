@@ -43,7 +43,7 @@ from ..lang.checker import CheckedProgram, SymbolKind
 from ..lang.limits import Limits
 from ..lang.schedule import Binding
 from ..lang.types import ANSWER, ANY, BOOL, BRANCH, FLOAT, INT, RECORDS, VOTES, list_of
-from .analysis import _walk_exprs, analyze, walk_all
+from .analysis import _walk_exprs, analyze
 
 ATTRS = {"steps": "_st", "latest": "_lat", "finished": "_fin", "pruned": "_pr", "cost": "_cb"}
 STATE = {"opened": "_n", "remaining": "(NB - _n)", "exhausted": "(_n >= NB)", "spent": "_spent",
@@ -718,7 +718,7 @@ class _Gen:
         e(d, "_n = 0; _spent = 0; _acts = 0; _nc = 0; _i = 0; _j = 0; _kk = 0; _a = 0; _c = 0; _cells = 0")
         e(d, "_fuel = FUEL")
         e(d, "W[0] = 0")
-        if any(_completed_votes(n) for n in walk_all(c.program)):
+        if any(_completed_votes(n) for n in A.walk(c.program)):
             e(d, "_vcn = -1; _vc = _r_votes(COMP[:0], CNT)")
         e(d, "_k[:NB] = 0; _cb[:NB] = 0; _st[:NB] = 0; _fin[:NB] = False; _pr[:NB] = False; _lat[:NB] = -1")
         slots = {"BVI": 0, "BVF": 0, "BVB": 0}
