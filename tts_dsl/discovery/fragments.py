@@ -71,31 +71,9 @@ class Src:
         return "\n".join(ln[n:] if ln[:n].strip() == "" else ln.lstrip() for ln in lines)
 
 
-_NODES = (A.Expr, A.Stmt, A.Query, A.Param, A.VarDecl, A.Program)
-_SKIP = {"span", "ty", "ref", "file", "comments", "name_span", "func_span", "var_span", "bind_span", "text"}
-
-
 def walk(node):
-    """Every AST node below ``node``, like :func:`tts_dsl.lang.ast.walk` but also into a
-    query's ``source`` (the list a ``for``/comprehension ranges over), which that walk skips
-    with the program's ``source`` text."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n is None:
-            continue
-        if isinstance(n, (list, tuple)):
-            stack.extend(reversed(n))
-            continue
-        if not isinstance(n, _NODES):
-            continue
-        yield n
-        for name in reversed(list(n.__dataclass_fields__)):
-            if name in _SKIP or (name == "source" and not isinstance(n, A.Query)):
-                continue
-            v = getattr(n, name)
-            if isinstance(v, (A.Expr, A.Stmt, A.Query, list, tuple)):
-                stack.append(v)
+    """Every AST node below ``node`` in source order (:func:`tts_dsl.lang.ast.walk`)."""
+    return A.walk(node, in_order=True)
 
 
 def within(inner, outer) -> bool:
