@@ -125,3 +125,29 @@ def test_check_reports_fast_for_the_baselines():
 def test_traced_executables_stay_on_the_python_engine():
     exe = api.compile(api.load(PROGRAMS / "sc.tts"), traced=True)
     assert exe.fast is None
+
+
+@needs_numba
+def test_a_small_evaluation_of_a_program_not_compiled_yet_stays_on_the_python_engine(monkeypatch, tmp_path):
+    from tts_dsl.engines.python import compile_program
+    from tts_dsl.lang.schedule import bind
+
+    monkeypatch.setenv("TTS_DSL_CACHE", str(tmp_path))  # an empty disk cache: nothing compiled there
+    # a structure no other test compiles (the constant is part of the generated source)
+    src = (PROGRAMS / "sc.tts").read_text().replace("controller sc", "controller sc_small") + "\n# small\n"
+    checked = api.check(src.replace("answer majority", "if len(completed) == 12345 { answer none }\nanswer majority"))
+    binding = bind(checked, None)
+
+    def attach(episodes):
+        return fast.attach(compile_program(checked, binding, Limits()), Limits(), episodes)
+
+    small = attach(fast.MIN_EPISODES - 1)
+    assert small.fast is None and "fewer than 1,000" in small.engine
+    assert attach(fast.MIN_EPISODES).engine == "fast"  # large enough: compiled now
+    assert attach(10).engine == "fast"  # compiled already: small evaluations use it too
+    monkeypatch.setenv("TTS_DSL_ENGINE", "fast")
+    other = checked.source.replace("12345", "54321")
+    exe = fast.attach(compile_program(api.check(other), bind(api.check(other), None), Limits()), Limits(), 5)
+    assert exe.engine == "fast"  # forced
+    store = synthetic_store(4, n_questions=3, n_branches=24)
+    _same(*_both(exe, store, seeds=range(3)))

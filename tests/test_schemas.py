@@ -111,6 +111,17 @@ def test_discovery_records_validate(tmp_path):
     cfg.plots = False  # the records are what is validated; the run's plots are tested in test_discovery.py
     final = run_config(cfg, out=str(tmp_path / "run"))
     recs = [json.loads(line) for line in (tmp_path / "run" / "candidates.jsonl").read_text().splitlines()]
+    # a rejected record too: an agent whose first reply does not check, with no repair allowed
+    import dataclasses
+    import sys
+
+    bad = load_config(ROOT / "examples" / "discover-synthetic.toml")
+    bad.plots, bad.max_rounds, bad.max_repairs = False, 1, 0
+    bad.proposer = dataclasses.replace(bad.proposer, kind="command", timeout_s=30,
+                                       command=[sys.executable, str(ROOT / "tests" / "fixtures" / "discovery" / "agent.py")])
+    bad.proposers = []
+    run_config(bad, out=str(tmp_path / "bad"))
+    recs += [json.loads(line) for line in (tmp_path / "bad" / "candidates.jsonl").read_text().splitlines()]
     statuses = {r["status"] for r in recs}
     assert "ok" in statuses and len(statuses) >= 2, statuses  # valid ones and at least one rejected kind
     for r in recs:

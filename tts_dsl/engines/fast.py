@@ -887,14 +887,45 @@ def engine_for(checked: CheckedProgram, limits: Limits | None = None) -> str:
     return "python (no binding to analyse)"
 
 
-def attach(exe, limits: Limits | None = None):
+# Compiling a new program structure costs numba seconds (4-9 s of CPU); the Python engine runs
+# about 3,000-10,000 episodes a second. Below this many episodes in one evaluation, a program
+# whose native code is not compiled yet (in this process or in numba's disk cache) runs on the
+# Python engine: small evaluations (tests, discovery's screens, synthetic stores) finish sooner.
+MIN_EPISODES = 1_000
+
+
+def compiled_already(src: str) -> bool:
+    """True when the native code of ``src`` is compiled in this process or in the disk cache."""
+    key = hashlib.sha256(src.encode("utf-8")).hexdigest()[:24]
+    mod = _COMPILED.get(key)
+    if mod is not None and getattr(getattr(mod, "_batch", None), "signatures", None):
+        return True
+    root = _cache_root()
+    if root is None:
+        import tempfile
+        root = Path(tempfile.gettempdir()) / f"tts-dsl-fast-{os.getuid()}"
+    return any((root / "__pycache__").glob(f"_tts_fast_{key}.*.nbi"))
+
+
+def attach(exe, limits: Limits | None = None, episodes: int | None = None):
     """``exe`` (a compiled Python executable, untraced) with the fast engine attached when it
-    takes the program; ``exe.engine`` names the engine, or the reason for the fallback."""
+    takes the program; ``exe.engine`` names the engine, or the reason for the fallback.
+    ``episodes``: how many episodes the evaluation will run; below :data:`MIN_EPISODES` a
+    program not compiled yet stays on the Python engine (``TTS_DSL_ENGINE=fast`` forces the
+    native engine whatever the size)."""
     if exe.traced:
         exe.engine = "python (traces on)"
         return exe
+    limits = limits or Limits()
     try:
-        f = prepare(exe.checked, exe.binding, limits or Limits())
+        forced = os.environ.get("TTS_DSL_ENGINE", "").lower()
+        if episodes is not None and episodes < MIN_EPISODES and forced not in ("python", "fast"):
+            if not compiled_already(generate(exe.checked, exe.binding, limits)[0]):
+                exe.fast = None
+                exe.engine = (f"python ({episodes:,} episodes, fewer than {MIN_EPISODES:,}: compiling native "
+                              "code would cost more than it saves)")
+                return exe
+        f = prepare(exe.checked, exe.binding, limits)
         f.warm_up()  # compiles now (or loads numba's cache): a compilation problem falls back here
         exe.fast, exe.engine = f, "fast"
     except Unsupported as ex:

@@ -88,7 +88,8 @@ def run_task(task: Task, store=None) -> dict:
         store = task.store.load()
     try:
         binding = bind(checked, task.beta, dict(task.params))
-        exe = fast.attach(compile_program(checked, binding, task.limits), task.limits)
+        episodes = len(task.seeds) * (len(task.questions) if task.questions is not None else len(store.questions))
+        exe = fast.attach(compile_program(checked, binding, task.limits), task.limits, episodes)
     except DiagnosticsError as ex:
         r = EvalResult(checked.name, store.model, store.dataset, task.beta, {})
         r.error = ex.diagnostics[0]
