@@ -546,15 +546,15 @@ def novelty_lines(final) -> list[str]:
     nv = final.get("novelty") or {}
     if not nv:
         return []
-    from .novelty import POINT_TOLERANCE, VARIANT_SHARE
+    from .novelty import POINT_TOLERANCE, SCORE_SHARE, VARIANT_SHARE
 
     some = next(iter(nv.values()))
     out = ["", "## Novelty (schedule variants of seed programs)", "",
            f"A point (one beta) matches a seed program when some knob values of that seed program give the same "
            f"answer and cost on all but at most {POINT_TOLERANCE:.0%} of the screening episodes "
            f"({some.get('episodes', '?')}: the search questions x the first search seeds); a candidate is a "
-           f"*variant* when at least {VARIANT_SHARE:.0%} of its points match one seed program "
-           "(docs/discovery.md, Novelty).", "",
+           f"*variant* when at least {VARIANT_SHARE:.0%} of its points match one seed program, or when the points "
+           f"one seed program matches carry at least {SCORE_SHARE:.0%} of its score (docs/discovery.md, Novelty).", "",
            "| candidate | verdict | knob evaluations | seconds |", "|---|---|---:|---:|"]
     for k, v in nv.items():
         out.append(f"| {k}{' (selected)' if k == final.get('selected') else ''} | {_novelty_phrase(v)} | "
