@@ -480,7 +480,7 @@ def test_random_programs_reach_the_memory_budget_alike():
     @given(src=programs(), store_seed=st.integers(0, 10_000))
     def sample(src, store_seed):
         out = _compare(src, synthetic_store(store_seed, n_questions=2, n_branches=12), 0.3, range(2),
-                       Limits(max_episode_cells=6))
+                       Limits(max_episode_cells=1))
         seen.extend(r[1] for r in out or [] if r[0] == "error")
 
     sample()
