@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -286,7 +287,8 @@ def test_ray_first_ctrl_c_keeps_finished_rows_marked_partial(tmp_path):
         os.killpg(p.pid, signal.SIGINT)  # a Ctrl-C typed in its terminal: the whole process group
         stdout, stderr = p.communicate(timeout=120)
         assert p.returncode == 130, stderr
-        assert "interrupted: cancelled the queued tasks, waiting for 2 running" in stderr  # -j 2: two in flight
+        # -j 2: at most two in flight (one when the signal lands between a task's end and the next one's start)
+        assert re.search(r"interrupted: cancelled the queued tasks, waiting for [12] running", stderr), stderr
         assert "; the rows are marked partial" in stderr and "(partial)" in stderr
         rows = list(csv.DictReader(out.open()))
         assert 1 <= len(rows) < 21, stderr
