@@ -802,16 +802,26 @@ def _cache_root() -> Path | None:
     return None if d is None else d / "fast"
 
 
-def _load_module(src: str):
-    key = hashlib.sha256(src.encode("utf-8")).hexdigest()[:24]
-    mod = _COMPILED.get(key)
-    if mod is not None:
-        return mod
-    name = f"_tts_fast_{key}"
+def _module_key(src: str) -> str:
+    return hashlib.sha256(src.encode("utf-8")).hexdigest()[:24]
+
+
+def _module_dir() -> Path:
+    """Where generated modules (and numba's cache of them, in ``__pycache__``) are written."""
     root = _cache_root()
     if root is None:
         import tempfile
         root = Path(tempfile.gettempdir()) / f"tts-dsl-fast-{os.getuid()}"
+    return root
+
+
+def _load_module(src: str):
+    key = _module_key(src)
+    mod = _COMPILED.get(key)
+    if mod is not None:
+        return mod
+    name = f"_tts_fast_{key}"
+    root = _module_dir()
     root.mkdir(parents=True, exist_ok=True)
     path = root / f"{name}.py"
     if not path.is_file() or path.read_text() != src:
@@ -896,15 +906,11 @@ MIN_EPISODES = 1_000
 
 def compiled_already(src: str) -> bool:
     """True when the native code of ``src`` is compiled in this process or in the disk cache."""
-    key = hashlib.sha256(src.encode("utf-8")).hexdigest()[:24]
+    key = _module_key(src)
     mod = _COMPILED.get(key)
     if mod is not None and getattr(getattr(mod, "_batch", None), "signatures", None):
         return True
-    root = _cache_root()
-    if root is None:
-        import tempfile
-        root = Path(tempfile.gettempdir()) / f"tts-dsl-fast-{os.getuid()}"
-    return any((root / "__pycache__").glob(f"_tts_fast_{key}.*.nbi"))
+    return any((_module_dir() / "__pycache__").glob(f"_tts_fast_{key}.*.nbi"))
 
 
 def attach(exe, limits: Limits | None = None, episodes: int | None = None):
