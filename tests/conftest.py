@@ -19,8 +19,12 @@ MODELS = ["Qwen3-0.6B", "Qwen3-1.7B", "Qwen3-4B", "Qwen3-8B"]
 
 # tts-dsl's cache directory (the stores' binary cache, the fast engine's code, the evaluation
 # cache of eval/compare): one fresh directory per test session, also for the CLI subprocesses
-# the tests start, never the user's ~/.cache.
-os.environ["TTS_DSL_CACHE"] = tempfile.mkdtemp(prefix="tts-dsl-test-cache-")
+# the tests start, never the user's ~/.cache. Under pytest-xdist the workers share the
+# controller's (they inherit its environment), so a program is compiled natively once.
+if os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get("TTS_DSL_TEST_CACHE"):
+    os.environ["TTS_DSL_CACHE"] = os.environ["TTS_DSL_TEST_CACHE"]
+else:
+    os.environ["TTS_DSL_CACHE"] = os.environ["TTS_DSL_TEST_CACHE"] = tempfile.mkdtemp(prefix="tts-dsl-test-cache-")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -69,10 +69,12 @@ def load(path: str | Path, limits: Limits | None = None) -> CheckedProgram:
 
 
 def compile(program: CheckedProgram, beta: float | None = None, params: dict | None = None,  # noqa: A001
-            traced: bool = False, limits: Limits | None = None) -> Executable:
-    """Bind the params at ``beta`` (with overrides) and compile to an executable."""
+            traced: bool = False, limits: Limits | None = None, episodes: int | None = None) -> Executable:
+    """Bind the params at ``beta`` (with overrides) and compile to an executable. ``episodes``:
+    how many episodes it will run, when known (the native engine is not worth compiling for a
+    few; see ``engines.fast.attach``)."""
     exe = compile_program(program, bind(program, beta, params), limits, traced)
-    return exe if traced else fast.attach(exe, limits)
+    return exe if traced else fast.attach(exe, limits, episodes)
 
 
 def open_store(root: str | Path | None = None, model: str | None = None, dataset: str | None = None,
@@ -106,7 +108,7 @@ def evaluate_one(program, store: Store | None = None, beta: float | None = None,
     store = store if store is not None else open_store()
     seeds = check_seeds(seeds)
     beta = default_beta(prog, None if beta is None else check_beta(beta))
-    exe = compile(prog, beta, params, limits=limits)
+    exe = compile(prog, beta, params, limits=limits, episodes=len(store.questions) * len(seeds))
     return run(exe, store, seeds, limits)
 
 
