@@ -80,3 +80,12 @@ def gone(pids, timeout=10.0) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+def stop(p) -> None:
+    """Kill ``p`` if it still runs, reap it and close its pipes (the end of every signal test)."""
+    p.kill()
+    p.wait(timeout=30)
+    for f in (p.stdout, p.stderr):
+        if f is not None:
+            f.close()

@@ -60,7 +60,7 @@ def test_eval_sweep_all_models_to_csv(tmp_path):
     p = tts("eval", "programs/cmc.tts", "--store", str(REPLAY), "--model", "all", "--dataset", "aime24",
             "--beta", "0,1", "--seeds", "5", "--out", str(out), "-q")
     assert p.returncode == 0, p.stderr
-    rows = list(csv.DictReader(out.open()))
+    rows = list(csv.DictReader(out.read_text().splitlines()))
     assert len(rows) == 8
     for col in ("program", "model", "dataset", "beta", "accuracy", "avg_cost", "episodes", "param.n_init"):
         assert col in rows[0]
@@ -74,7 +74,7 @@ def test_eval_beta_grid_spec(tmp_path):
     out = tmp_path / "r.csv"
     p = tts("eval", "programs/cmc.tts", "--beta", "0:1:0.5", "--seeds", "3", "--out", str(out), "-q")
     assert p.returncode == 0, p.stderr
-    rows = list(csv.DictReader(out.open()))
+    rows = list(csv.DictReader(out.read_text().splitlines()))
     assert [float(r["beta"]) for r in rows] == [0.0, 0.5, 1.0]
     assert "param.max_branch" in p.stdout  # the sweep table shows the knob values
 

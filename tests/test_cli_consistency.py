@@ -148,6 +148,7 @@ def test_closed_pipe_exits_quietly():
     p.stdout.readline()
     p.stdout.close()
     err = p.stderr.read().decode()
+    p.stderr.close()
     p.wait(timeout=120)
     assert p.returncode == 141, err
     assert err == ""

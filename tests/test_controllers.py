@@ -449,7 +449,7 @@ def test_doc_baseline_rows_are_the_reference_figures():
     if not REFERENCE.is_file():
         pytest.skip(f"needs {REFERENCE}")
     ref = {}
-    for r in csv.DictReader(REFERENCE.open()):
+    for r in csv.DictReader(REFERENCE.read_text().splitlines()):
         ref[(r["model"], r["method"], r["params"])] = (float(r["accuracy"]), float(r["avg_cost"]))
     keys = {"sc": "n=64", "asc": "max_samples=64;threshold=0.95", "esc": "max_samples=64;window_size=8",
             "parallel_probe": "num_chains=64;T=40;prune_patience=7;warm_up=15"}

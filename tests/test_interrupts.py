@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from signals import children, gone, start_sweep, wait_for_line
+from signals import children, gone, start_sweep, stop, wait_for_line
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -27,10 +27,10 @@ def test_first_ctrl_c_keeps_finished_rows_marked_partial(tmp_path):
         p.send_signal(signal.SIGINT)
         stdout, stderr = p.communicate(timeout=120)
     finally:
-        p.kill()
+        stop(p)
     assert p.returncode == 130, stderr
     assert "waiting for" in stderr and "interrupted: " in stderr
-    rows = list(csv.DictReader(out.open()))
+    rows = list(csv.DictReader(out.read_text().splitlines()))
     assert 1 <= len(rows) < 21, stderr
     assert all(r["partial"] == "True" for r in rows)
     assert all(r["error"] == "" for r in rows)
@@ -51,7 +51,7 @@ def test_second_ctrl_c_exits_at_once_and_sigterm_kills_workers(tmp_path):
         p.wait(timeout=30)
         assert time.monotonic() - t0 < 5
     finally:
-        p.kill()
+        stop(p)
     assert p.returncode == 130
     assert not out.exists()
     assert gone(workers)
@@ -65,7 +65,7 @@ def test_second_ctrl_c_exits_at_once_and_sigterm_kills_workers(tmp_path):
         p.send_signal(signal.SIGTERM)
         p.wait(timeout=30)
     finally:
-        p.kill()
+        stop(p)
     assert p.returncode == 143
     assert gone(workers)
 
@@ -83,5 +83,5 @@ def test_workers_die_with_a_killed_parent(tmp_path):
         p.kill()
         p.wait(timeout=30)
     finally:
-        p.kill()
+        stop(p)
     assert gone(workers, timeout=15)

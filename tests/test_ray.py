@@ -290,7 +290,7 @@ def test_ray_first_ctrl_c_keeps_finished_rows_marked_partial(tmp_path):
         # -j 2: at most two in flight (one when the signal lands between a task's end and the next one's start)
         assert re.search(r"interrupted: cancelled the queued tasks, waiting for [12] running", stderr), stderr
         assert "; the rows are marked partial" in stderr and "(partial)" in stderr
-        rows = list(csv.DictReader(out.open()))
+        rows = list(csv.DictReader(out.read_text().splitlines()))
         assert 1 <= len(rows) < 21, stderr
         assert all(r["partial"] == "True" and r["error"] == "" for r in rows)
         assert [float(r["beta"]) for r in rows] == [round(0.05 * i, 2) for i in range(len(rows))]  # in order
