@@ -757,13 +757,14 @@ def fast_programs(draw):
     return "\n".join(head + body + [tail]) + "\n"
 
 
-def _fast_episodes(checked, binding, store, seeds, limits, python_exe):
-    """Per-episode results of the fast engine in the compiled engine's form, the bailed
-    episodes run by ``python_exe`` as the runner does; None if the engine does not take it."""
+def _fast_episodes(checked, binding, store, seeds, limits, python_exe, prepare=None):
+    """Per-episode results of the fast engine (specialised code; ``prepare``: another native
+    engine's, the VM's) in the compiled engine's form, the bailed episodes run by
+    ``python_exe`` as the runner does; None if the engine does not take it."""
     from tts_dsl.engines import fast
 
     try:
-        f = fast.prepare(checked, binding, limits)
+        f = (prepare or fast.prepare)(checked, binding, limits)
     except fast.Unsupported:
         return None
     pk = fast.packed(store, store.questions)
@@ -794,14 +795,27 @@ needs_numba = pytest.mark.skipif(not os.environ.get("TTS_DSL_CI") and _fast_reas
                                  reason="needs numba (pip install -e '.[fast]')")
 
 
-def _three_way(source, store, beta, seeds, limits, params=None):
-    """Reference, compiled Python and fast engine on every episode: (results, fast engine
-    took it, episodes the fast engine bailed on)."""
+def _vm_prepare():
+    from tts_dsl.engines import vm
+
+    return vm.prepare
+
+
+def _three_way(source, store, beta, seeds, limits, params=None, specialised=True):
+    """Reference, compiled Python, fast engine (``specialised``: also its generated code) and
+    the VM on every episode: (results, fast engine took it, episodes the fast engine bailed
+    on). The VM must take every program of the baselines' subset it is given here (or say
+    why): it is compared whenever it takes one."""
     checked = check_program(parse_program(source, "<fuzz>", limits), limits)
     binding = bind(checked, beta, params)
     py = compile_program(checked, binding, limits)
     a = _episodes(py, store, seeds, limits)
     assert _episodes(interpret_program(checked, binding, limits), store, seeds, limits) == a
+    v = _fast_episodes(checked, binding, store, seeds, limits, py, _vm_prepare())
+    if v is not None:
+        assert v[0] == a, "the VM and the compiled program differ"
+    if not specialised:
+        return a, v is not None, 0 if v is None else v[1]
     f = _fast_episodes(checked, binding, store, seeds, limits, py)
     if f is None:
         return a, False, 0

@@ -870,9 +870,15 @@ def prepare(checked: CheckedProgram, binding: Binding, limits: Limits):
     for i, node in enumerate(g.bounds):
         r = an.bounds[id(node)]
         rb[3 * i:3 * i + 3] = (r.start, r.stop, r.step)
+    return FastEpisodes(_load_module(src), pi, pv, rb, len(checked.branch_vars), native_limits(limits))
+
+
+def native_limits(limits: Limits):
+    """The limits native code checks: [max_list_len, the episode memory budget, WORK_CAP]."""
+    import numpy as np
+
     cells = getattr(limits, "max_episode_cells", None)  # the memory budget (issue 15), when Limits has it
-    lims = np.array([limits.max_list_len, LIMIT if cells is None else min(int(cells), LIMIT), WORK_CAP], np.int64)
-    return FastEpisodes(_load_module(src), pi, pv, rb, len(checked.branch_vars), lims)
+    return np.array([limits.max_list_len, LIMIT if cells is None else min(int(cells), LIMIT), WORK_CAP], np.int64)
 
 
 def engine_for(checked: CheckedProgram, limits: Limits | None = None) -> str:
@@ -954,6 +960,12 @@ class FastEpisodes:
 
         self.run_seed(Packed([Question(0, [[0]], [1], [1], [0], 1, 0, ["a"])]), 0, 1, 1)
 
+    def batch(self, q, p, orders, cap, fuel, bc, need, ans, cost, why) -> int:
+        """The native batch from question ``q``: where it stopped (``len`` when done)."""
+        return self.mod._batch(q, p.flat, p.poff, p.nprobes, p.tok, p.final, p.qb, p.qnb, p.qpf, p.qord, orders,
+                               cap, fuel, self.pi, self.pv, self.rb, bc, need, p.cnt, ans, cost, why, p.maxnb,
+                               self.nbv, self.lims)
+
     def run_seed(self, packed, seed: int, cap: int, fuel: int):
         """(answers, costs, reasons) arrays over the packed questions for one seed; reason -2:
         the episode must be run by the Python engine."""
@@ -971,9 +983,7 @@ class FastEpisodes:
         bc = _bc_table(p.maxnb + 1)
         q = 0
         while q < n:
-            q = self.mod._batch(q, p.flat, p.poff, p.nprobes, p.tok, p.final, p.qb, p.qnb, p.qpf, p.qord, orders,
-                                cap, fuel, self.pi, self.pv, self.rb, bc, need, p.cnt, ans, cost, why, p.maxnb,
-                                self.nbv, self.lims)
+            q = self.batch(q, p, orders, cap, fuel, bc, need, ans, cost, why)
             if q < n:  # a beta_confidence value the table did not have yet: computed exactly, then resume
                 t1, t2 = int(need[0]), int(need[1])
                 bc[t1, t2] = beta_confidence(t1, t2)
