@@ -882,8 +882,9 @@ def native_limits(limits: Limits):
 
 
 def engine_for(checked: CheckedProgram, limits: Limits | None = None) -> str:
-    """``"fast"`` if the fast engine takes ``checked`` (by its structure; nothing is compiled),
-    else ``"python (reason)"``."""
+    """By ``checked``'s structure (nothing is compiled): ``"fast (vm)"`` if the bytecode
+    interpreter takes it (it runs there unless its specialised code is compiled already),
+    ``"fast"`` if only the specialised native code does, else ``"python (reason)"``."""
     from ..lang.diagnostics import DiagnosticsError
     from ..lang.schedule import bind
 
@@ -899,7 +900,15 @@ def engine_for(checked: CheckedProgram, limits: Limits | None = None) -> str:
             generate(checked, binding, limits or Limits())
         except Unsupported as ex:
             return f"python ({ex})"
-        return "fast"
+        if os.environ.get("TTS_DSL_ENGINE", "").lower() == "fast":
+            return "fast"
+        try:
+            from .bytecode import compile_bytecode
+
+            compile_bytecode(checked, binding, limits or Limits())
+        except Unsupported:
+            return "fast"
+        return VM
     return "python (no binding to analyse)"
 
 
@@ -919,20 +928,46 @@ def compiled_already(src: str) -> bool:
     return any((_module_dir() / "__pycache__").glob(f"_tts_fast_{key}.*.nbi"))
 
 
+VM = "fast (vm)"  # exe.engine when the bytecode interpreter (engines.vm) runs the program
+
+
+def vm_episodes(checked: CheckedProgram, binding: Binding, limits: Limits):
+    """The bytecode interpreter's batch (:mod:`.vm`) for the binding, or raise :class:`Unsupported`."""
+    from . import vm
+
+    return vm.prepare(checked, binding, limits)
+
+
 def attach(exe, limits: Limits | None = None, episodes: int | None = None):
-    """``exe`` (a compiled Python executable, untraced) with the fast engine attached when it
+    """``exe`` (a compiled Python executable, untraced) with a native engine attached when one
     takes the program; ``exe.engine`` names the engine, or the reason for the fallback.
-    ``episodes``: how many episodes the evaluation will run; below :data:`MIN_EPISODES` a
-    program not compiled yet stays on the Python engine (``TTS_DSL_ENGINE=fast`` forces the
-    native engine whatever the size)."""
+
+    The choice: the program's specialised native code when it is compiled already (in this
+    process or numba's disk cache; ``"fast"``), else the bytecode interpreter, compiled once
+    for every program, when it takes the program (``"fast (vm)"``), else today's rule:
+    ``episodes`` is how many episodes the evaluation will run; below :data:`MIN_EPISODES` a
+    program not compiled yet stays on the Python engine, otherwise its specialised code is
+    compiled now. ``TTS_DSL_ENGINE=fast`` forces the specialised code whatever the size,
+    ``vm`` the interpreter (where it takes the program), ``python`` the Python engine."""
     if exe.traced:
         exe.engine = "python (traces on)"
         return exe
     limits = limits or Limits()
     try:
         forced = os.environ.get("TTS_DSL_ENGINE", "").lower()
+        src = None
+        if forced not in ("python", "fast"):
+            src = generate(exe.checked, exe.binding, limits)[0]
+            if (forced == "vm" or not compiled_already(src)) and available() is None:
+                try:
+                    f = vm_episodes(exe.checked, exe.binding, limits)
+                    f.warm_up()  # loads the interpreter (compiled once, then from numba's disk cache)
+                    exe.fast, exe.engine = f, VM
+                    return exe
+                except Exception:  # noqa: BLE001 - Unsupported (or the interpreter failing): the rules below
+                    pass
         if episodes is not None and episodes < MIN_EPISODES and forced not in ("python", "fast"):
-            if not compiled_already(generate(exe.checked, exe.binding, limits)[0]):
+            if not compiled_already(src):
                 exe.fast = None
                 exe.engine = (f"python ({episodes:,} episodes, fewer than {MIN_EPISODES:,}: compiling native "
                               "code would cost more than it saves)")
