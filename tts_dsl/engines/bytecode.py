@@ -37,7 +37,7 @@ STATE BATTR BVGI BVGF BVSI BVSF BVFILLI BVFILLF
 ACT OPEN READ ADV PRUNE VOTES VOTESC
 LEMPTY LALLOC PUSHI PUSHF LCAT LI2F LSLICE LTAKE LLEN LATI LATF LGETI LGETF LRANGE LBRANCHES LCOMP
 LSORT ALL ANY SUMI SUMF MEANI MEANF MINLI MAXLI MINLF MAXLF COUNTI INI CELLS
-ACTIVE JLTI JLEI JGTI JGEI JEQI JNEI FOR FORF FORL FORLF NOPEN BSTEPS BLAT BFIN BPR BCOST GATHER
+MASK JLTI JLEI JGTI JGEI JEQI JNEI FOR FORF FORL FORLF NEXT NEXTF NEXTL NEXTLF NOPEN BSTEPS BLAT BFIN BPR BCOST GATHER
 """.split()
 OP = {name: i for i, name in enumerate(OPS)}
 NONE_REG = -1  # an absent operand (a slice bound)
@@ -49,13 +49,15 @@ CMP = {"<": "LT", "<=": "LE", ">": "GT", ">=": "GE", "==": "EQ", "!=": "NE"}
 NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 # where each jumping op keeps its target
 TARGET = {OP["JMP"]: 1, **{OP[n]: 2 for n in ("JZ", "JNZ", "OPEN", "READ", "ADV", "PRUNE")},
-          **{OP[n]: 3 for n in ("LOOP", "FOR", "FORF", "FORL", "FORLF", "JLTI", "JLEI", "JGTI", "JGEI", "JEQI", "JNEI")}}
+          **{OP[n]: 3 for n in ("LOOP", "FOR", "FORF", "FORL", "FORLF", "NEXT", "NEXTF", "NEXTL", "NEXTLF", "JLTI", "JLEI", "JGTI", "JGEI", "JEQI", "JNEI")}}
+MASK_CODES = {"_act": 0, "_nfin": 1, "_npr": 2, "_fin": 3, "_pr": 4}  # MASK: the status masks of analysis.MASKS
 BATTR_OPS = {"steps": "BSTEPS", "latest": "BLAT", "finished": "BFIN", "pruned": "BPR", "cost": "BCOST"}
 # ops whose field ``a`` is their one destination and that do not jump: a result may be retargeted
 PURE = {OP[n] for n in OPS if n not in ("JMP", "JZ", "JNZ", "RET", "END", "FUEL", "FUELN", "LOOP", "ACT", "OPEN",
                                         "READ", "ADV", "PRUNE", "PUSHI", "PUSHF", "BVSI", "BVSF", "BVFILLI",
                                         "BVFILLF", "F53", "CELLS", "VOTES", "VOTESC", "LALLOC", "JLTI", "JLEI",
-                                        "JGTI", "JGEI", "JEQI", "JNEI", "FOR", "FORF", "FORL", "FORLF", "GATHER")}
+                                        "JGTI", "JGEI", "JEQI", "JNEI", "FOR", "FORF", "FORL", "FORLF", "GATHER",
+                                        "NEXT", "NEXTF", "NEXTL", "NEXTLF")}
 
 
 def _is_branches(e) -> bool:
@@ -553,17 +555,24 @@ class _Compiler:
     # ------------------------------------------------------------ queries
     def counter_loop(self, n_reg, start=None, var=-1, fuel=False, lst=None):
         """A loop over a counter from ``start`` (0) below register ``n_reg`` (or over the int
-        list ``lst``'s elements): (head pc, exit jump to patch). ``var`` receives the counter
-        (the element); ``fuel``: one step charged per iteration. The body follows; close with
-        ``JMP head`` and patch the exit."""
+        list ``lst``'s elements): (counter register, the loop for :meth:`close`). ``var``
+        receives the counter (the element); ``fuel``: one step charged per iteration. The body
+        follows, then :meth:`close`."""
         ctr = self.reg("i")
         self.op("MOVI", ctr, self.ci(-1 if start is None else start - 1))
-        head = self.here()
-        if lst is not None:
-            ex = self.op("FORLF" if fuel else "FORL", ctr, lst, 0, var)
-        else:
-            ex = self.op("FORF" if fuel else "FOR", ctr, n_reg, 0, var)
-        return ctr, head, ex
+        name = ("FORL" if lst is not None else "FOR") + ("F" if fuel else "")
+        ex = self.op(name, ctr, lst if lst is not None else n_reg, 0, var)
+        self.here()  # the body's first instruction: the bottom test jumps there
+        return ctr, (name, ex)
+
+    def close(self, loop, nexts=()):
+        """The loop's bottom test (its next iteration; ``nexts``: jumps to it, as ``continue``),
+        then its exit."""
+        name, ex = loop
+        self.patch(list(nexts))
+        _, ctr, src, _, var = self.code[ex]
+        self.op("NEXT" + name[3:], ctr, src, ex + 1, var)
+        self.patch([ex])
 
     def source(self, q):
         """(n register, how elements are read) of a query's source, evaluated now, its step
@@ -597,12 +606,12 @@ class _Compiler:
             return self.counter_loop(n, var=v, fuel=fuel)
         if how == "li":
             return self.counter_loop(n, var=v, fuel=fuel, lst=x)
-        ctr, head, ex = self.counter_loop(n, fuel=fuel)
+        ctr, lp = self.counter_loop(n, fuel=fuel)
         if how == "range":
             self.op("ADDI", v, ctr, self.ci(x))
         else:
             self.op("LGETF", v, x, ctr)
-        return ctr, head, ex
+        return ctr, lp
 
     def src_kind(self, q) -> str:
         src = q.source
@@ -610,12 +619,26 @@ class _Compiler:
             return "li"
         return "li" if src.ty.arg == ANY else _kind(src.ty)
 
-    def active_plan(self, q) -> bool:
-        """``branches where not b.finished and not b.pruned`` (in either order): one native op."""
-        if not _is_branches(q.source):
-            return False
+    def masked(self, q):
+        """A query whose filter starts with status terms (the analysis' mask plan): its source,
+        charge and status filter as one MASK op; (list register, the other terms) or None."""
         plan = self.an.mask_plans.get(id(q))
-        return plan is not None and plan.array == "_act" and not plan.rest
+        if plan is None or plan.array not in MASK_CODES:
+            return None
+        if _is_branches(q.source):
+            n = self.reg("i")
+            self.op("NOPEN", n)
+            src = NONE_REG
+        else:
+            src = self.reg("li")
+            self.move("li", self.ex(q.source), src)
+            n = self.reg("i")
+            self.op("LLEN", n, src)
+        if id(q) in self.an.charged:
+            self.op("FUELN", n)
+        res = self.reg("li")
+        self.op("MASK", res, src, MASK_CODES[plan.array])
+        return res, plan.rest
 
     def gather_code(self, e, q):
         """The GATHER code of ``e`` when it is an int attribute of the query's branch, else None."""
@@ -638,14 +661,13 @@ class _Compiler:
         self.op("LLEN", m, src)
         self.op("LALLOC", out, m, 1 if ok == "lf" else 0)
         if sk == "li":
-            _, head, ex = self.counter_loop(m, var=v, lst=src)
+            _, lp = self.counter_loop(m, var=v, lst=src)
         else:
-            ix, head, ex = self.counter_loop(m)
+            ix, lp = self.counter_loop(m)
             self.op("LGETF", v, src, ix)
         val = self.coerce(e, ty)
         self.op("PUSHF" if ok == "lf" else "PUSHI", out, val)
-        self.op("JMP", head)
-        self.patch([ex])
+        self.close(lp)
         return out
 
     def query(self, q, elt=None, elt_ty=None) -> int:
@@ -660,25 +682,26 @@ class _Compiler:
         sk = self.src_kind(q)
         direct = elt is not None and not keys and q.take is None
         ok = (_kind(list_of(elt_ty)) if elt_ty != ANY else "li") if direct else sk
-        if self.active_plan(q) and not direct:
-            n = self.reg("i")
-            self.op("NOPEN", n)
-            if id(q) in self.an.charged:
-                self.op("FUELN", n)
-            res = self.reg("li")
-            self.op("ACTIVE", res)
+        m = self.masked(q)
+        if m is not None and not m[1] and direct:  # status filter only: then the elements
+            return self.mapped(m[0], "li", v, elt, q, elt_ty)
+        if m is not None and not m[1]:
+            res = m[0]
         else:
-            n, get = self.source(q)
+            if m is not None:  # the other terms, then the element, per element (the compiled engine's order)
+                n = self.reg("i")
+                self.op("LLEN", n, m[0])
+                get, where = ("li", m[0]), m[1]
+            else:
+                n, get = self.source(q)
+                where = [q.where] if q.where is not None else []
             res = self.reg(ok)
             self.op("LALLOC", res, n, 1 if ok == "lf" else 0)
-            _, head, ex = self.elements(n, get, v)
-            skip = self.jump_if(q.where, False) if q.where is not None else []
+            _, lp = self.elements(n, get, v)
+            skip = [j for t in where for j in self.jump_if(t, False)]
             val = self.coerce(elt, elt_ty) if direct else v
             self.op("PUSHF" if ok == "lf" else "PUSHI", res, val)
-            self.op("JMP", head)
-            self.patch(skip, )
-            self.op("JMP", head)
-            self.patch([ex])
+            self.close(lp, skip)
             if direct:
                 return res
         if keys:
@@ -715,14 +738,14 @@ class _Compiler:
         o = self.reg("i")
         n, get = self.source(q)
         self.op("MOVI", o, self.ci(0 if want else 1))
-        _, head, ex = self.elements(n, get, v)
+        _, lp = self.elements(n, get, v)
         skip = self.jump_if(q.where, False) if q.where is not None else []
         decisive = self.jump_if(c.elt, want)
-        self.patch(skip)
-        self.op("JMP", head)
+        self.close(lp, skip)
+        done = self.op("JMP", 0)
         self.patch(decisive)
         self.op("MOVI", o, self.ci(1 if want else 0))
-        self.patch([ex])
+        self.patch([done])
         return o
 
     # ------------------------------------------------------------ statements
@@ -792,21 +815,21 @@ class _Compiler:
             self.block(st.orelse)
         self.patch(ends)
 
-    def loop_body(self, head, ex, body):
-        brk = []
-        self.loops.append((head, brk))
+    def loop_body(self, lp, body):
+        nexts, brk = [], []
+        self.loops.append((nexts, brk))
         self.block(body)
         self.loops.pop()
-        self.op("JMP", head)
-        self.patch([ex] + brk)
+        self.close(lp, nexts)
+        self.patch(brk)
 
     def s_Repeat(self, st):
         if st.bound is not None:
             raise Unsupported("repeat with a run-time count (repeat N max M)")
         r = self.an.bounds[id(st)]
         var = self.var(st.ref) if st.ref is not None else -1
-        _, head, ex = self.counter_loop(self.ci(r.stop), r.start, var=var, fuel=True)
-        self.loop_body(head, ex, st.body)
+        _, lp = self.counter_loop(self.ci(r.stop), r.start, var=var, fuel=True)
+        self.loop_body(lp, st.body)
 
     def s_For(self, st):
         q = st.query
@@ -814,14 +837,14 @@ class _Compiler:
         plain = q.where is None and q.key is None and not q.then_by and q.take is None
         if plain and isinstance(q.source, A.Call) and q.source.func == "range":
             r = self.an.bounds[id(q.source)]
-            _, head, ex = self.counter_loop(self.ci(r.stop), r.start, var=v, fuel=True)
-            self.loop_body(head, ex, st.body)
+            _, lp = self.counter_loop(self.ci(r.stop), r.start, var=v, fuel=True)
+            self.loop_body(lp, st.body)
             return
         if plain and _is_branches(q.source):
             n = self.reg("i")
             self.op("NOPEN", n)
-            _, head, ex = self.counter_loop(n, var=v, fuel=True)
-            self.loop_body(head, ex, st.body)
+            _, lp = self.counter_loop(n, var=v, fuel=True)
+            self.loop_body(lp, st.body)
             return
         if plain:
             k = _kind(q.source.ty) if q.source.ty.arg != ANY else "li"
@@ -833,19 +856,19 @@ class _Compiler:
             lst = self.query(q)
             k = self.src_kind(q)
         if k == "li":
-            _, head, ex = self.counter_loop(None, var=v, fuel=True, lst=lst)
+            _, lp = self.counter_loop(None, var=v, fuel=True, lst=lst)
         else:
             n = self.reg("i")
             self.op("LLEN", n, lst)
-            ctr, head, ex = self.counter_loop(n, fuel=True)
+            ctr, lp = self.counter_loop(n, fuel=True)
             self.op("LGETF", v, lst, ctr)
-        self.loop_body(head, ex, st.body)
+        self.loop_body(lp, st.body)
 
     def s_Break(self, st):
         self.loops[-1][1].append(self.op("JMP", 0))
 
     def s_Continue(self, st):
-        self.op("JMP", self.loops[-1][0])
+        self.loops[-1][0].append(self.op("JMP", 0))
 
     def s_Pass(self, st):
         pass
@@ -867,15 +890,17 @@ class _Compiler:
                 self.op("BVSI" if k == "i" else "BVSF", slot, i_reg, r)
 
     def s_Action(self, st):
-        self.op("ACT")
         k = st.kind
-        if k in ("open", "read"):
+        if k in ("open", "read"):  # field d = 1: the action is counted (and capped) by the op itself
             i = self.reg("i")
-            j = self.op("OPEN" if k == "open" else "READ", i, 0)
+            j = self.op("OPEN" if k == "open" else "READ", i, 0, 0, 1)
             self.init_new_branch(i)
             if st.bind is not None:
                 self.op("MOVI", self.var(st.ref), i)
+        elif isinstance(st.target, A.Name):
+            j = self.op("ADV" if k == "advance" else "PRUNE", self.ex(st.target), 0, 0, 1)
         else:
+            self.op("ACT")
             j = self.op("ADV" if k == "advance" else "PRUNE", self.held(st.target), 0)
         self.block(st.then or [])
         end = self.op("JMP", 0)
@@ -958,7 +983,13 @@ def compile_bytecode(checked: CheckedProgram, binding: Binding, limits: Limits) 
         raise Unsupported("the analysis reported problems")
     g = _Compiler(checked, an, binding)
     g.program()
-    code = np.array(_thread(g.code), np.int64).reshape(-1, 5)
+    code = g.code
+    while True:
+        shorter = _thread(code)
+        if len(shorter) == len(code):
+            break
+        code = shorter
+    code = np.array(code, np.int64).reshape(-1, 5)
     i0 = np.zeros(max(1, g.ni), np.int64)
     for r, v in g.i0.items():
         i0[r] = v

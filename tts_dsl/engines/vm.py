@@ -21,7 +21,7 @@ from .native import (_r_all, _r_any, _r_at, _r_bail, _r_bc, _r_ceil, _r_count, _
                      _r_sumf, _r_sumi, _r_trunc, _r_votes)
 
 # numba's cache of this module does not see bytecode.py: a changed opcode table must change this file
-if hashlib.sha256(" ".join(OPS).encode()).hexdigest()[:16] != "964cfa76c00573e7":
+if hashlib.sha256(" ".join(OPS).encode()).hexdigest()[:16] != "f88346b3585733ed":
     raise ImportError("tts_dsl.engines.vm is stale: update it (and this digest) to bytecode.OPS")
 
 ARENA_I = 1 << 20  # int list elements per episode (beyond: a bail)
@@ -43,11 +43,12 @@ LEMPTY, LALLOC, PUSHI, PUSHF, LCAT, LI2F, LSLICE, LTAKE = (
 LLEN, LATI, LATF, LGETI, LGETF, LRANGE, LBRANCHES, LCOMP = (
     OP[n] for n in ("LLEN", "LATI", "LATF", "LGETI", "LGETF", "LRANGE", "LBRANCHES", "LCOMP"))
 LSORT, ALL, ANY, SUMI, SUMF, MEANI, MEANF = (OP[n] for n in ("LSORT", "ALL", "ANY", "SUMI", "SUMF", "MEANI", "MEANF"))
-MINLI, MAXLI, MINLF, MAXLF, COUNTI, INI, CELLS, ACTIVE = (
-    OP[n] for n in ("MINLI", "MAXLI", "MINLF", "MAXLF", "COUNTI", "INI", "CELLS", "ACTIVE"))
+MINLI, MAXLI, MINLF, MAXLF, COUNTI, INI, CELLS, MASK = (
+    OP[n] for n in ("MINLI", "MAXLI", "MINLF", "MAXLF", "COUNTI", "INI", "CELLS", "MASK"))
 
 JLTI, JLEI, JGTI, JGEI, JEQI, JNEI = (OP[n] for n in ("JLTI", "JLEI", "JGTI", "JGEI", "JEQI", "JNEI"))
 FOR, FORF, FORL, FORLF, NOPEN, GATHER = (OP[n] for n in ("FOR", "FORF", "FORL", "FORLF", "NOPEN", "GATHER"))
+NEXT, NEXTF, NEXTL, NEXTLF = (OP[n] for n in ("NEXT", "NEXTF", "NEXTL", "NEXTLF"))
 BSTEPS, BLAT, BFIN, BPR, BCOST = (OP[n] for n in ("BSTEPS", "BLAT", "BFIN", "BPR", "BCOST"))
 
 LIMIT = 1 << 62
@@ -131,7 +132,34 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
         b = C[pc, 2]
         c = C[pc, 3]
         pc += 1
-        if op == FORL:
+        if op == NEXTLF:  # a loop's bottom test: the next element, or out
+            x = I[a] + 1
+            I[a] = x
+            if x < LN[b]:
+                fuel -= 1
+                if fuel < 0:
+                    return (-1, spent, 2)
+                I[C[pc - 1, 4]] = AI[LO[b] + x]
+                pc = c
+        elif op == NEXTL:
+            x = I[a] + 1
+            I[a] = x
+            if x < LN[b]:
+                I[C[pc - 1, 4]] = AI[LO[b] + x]
+                pc = c
+        elif op == NEXT or op == NEXTF:
+            x = I[a] + 1
+            I[a] = x
+            if x < I[b]:
+                if op == NEXTF:
+                    fuel -= 1
+                    if fuel < 0:
+                        return (-1, spent, 2)
+                d = C[pc - 1, 4]
+                if d >= 0:
+                    I[d] = x
+                pc = c
+        elif op == FORL:
             x = I[a] + 1
             I[a] = x
             if x >= LN[b]:
@@ -261,6 +289,10 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
             if acts > CAP:
                 return (-1, spent, 1)
         elif op == ADV:
+            if C[pc - 1, 4]:
+                acts += 1
+                if acts > CAP:
+                    return (-1, spent, 1)
             i = I[a]
             if _fin[i] or _pr[i]:
                 pc = b
@@ -326,18 +358,30 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 I[a] = spent
             else:
                 I[a] = PF
-        elif op == ACTIVE:
+        elif op == MASK:
+            m = n if b < 0 else LN[b]
             o = topi
-            m = 0
-            for i in range(n):
-                if not _fin[i] and not _pr[i]:
-                    AI[o + m] = i
-                    m += 1
-            LO[a] = o
-            LN[a] = m
-            topi += m
-            if topi > endi:
+            if o + m > endi:
                 _r_bail()
+            y = 0
+            for i in range(m):
+                x = i if b < 0 else AI[LO[b] + i]
+                if c == 0:
+                    keep = not _fin[x] and not _pr[x]
+                elif c == 1:
+                    keep = not _fin[x]
+                elif c == 2:
+                    keep = not _pr[x]
+                elif c == 3:
+                    keep = _fin[x]
+                else:
+                    keep = _pr[x]
+                if keep:
+                    AI[o + y] = x
+                    y += 1
+            LO[a] = o
+            LN[a] = y
+            topi += y
         elif op == MOVF:
             F[a] = F[b]
         elif op == MOVL:
@@ -390,6 +434,10 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
         elif op == BETA:
             F[a] = _r_bc(I[b], I[c], BC, NEED)
         elif op == OPEN or op == READ:
+            if C[pc - 1, 4]:
+                acts += 1
+                if acts > CAP:
+                    return (-1, spent, 1)
             if n >= NB:
                 pc = b
             else:
@@ -425,6 +473,10 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                     nc += 1
                 _st[i] += 1
         elif op == PRUNE:
+            if C[pc - 1, 4]:
+                acts += 1
+                if acts > CAP:
+                    return (-1, spent, 1)
             i = I[a]
             if _pr[i]:
                 pc = b
