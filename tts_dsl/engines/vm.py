@@ -127,10 +127,12 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
     _lat[:NB] = -1
     pc = 0
     while True:
-        op = C[pc, 0]
-        a = C[pc, 1]
-        b = C[pc, 2]
-        c = C[pc, 3]
+        p = 5 * pc
+        op = C[p]
+        a = C[p + 1]
+        b = C[p + 2]
+        c = C[p + 3]
+        d = C[p + 4]
         pc += 1
         if op == NEXTLF:  # a loop's bottom test: the next element, or out
             x = I[a] + 1
@@ -139,157 +141,13 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 fuel -= 1
                 if fuel < 0:
                     return (-1, spent, 2)
-                I[C[pc - 1, 4]] = AI[LO[b] + x]
-                pc = c
-        elif op == NEXTL:
-            x = I[a] + 1
-            I[a] = x
-            if x < LN[b]:
-                I[C[pc - 1, 4]] = AI[LO[b] + x]
-                pc = c
-        elif op == NEXT or op == NEXTF:
-            x = I[a] + 1
-            I[a] = x
-            if x < I[b]:
-                if op == NEXTF:
-                    fuel -= 1
-                    if fuel < 0:
-                        return (-1, spent, 2)
-                d = C[pc - 1, 4]
-                if d >= 0:
-                    I[d] = x
-                pc = c
-        elif op == FORL:
-            x = I[a] + 1
-            I[a] = x
-            if x >= LN[b]:
-                pc = c
-            else:
-                I[C[pc - 1, 4]] = AI[LO[b] + x]
-        elif op == FOR:
-            x = I[a] + 1
-            I[a] = x
-            if x >= I[b]:
-                pc = c
-            else:
-                d = C[pc - 1, 4]
-                if d >= 0:
-                    I[d] = x
-        elif op == JMP:
-            pc = a
-        elif op == PUSHI:
-            AI[LO[a] + LN[a]] = I[b]
-            LN[a] += 1
-        elif op == JNEI:
-            if I[a] != I[b]:
-                pc = c
-        elif op == JEQI:
-            if I[a] == I[b]:
-                pc = c
-        elif op == BLAT:
-            I[a] = _lat[I[b]]
-        elif op == BVGI:
-            I[a] = BVI[c, I[b]]
-        elif op == JLTI:
-            if I[a] < I[b]:
-                pc = c
-        elif op == JGEI:
-            if I[a] >= I[b]:
-                pc = c
-        elif op == JLEI:
-            if I[a] <= I[b]:
-                pc = c
-        elif op == JGTI:
-            if I[a] > I[b]:
-                pc = c
-        elif op == FORF or op == FORLF:
-            x = I[a] + 1
-            I[a] = x
-            if x >= (I[b] if op == FORF else LN[b]):
-                pc = c
-            else:
-                fuel -= 1
-                if fuel < 0:
-                    return (-1, spent, 2)
-                d = C[pc - 1, 4]
-                if d >= 0:
-                    I[d] = x if op == FORF else AI[LO[b] + x]
-        elif op == BFIN:
-            I[a] = 1 if _fin[I[b]] else 0
-        elif op == BPR:
-            I[a] = 1 if _pr[I[b]] else 0
-        elif op == BSTEPS:
-            I[a] = _st[I[b]]
-        elif op == BCOST:
-            I[a] = _cb[I[b]]
-        elif op == NOPEN:
-            I[a] = n
-        elif op == GATHER:
-            m = LN[b]
-            o = topi
-            topi += m
-            if topi > endi:
-                _r_bail()
-            for i in range(m):
-                x = AI[LO[b] + i]
-                if c == 0:
-                    y = _st[x]
-                elif c == 1:
-                    y = _lat[x]
-                elif c == 2:
-                    y = 1 if _fin[x] else 0
-                elif c == 3:
-                    y = 1 if _pr[x] else 0
-                elif c == 4:
-                    y = _cb[x]
-                else:
-                    y = BVI[c - 5, x]
-                AI[o + i] = y
-            LO[a] = o
-            LN[a] = m
-        elif op == LOOP:
-            x = I[a] + 1
-            I[a] = x
-            if x >= I[b]:
+                I[d] = AI[LO[b] + x]
                 pc = c
         elif op == JZ:
             if I[a] == 0:
                 pc = b
-        elif op == FUEL:
-            fuel -= 1
-            if fuel < 0:
-                return (-1, spent, 2)
-        elif op == MOVI:
-            I[a] = I[b]
-        elif op == LGETI:
-            I[a] = AI[LO[b] + I[c]]
-        elif op == BATTR:
-            i = I[b]
-            if c == 0:
-                I[a] = _st[i]
-            elif c == 1:
-                I[a] = _lat[i]
-            elif c == 2:
-                I[a] = 1 if _fin[i] else 0
-            elif c == 3:
-                I[a] = 1 if _pr[i] else 0
-            else:
-                I[a] = _cb[i]
-        elif op == EQI:
-            I[a] = 1 if I[b] == I[c] else 0
-        elif op == JNZ:
-            if I[a] != 0:
-                pc = b
-        elif op == NOT:
-            I[a] = 1 if I[b] == 0 else 0
-        elif op == BVSI:
-            BVI[a, I[b]] = I[c]
-        elif op == ACT:
-            acts += 1
-            if acts > CAP:
-                return (-1, spent, 1)
         elif op == ADV:
-            if C[pc - 1, 4]:
+            if d:
                 acts += 1
                 if acts > CAP:
                     return (-1, spent, 1)
@@ -315,49 +173,143 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                     nc += 1
                     _lat[i] = x
                 _st[i] += 1
-        elif op == LALLOC:
-            m = I[b]
-            if c == 0:
-                LO[a] = topi
-                topi += m
-                if topi > endi:
-                    _r_bail()
-            else:
-                LO[a] = topf
-                topf += m
-                if topf > endf:
-                    _r_bail()
-            LN[a] = 0
-        elif op == PUSHF:
-            AF[LO[a] + LN[a]] = F[b]
-            LN[a] += 1
-        elif op == LLEN:
-            I[a] = LN[b]
-        elif op == GEI:
-            I[a] = 1 if I[b] >= I[c] else 0
-        elif op == GTI:
-            I[a] = 1 if I[b] > I[c] else 0
-        elif op == LTI:
-            I[a] = 1 if I[b] < I[c] else 0
-        elif op == LEI:
-            I[a] = 1 if I[b] <= I[c] else 0
-        elif op == NEI:
-            I[a] = 1 if I[b] != I[c] else 0
+        elif op == JEQI:
+            if I[a] == I[b]:
+                pc = c
+        elif op == JNEI:
+            if I[a] != I[b]:
+                pc = c
+        elif op == BLAT:
+            I[a] = _lat[I[b]]
+        elif op == BVGI:
+            I[a] = BVI[c, I[b]]
+        elif op == MOVI:
+            I[a] = I[b]
+        elif op == JLTI:
+            if I[a] < I[b]:
+                pc = c
+        elif op == NEXTL:
+            x = I[a] + 1
+            I[a] = x
+            if x < LN[b]:
+                I[d] = AI[LO[b] + x]
+                pc = c
+        elif op == BVSI:
+            BVI[a, I[b]] = I[c]
+        elif op == NEXTF:
+            x = I[a] + 1
+            I[a] = x
+            if x < I[b]:
+                fuel -= 1
+                if fuel < 0:
+                    return (-1, spent, 2)
+                if d >= 0:
+                    I[d] = x
+                pc = c
         elif op == ADDI:
             I[a] = _r_int(I[b] + I[c])
-        elif op == SUBI:
-            I[a] = _r_int(I[b] - I[c])
-        elif op == STATE:
-            if b == 0:
-                I[a] = n
-            elif b == 1:
-                I[a] = NB - n
-            elif b == 2:
-                I[a] = 1 if n >= NB else 0
-            elif b == 3:
-                I[a] = spent
+        elif op == JNZ:
+            if I[a] != 0:
+                pc = b
+        elif op == BFIN:
+            I[a] = 1 if _fin[I[b]] else 0
+        elif op == JMP:
+            pc = a
+        elif op == NEXT:
+            x = I[a] + 1
+            I[a] = x
+            if x < I[b]:
+                if d >= 0:
+                    I[d] = x
+                pc = c
+        elif op == BPR:
+            I[a] = 1 if _pr[I[b]] else 0
+        elif op == NOPEN:
+            I[a] = n
+        elif op == LLEN:
+            I[a] = LN[b]
+        elif op == MOVF:
+            F[a] = F[b]
+        elif op == MULF:
+            F[a] = F[b] * F[c]
+        elif op == SUBF:
+            F[a] = F[b] - F[c]
+        elif op == LATF:
+            F[a] = _r_at(AF[LO[b]:LO[b] + LN[b]], I[c])
+        elif op == MOVL:
+            LO[a] = LO[b]
+            LN[a] = LN[b]
+        elif op == FORLF:
+            x = I[a] + 1
+            I[a] = x
+            if x >= LN[b]:
+                pc = c
             else:
-                I[a] = PF
+                fuel -= 1
+                if fuel < 0:
+                    return (-1, spent, 2)
+                I[d] = AI[LO[b] + x]
+        elif op == FORL:
+            x = I[a] + 1
+            I[a] = x
+            if x >= LN[b]:
+                pc = c
+            else:
+                I[d] = AI[LO[b] + x]
+        elif op == FOR:
+            x = I[a] + 1
+            I[a] = x
+            if x >= I[b]:
+                pc = c
+            else:
+                if d >= 0:
+                    I[d] = x
+        elif op == FORF:
+            x = I[a] + 1
+            I[a] = x
+            if x >= I[b]:
+                pc = c
+            else:
+                fuel -= 1
+                if fuel < 0:
+                    return (-1, spent, 2)
+                if d >= 0:
+                    I[d] = x
+        elif op == JGEI:
+            if I[a] >= I[b]:
+                pc = c
+        elif op == JLEI:
+            if I[a] <= I[b]:
+                pc = c
+        elif op == JGTI:
+            if I[a] > I[b]:
+                pc = c
+        elif op == PUSHI:
+            AI[LO[a] + LN[a]] = I[b]
+            LN[a] += 1
+        elif op == GATHER:
+            m = LN[b]
+            o = topi
+            topi += m
+            if topi > endi:
+                _r_bail()
+            for i in range(m):
+                x = AI[LO[b] + i]
+                if c == 0:
+                    y = _st[x]
+                elif c == 1:
+                    y = _lat[x]
+                elif c == 2:
+                    y = 1 if _fin[x] else 0
+                elif c == 3:
+                    y = 1 if _pr[x] else 0
+                elif c == 4:
+                    y = _cb[x]
+                else:
+                    y = BVI[c - 5, x]
+                AI[o + i] = y
+            LO[a] = o
+            LN[a] = m
         elif op == MASK:
             m = n if b < 0 else LN[b]
             o = topi
@@ -382,11 +334,140 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
             LO[a] = o
             LN[a] = y
             topi += y
-        elif op == MOVF:
-            F[a] = F[b]
-        elif op == MOVL:
-            LO[a] = LO[b]
-            LN[a] = LN[b]
+        elif op == PRUNE:
+            if d:
+                acts += 1
+                if acts > CAP:
+                    return (-1, spent, 1)
+            i = I[a]
+            if _pr[i]:
+                pc = b
+            else:
+                _pr[i] = True
+        elif op == OPEN:
+            if d:
+                acts += 1
+                if acts > CAP:
+                    return (-1, spent, 1)
+            if n >= NB:
+                pc = b
+            else:
+                i = n
+                n += 1
+                I[a] = i
+                j = ORDER[i]
+                kk = _k[i]
+                if kk < NPROBES[j]:
+                    _lat[i] = PROBES[POFF[j] + kk]
+                    _k[i] = kk + 1
+                    _cb[i] += PF
+                    spent += PF
+                else:
+                    x = FINAL[j]
+                    y = TOK[j] - kk * PF
+                    if y > 0:
+                        spent += y
+                        _cb[i] += y
+                    _fin[i] = True
+                    AI[nc] = x
+                    nc += 1
+                    _lat[i] = x
+                _st[i] += 1
+        elif op == READ:
+            if d:
+                acts += 1
+                if acts > CAP:
+                    return (-1, spent, 1)
+            if n >= NB:
+                pc = b
+            else:
+                i = n
+                n += 1
+                I[a] = i
+                j = ORDER[i]
+                x = FINAL[j]
+                y = TOK[j]
+                _fin[i] = True
+                _lat[i] = x
+                _cb[i] = y
+                spent += y
+                AI[nc] = x
+                nc += 1
+                _st[i] += 1
+        elif op == BSTEPS:
+            I[a] = _st[I[b]]
+        elif op == BCOST:
+            I[a] = _cb[I[b]]
+        elif op == LOOP:
+            x = I[a] + 1
+            I[a] = x
+            if x >= I[b]:
+                pc = c
+        elif op == FUEL:
+            fuel -= 1
+            if fuel < 0:
+                return (-1, spent, 2)
+        elif op == LGETI:
+            I[a] = AI[LO[b] + I[c]]
+        elif op == BATTR:
+            i = I[b]
+            if c == 0:
+                I[a] = _st[i]
+            elif c == 1:
+                I[a] = _lat[i]
+            elif c == 2:
+                I[a] = 1 if _fin[i] else 0
+            elif c == 3:
+                I[a] = 1 if _pr[i] else 0
+            else:
+                I[a] = _cb[i]
+        elif op == EQI:
+            I[a] = 1 if I[b] == I[c] else 0
+        elif op == NOT:
+            I[a] = 1 if I[b] == 0 else 0
+        elif op == ACT:
+            acts += 1
+            if acts > CAP:
+                return (-1, spent, 1)
+        elif op == LALLOC:
+            m = I[b]
+            if c == 0:
+                LO[a] = topi
+                topi += m
+                if topi > endi:
+                    _r_bail()
+            else:
+                LO[a] = topf
+                topf += m
+                if topf > endf:
+                    _r_bail()
+            LN[a] = 0
+        elif op == PUSHF:
+            AF[LO[a] + LN[a]] = F[b]
+            LN[a] += 1
+        elif op == GEI:
+            I[a] = 1 if I[b] >= I[c] else 0
+        elif op == GTI:
+            I[a] = 1 if I[b] > I[c] else 0
+        elif op == LTI:
+            I[a] = 1 if I[b] < I[c] else 0
+        elif op == LEI:
+            I[a] = 1 if I[b] <= I[c] else 0
+        elif op == NEI:
+            I[a] = 1 if I[b] != I[c] else 0
+        elif op == SUBI:
+            I[a] = _r_int(I[b] - I[c])
+        elif op == STATE:
+            if b == 0:
+                I[a] = n
+            elif b == 1:
+                I[a] = NB - n
+            elif b == 2:
+                I[a] = 1 if n >= NB else 0
+            elif b == 3:
+                I[a] = spent
+            else:
+                I[a] = PF
         elif op == LGETF:
             F[a] = AF[LO[b] + I[c]]
         elif op == FUELN:
@@ -395,10 +476,6 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 return (-1, spent, 2)
         elif op == ADDF:
             F[a] = F[b] + F[c]
-        elif op == SUBF:
-            F[a] = F[b] - F[c]
-        elif op == MULF:
-            F[a] = F[b] * F[c]
         elif op == DIVF:
             if F[c] == 0.0:
                 _r_bail()
@@ -433,55 +510,6 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
             I[a + 2] = z
         elif op == BETA:
             F[a] = _r_bc(I[b], I[c], BC, NEED)
-        elif op == OPEN or op == READ:
-            if C[pc - 1, 4]:
-                acts += 1
-                if acts > CAP:
-                    return (-1, spent, 1)
-            if n >= NB:
-                pc = b
-            else:
-                i = n
-                n += 1
-                I[a] = i
-                j = ORDER[i]
-                if op == OPEN:
-                    kk = _k[i]
-                    if kk < NPROBES[j]:
-                        _lat[i] = PROBES[POFF[j] + kk]
-                        _k[i] = kk + 1
-                        _cb[i] += PF
-                        spent += PF
-                    else:
-                        x = FINAL[j]
-                        y = TOK[j] - kk * PF
-                        if y > 0:
-                            spent += y
-                            _cb[i] += y
-                        _fin[i] = True
-                        AI[nc] = x
-                        nc += 1
-                        _lat[i] = x
-                else:
-                    x = FINAL[j]
-                    y = TOK[j]
-                    _fin[i] = True
-                    _lat[i] = x
-                    _cb[i] = y
-                    spent += y
-                    AI[nc] = x
-                    nc += 1
-                _st[i] += 1
-        elif op == PRUNE:
-            if C[pc - 1, 4]:
-                acts += 1
-                if acts > CAP:
-                    return (-1, spent, 1)
-            i = I[a]
-            if _pr[i]:
-                pc = b
-            else:
-                _pr[i] = True
         elif op == RET:
             return (I[a], spent, 0)
         elif op == END:
@@ -495,7 +523,7 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
         elif op == LSLICE:
             m = LN[b]
             lo = 0 if c < 0 else _slice_bound(I[c], m)
-            hi = m if C[pc - 1, 4] < 0 else _slice_bound(I[C[pc - 1, 4]], m)
+            hi = m if d < 0 else _slice_bound(I[d], m)
             LO[a] = LO[b] + lo
             LN[a] = hi - lo if hi > lo else 0
         elif op == LTAKE:
@@ -511,7 +539,7 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
             if m > LIMS[0]:
                 _r_bail()
             w = _work(w, m, LIMS[2])
-            if C[pc - 1, 4] == 0:
+            if d == 0:
                 o = topi
                 topi += m
                 if topi > endi:
@@ -540,8 +568,6 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
             LN[a] = m
         elif op == LATI:
             I[a] = _r_at(AI[LO[b]:LO[b] + LN[b]], I[c])
-        elif op == LATF:
-            F[a] = _r_at(AF[LO[b]:LO[b] + LN[b]], I[c])
         elif op == LRANGE:
             lo = I[b]
             hi = I[c]
@@ -566,7 +592,7 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
             LO[a] = o
             LN[a] = n
         elif op == LSORT:
-            fl = C[pc - 1, 4]
+            fl = d
             m = LN[c]
             w = _work(w, m, LIMS[2])
             if fl & 4:
@@ -696,6 +722,7 @@ def _batch(q0, C, I0, F0, NL, NBVI, NBVF, PROBES, POFF, NPROBES, TOK, FINAL, QB,
     _lat = np.zeros(MAXNB, np.int64)
     BVI = np.zeros((NBVI, MAXNB), np.int64)
     BVF = np.zeros((NBVF, MAXNB), np.float64)
+    C = C.ravel()
     I = I0.copy()
     F = F0.copy()
     LO = np.zeros(NL, np.int64)
