@@ -37,7 +37,7 @@ STATE BATTR BVGI BVGF BVSI BVSF BVFILLI BVFILLF
 ACT OPEN READ ADV PRUNE VOTES VOTESC
 LEMPTY LALLOC PUSHI PUSHF LCAT LI2F LSLICE LTAKE LLEN LATI LATF LGETI LGETF LRANGE LBRANCHES LCOMP
 LSORT ALL ANY SUMI SUMF MEANI MEANF MINLI MAXLI MINLF MAXLF COUNTI INI CELLS
-MASK JLTI JLEI JGTI JGEI JEQI JNEI FOR FORF FORL FORLF NEXT NEXTF NEXTL NEXTLF NOPEN BSTEPS BLAT BFIN BPR BCOST GATHER
+MASK JLTI JLEI JGTI JGEI JEQI JNEI FOR FORF FORL FORLF NEXT NEXTF NEXTL NEXTLF JBA NOPEN BSTEPS BLAT BFIN BPR BCOST GATHER
 """.split()
 OP = {name: i for i, name in enumerate(OPS)}
 NONE_REG = -1  # an absent operand (a slice bound)
@@ -45,11 +45,13 @@ NONE_REG = -1  # an absent operand (a slice bound)
 STATE_CODES = {"opened": 0, "remaining": 1, "exhausted": 2, "spent": 3, "interval_tokens": 4}
 BATTR_CODES = {"steps": 0, "latest": 1, "finished": 2, "pruned": 3, "cost": 4}
 INTLIKE = (INT, BOOL, ANSWER, BRANCH)
+CMP_CODES = {"<": 0, "<=": 1, ">": 2, ">=": 3, "==": 4, "!=": 5}  # JBA's comparisons
+MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 CMP = {"<": "LT", "<=": "LE", ">": "GT", ">=": "GE", "==": "EQ", "!=": "NE"}
 NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 # where each jumping op keeps its target
 TARGET = {OP["JMP"]: 1, **{OP[n]: 2 for n in ("JZ", "JNZ", "OPEN", "READ", "ADV", "PRUNE")},
-          **{OP[n]: 3 for n in ("LOOP", "FOR", "FORF", "FORL", "FORLF", "NEXT", "NEXTF", "NEXTL", "NEXTLF", "JLTI", "JLEI", "JGTI", "JGEI", "JEQI", "JNEI")}}
+          **{OP[n]: 3 for n in ("JBA", "LOOP", "FOR", "FORF", "FORL", "FORLF", "NEXT", "NEXTF", "NEXTL", "NEXTLF", "JLTI", "JLEI", "JGTI", "JGEI", "JEQI", "JNEI")}}
 MASK_CODES = {"_act": 0, "_nfin": 1, "_npr": 2, "_fin": 3, "_pr": 4}  # MASK: the status masks of analysis.MASKS
 BATTR_OPS = {"steps": "BSTEPS", "latest": "BLAT", "finished": "BFIN", "pruned": "BPR", "cost": "BCOST"}
 # ops whose field ``a`` is their one destination and that do not jump: a result may be retargeted
@@ -57,11 +59,17 @@ PURE = {OP[n] for n in OPS if n not in ("JMP", "JZ", "JNZ", "RET", "END", "FUEL"
                                         "READ", "ADV", "PRUNE", "PUSHI", "PUSHF", "BVSI", "BVSF", "BVFILLI",
                                         "BVFILLF", "F53", "CELLS", "VOTES", "VOTESC", "LALLOC", "JLTI", "JLEI",
                                         "JGTI", "JGEI", "JEQI", "JNEI", "FOR", "FORF", "FORL", "FORLF", "GATHER",
-                                        "NEXT", "NEXTF", "NEXTL", "NEXTLF")}
+                                        "NEXT", "NEXTF", "NEXTL", "NEXTLF", "JBA")}
 
 
 def _is_branches(e) -> bool:
     return isinstance(e, A.Name) and e.id == "branches" and e.ref is not None and e.ref.kind == SymbolKind.STATE
+
+
+def _simple(e) -> bool:
+    """``e`` only reads (a name, a literal, a record field): evaluating it before or after a
+    branch attribute is the same."""
+    return isinstance(e, (A.Name, A.Num, A.Bool, A.NoneLit)) or (isinstance(e, A.Attr) and _simple(e.obj))
 
 
 def _kind(t) -> str:
@@ -494,11 +502,29 @@ class _Compiler:
             return [self.op("JMP", 0)] if e.value == want else []
         if isinstance(e, A.Compare) and e.op in CMP and e.left.ty in INTLIKE and e.right.ty in INTLIKE \
                 and (e.left.ty == e.right.ty or {e.left.ty, e.right.ty} <= {INT, BOOL}):
-            a, b = self.ex(e.left), self.ex(e.right)
             o = e.op if want else NEGATE[e.op]
+            attr = self.attr_code(e.left)
+            if attr is None and self.attr_code(e.right) is not None and _simple(e.left):
+                return self.jump_attr(e.right, self.ex(e.left), MIRROR[o])
+            if attr is not None and _simple(e.right):
+                return self.jump_attr(e.left, self.ex(e.right), o)
+            a, b = self.ex(e.left), self.ex(e.right)
             return [self.op("J" + CMP[o] + "I", a, b, 0)]
         r = self.ex(e)
         return [self.op("JNZ" if want else "JZ", r, 0)]
+
+    def attr_code(self, e):
+        """The JBA/GATHER code of ``e`` when it is an int attribute of a branch name, else None."""
+        if isinstance(e, A.Attr) and isinstance(e.obj, A.Name) and e.obj.ty == BRANCH:
+            if e.name in BATTR_CODES:
+                return BATTR_CODES[e.name]
+            if e.name in self.bv and self.bv[e.name][0] == "i":
+                return 5 + self.bv[e.name][1]
+        return None
+
+    def jump_attr(self, attr, other: int, o: str) -> list:
+        """One op: jump when ``attr`` (a branch's int attribute) ``o`` register ``other``."""
+        return [self.op("JBA", self.ex(attr.obj), other, 0, 8 * self.attr_code(attr) + CMP_CODES[o])]
 
     def x_BoolOp(self, e):
         if e.left.ty != BOOL or e.right.ty != BOOL:
@@ -642,11 +668,8 @@ class _Compiler:
 
     def gather_code(self, e, q):
         """The GATHER code of ``e`` when it is an int attribute of the query's branch, else None."""
-        if isinstance(e, A.Attr) and isinstance(e.obj, A.Name) and e.obj.ref is q.ref and e.obj.ty == BRANCH:
-            if e.name in BATTR_CODES:
-                return BATTR_CODES[e.name]
-            if e.name in self.bv and self.bv[e.name][0] == "i":
-                return 5 + self.bv[e.name][1]
+        if isinstance(e, A.Attr) and isinstance(e.obj, A.Name) and e.obj.ref is q.ref:
+            return self.attr_code(e)
         return None
 
     def mapped(self, src, sk, v, e, q, ty) -> int:

@@ -21,7 +21,7 @@ from .native import (_r_all, _r_any, _r_at, _r_bail, _r_bc, _r_ceil, _r_count, _
                      _r_sumf, _r_sumi, _r_trunc, _r_votes)
 
 # numba's cache of this module does not see bytecode.py: a changed opcode table must change this file
-if hashlib.sha256(" ".join(OPS).encode()).hexdigest()[:16] != "f88346b3585733ed":
+if hashlib.sha256(" ".join(OPS).encode()).hexdigest()[:16] != "a7af3c27aa1430ab":
     raise ImportError("tts_dsl.engines.vm is stale: update it (and this digest) to bytecode.OPS")
 
 ARENA_I = 1 << 20  # int list elements per episode (beyond: a bail)
@@ -48,7 +48,7 @@ MINLI, MAXLI, MINLF, MAXLF, COUNTI, INI, CELLS, MASK = (
 
 JLTI, JLEI, JGTI, JGEI, JEQI, JNEI = (OP[n] for n in ("JLTI", "JLEI", "JGTI", "JGEI", "JEQI", "JNEI"))
 FOR, FORF, FORL, FORLF, NOPEN, GATHER = (OP[n] for n in ("FOR", "FORF", "FORL", "FORLF", "NOPEN", "GATHER"))
-NEXT, NEXTF, NEXTL, NEXTLF = (OP[n] for n in ("NEXT", "NEXTF", "NEXTL", "NEXTLF"))
+NEXT, NEXTF, NEXTL, NEXTLF, JBA = (OP[n] for n in ("NEXT", "NEXTF", "NEXTL", "NEXTLF", "JBA"))
 BSTEPS, BLAT, BFIN, BPR, BCOST = (OP[n] for n in ("BSTEPS", "BLAT", "BFIN", "BPR", "BCOST"))
 
 LIMIT = 1 << 62
@@ -80,7 +80,7 @@ def _sort_pairs(K, ko, V, vo, m, desc):
     for i in range(m):
         if K[ko + i] != K[ko + i]:
             _r_bail()
-    if m > 48:  # numpy's stable sort beyond a few dozen elements
+    if m > 128:  # numpy's stable sort beyond a hundred elements (the keys are often nearly sorted)
         keys = K[ko:ko + m].copy()
         if desc:
             keys = -keys
@@ -142,6 +142,37 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 if fuel < 0:
                     return (-1, spent, 2)
                 I[d] = AI[LO[b] + x]
+                pc = c
+        elif op == JBA:  # jump when a branch's int attribute compares true with a register
+            i = I[a]
+            x = d >> 3
+            if x == 1:
+                x = _lat[i]
+            elif x >= 5:
+                x = BVI[x - 5, i]
+            elif x == 0:
+                x = _st[i]
+            elif x == 2:
+                x = 1 if _fin[i] else 0
+            elif x == 3:
+                x = 1 if _pr[i] else 0
+            else:
+                x = _cb[i]
+            y = I[b]
+            k = d & 7
+            if k == 4:
+                t = x == y
+            elif k == 5:
+                t = x != y
+            elif k == 3:
+                t = x >= y
+            elif k == 0:
+                t = x < y
+            elif k == 1:
+                t = x <= y
+            else:
+                t = x > y
+            if t:
                 pc = c
         elif op == JZ:
             if I[a] == 0:
