@@ -152,7 +152,7 @@ def test_a_small_evaluation_of_a_program_not_compiled_yet_stays_on_the_python_en
     def attach(episodes):
         return fast.attach(compile_program(checked, binding, Limits()), Limits(), episodes)
 
-    assert attach(10).engine == fast.VM  # the VM takes it: nothing to compile, whatever the size
+    assert attach(fast.MIN_EPISODES).engine == fast.VM  # the VM takes it: nothing to compile
 
     def no_vm(*a):
         raise fast.Unsupported("not in the VM's subset (test)")

@@ -81,8 +81,12 @@ def test_engine_choice(monkeypatch, tmp_path):
         return fast.attach(compile_program(checked, binding, Limits()), Limits(), episodes)
 
     assert api.check_report(src, "asc_vm.tts")["engine"] == fast.VM
-    assert attach(10).engine == fast.VM  # small: the VM (nothing to compile), not the Python engine
-    assert attach().engine == fast.VM  # large: the VM too while the specialised code is not compiled
+    with monkeypatch.context() as m:  # a process that has not loaded the VM: a small evaluation stays on Python
+        m.setattr(fast, "vm_loaded", lambda: False)
+        assert "fewer than 1,000" in attach(10).engine
+    assert attach(fast.MIN_EPISODES).engine == fast.VM  # while the specialised code is not compiled
+    assert fast.vm_loaded()
+    assert attach(10).engine == fast.VM  # small, the VM loaded already: nothing to compile nor load
     monkeypatch.setenv("TTS_DSL_ENGINE", "fast")
     assert attach(10).engine == "fast"  # forced: compiles the specialised code
     monkeypatch.delenv("TTS_DSL_ENGINE")

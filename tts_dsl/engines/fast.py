@@ -938,16 +938,24 @@ def vm_episodes(checked: CheckedProgram, binding: Binding, limits: Limits):
     return vm.prepare(checked, binding, limits)
 
 
+def vm_loaded() -> bool:
+    """True when the bytecode interpreter is loaded in this process: using it costs nothing
+    more (the first use in a process costs about a second: numba and the interpreter's cache)."""
+    mod = sys.modules.get(__package__ + ".vm")
+    return mod is not None and bool(getattr(mod._batch, "signatures", None))
+
+
 def attach(exe, limits: Limits | None = None, episodes: int | None = None):
     """``exe`` (a compiled Python executable, untraced) with a native engine attached when one
     takes the program; ``exe.engine`` names the engine, or the reason for the fallback.
 
     The choice: the program's specialised native code when it is compiled already (in this
     process or numba's disk cache; ``"fast"``), else the bytecode interpreter, compiled once
-    for every program, when it takes the program (``"fast (vm)"``), else today's rule:
-    ``episodes`` is how many episodes the evaluation will run; below :data:`MIN_EPISODES` a
-    program not compiled yet stays on the Python engine, otherwise its specialised code is
-    compiled now. ``TTS_DSL_ENGINE=fast`` forces the specialised code whatever the size,
+    for every program, when it takes the program (``"fast (vm)"``; for an evaluation of
+    fewer than :data:`MIN_EPISODES` episodes only when the interpreter is loaded in this
+    process already), else today's rule: ``episodes`` is how many episodes the evaluation
+    will run; below :data:`MIN_EPISODES` a program not compiled yet stays on the Python
+    engine, otherwise its specialised code is compiled now. ``TTS_DSL_ENGINE=fast`` forces the specialised code whatever the size,
     ``vm`` the interpreter (where it takes the program), ``python`` the Python engine."""
     if exe.traced:
         exe.engine = "python (traces on)"
@@ -958,7 +966,9 @@ def attach(exe, limits: Limits | None = None, episodes: int | None = None):
         src = None
         if forced not in ("python", "fast"):
             src = generate(exe.checked, exe.binding, limits)[0]
-            if (forced == "vm" or not compiled_already(src)) and available() is None:
+            small = episodes is not None and episodes < MIN_EPISODES
+            if (forced == "vm" or not compiled_already(src) and not (small and not vm_loaded())) \
+                    and available() is None:
                 try:
                     f = vm_episodes(exe.checked, exe.binding, limits)
                     f.warm_up()  # loads the interpreter (compiled once, then from numba's disk cache)
