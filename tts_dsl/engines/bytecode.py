@@ -54,12 +54,15 @@ TARGET = {OP["JMP"]: 1, **{OP[n]: 2 for n in ("JZ", "JNZ", "OPEN", "READ", "ADV"
           **{OP[n]: 3 for n in ("JBA", "LOOP", "FOR", "FORF", "FORL", "FORLF", "NEXT", "NEXTF", "NEXTL", "NEXTLF", "JLTI", "JLEI", "JGTI", "JGEI", "JEQI", "JNEI")}}
 MASK_CODES = {"_act": 0, "_nfin": 1, "_npr": 2, "_fin": 3, "_pr": 4}  # MASK: the status masks of analysis.MASKS
 BATTR_OPS = {"steps": "BSTEPS", "latest": "BLAT", "finished": "BFIN", "pruned": "BPR", "cost": "BCOST"}
-# ops whose field ``a`` is their one destination and that do not jump: a result may be retargeted
-PURE = {OP[n] for n in OPS if n not in ("JMP", "JZ", "JNZ", "RET", "END", "FUEL", "FUELN", "LOOP", "ACT", "OPEN",
-                                        "READ", "ADV", "PRUNE", "PUSHI", "PUSHF", "BVSI", "BVSF", "BVFILLI",
-                                        "BVFILLF", "F53", "CELLS", "VOTES", "VOTESC", "LALLOC", "JLTI", "JLEI",
-                                        "JGTI", "JGEI", "JEQI", "JNEI", "FOR", "FORF", "FORL", "FORLF", "GATHER",
-                                        "NEXT", "NEXTF", "NEXTL", "NEXTLF", "JBA")}
+# ops whose one result is the int (float) register in field ``a`` and that do not jump: the
+# result may be retargeted (:meth:`_Compiler.into`)
+FLOAT_RESULT = {OP[n] for n in ("MOVF", "ADDF", "SUBF", "MULF", "DIVF", "NEGF", "I2F", "TDIVI", "ABSF", "MINF",
+                                "MAXF", "BETA", "LATF", "LGETF", "BVGF", "SUMF", "MEANI", "MEANF", "MINLF", "MAXLF")}
+INT_RESULT = {OP[n] for n in ("MOVI", "ADDI", "SUBI", "MULI", "FDIVI", "MODI", "NEGI", "LTI", "LEI", "GTI", "GEI",
+                              "EQI", "NEI", "LTF", "LEF", "GTF", "GEF", "EQF", "NEF", "NOT", "ABSI", "MINI", "MAXI",
+                              "ROUNDF", "FLOORF", "CEILF", "TRUNCF", "STATE", "NOPEN", "BATTR", "BSTEPS", "BLAT",
+                              "BFIN", "BPR", "BCOST", "BVGI", "LLEN", "LATI", "LGETI", "ALL", "ANY", "SUMI",
+                              "MINLI", "MAXLI", "COUNTI", "INI")}
 
 
 def _is_branches(e) -> bool:
@@ -111,6 +114,8 @@ class _Compiler:
         self.vars: dict = {}  # symbol -> (kind, reg)
         self.loops: list = []  # (continue label, break patch list)
         self.labels: set = set()  # pcs some jump lands on
+        self.fresh: dict = {}
+        self.start = 0
         self.counted = {s for s in checked.vars if s.ty.is_list}
         if checked.funcs:
             raise Unsupported("user functions (def)")
@@ -174,20 +179,24 @@ class _Compiler:
             self.code[pc][field or TARGET[self.code[pc][0]]] = t
 
     def into(self, kind, r, dest):
-        """Move register ``r`` into ``dest`` (retargeting the instruction that just computed a
-        fresh temp instead, when nothing jumps between)."""
+        """Move register ``r`` into ``dest`` (retargeting the instruction of this statement
+        that just computed ``r``, a fresh temp of the same register file, when nothing jumps
+        between)."""
         if r == dest:
             return
-        last = self.code[-1] if self.code else None
-        if last is not None and last[0] in PURE and last[1] == r and r >= self.fresh.get(kind, 1 << 60) \
-                and len(self.code) not in self.labels and kind in "if" and last[0] != OP["SETI"]:
+        last = self.code[-1] if len(self.code) > self.start else None
+        if last is not None and last[1] == r and r >= self.fresh.get(kind, 1 << 60) \
+                and last[0] in (INT_RESULT if kind == "i" else FLOAT_RESULT if kind == "f" else ()) \
+                and len(self.code) not in self.labels:
             last[1] = dest
             return
         self.op({"i": "MOVI", "f": "MOVF", "li": "MOVL", "lf": "MOVL"}[kind], dest, r)
 
     def mark(self):
-        """Registers allocated from now on are temps (for :meth:`into`)."""
+        """Registers allocated and instructions emitted from now on are this statement's (for
+        :meth:`into`)."""
         self.fresh = {"i": self.ni, "f": self.nf}
+        self.start = len(self.code)
 
     # ------------------------------------------------------------ expressions
     def ex(self, e) -> int:
