@@ -24,7 +24,7 @@ from ..lang.checker import CheckedProgram, SymbolKind
 from ..lang.limits import Limits
 from ..lang.schedule import Binding
 from ..lang.types import ANSWER, ANY, BOOL, BRANCH, FLOAT, INT, RECORDS, VOTES, list_of
-from .analysis import analyze
+from .analysis import _walk_exprs, analyze
 from .fast import LIMIT, SCALAR, Unsupported, _completed_votes
 
 # opcodes: the interpreter (vm.py) checks this table's digest (its numba cache must not outlive a change)
@@ -37,7 +37,7 @@ STATE BATTR BVGI BVGF BVSI BVSF BVFILLI BVFILLF
 ACT OPEN READ ADV PRUNE VOTES VOTESC
 LEMPTY LALLOC PUSHI PUSHF LCAT LI2F LSLICE LTAKE LLEN LATI LATF LGETI LGETF LRANGE LBRANCHES LCOMP
 LSORT ALL ANY SUMI SUMF MEANI MEANF MINLI MAXLI MINLF MAXLF COUNTI INI CELLS
-MASK JLTI JLEI JGTI JGEI JEQI JNEI FOR FORF FORL FORLF NEXT NEXTF NEXTL NEXTLF JBA NOPEN BSTEPS BLAT BFIN BPR BCOST GATHER
+MASK FILTER JLTI JLEI JGTI JGEI JEQI JNEI FOR FORF FORL FORLF NEXT NEXTF NEXTL NEXTLF JBA NOPEN BSTEPS BLAT BFIN BPR BCOST GATHER
 """.split()
 OP = {name: i for i, name in enumerate(OPS)}
 NONE_REG = -1  # an absent operand (a slice bound)
@@ -67,6 +67,17 @@ INT_RESULT = {OP[n] for n in ("MOVI", "ADDI", "SUBI", "MULI", "FDIVI", "MODI", "
 
 def _is_branches(e) -> bool:
     return isinstance(e, A.Name) and e.id == "branches" and e.ref is not None and e.ref.kind == SymbolKind.STATE
+
+
+def _and_terms(e) -> list:
+    if isinstance(e, A.BoolOp) and e.op == "and" and e.left.ty == BOOL and e.right.ty == BOOL:
+        return _and_terms(e.left) + _and_terms(e.right)
+    return [e]
+
+
+def _reads(e, q) -> bool:
+    """``e`` reads the query's variable."""
+    return any(isinstance(n, A.Name) and n.ref is q.ref for n in _walk_exprs(e))
 
 
 def _simple(e) -> bool:
@@ -509,6 +520,8 @@ class _Compiler:
             return self.jump_if(e.operand, not want)
         if isinstance(e, A.Bool):
             return [self.op("JMP", 0)] if e.value == want else []
+        if e.ty == BOOL and self.attr_code(e) is not None:  # b.finished, a bool branch var: one op
+            return self.jump_attr(e, self.ci(0), "!=" if want else "==")
         if isinstance(e, A.Compare) and e.op in CMP and e.left.ty in INTLIKE and e.right.ty in INTLIKE \
                 and (e.left.ty == e.right.ty or {e.left.ty, e.right.ty} <= {INT, BOOL}):
             o = e.op if want else NEGATE[e.op]
@@ -654,6 +667,32 @@ class _Compiler:
             return "li"
         return "li" if src.ty.arg == ANY else _kind(src.ty)
 
+    def filters(self, terms, q):
+        """[(register, FILTER code)] when every term of a query's filter compares an int or
+        bool attribute of the query's branch with a value that does not depend on it (so the
+        terms are total and their order unobservable), else None."""
+        out = []
+        for t in terms:
+            neg = isinstance(t, A.Unary) and t.op == "not"
+            e = t.operand if neg else t
+            if e.ty == BOOL and self.is_attr_of(e, q):
+                out.append((self.ci(0), 8 * self.attr_code(e) + CMP_CODES["==" if neg else "!="]))
+                continue
+            if neg or not (isinstance(e, A.Compare) and e.op in CMP and e.left.ty in INTLIKE
+                           and e.right.ty in INTLIKE and (e.left.ty == e.right.ty or {e.left.ty, e.right.ty} <= {INT, BOOL})):
+                return None
+            if self.is_attr_of(e.left, q) and _simple(e.right) and not _reads(e.right, q):
+                attr, other, o = e.left, e.right, e.op
+            elif self.is_attr_of(e.right, q) and _simple(e.left) and not _reads(e.left, q):
+                attr, other, o = e.right, e.left, MIRROR[e.op]
+            else:
+                return None
+            out.append((self.ex(other), 8 * self.attr_code(attr) + CMP_CODES[o]))
+        return out or None
+
+    def is_attr_of(self, e, q) -> bool:
+        return isinstance(e, A.Attr) and isinstance(e.obj, A.Name) and e.obj.ref is q.ref and self.attr_code(e) is not None
+
     def masked(self, q):
         """A query whose filter starts with status terms (the analysis' mask plan): its source,
         charge and status filter as one MASK op; (list register, the other terms) or None."""
@@ -726,16 +765,25 @@ class _Compiler:
                 get, where = ("li", m[0]), m[1]
             else:
                 n, get = self.source(q)
-                where = [q.where] if q.where is not None else []
-            res = self.reg(ok)
-            self.op("LALLOC", res, n, 1 if ok == "lf" else 0)
-            _, lp = self.elements(n, get, v)
-            skip = [j for t in where for j in self.jump_if(t, False)]
-            val = self.coerce(elt, elt_ty) if direct else v
-            self.op("PUSHF" if ok == "lf" else "PUSHI", res, val)
-            self.close(lp, skip)
-            if direct:
-                return res
+                where = _and_terms(q.where) if q.where is not None else []
+            filters = self.filters(where, q) if get[0] in ("branch", "li") and sk == "li" else None
+            if filters:  # every term compares a branch attribute: one FILTER op per term
+                res = NONE_REG if get[0] == "branch" else get[1]
+                for other, code in filters:
+                    src, res = res, self.reg("li")
+                    self.op("FILTER", res, src, other, code)
+                if direct:
+                    return self.mapped(res, "li", v, elt, q, elt_ty)
+            else:
+                res = self.reg(ok)
+                self.op("LALLOC", res, n, 1 if ok == "lf" else 0)
+                _, lp = self.elements(n, get, v)
+                skip = [j for t in where for j in self.jump_if(t, False)]
+                val = self.coerce(elt, elt_ty) if direct else v
+                self.op("PUSHF" if ok == "lf" else "PUSHI", res, val)
+                self.close(lp, skip)
+                if direct:
+                    return res
         if keys:
             key, desc = keys[0]
             if key.ty not in (INT, FLOAT, BOOL):

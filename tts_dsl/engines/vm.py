@@ -21,7 +21,7 @@ from .native import (_r_all, _r_any, _r_at, _r_bail, _r_bc, _r_ceil, _r_count, _
                      _r_sumf, _r_sumi, _r_trunc, _r_votes)
 
 # numba's cache of this module does not see bytecode.py: a changed opcode table must change this file
-if hashlib.sha256(" ".join(OPS).encode()).hexdigest()[:16] != "a7af3c27aa1430ab":
+if hashlib.sha256(" ".join(OPS).encode()).hexdigest()[:16] != "f9f0b3101280c70a":
     raise ImportError("tts_dsl.engines.vm is stale: update it (and this digest) to bytecode.OPS")
 
 ARENA_I = 1 << 20  # int list elements per episode (beyond: a bail)
@@ -48,7 +48,7 @@ MINLI, MAXLI, MINLF, MAXLF, COUNTI, INI, CELLS, MASK = (
 
 JLTI, JLEI, JGTI, JGEI, JEQI, JNEI = (OP[n] for n in ("JLTI", "JLEI", "JGTI", "JGEI", "JEQI", "JNEI"))
 FOR, FORF, FORL, FORLF, NOPEN, GATHER = (OP[n] for n in ("FOR", "FORF", "FORL", "FORLF", "NOPEN", "GATHER"))
-NEXT, NEXTF, NEXTL, NEXTLF, JBA = (OP[n] for n in ("NEXT", "NEXTF", "NEXTL", "NEXTLF", "JBA"))
+NEXT, NEXTF, NEXTL, NEXTLF, JBA, FILTER = (OP[n] for n in ("NEXT", "NEXTF", "NEXTL", "NEXTLF", "JBA", "FILTER"))
 BSTEPS, BLAT, BFIN, BPR, BCOST = (OP[n] for n in ("BSTEPS", "BLAT", "BFIN", "BPR", "BCOST"))
 
 LIMIT = 1 << 62
@@ -71,6 +71,37 @@ def _slice_bound(x, n):
     if x > n:
         x = n
     return x
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _attr_cmp(i, y, d, _st, _lat, _fin, _pr, _cb, BVI):
+    # branch i's int attribute d >> 3 (steps, latest, finished, pruned, cost, then branch vars)
+    # compared (d & 7: < <= > >= == !=) with y
+    x = d >> 3
+    if x == 1:
+        x = _lat[i]
+    elif x >= 5:
+        x = BVI[x - 5, i]
+    elif x == 0:
+        x = _st[i]
+    elif x == 2:
+        x = 1 if _fin[i] else 0
+    elif x == 3:
+        x = 1 if _pr[i] else 0
+    else:
+        x = _cb[i]
+    k = d & 7
+    if k == 4:
+        return x == y
+    if k == 5:
+        return x != y
+    if k == 3:
+        return x >= y
+    if k == 0:
+        return x < y
+    if k == 1:
+        return x <= y
+    return x > y
 
 
 @njit(cache=True, nogil=True)
@@ -144,36 +175,23 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 I[d] = AI[LO[b] + x]
                 pc = c
         elif op == JBA:  # jump when a branch's int attribute compares true with a register
-            i = I[a]
-            x = d >> 3
-            if x == 1:
-                x = _lat[i]
-            elif x >= 5:
-                x = BVI[x - 5, i]
-            elif x == 0:
-                x = _st[i]
-            elif x == 2:
-                x = 1 if _fin[i] else 0
-            elif x == 3:
-                x = 1 if _pr[i] else 0
-            else:
-                x = _cb[i]
-            y = I[b]
-            k = d & 7
-            if k == 4:
-                t = x == y
-            elif k == 5:
-                t = x != y
-            elif k == 3:
-                t = x >= y
-            elif k == 0:
-                t = x < y
-            elif k == 1:
-                t = x <= y
-            else:
-                t = x > y
-            if t:
+            if _attr_cmp(I[a], I[b], d, _st, _lat, _fin, _pr, _cb, BVI):
                 pc = c
+        elif op == FILTER:  # the branches of a list (b < 0: all opened) whose attribute compares true
+            m = n if b < 0 else LN[b]
+            o = topi
+            if o + m > endi:
+                _r_bail()
+            y = I[c]
+            k = 0
+            for i in range(m):
+                x = i if b < 0 else AI[LO[b] + i]
+                if _attr_cmp(x, y, d, _st, _lat, _fin, _pr, _cb, BVI):
+                    AI[o + k] = x
+                    k += 1
+            LO[a] = o
+            LN[a] = k
+            topi += k
         elif op == JZ:
             if I[a] == 0:
                 pc = b
