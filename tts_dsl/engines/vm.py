@@ -16,7 +16,7 @@ from numba import njit
 
 from .bytecode import OP, OPS, compile_bytecode
 from .fast import FastEpisodes, native_limits
-from .native import (_r_all, _r_any, _r_at, _r_bail, _r_bc, _r_ceil, _r_count, _r_f53, _r_floor, _r_in, _r_int,
+from .native import (_r_all, _r_any, _r_bail, _r_ceil, _r_count, _r_f53, _r_floor, _r_in, _r_int,
                      _r_max, _r_maxl, _r_meanf, _r_meani, _r_min, _r_minl, _r_mul, _r_round,
                      _r_sumf, _r_sumi, _r_trunc, _r_votes)
 
@@ -71,37 +71,6 @@ def _slice_bound(x, n):
     if x > n:
         x = n
     return x
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _attr_cmp(i, y, d, _st, _lat, _fin, _pr, _cb, BVI):
-    # branch i's int attribute d >> 3 (steps, latest, finished, pruned, cost, then branch vars)
-    # compared (d & 7: < <= > >= == !=) with y
-    x = d >> 3
-    if x == 1:
-        x = _lat[i]
-    elif x >= 5:
-        x = BVI[x - 5, i]
-    elif x == 0:
-        x = _st[i]
-    elif x == 2:
-        x = 1 if _fin[i] else 0
-    elif x == 3:
-        x = 1 if _pr[i] else 0
-    else:
-        x = _cb[i]
-    k = d & 7
-    if k == 4:
-        return x == y
-    if k == 5:
-        return x != y
-    if k == 3:
-        return x >= y
-    if k == 0:
-        return x < y
-    if k == 1:
-        return x <= y
-    return x > y
 
 
 @njit(cache=True, nogil=True)
@@ -175,23 +144,36 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 I[d] = AI[LO[b] + x]
                 pc = c
         elif op == JBA:  # jump when a branch's int attribute compares true with a register
-            if _attr_cmp(I[a], I[b], d, _st, _lat, _fin, _pr, _cb, BVI):
+            i = I[a]
+            x = d >> 3
+            if x == 1:
+                x = _lat[i]
+            elif x >= 5:
+                x = BVI[x - 5, i]
+            elif x == 0:
+                x = _st[i]
+            elif x == 2:
+                x = 1 if _fin[i] else 0
+            elif x == 3:
+                x = 1 if _pr[i] else 0
+            else:
+                x = _cb[i]
+            y = I[b]
+            k = d & 7
+            if k == 4:
+                t = x == y
+            elif k == 5:
+                t = x != y
+            elif k == 3:
+                t = x >= y
+            elif k == 0:
+                t = x < y
+            elif k == 1:
+                t = x <= y
+            else:
+                t = x > y
+            if t:
                 pc = c
-        elif op == FILTER:  # the branches of a list (b < 0: all opened) whose attribute compares true
-            m = n if b < 0 else LN[b]
-            o = topi
-            if o + m > endi:
-                _r_bail()
-            y = I[c]
-            k = 0
-            for i in range(m):
-                x = i if b < 0 else AI[LO[b] + i]
-                if _attr_cmp(x, y, d, _st, _lat, _fin, _pr, _cb, BVI):
-                    AI[o + k] = x
-                    k += 1
-            LO[a] = o
-            LN[a] = k
-            topi += k
         elif op == JZ:
             if I[a] == 0:
                 pc = b
@@ -284,7 +266,11 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
         elif op == SUBF:
             F[a] = F[b] - F[c]
         elif op == LATF:
-            F[a] = _r_at(AF[LO[b]:LO[b] + LN[b]], I[c])
+            x = I[c]
+            m = LN[b]
+            if x < -m or x >= m:
+                _r_bail()
+            F[a] = AF[LO[b] + (x + m if x < 0 else x)]
         elif op == MOVL:
             LO[a] = LO[b]
             LN[a] = LN[b]
@@ -557,8 +543,21 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
             I[a] = x
             I[a + 1] = y
             I[a + 2] = z
-        elif op == BETA:
-            F[a] = _r_bc(I[b], I[c], BC, NEED)
+        elif op == BETA:  # native._r_bc inline: 0 for no votes; a value not in the table yet: ask, bail
+            x = I[b]
+            y = I[c]
+            if x <= 0:
+                F[a] = 0.0
+            else:
+                m = BC.shape[0]
+                if y < 0 or x >= m or y >= m:
+                    _r_bail()
+                r = BC[x, y]
+                if r != r:
+                    NEED[0] = x
+                    NEED[1] = y
+                    _r_bail()
+                F[a] = r
         elif op == RET:
             return (I[a], spent, 0)
         elif op == END:
@@ -615,8 +614,12 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 AF[o + i] = float(AI[LO[b] + i])
             LO[a] = o
             LN[a] = m
-        elif op == LATI:
-            I[a] = _r_at(AI[LO[b]:LO[b] + LN[b]], I[c])
+        elif op == LATI:  # inline (as LATF, BETA): a helper taking an array costs its reference counting
+            x = I[c]
+            m = LN[b]
+            if x < -m or x >= m:
+                _r_bail()
+            I[a] = AI[LO[b] + (x + m if x < 0 else x)]
         elif op == LRANGE:
             lo = I[b]
             hi = I[c]
@@ -756,6 +759,36 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 _r_bail()
         elif op == SETI:
             I[a] = b
+        elif op == FILTER:  # the branches of a list (b < 0: all opened) whose attribute compares true
+            m = n if b < 0 else LN[b]
+            o = topi
+            if o + m > endi:
+                _r_bail()
+            y = I[c]
+            at = d >> 3
+            cm = d & 7
+            k = 0
+            for i in range(m):  # inline: a helper taking the arrays costs their reference counting per call
+                j = i if b < 0 else AI[LO[b] + i]
+                if at == 1:
+                    x = _lat[j]
+                elif at >= 5:
+                    x = BVI[at - 5, j]
+                elif at == 0:
+                    x = _st[j]
+                elif at == 2:
+                    x = 1 if _fin[j] else 0
+                elif at == 3:
+                    x = 1 if _pr[j] else 0
+                else:
+                    x = _cb[j]
+                if (x == y) if cm == 4 else (x != y) if cm == 5 else (x >= y) if cm == 3 else (x < y) if cm == 0 \
+                        else (x <= y) if cm == 1 else (x > y):
+                    AI[o + k] = j
+                    k += 1
+            LO[a] = o
+            LN[a] = k
+            topi += k
         else:
             _r_bail()
 
