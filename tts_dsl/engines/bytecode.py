@@ -18,6 +18,7 @@ Anything else raises :class:`~.fast.Unsupported` with the reason.
 from __future__ import annotations
 
 import math
+import sys
 
 from ..lang import ast as A
 from ..lang.checker import CheckedProgram, SymbolKind
@@ -345,7 +346,7 @@ class _Compiler:
             self.op("PUSHF" if k == "lf" else "PUSHI", o, v)
         return o
 
-    def list_arg(self, a, want=None) -> tuple:
+    def list_arg(self, a) -> tuple:
         k = _kind(a.ty) if not (a.ty.is_list and a.ty.arg == ANY) else "li"
         if k not in ("li", "lf"):
             raise Unsupported(f"a {a.ty} here")
@@ -367,7 +368,7 @@ class _Compiler:
         elif _completed_votes(e):
             o = self.reg("v")
             self.op("VOTESC", o)
-            return o if f == "votes" else o
+            return o  # majority: the winner, the record's first register
         elif f in ("votes", "majority") and args[0].ty.is_list and args[0].ty.arg == ANSWER:
             lst = self.ex(args[0])
             o = self.reg("v")
@@ -408,7 +409,7 @@ class _Compiler:
             self.op(f.upper(), o, lst)
             return o
         elif f in ("sum", "mean") and args[0].ty.is_list and args[0].ty.arg in (INT, BOOL, FLOAT, ANY) \
-                and (args[0].ty.arg != FLOAT or __import__("sys").version_info < (3, 12)):
+                and (args[0].ty.arg != FLOAT or sys.version_info < (3, 12)):
             k, lst = self.list_arg(args[0])
             o = self.reg("f" if (f == "mean" or k == "lf") else "i")
             self.op(f"{f.upper()}{'F' if k == 'lf' else 'I'}", o, lst)
