@@ -1,5 +1,6 @@
 """Single-process evaluation speed: one program at one beta on one store (30 questions x
-100 ordering seeds), traces off and on. Medians of 5 runs (after one warm-up run).
+100 ordering seeds), traces off and on; the specialised native code and the bytecode
+interpreter (VM) side by side. Medians of 5 runs (after one warm-up run).
 
     python benchmarks/bench_episodes.py [--model Qwen3-8B] [--runs 5]
 """
@@ -15,7 +16,9 @@ from pathlib import Path
 from _common import PROGRAMS, REPLAY, fmt, machine, timed
 
 from tts_dsl import api
+from tts_dsl.engines import fast as fast_engine
 from tts_dsl.evaluation.runner import run
+from tts_dsl.lang.limits import Limits
 from tts_dsl.replay.store import load_store
 
 HELDOUT = Path(__file__).resolve().parent / "heldout_kind"
@@ -46,9 +49,20 @@ def main(argv=None):
         if a.only and a.only not in label:
             continue
         prog = api.load(name if isinstance(name, Path) else PROGRAMS / f"{name}.tts")
+        exe = api.compile(prog, beta, params)
         c0, t0 = time.process_time(), time.perf_counter()
-        fast = api.compile(prog, beta, params)  # the native engine compiles here (or loads numba's cache)
+        try:  # the specialised code compiles here (or loads numba's cache)
+            f = fast_engine.prepare(exe.checked, exe.binding, Limits())
+            f.warm_up()
+            fast = dataclasses.replace(exe, fast=f, engine="fast")
+        except fast_engine.Unsupported:
+            fast = exe
         first = (time.perf_counter() - t0, time.process_time() - c0)
+        try:
+            vmx = dataclasses.replace(exe, fast=fast_engine.vm_episodes(exe.checked, exe.binding, Limits()),
+                                      engine=fast_engine.VM)
+        except fast_engine.Unsupported:
+            vmx = None
         traced = api.compile(prog, beta, params, traced=True)
         if fast.fast is not None:
             py = dataclasses.replace(fast, fast=None, engine="python (benchmark)")
@@ -61,6 +75,10 @@ def main(argv=None):
 
         cpu: list = []
         t_off, r_off = timed(lambda: run(fast, store, range(100), keep_episodes=False), a.runs, cpu=cpu)
+        if vmx is not None:
+            cpu_vm: list = []
+            t_vm, r_vm = timed(lambda: run(vmx, store, range(100), keep_episodes=False), a.runs, cpu=cpu_vm)
+            assert (r_vm.accuracy, r_vm.avg_cost) == (r_off.accuracy, r_off.avg_cost)
         if a.no_traces:
             t_on, r_on = None, r_off
         else:
@@ -77,6 +95,12 @@ def main(argv=None):
             print(f"              cpu  {fmt(cpu_py[0])}")
         print(f"  traces off  wall {fmt(t_off, target)}")
         print(f"              cpu  {fmt(cpu[0], target)}")
+        if vmx is not None:
+            print(f"  vm          wall {fmt(t_vm, target)}")
+            print(f"              cpu  {fmt(cpu_vm[0], target)}")
+            if fast.fast is not None:
+                print(f"  vm / specialised (cpu medians): {cpu_vm[0][1] / cpu[0][1]:.2f}x; "
+                      f"python engine / vm: {cpu_py[0][1] / cpu_vm[0][1]:.1f}x")
         if fast.fast is not None:
             x = cpu_py[0][1] / cpu[0][1]
             goal = f" (target >= {speedup:g}x: {'ok' if x >= speedup else 'MISSED'})" if speedup else ""

@@ -757,13 +757,14 @@ def fast_programs(draw):
     return "\n".join(head + body + [tail]) + "\n"
 
 
-def _fast_episodes(checked, binding, store, seeds, limits, python_exe):
-    """Per-episode results of the fast engine in the compiled engine's form, the bailed
-    episodes run by ``python_exe`` as the runner does; None if the engine does not take it."""
+def _fast_episodes(checked, binding, store, seeds, limits, python_exe, prepare=None):
+    """Per-episode results of the fast engine (specialised code; ``prepare``: another native
+    engine's, the VM's) in the compiled engine's form, the bailed episodes run by
+    ``python_exe`` as the runner does; None if the engine does not take it."""
     from tts_dsl.engines import fast
 
     try:
-        f = fast.prepare(checked, binding, limits)
+        f = (prepare or fast.prepare)(checked, binding, limits)
     except fast.Unsupported:
         return None
     pk = fast.packed(store, store.questions)
@@ -794,14 +795,27 @@ needs_numba = pytest.mark.skipif(not os.environ.get("TTS_DSL_CI") and _fast_reas
                                  reason="needs numba (pip install -e '.[fast]')")
 
 
-def _three_way(source, store, beta, seeds, limits, params=None):
-    """Reference, compiled Python and fast engine on every episode: (results, fast engine
-    took it, episodes the fast engine bailed on)."""
+def _vm_prepare():
+    from tts_dsl.engines import vm
+
+    return vm.prepare
+
+
+def _three_way(source, store, beta, seeds, limits, params=None, specialised=True):
+    """Reference, compiled Python, fast engine (``specialised``: also its generated code) and
+    the VM on every episode: (results, fast engine took it, episodes the fast engine bailed
+    on). The VM must take every program of the baselines' subset it is given here (or say
+    why): it is compared whenever it takes one."""
     checked = check_program(parse_program(source, "<fuzz>", limits), limits)
     binding = bind(checked, beta, params)
     py = compile_program(checked, binding, limits)
     a = _episodes(py, store, seeds, limits)
     assert _episodes(interpret_program(checked, binding, limits), store, seeds, limits) == a
+    v = _fast_episodes(checked, binding, store, seeds, limits, py, _vm_prepare())
+    if v is not None:
+        assert v[0] == a, "the VM and the compiled program differ"
+    if not specialised:
+        return a, v is not None, 0 if v is None else v[1]
     f = _fast_episodes(checked, binding, store, seeds, limits, py)
     if f is None:
         return a, False, 0
@@ -875,6 +889,46 @@ def test_the_fast_differential_detects_a_wrong_fast_compiler(monkeypatch):
     src = "controller w\nrepeat 4 { open else break }\nanswer majority(completed)\n"
     with pytest.raises(AssertionError, match="the fast engine and the compiled program differ"):
         _three_way(src, synthetic_store(3, n_questions=2, n_branches=8), None, range(2), Limits())
+
+
+def _vm_agrees_on_random_programs(src, store_seed, nb, beta, caps):
+    limits = Limits(max_actions=caps[0], max_steps=caps[1])
+    store = synthetic_store(store_seed, n_questions=2, n_branches=nb)
+    try:
+        _, took, _ = _three_way(src, store, beta, range(3), limits, specialised=False)
+    except DiagnosticsError:
+        assume(False)
+    assume(took)
+
+
+# the VM compiles nothing per program: many more examples than the specialised code's
+test_vm_agrees_on_random_programs, test_vm_agrees_on_random_programs_more = (
+    needs_numba(t) for t in default_and_slow(
+        _vm_agrees_on_random_programs,
+        given(src=fast_programs(), store_seed=st.integers(0, 10_000), nb=st.integers(2, 24),
+              beta=st.sampled_from([0.0, 0.3, 1.0]), caps=st.sampled_from([(50_000, 2_000_000), (7, 40), (60, 400)])),
+        int(os.environ.get("TTS_FUZZ_VM_EXAMPLES", "40")), int(os.environ.get("TTS_FUZZ_VM_EXAMPLES", "300")),
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]))
+
+
+@needs_numba
+def test_vm_bails_exactly_on_runtime_errors():
+    src = "\n".join(["controller z", "repeat 3 { read }", "let d = len(completed) // (opened - 3)",
+                     "answer completed[d]"]) + "\n"
+    store = synthetic_store(2, n_questions=2, n_branches=3)
+    out, took, bailed = _three_way(src, store, None, range(2), Limits(), specialised=False)
+    assert took and bailed == 4 and all(r[0] == "error" for r in out)
+
+
+@needs_numba
+def test_the_differential_detects_a_wrong_vm_op(monkeypatch):
+    from tts_dsl.engines import bytecode
+
+    monkeypatch.setitem(bytecode.OP, "ADDI", bytecode.OP["SUBI"])  # every int '+' runs as '-'
+    src = ("controller w\nrepeat 4 { open else break }\nlet k = opened + 1\n"
+           "if k > 4 { for b in branches { advance b } }\nanswer none\n")
+    with pytest.raises(AssertionError, match="the VM and the compiled program differ"):
+        _three_way(src, synthetic_store(3, n_questions=2, n_branches=8), None, range(2), Limits(), specialised=False)
 
 
 def test_attributes_read_only_inside_a_query_source_are_maintained():

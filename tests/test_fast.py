@@ -34,15 +34,20 @@ def _same(a, b):
         assert a.error.to_dict() == b.error.to_dict()
 
 
+ENGINES = {"fast": "fast", "vm": fast.VM}  # TTS_DSL_ENGINE -> exe.engine: the specialised code, the VM
+
+
 @needs_numba
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("name,beta,params", [
     ("sc", None, {"n": 16}), ("asc", None, {"max_samples": 32}), ("esc", None, {"max_samples": 32}),
     ("cmc", 0.5, {}), ("cmc", 1.0, {}), ("parallel_probe", None, {"num_chains": 24, "warm_up": 2, "T": 5}),
 ])
-def test_runner_results_equal_the_python_engine(name, beta, params):
+def test_runner_results_equal_the_python_engine(name, beta, params, engine, monkeypatch):
+    monkeypatch.setenv("TTS_DSL_ENGINE", engine)
     store = synthetic_store(4, n_questions=5, n_branches=40)
     exe = api.compile(api.load(PROGRAMS / f"{name}.tts"), beta, params)
-    assert exe.engine == "fast"
+    assert exe.engine == ENGINES[engine]
     _same(*_both(exe, store, seeds=range(7)))
     _same(*_both(exe, store, seeds=range(3), questions=[4, 1]))
     # tight caps end episodes inside loops and inside a query's step charge
@@ -65,18 +70,20 @@ answer majority(completed)
 
 
 @needs_numba
-def test_lists_beyond_their_limits_bail_to_the_python_engine():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_lists_beyond_their_limits_bail_to_the_python_engine(engine, monkeypatch):
     """A concatenation beyond max_list_len and a list var beyond the episode's memory budget
     bail: the Python engine then reports the error (L008) or runs the episode."""
+    monkeypatch.setenv("TTS_DSL_ENGINE", engine)
     store = synthetic_store(2, n_questions=3, n_branches=10)
     exe = api.compile(api.check(LISTS, "l.tts"), limits=Limits(max_list_len=5))
-    assert exe.engine == "fast"
+    assert exe.engine == ENGINES[engine]
     a, b = _both(exe, store, seeds=range(2), limits=Limits(max_list_len=5))
     assert a.error is not None and "L008" in a.error.message
     _same(a, b)
     from tts_dsl.lang.schedule import bind
     checked = api.check(LISTS, "l.tts")
-    f = fast.prepare(checked, bind(checked, None), Limits())
+    f = (fast.prepare if engine == "fast" else fast.vm_episodes)(checked, bind(checked, None), Limits())
     pk = fast.packed(store, store.questions)
     assert (f.run_seed(pk, 0, 50_000, 2_000_000)[2] >= 0).all()  # within the budget: native
     f.lims[1] = 11  # xs reaches 12 elements: every episode bails
@@ -88,10 +95,12 @@ def test_lists_beyond_their_limits_bail_to_the_python_engine():
 
 
 @needs_numba
-def test_a_runtime_error_is_reported_as_by_the_python_engine():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_runtime_error_is_reported_as_by_the_python_engine(engine, monkeypatch):
+    monkeypatch.setenv("TTS_DSL_ENGINE", engine)
     src = "controller z\nrepeat 3 { read }\nlet d = len(completed) // (opened - 3)\nanswer completed[d]\n"
     exe = api.compile(api.check(src, "z.tts"))
-    assert exe.engine == "fast"
+    assert exe.engine == ENGINES[engine]
     a, b = _both(exe, synthetic_store(1, n_questions=2, n_branches=6), seeds=range(2))
     assert a.error is not None and "division by zero" in a.error.message
     _same(a, b)
@@ -117,9 +126,11 @@ def test_check_names_the_engine(monkeypatch):
 
 
 @needs_numba
-def test_check_reports_fast_for_the_baselines():
-    for name in ("sc", "asc", "esc", "cmc", "parallel_probe"):
-        assert api.check_report((PROGRAMS / f"{name}.tts").read_text(), name)["engine"] == "fast"
+def test_check_reports_fast_for_the_baselines(monkeypatch):
+    for name in ("sc", "asc", "esc", "cmc", "parallel_probe"):  # the VM takes them (specialised code once compiled)
+        assert api.check_report((PROGRAMS / f"{name}.tts").read_text(), name)["engine"] == "fast (vm)"
+    monkeypatch.setenv("TTS_DSL_ENGINE", "fast")
+    assert api.check_report((PROGRAMS / "cmc.tts").read_text(), "cmc")["engine"] == "fast"
 
 
 def test_traced_executables_stay_on_the_python_engine():
@@ -141,6 +152,12 @@ def test_a_small_evaluation_of_a_program_not_compiled_yet_stays_on_the_python_en
     def attach(episodes):
         return fast.attach(compile_program(checked, binding, Limits()), Limits(), episodes)
 
+    assert attach(fast.MIN_EPISODES).engine == fast.VM  # the VM takes it: nothing to compile
+
+    def no_vm(*a):
+        raise fast.Unsupported("not in the VM's subset (test)")
+
+    monkeypatch.setattr(fast, "vm_episodes", no_vm)  # a program only the specialised code takes
     small = attach(fast.MIN_EPISODES - 1)
     assert small.fast is None and "fewer than 1,000" in small.engine
     assert attach(fast.MIN_EPISODES).engine == "fast"  # large enough: compiled now

@@ -137,12 +137,13 @@ def test_reference_row(results, ref):
 
 
 def test_reference_rows_run_on_the_fast_engine():
-    """CI installs the ``fast`` extra (numba): every row above is then evaluated by the native
-    engine (the sweep attaches it); an episode it cannot finish exactly reruns on the Python engine."""
+    """CI installs the ``fast`` extra (numba): every row above is then evaluated by a native
+    engine (the sweep attaches it: the VM, or the specialised code once compiled); an episode
+    it cannot finish exactly reruns on the Python engine."""
     from conftest import require
 
     require("numba", "fast")
     from tts_dsl import api
 
     for name, beta in (("sc", None), ("asc", None), ("esc", None), ("parallel_probe", None), ("cmc", 0.5)):
-        assert api.compile(api.load(PROGRAMS / f"{name}.tts"), beta).engine == "fast", name
+        assert api.compile(api.load(PROGRAMS / f"{name}.tts"), beta).engine in ("fast", "fast (vm)"), name

@@ -870,14 +870,21 @@ def prepare(checked: CheckedProgram, binding: Binding, limits: Limits):
     for i, node in enumerate(g.bounds):
         r = an.bounds[id(node)]
         rb[3 * i:3 * i + 3] = (r.start, r.stop, r.step)
+    return FastEpisodes(_load_module(src), pi, pv, rb, len(checked.branch_vars), native_limits(limits))
+
+
+def native_limits(limits: Limits):
+    """The limits native code checks: [max_list_len, the episode memory budget, WORK_CAP]."""
+    import numpy as np
+
     cells = getattr(limits, "max_episode_cells", None)  # the memory budget (issue 15), when Limits has it
-    lims = np.array([limits.max_list_len, LIMIT if cells is None else min(int(cells), LIMIT), WORK_CAP], np.int64)
-    return FastEpisodes(_load_module(src), pi, pv, rb, len(checked.branch_vars), lims)
+    return np.array([limits.max_list_len, LIMIT if cells is None else min(int(cells), LIMIT), WORK_CAP], np.int64)
 
 
 def engine_for(checked: CheckedProgram, limits: Limits | None = None) -> str:
-    """``"fast"`` if the fast engine takes ``checked`` (by its structure; nothing is compiled),
-    else ``"python (reason)"``."""
+    """By ``checked``'s structure (nothing is compiled): ``"fast (vm)"`` if the bytecode
+    interpreter takes it (it runs there unless its specialised code is compiled already),
+    ``"fast"`` if only the specialised native code does, else ``"python (reason)"``."""
     from ..lang.diagnostics import DiagnosticsError
     from ..lang.schedule import bind
 
@@ -893,7 +900,15 @@ def engine_for(checked: CheckedProgram, limits: Limits | None = None) -> str:
             generate(checked, binding, limits or Limits())
         except Unsupported as ex:
             return f"python ({ex})"
-        return "fast"
+        if os.environ.get("TTS_DSL_ENGINE", "").lower() == "fast":
+            return "fast"
+        try:
+            from .bytecode import compile_bytecode
+
+            compile_bytecode(checked, binding, limits or Limits())
+        except Unsupported:
+            return "fast"
+        return VM
     return "python (no binding to analyse)"
 
 
@@ -913,20 +928,56 @@ def compiled_already(src: str) -> bool:
     return any((_module_dir() / "__pycache__").glob(f"_tts_fast_{key}.*.nbi"))
 
 
+VM = "fast (vm)"  # exe.engine when the bytecode interpreter (engines.vm) runs the program
+
+
+def vm_episodes(checked: CheckedProgram, binding: Binding, limits: Limits):
+    """The bytecode interpreter's batch (:mod:`.vm`) for the binding, or raise :class:`Unsupported`."""
+    from . import vm
+
+    return vm.prepare(checked, binding, limits)
+
+
+def vm_loaded() -> bool:
+    """True when the bytecode interpreter is loaded in this process: using it costs nothing
+    more (the first use in a process costs about a second: numba and the interpreter's cache)."""
+    mod = sys.modules.get(__package__ + ".vm")
+    return mod is not None and bool(getattr(mod._batch, "signatures", None))
+
+
 def attach(exe, limits: Limits | None = None, episodes: int | None = None):
-    """``exe`` (a compiled Python executable, untraced) with the fast engine attached when it
+    """``exe`` (a compiled Python executable, untraced) with a native engine attached when one
     takes the program; ``exe.engine`` names the engine, or the reason for the fallback.
-    ``episodes``: how many episodes the evaluation will run; below :data:`MIN_EPISODES` a
-    program not compiled yet stays on the Python engine (``TTS_DSL_ENGINE=fast`` forces the
-    native engine whatever the size)."""
+
+    The choice: the program's specialised native code when it is compiled already (in this
+    process or numba's disk cache; ``"fast"``), else the bytecode interpreter, compiled once
+    for every program, when it takes the program (``"fast (vm)"``; for an evaluation of
+    fewer than :data:`MIN_EPISODES` episodes only when the interpreter is loaded in this
+    process already), else today's rule: ``episodes`` is how many episodes the evaluation
+    will run; below :data:`MIN_EPISODES` a program not compiled yet stays on the Python
+    engine, otherwise its specialised code is compiled now. ``TTS_DSL_ENGINE=fast`` forces the specialised code whatever the size,
+    ``vm`` the interpreter (where it takes the program), ``python`` the Python engine."""
     if exe.traced:
         exe.engine = "python (traces on)"
         return exe
     limits = limits or Limits()
     try:
         forced = os.environ.get("TTS_DSL_ENGINE", "").lower()
+        src = None
+        if forced not in ("python", "fast"):
+            src = generate(exe.checked, exe.binding, limits)[0]
+            small = episodes is not None and episodes < MIN_EPISODES
+            if (forced == "vm" or not compiled_already(src) and not (small and not vm_loaded())) \
+                    and available() is None:
+                try:
+                    f = vm_episodes(exe.checked, exe.binding, limits)
+                    f.warm_up()  # loads the interpreter (compiled once, then from numba's disk cache)
+                    exe.fast, exe.engine = f, VM
+                    return exe
+                except Exception:  # noqa: BLE001 - Unsupported (or the interpreter failing): the rules below
+                    pass
         if episodes is not None and episodes < MIN_EPISODES and forced not in ("python", "fast"):
-            if not compiled_already(generate(exe.checked, exe.binding, limits)[0]):
+            if not compiled_already(src):
                 exe.fast = None
                 exe.engine = (f"python ({episodes:,} episodes, fewer than {MIN_EPISODES:,}: compiling native "
                               "code would cost more than it saves)")
@@ -954,6 +1005,12 @@ class FastEpisodes:
 
         self.run_seed(Packed([Question(0, [[0]], [1], [1], [0], 1, 0, ["a"])]), 0, 1, 1)
 
+    def batch(self, q, p, orders, cap, fuel, bc, need, ans, cost, why) -> int:
+        """The native batch from question ``q``: where it stopped (``len`` when done)."""
+        return self.mod._batch(q, p.flat, p.poff, p.nprobes, p.tok, p.final, p.qb, p.qnb, p.qpf, p.qord, orders,
+                               cap, fuel, self.pi, self.pv, self.rb, bc, need, p.cnt, ans, cost, why, p.maxnb,
+                               self.nbv, self.lims)
+
     def run_seed(self, packed, seed: int, cap: int, fuel: int):
         """(answers, costs, reasons) arrays over the packed questions for one seed; reason -2:
         the episode must be run by the Python engine."""
@@ -971,9 +1028,7 @@ class FastEpisodes:
         bc = _bc_table(p.maxnb + 1)
         q = 0
         while q < n:
-            q = self.mod._batch(q, p.flat, p.poff, p.nprobes, p.tok, p.final, p.qb, p.qnb, p.qpf, p.qord, orders,
-                                cap, fuel, self.pi, self.pv, self.rb, bc, need, p.cnt, ans, cost, why, p.maxnb,
-                                self.nbv, self.lims)
+            q = self.batch(q, p, orders, cap, fuel, bc, need, ans, cost, why)
             if q < n:  # a beta_confidence value the table did not have yet: computed exactly, then resume
                 t1, t2 = int(need[0]), int(need[1])
                 bc[t1, t2] = beta_confidence(t1, t2)

@@ -1,0 +1,854 @@
+"""The bytecode interpreter (numba): one function for every program, compiled once and cached
+on disk (``cache=True``: numba keeps the machine code beside this file, or in
+``NUMBA_CACHE_DIR``). The bytecode comes from :mod:`.bytecode`; the exactness checks are
+:mod:`.native`'s helpers (a :class:`~.native.Bail` makes the episode run on the Python engine,
+as with the specialised code of :mod:`.fast`).
+
+Per episode, list values live in a bump arena (``AI`` for int elements, after the
+``completed`` region at its start; ``AF`` for float ones), reset when the episode starts: no
+allocation per action. An episode whose lists outgrow the arena bails.
+"""
+
+import hashlib
+
+import numpy as np
+from numba import njit
+
+from .bytecode import OP, OPS, compile_bytecode
+from .fast import FastEpisodes, native_limits
+from .native import (_r_all, _r_any, _r_bail, _r_ceil, _r_count, _r_f53, _r_floor, _r_in, _r_int,
+                     _r_max, _r_maxl, _r_meanf, _r_meani, _r_min, _r_minl, _r_mul, _r_round,
+                     _r_sumf, _r_sumi, _r_trunc, _r_votes)
+
+# numba's cache of this module does not see bytecode.py: a changed opcode table must change this file
+if hashlib.sha256(" ".join(OPS).encode()).hexdigest()[:16] != "f9f0b3101280c70a":
+    raise ImportError("tts_dsl.engines.vm is stale: update it (and this digest) to bytecode.OPS")
+
+ARENA_I = 1 << 20  # int list elements per episode (beyond: a bail)
+ARENA_F = 1 << 18
+
+JMP, JZ, JNZ, RET, END, FUEL, FUELN, LOOP = (OP[n] for n in ("JMP", "JZ", "JNZ", "RET", "END", "FUEL", "FUELN", "LOOP"))
+MOVI, MOVF, MOVL, SETI = (OP[n] for n in ("MOVI", "MOVF", "MOVL", "SETI"))
+ADDI, SUBI, MULI, FDIVI, MODI, NEGI, TDIVI = (OP[n] for n in ("ADDI", "SUBI", "MULI", "FDIVI", "MODI", "NEGI", "TDIVI"))
+ADDF, SUBF, MULF, DIVF, NEGF, I2F = (OP[n] for n in ("ADDF", "SUBF", "MULF", "DIVF", "NEGF", "I2F"))
+LTI, LEI, GTI, GEI, EQI, NEI = (OP[n] for n in ("LTI", "LEI", "GTI", "GEI", "EQI", "NEI"))
+LTF, LEF, GTF, GEF, EQF, NEF, F53, NOT = (OP[n] for n in ("LTF", "LEF", "GTF", "GEF", "EQF", "NEF", "F53", "NOT"))
+ABSI, ABSF, MINI, MAXI, MINF, MAXF = (OP[n] for n in ("ABSI", "ABSF", "MINI", "MAXI", "MINF", "MAXF"))
+ROUNDF, FLOORF, CEILF, TRUNCF, BETA = (OP[n] for n in ("ROUNDF", "FLOORF", "CEILF", "TRUNCF", "BETA"))
+STATE, BATTR, BVGI, BVGF, BVSI, BVSF, BVFILLI, BVFILLF = (
+    OP[n] for n in ("STATE", "BATTR", "BVGI", "BVGF", "BVSI", "BVSF", "BVFILLI", "BVFILLF"))
+ACT, OPEN, READ, ADV, PRUNE, VOTES, VOTESC = (OP[n] for n in ("ACT", "OPEN", "READ", "ADV", "PRUNE", "VOTES", "VOTESC"))
+LEMPTY, LALLOC, PUSHI, PUSHF, LCAT, LI2F, LSLICE, LTAKE = (
+    OP[n] for n in ("LEMPTY", "LALLOC", "PUSHI", "PUSHF", "LCAT", "LI2F", "LSLICE", "LTAKE"))
+LLEN, LATI, LATF, LGETI, LGETF, LRANGE, LBRANCHES, LCOMP = (
+    OP[n] for n in ("LLEN", "LATI", "LATF", "LGETI", "LGETF", "LRANGE", "LBRANCHES", "LCOMP"))
+LSORT, ALL, ANY, SUMI, SUMF, MEANI, MEANF = (OP[n] for n in ("LSORT", "ALL", "ANY", "SUMI", "SUMF", "MEANI", "MEANF"))
+MINLI, MAXLI, MINLF, MAXLF, COUNTI, INI, CELLS, MASK = (
+    OP[n] for n in ("MINLI", "MAXLI", "MINLF", "MAXLF", "COUNTI", "INI", "CELLS", "MASK"))
+
+JLTI, JLEI, JGTI, JGEI, JEQI, JNEI = (OP[n] for n in ("JLTI", "JLEI", "JGTI", "JGEI", "JEQI", "JNEI"))
+FOR, FORF, FORL, FORLF, NOPEN, GATHER = (OP[n] for n in ("FOR", "FORF", "FORL", "FORLF", "NOPEN", "GATHER"))
+NEXT, NEXTF, NEXTL, NEXTLF, JBA, FILTER = (OP[n] for n in ("NEXT", "NEXTF", "NEXTL", "NEXTLF", "JBA", "FILTER"))
+BSTEPS, BLAT, BFIN, BPR, BCOST = (OP[n] for n in ("BSTEPS", "BLAT", "BFIN", "BPR", "BCOST"))
+
+LIMIT = 1 << 62
+
+
+@njit(cache=True, nogil=True)
+def _work(w, n, cap):
+    w += n
+    if w > cap:
+        _r_bail()
+    return w
+
+
+@njit(cache=True, nogil=True)
+def _slice_bound(x, n):
+    if x < 0:
+        x += n
+        if x < 0:
+            x = 0
+    if x > n:
+        x = n
+    return x
+
+
+@njit(cache=True, nogil=True)
+def _sort_pairs(K, ko, V, vo, m, desc):
+    # V[vo:vo+m] stably sorted by the keys K[ko:ko+m] (both fresh arena copies, sorted in place);
+    # descending keeps equal keys in their order (Python's reverse=True); a NaN key bails
+    for i in range(m):
+        if K[ko + i] != K[ko + i]:
+            _r_bail()
+    if m > 128:  # numpy's stable sort beyond a hundred elements (the keys are often nearly sorted)
+        keys = K[ko:ko + m].copy()
+        if desc:
+            keys = -keys
+        order = np.argsort(keys, kind="mergesort")
+        vs = V[vo:vo + m].copy()
+        for i in range(m):
+            V[vo + i] = vs[order[i]]
+        return
+    for i in range(1, m):
+        k = K[ko + i]
+        v = V[vo + i]
+        j = i - 1
+        while j >= 0 and ((K[ko + j] < k) if desc else (K[ko + j] > k)):
+            K[ko + j + 1] = K[ko + j]
+            V[vo + j + 1] = V[vo + j]
+            j -= 1
+        K[ko + j + 1] = k
+        V[vo + j + 1] = v
+
+
+@njit(cache=True, nogil=True)
+def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, CAP, FUEL_, BC, NEED, CNT,
+             _k, _cb, _st, _fin, _pr, _lat, AI, AF, BVI, BVF, LIMS, MAXNB):
+    n = 0
+    spent = 0
+    acts = 0
+    nc = 0
+    fuel = FUEL_
+    w = 0
+    cells = 0
+    topi = MAXNB  # AI[:MAXNB] is completed
+    topf = 0
+    endi = len(AI)
+    endf = len(AF)
+    vcn = -1
+    vw = -1
+    v1 = 0
+    v2 = 0
+    _k[:NB] = 0
+    _cb[:NB] = 0
+    _st[:NB] = 0
+    _fin[:NB] = False
+    _pr[:NB] = False
+    _lat[:NB] = -1
+    pc = 0
+    while True:
+        p = 5 * pc
+        op = C[p]
+        a = C[p + 1]
+        b = C[p + 2]
+        c = C[p + 3]
+        d = C[p + 4]
+        pc += 1
+        if op == NEXTLF:  # a loop's bottom test: the next element, or out
+            x = I[a] + 1
+            I[a] = x
+            if x < LN[b]:
+                fuel -= 1
+                if fuel < 0:
+                    return (-1, spent, 2)
+                I[d] = AI[LO[b] + x]
+                pc = c
+        elif op == JBA:  # jump when a branch's int attribute compares true with a register
+            i = I[a]
+            x = d >> 3
+            if x == 1:
+                x = _lat[i]
+            elif x >= 5:
+                x = BVI[x - 5, i]
+            elif x == 0:
+                x = _st[i]
+            elif x == 2:
+                x = 1 if _fin[i] else 0
+            elif x == 3:
+                x = 1 if _pr[i] else 0
+            else:
+                x = _cb[i]
+            y = I[b]
+            k = d & 7
+            if k == 4:
+                t = x == y
+            elif k == 5:
+                t = x != y
+            elif k == 3:
+                t = x >= y
+            elif k == 0:
+                t = x < y
+            elif k == 1:
+                t = x <= y
+            else:
+                t = x > y
+            if t:
+                pc = c
+        elif op == JZ:
+            if I[a] == 0:
+                pc = b
+        elif op == ADV:
+            if d:
+                acts += 1
+                if acts > CAP:
+                    return (-1, spent, 1)
+            i = I[a]
+            if _fin[i] or _pr[i]:
+                pc = b
+            else:
+                j = ORDER[i]
+                kk = _k[i]
+                if kk < NPROBES[j]:
+                    _lat[i] = PROBES[POFF[j] + kk]
+                    _k[i] = kk + 1
+                    _cb[i] += PF
+                    spent += PF
+                else:
+                    x = FINAL[j]
+                    y = TOK[j] - kk * PF
+                    if y > 0:
+                        spent += y
+                        _cb[i] += y
+                    _fin[i] = True
+                    AI[nc] = x
+                    nc += 1
+                    _lat[i] = x
+                _st[i] += 1
+        elif op == JEQI:
+            if I[a] == I[b]:
+                pc = c
+        elif op == JNEI:
+            if I[a] != I[b]:
+                pc = c
+        elif op == BLAT:
+            I[a] = _lat[I[b]]
+        elif op == BVGI:
+            I[a] = BVI[c, I[b]]
+        elif op == MOVI:
+            I[a] = I[b]
+        elif op == JLTI:
+            if I[a] < I[b]:
+                pc = c
+        elif op == NEXTL:
+            x = I[a] + 1
+            I[a] = x
+            if x < LN[b]:
+                I[d] = AI[LO[b] + x]
+                pc = c
+        elif op == BVSI:
+            BVI[a, I[b]] = I[c]
+        elif op == NEXTF:
+            x = I[a] + 1
+            I[a] = x
+            if x < I[b]:
+                fuel -= 1
+                if fuel < 0:
+                    return (-1, spent, 2)
+                if d >= 0:
+                    I[d] = x
+                pc = c
+        elif op == ADDI:
+            I[a] = _r_int(I[b] + I[c])
+        elif op == JNZ:
+            if I[a] != 0:
+                pc = b
+        elif op == BFIN:
+            I[a] = 1 if _fin[I[b]] else 0
+        elif op == JMP:
+            pc = a
+        elif op == NEXT:
+            x = I[a] + 1
+            I[a] = x
+            if x < I[b]:
+                if d >= 0:
+                    I[d] = x
+                pc = c
+        elif op == BPR:
+            I[a] = 1 if _pr[I[b]] else 0
+        elif op == NOPEN:
+            I[a] = n
+        elif op == LLEN:
+            I[a] = LN[b]
+        elif op == MOVF:
+            F[a] = F[b]
+        elif op == MULF:
+            F[a] = F[b] * F[c]
+        elif op == SUBF:
+            F[a] = F[b] - F[c]
+        elif op == LATF:
+            x = I[c]
+            m = LN[b]
+            if x < -m or x >= m:
+                _r_bail()
+            F[a] = AF[LO[b] + (x + m if x < 0 else x)]
+        elif op == MOVL:
+            LO[a] = LO[b]
+            LN[a] = LN[b]
+        elif op == FORLF:
+            x = I[a] + 1
+            I[a] = x
+            if x >= LN[b]:
+                pc = c
+            else:
+                fuel -= 1
+                if fuel < 0:
+                    return (-1, spent, 2)
+                I[d] = AI[LO[b] + x]
+        elif op == FORL:
+            x = I[a] + 1
+            I[a] = x
+            if x >= LN[b]:
+                pc = c
+            else:
+                I[d] = AI[LO[b] + x]
+        elif op == FOR:
+            x = I[a] + 1
+            I[a] = x
+            if x >= I[b]:
+                pc = c
+            else:
+                if d >= 0:
+                    I[d] = x
+        elif op == FORF:
+            x = I[a] + 1
+            I[a] = x
+            if x >= I[b]:
+                pc = c
+            else:
+                fuel -= 1
+                if fuel < 0:
+                    return (-1, spent, 2)
+                if d >= 0:
+                    I[d] = x
+        elif op == JGEI:
+            if I[a] >= I[b]:
+                pc = c
+        elif op == JLEI:
+            if I[a] <= I[b]:
+                pc = c
+        elif op == JGTI:
+            if I[a] > I[b]:
+                pc = c
+        elif op == PUSHI:
+            AI[LO[a] + LN[a]] = I[b]
+            LN[a] += 1
+        elif op == GATHER:
+            m = LN[b]
+            o = topi
+            topi += m
+            if topi > endi:
+                _r_bail()
+            for i in range(m):
+                x = AI[LO[b] + i]
+                if c == 0:
+                    y = _st[x]
+                elif c == 1:
+                    y = _lat[x]
+                elif c == 2:
+                    y = 1 if _fin[x] else 0
+                elif c == 3:
+                    y = 1 if _pr[x] else 0
+                elif c == 4:
+                    y = _cb[x]
+                else:
+                    y = BVI[c - 5, x]
+                AI[o + i] = y
+            LO[a] = o
+            LN[a] = m
+        elif op == MASK:
+            m = n if b < 0 else LN[b]
+            o = topi
+            if o + m > endi:
+                _r_bail()
+            y = 0
+            for i in range(m):
+                x = i if b < 0 else AI[LO[b] + i]
+                if c == 0:
+                    keep = not _fin[x] and not _pr[x]
+                elif c == 1:
+                    keep = not _fin[x]
+                elif c == 2:
+                    keep = not _pr[x]
+                elif c == 3:
+                    keep = _fin[x]
+                else:
+                    keep = _pr[x]
+                if keep:
+                    AI[o + y] = x
+                    y += 1
+            LO[a] = o
+            LN[a] = y
+            topi += y
+        elif op == PRUNE:
+            if d:
+                acts += 1
+                if acts > CAP:
+                    return (-1, spent, 1)
+            i = I[a]
+            if _pr[i]:
+                pc = b
+            else:
+                _pr[i] = True
+        elif op == OPEN:
+            if d:
+                acts += 1
+                if acts > CAP:
+                    return (-1, spent, 1)
+            if n >= NB:
+                pc = b
+            else:
+                i = n
+                n += 1
+                I[a] = i
+                j = ORDER[i]
+                kk = _k[i]
+                if kk < NPROBES[j]:
+                    _lat[i] = PROBES[POFF[j] + kk]
+                    _k[i] = kk + 1
+                    _cb[i] += PF
+                    spent += PF
+                else:
+                    x = FINAL[j]
+                    y = TOK[j] - kk * PF
+                    if y > 0:
+                        spent += y
+                        _cb[i] += y
+                    _fin[i] = True
+                    AI[nc] = x
+                    nc += 1
+                    _lat[i] = x
+                _st[i] += 1
+        elif op == READ:
+            if d:
+                acts += 1
+                if acts > CAP:
+                    return (-1, spent, 1)
+            if n >= NB:
+                pc = b
+            else:
+                i = n
+                n += 1
+                I[a] = i
+                j = ORDER[i]
+                x = FINAL[j]
+                y = TOK[j]
+                _fin[i] = True
+                _lat[i] = x
+                _cb[i] = y
+                spent += y
+                AI[nc] = x
+                nc += 1
+                _st[i] += 1
+        elif op == BSTEPS:
+            I[a] = _st[I[b]]
+        elif op == BCOST:
+            I[a] = _cb[I[b]]
+        elif op == LOOP:
+            x = I[a] + 1
+            I[a] = x
+            if x >= I[b]:
+                pc = c
+        elif op == FUEL:
+            fuel -= 1
+            if fuel < 0:
+                return (-1, spent, 2)
+        elif op == LGETI:
+            I[a] = AI[LO[b] + I[c]]
+        elif op == BATTR:
+            i = I[b]
+            if c == 0:
+                I[a] = _st[i]
+            elif c == 1:
+                I[a] = _lat[i]
+            elif c == 2:
+                I[a] = 1 if _fin[i] else 0
+            elif c == 3:
+                I[a] = 1 if _pr[i] else 0
+            else:
+                I[a] = _cb[i]
+        elif op == EQI:
+            I[a] = 1 if I[b] == I[c] else 0
+        elif op == NOT:
+            I[a] = 1 if I[b] == 0 else 0
+        elif op == ACT:
+            acts += 1
+            if acts > CAP:
+                return (-1, spent, 1)
+        elif op == LALLOC:
+            m = I[b]
+            if c == 0:
+                LO[a] = topi
+                topi += m
+                if topi > endi:
+                    _r_bail()
+            else:
+                LO[a] = topf
+                topf += m
+                if topf > endf:
+                    _r_bail()
+            LN[a] = 0
+        elif op == PUSHF:
+            AF[LO[a] + LN[a]] = F[b]
+            LN[a] += 1
+        elif op == GEI:
+            I[a] = 1 if I[b] >= I[c] else 0
+        elif op == GTI:
+            I[a] = 1 if I[b] > I[c] else 0
+        elif op == LTI:
+            I[a] = 1 if I[b] < I[c] else 0
+        elif op == LEI:
+            I[a] = 1 if I[b] <= I[c] else 0
+        elif op == NEI:
+            I[a] = 1 if I[b] != I[c] else 0
+        elif op == SUBI:
+            I[a] = _r_int(I[b] - I[c])
+        elif op == STATE:
+            if b == 0:
+                I[a] = n
+            elif b == 1:
+                I[a] = NB - n
+            elif b == 2:
+                I[a] = 1 if n >= NB else 0
+            elif b == 3:
+                I[a] = spent
+            else:
+                I[a] = PF
+        elif op == LGETF:
+            F[a] = AF[LO[b] + I[c]]
+        elif op == FUELN:
+            fuel -= I[a]
+            if fuel < 0:
+                return (-1, spent, 2)
+        elif op == ADDF:
+            F[a] = F[b] + F[c]
+        elif op == DIVF:
+            if F[c] == 0.0:
+                _r_bail()
+            F[a] = F[b] / F[c]
+        elif op == I2F:
+            F[a] = float(I[b])
+        elif op == LTF:
+            I[a] = 1 if F[b] < F[c] else 0
+        elif op == LEF:
+            I[a] = 1 if F[b] <= F[c] else 0
+        elif op == GTF:
+            I[a] = 1 if F[b] > F[c] else 0
+        elif op == GEF:
+            I[a] = 1 if F[b] >= F[c] else 0
+        elif op == EQF:
+            I[a] = 1 if F[b] == F[c] else 0
+        elif op == NEF:
+            I[a] = 1 if F[b] != F[c] else 0
+        elif op == VOTESC:
+            if vcn != nc:
+                w = _work(w, nc, LIMS[2])
+                vw, v1, v2 = _r_votes(AI[:nc], CNT)
+                vcn = nc
+            I[a] = vw
+            I[a + 1] = v1
+            I[a + 2] = v2
+        elif op == VOTES:
+            w = _work(w, LN[b], LIMS[2])
+            x, y, z = _r_votes(AI[LO[b]:LO[b] + LN[b]], CNT)
+            I[a] = x
+            I[a + 1] = y
+            I[a + 2] = z
+        elif op == BETA:  # native._r_bc inline: 0 for no votes; a value not in the table yet: ask, bail
+            x = I[b]
+            y = I[c]
+            if x <= 0:
+                F[a] = 0.0
+            else:
+                m = BC.shape[0]
+                if y < 0 or x >= m or y >= m:
+                    _r_bail()
+                r = BC[x, y]
+                if r != r:
+                    NEED[0] = x
+                    NEED[1] = y
+                    _r_bail()
+                F[a] = r
+        elif op == RET:
+            return (I[a], spent, 0)
+        elif op == END:
+            return (-1, spent, 3)
+        elif op == LCOMP:
+            LO[a] = 0
+            LN[a] = nc
+        elif op == LEMPTY:
+            LO[a] = 0
+            LN[a] = 0
+        elif op == LSLICE:
+            m = LN[b]
+            lo = 0 if c < 0 else _slice_bound(I[c], m)
+            hi = m if d < 0 else _slice_bound(I[d], m)
+            LO[a] = LO[b] + lo
+            LN[a] = hi - lo if hi > lo else 0
+        elif op == LTAKE:
+            m = I[c]
+            if m < 0:
+                m = 0
+            LO[a] = LO[b]
+            LN[a] = m if m < LN[b] else LN[b]
+        elif op == LCAT:
+            x = LN[b]
+            y = LN[c]
+            m = x + y
+            if m > LIMS[0]:
+                _r_bail()
+            w = _work(w, m, LIMS[2])
+            if d == 0:
+                o = topi
+                topi += m
+                if topi > endi:
+                    _r_bail()
+                AI[o:o + x] = AI[LO[b]:LO[b] + x]
+                AI[o + x:o + m] = AI[LO[c]:LO[c] + y]
+            else:
+                o = topf
+                topf += m
+                if topf > endf:
+                    _r_bail()
+                AF[o:o + x] = AF[LO[b]:LO[b] + x]
+                AF[o + x:o + m] = AF[LO[c]:LO[c] + y]
+            LO[a] = o
+            LN[a] = m
+        elif op == LI2F:
+            m = LN[b]
+            w = _work(w, m, LIMS[2])
+            o = topf
+            topf += m
+            if topf > endf:
+                _r_bail()
+            for i in range(m):
+                AF[o + i] = float(AI[LO[b] + i])
+            LO[a] = o
+            LN[a] = m
+        elif op == LATI:  # inline (as LATF, BETA): a helper taking an array costs its reference counting
+            x = I[c]
+            m = LN[b]
+            if x < -m or x >= m:
+                _r_bail()
+            I[a] = AI[LO[b] + (x + m if x < 0 else x)]
+        elif op == LRANGE:
+            lo = I[b]
+            hi = I[c]
+            m = hi - lo if hi > lo else 0
+            w = _work(w, m, LIMS[2])
+            o = topi
+            topi += m
+            if topi > endi:
+                _r_bail()
+            for i in range(m):
+                AI[o + i] = lo + i
+            LO[a] = o
+            LN[a] = m
+        elif op == LBRANCHES:
+            w = _work(w, n, LIMS[2])
+            o = topi
+            topi += n
+            if topi > endi:
+                _r_bail()
+            for i in range(n):
+                AI[o + i] = i
+            LO[a] = o
+            LN[a] = n
+        elif op == LSORT:
+            fl = d
+            m = LN[c]
+            w = _work(w, m, LIMS[2])
+            if fl & 4:
+                o = topf
+                topf += m
+                if topf > endf:
+                    _r_bail()
+                AF[o:o + m] = AF[LO[b]:LO[b] + m]
+                if fl & 2:
+                    _sort_pairs(AF, LO[c], AF, o, m, (fl & 1) == 1)
+                else:
+                    _sort_pairs(AI, LO[c], AF, o, m, (fl & 1) == 1)
+            else:
+                o = topi
+                topi += m
+                if topi > endi:
+                    _r_bail()
+                AI[o:o + m] = AI[LO[b]:LO[b] + m]
+                if fl & 2:
+                    _sort_pairs(AF, LO[c], AI, o, m, (fl & 1) == 1)
+                else:
+                    _sort_pairs(AI, LO[c], AI, o, m, (fl & 1) == 1)
+            LO[a] = o
+            LN[a] = m
+        elif op == MULI:
+            I[a] = _r_mul(I[b], I[c])
+        elif op == FDIVI:
+            if I[c] == 0:
+                _r_bail()
+            I[a] = I[b] // I[c]
+        elif op == MODI:
+            if I[c] == 0:
+                _r_bail()
+            I[a] = I[b] % I[c]
+        elif op == NEGI:
+            I[a] = -I[b]
+        elif op == TDIVI:
+            if I[c] == 0:
+                _r_bail()
+            F[a] = float(_r_f53(I[b])) / float(_r_f53(I[c]))
+        elif op == NEGF:
+            F[a] = -F[b]
+        elif op == F53:
+            _r_f53(I[a])
+        elif op == ABSI:
+            I[a] = _r_int(abs(I[b]))
+        elif op == ABSF:
+            F[a] = abs(F[b])
+        elif op == MINI:
+            I[a] = _r_min(I[b], I[c])
+        elif op == MAXI:
+            I[a] = _r_max(I[b], I[c])
+        elif op == MINF:
+            F[a] = _r_min(F[b], F[c])
+        elif op == MAXF:
+            F[a] = _r_max(F[b], F[c])
+        elif op == ROUNDF:
+            I[a] = _r_round(F[b])
+        elif op == FLOORF:
+            I[a] = _r_floor(F[b])
+        elif op == CEILF:
+            I[a] = _r_ceil(F[b])
+        elif op == TRUNCF:
+            I[a] = _r_trunc(F[b])
+        elif op == BVGF:
+            F[a] = BVF[c, I[b]]
+        elif op == BVSF:
+            BVF[a, I[b]] = F[c]
+        elif op == BVFILLI:
+            BVI[a, :NB] = I[b]
+        elif op == BVFILLF:
+            BVF[a, :NB] = F[b]
+        elif op == ALL:
+            w = _work(w, LN[b], LIMS[2])
+            I[a] = 1 if _r_all(AI[LO[b]:LO[b] + LN[b]]) else 0
+        elif op == ANY:
+            w = _work(w, LN[b], LIMS[2])
+            I[a] = 1 if _r_any(AI[LO[b]:LO[b] + LN[b]]) else 0
+        elif op == SUMI:
+            w = _work(w, LN[b], LIMS[2])
+            I[a] = _r_sumi(AI[LO[b]:LO[b] + LN[b]])
+        elif op == SUMF:
+            w = _work(w, LN[b], LIMS[2])
+            F[a] = _r_sumf(AF[LO[b]:LO[b] + LN[b]])
+        elif op == MEANI:
+            w = _work(w, LN[b], LIMS[2])
+            F[a] = _r_meani(AI[LO[b]:LO[b] + LN[b]])
+        elif op == MEANF:
+            w = _work(w, LN[b], LIMS[2])
+            F[a] = _r_meanf(AF[LO[b]:LO[b] + LN[b]])
+        elif op == MINLI:
+            w = _work(w, LN[b], LIMS[2])
+            I[a] = _r_minl(AI[LO[b]:LO[b] + LN[b]])
+        elif op == MAXLI:
+            w = _work(w, LN[b], LIMS[2])
+            I[a] = _r_maxl(AI[LO[b]:LO[b] + LN[b]])
+        elif op == MINLF:
+            w = _work(w, LN[b], LIMS[2])
+            F[a] = _r_minl(AF[LO[b]:LO[b] + LN[b]])
+        elif op == MAXLF:
+            w = _work(w, LN[b], LIMS[2])
+            F[a] = _r_maxl(AF[LO[b]:LO[b] + LN[b]])
+        elif op == COUNTI:
+            w = _work(w, LN[b], LIMS[2])
+            I[a] = _r_count(AI[LO[b]:LO[b] + LN[b]], I[c])
+        elif op == INI:
+            w = _work(w, LN[c], LIMS[2])
+            I[a] = 1 if _r_in(I[b], AI[LO[c]:LO[c] + LN[c]]) else 0
+        elif op == CELLS:
+            cells += LN[a] - (0 if b < 0 else LN[b])
+            if cells > LIMS[1]:
+                _r_bail()
+        elif op == SETI:
+            I[a] = b
+        elif op == FILTER:  # the branches of a list (b < 0: all opened) whose attribute compares true
+            m = n if b < 0 else LN[b]
+            o = topi
+            if o + m > endi:
+                _r_bail()
+            y = I[c]
+            at = d >> 3
+            cm = d & 7
+            k = 0
+            for i in range(m):  # inline: a helper taking the arrays costs their reference counting per call
+                j = i if b < 0 else AI[LO[b] + i]
+                if at == 1:
+                    x = _lat[j]
+                elif at >= 5:
+                    x = BVI[at - 5, j]
+                elif at == 0:
+                    x = _st[j]
+                elif at == 2:
+                    x = 1 if _fin[j] else 0
+                elif at == 3:
+                    x = 1 if _pr[j] else 0
+                else:
+                    x = _cb[j]
+                if (x == y) if cm == 4 else (x != y) if cm == 5 else (x >= y) if cm == 3 else (x < y) if cm == 0 \
+                        else (x <= y) if cm == 1 else (x > y):
+                    AI[o + k] = j
+                    k += 1
+            LO[a] = o
+            LN[a] = k
+            topi += k
+        else:
+            _r_bail()
+
+
+@njit(cache=True, nogil=True)
+def _batch(q0, C, I0, F0, NL, NBVI, NBVF, PROBES, POFF, NPROBES, TOK, FINAL, QB, QNB, QPF, QORD, ORDERS, CAP,
+           FUEL_, BC, NEED, CNT, ANS, COST, WHY, MAXNB, LIMS, AI, AF):
+    _k = np.zeros(MAXNB, np.int64)
+    _cb = np.zeros(MAXNB, np.int64)
+    _st = np.zeros(MAXNB, np.int64)
+    _fin = np.zeros(MAXNB, np.bool_)
+    _pr = np.zeros(MAXNB, np.bool_)
+    _lat = np.zeros(MAXNB, np.int64)
+    BVI = np.zeros((NBVI, MAXNB), np.int64)
+    BVF = np.zeros((NBVF, MAXNB), np.float64)
+    C = C.ravel()
+    I = I0.copy()
+    F = F0.copy()
+    LO = np.zeros(NL, np.int64)
+    LN = np.zeros(NL, np.int64)
+    for q in range(q0, len(QB)):
+        b0 = QB[q]
+        nb = QNB[q]
+        NEED[0] = -1
+        try:
+            a, c, w = _episode(C, I, F, LO, LN, PROBES, POFF[b0:b0 + nb], NPROBES[b0:b0 + nb], TOK[b0:b0 + nb],
+                               FINAL[b0:b0 + nb], QPF[q], nb, ORDERS[QORD[q]], CAP, FUEL_, BC, NEED, CNT,
+                               _k, _cb, _st, _fin, _pr, _lat, AI, AF, BVI, BVF, LIMS, MAXNB)
+        except Exception:
+            CNT[:] = 0
+            WHY[q] = -2
+            if NEED[0] >= 0:
+                return q
+            continue
+        ANS[q] = a
+        COST[q] = c
+        WHY[q] = w
+    return len(QB)
+
+
+def prepare(checked, binding, limits):
+    """A :class:`VMEpisodes` for the binding, or raise :class:`~.fast.Unsupported`."""
+    return VMEpisodes(compile_bytecode(checked, binding, limits), native_limits(limits))
+
+
+class VMEpisodes(FastEpisodes):
+    """The interpreter's batch over one program's bytecode: every question of one seed per call."""
+
+    def __init__(self, bc, lims):  # noqa: super().__init__ not called: no generated module
+        self.bc, self.lims, self.mod = bc, lims, None
+        self.arena = {}  # MAXNB -> (AI, AF): the per-episode arenas, allocated once
+
+    def arenas(self, maxnb):
+        a = self.arena.get(maxnb)
+        if a is None:
+            a = self.arena[maxnb] = (np.empty(maxnb + ARENA_I, np.int64), np.empty(ARENA_F, np.float64))
+        return a
+
+    def batch(self, q, p, orders, cap, fuel, bc, need, ans, cost, why) -> int:
+        b = self.bc
+        return _batch(q, b.code, b.i0, b.f0, b.nl, b.nbv_i, b.nbv_f, p.flat, p.poff, p.nprobes, p.tok, p.final, p.qb,
+                      p.qnb, p.qpf, p.qord, orders, cap, fuel, bc, need, p.cnt, ans, cost, why, p.maxnb, self.lims,
+                      *self.arenas(p.maxnb))
