@@ -168,3 +168,25 @@ def test_a_small_evaluation_of_a_program_not_compiled_yet_stays_on_the_python_en
     assert exe.engine == "fast"  # forced
     store = synthetic_store(4, n_questions=3, n_branches=24)
     _same(*_both(exe, store, seeds=range(3)))
+
+
+def test_a_store_back_from_rays_object_store_is_packed_writable_once():
+    """Ray hands a shipped store's arrays back read-only; numba would compile every native
+    function again for read-only arrays (30 s for the VM), so packing copies them once."""
+    import pickle
+
+    import numpy as np
+
+    store = synthetic_store(6, n_questions=3, n_branches=12)
+    whole = fast.packed(store, store.questions)
+    shipped = pickle.loads(pickle.dumps(store))  # the packed arrays travel with the store
+    arrays = {k: v for k, v in vars(shipped.__dict__["_fast_packed"]).items() if isinstance(v, np.ndarray)}
+    assert len(arrays) >= 8
+    for v in arrays.values():
+        v.flags.writeable = False
+    again = fast.packed(shipped, shipped.questions)
+    for k, v in vars(again).items():
+        if isinstance(v, np.ndarray):
+            assert v.flags.writeable, k
+            assert np.array_equal(v, getattr(whole, k)), k
+    assert fast.packed(shipped, shipped.questions) is again  # once per store

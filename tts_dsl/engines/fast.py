@@ -1080,8 +1080,13 @@ def packed(store, questions) -> Packed:
     whole = store.__dict__.get("_fast_packed")
     if whole is None:
         whole = store.__dict__["_fast_packed"] = Packed(store.questions)
-    if not whole.cnt.flags.writeable:  # a store shipped through Ray's object store comes back read-only
-        whole.cnt = whole.cnt.copy()
+    if not whole.cnt.flags.writeable:
+        # a store shipped through Ray's object store comes back with read-only arrays: numba
+        # would compile every native function again for that array type (the VM: 30 s), and
+        # ``cnt`` is written to; one copy per store and process instead
+        for k, v in vars(whole).items():
+            if isinstance(v, np.ndarray) and not v.flags.writeable:
+                setattr(whole, k, v.copy())
     if questions is store.questions or len(questions) == len(store.questions) and all(
             a is b for a, b in zip(questions, store.questions)):
         return whole
