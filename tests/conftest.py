@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -16,6 +17,13 @@ SHARED = ROOT.parent / "shared"
 REPLAY = SHARED / "replay"
 REFERENCE = SHARED / "reference" / "aime24.csv"
 MODELS = ["Qwen3-0.6B", "Qwen3-1.7B", "Qwen3-4B", "Qwen3-8B"]
+
+# The suite starts many Python processes (two xdist workers, CLI and Ray subprocesses): where
+# the environment turns bytecode caching off (PYTHONDONTWRITEBYTECODE), each of them would
+# compile tts_dsl and the test modules from source again (10-25 s of a run). The .pyc files
+# go to the checkout's __pycache__ directories, which git ignores.
+if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+    sys.dont_write_bytecode = False
 
 # tts-dsl's cache directory (the stores' binary cache, the fast engine's code, the evaluation
 # cache of eval/compare): one fresh directory per test session, also for the CLI subprocesses

@@ -214,6 +214,7 @@ def test_http_errors_that_are_not_retried(tmp_path):
 CHEAP = {"asc", "esc", "sc", "consol", "cmc"}  # few requests: also run one request at a time
 
 
+@pytest.mark.slow  # every shipped program live and replayed (about 8 s); CI runs the slow set
 @pytest.mark.shared
 def test_live_runs_of_every_shipped_program_equal_replay(small):
     """Episode by episode: the live answer and charge equal the replay's for the same

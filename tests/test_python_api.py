@@ -81,6 +81,7 @@ def test_py_typed_and_exports():
         assert callable(getattr(tts_dsl, name)) and getattr(tts_dsl, name).__doc__
 
 
+@pytest.mark.slow  # every cell of docs/python.md (about 8 s); CI runs the slow set
 def test_python_doc_runs_as_a_notebook(capsys, monkeypatch):
     """docs/python.md's python blocks, run in order in one namespace (our own docs), from
     the checkout's root as a reader would (the discovery example names examples/...)."""

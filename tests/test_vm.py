@@ -139,3 +139,21 @@ def test_the_heldout_kind_agrees_on_the_vm(path):
     for beta in (0.0, 1.0):
         _, took, _ = _three_way(path.read_text(), store, beta, range(3), Limits(), specialised=False)
         assert took
+
+
+@needs_numba
+def test_the_interpreter_can_be_compiled_ahead_of_the_first_evaluation():
+    """``python -m tts_dsl.engines`` compiles (or loads) the interpreter: afterwards it is
+    loaded in the process and an evaluation needs no compilation."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    out = subprocess.run([sys.executable, "-m", "tts_dsl.engines"], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("native interpreter ready in ") and out.stderr == ""
+    from tts_dsl.engines import fast, vm
+
+    assert vm.warm() < 60 and fast.vm_loaded()

@@ -852,3 +852,22 @@ class VMEpisodes(FastEpisodes):
         return _batch(q, b.code, b.i0, b.f0, b.nl, b.nbv_i, b.nbv_f, p.flat, p.poff, p.nprobes, p.tok, p.final, p.qb,
                       p.qnb, p.qpf, p.qord, orders, cap, fuel, bc, need, p.cnt, ans, cost, why, p.maxnb, self.lims,
                       *self.arenas(p.maxnb))
+
+
+WARM_PROGRAM = "controller warm\nrepeat 2 {\n  read else break\n}\nanswer majority(completed)\n"
+
+
+def warm() -> float:
+    """Compile the interpreter (numba, about 30 s once per installation) or load it from
+    numba's cache; returns the seconds it took. ``python -m tts_dsl.engines`` runs it."""
+    import time
+
+    from ..lang.builder import parse_program
+    from ..lang.checker import check_program
+    from ..lang.limits import Limits
+    from ..lang.schedule import bind
+
+    t = time.perf_counter()
+    checked = check_program(parse_program(WARM_PROGRAM, "<warm>"))
+    prepare(checked, bind(checked, None), Limits()).warm_up()
+    return time.perf_counter() - t
