@@ -881,6 +881,7 @@ def test_fast_engine_bails_exactly_on_runtime_errors():
     assert took and bailed == 4 and all(r[0] == "error" for r in out)
 
 
+@pytest.mark.slow  # a test of the test (a numba compilation of a broken engine, about 3 s); CI runs the slow set
 @needs_numba
 def test_the_fast_differential_detects_a_wrong_fast_compiler(monkeypatch):
     from tts_dsl.engines import fast

@@ -344,6 +344,7 @@ class Crash(Exception):
     pass
 
 
+@pytest.mark.slow  # two discovery runs and a crash (about 9 s); test_resume_cli_and_budget_override resumes in the default suite; CI runs the slow set
 def test_crash_and_resume_redoes_nothing_and_matches_a_straight_run(tmp_path):
     straight = make_cfg(tmp_path / "s", max_rounds=4)
     Discovery.start(straight, tmp_path / "s").run()
@@ -497,6 +498,7 @@ def test_heldout_never_enters_a_prompt(tmp_path):
     assert "synthetic99" not in json.dumps(state)
 
 
+@pytest.mark.slow  # a 3-round discovery run for one prompt (about 5 s); test_discovery_prompt.py covers prompts by default; CI runs the slow set
 def test_prompt_respects_the_budget(tmp_path):
     from tts_dsl.discovery.langref import language_reference
     from tts_dsl.discovery.prompt import build_prompt

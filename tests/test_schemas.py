@@ -104,6 +104,7 @@ def test_trace_records_validate_and_the_validator_uses_the_schema():
     assert "branches[0]: unknown mode 'teleport'" in probs and any(p.startswith("events[1]:") for p in probs), probs
 
 
+@pytest.mark.slow  # three discovery runs (about 8 s); CI runs the slow set
 def test_discovery_records_validate(tmp_path):
     from tts_dsl.discovery import load_config, run_config
 

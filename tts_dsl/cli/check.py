@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -63,7 +64,7 @@ def check_file(path: str, overrides: dict, strict: bool = False, limits: Limits 
     """Check one file (names, types, bounds, safety, then the schedule proofs); ``-`` is
     standard input."""
     if path == "-":
-        return check_report(click.get_text_stream("stdin").read(), STDIN, overrides, strict, limits)
+        return check_report(sys.stdin.read(), STDIN, overrides, strict, limits)
     path = str(find_program(path))
     try:
         src = read_source(path, limits)

@@ -99,9 +99,9 @@ def run_guarded(cli, argv):
     except BrokenPipeError:
         return _quiet_pipe()
     except SystemExit as ex:
-        from click.utils import PacifyFlushWrapper
-
-        if isinstance(sys.stdout, PacifyFlushWrapper):  # click's answer to EPIPE is exit(1)
+        # click's answer to EPIPE is exit(1) with stdout wrapped in its PacifyFlushWrapper
+        # (named, not imported: click 8.3 deprecates importing it)
+        if type(sys.stdout).__name__ == "PacifyFlushWrapper":
             return _quiet_pipe()
         if ex.code is None or isinstance(ex.code, int):  # a command's exit status
             return ex.code or 0
