@@ -286,3 +286,28 @@ def test_a_branch_attribute_read_only_inside_a_query_source_is_kept(attr):
     got = [_episodes(exe, STORE, range(3), limits) for exe in _all_paths(api.check(src), limits=limits)]
     assert got[0] == got[1] == got[2]
     assert not any(isinstance(r, tuple) and r and r[0] == "error" for r in got[0]), got[0][:3]
+
+
+# A query inside another comprehension's ``take``: the compiled engine put its inline step
+# charge (a walrus) in the comprehension's iterable, which Python rejects (SyntaxError, an
+# internal error for a program the checker accepts); found by the VM's random differential.
+TAKE_HOLDS_A_QUERY = """controller t
+repeat 3 {
+  open
+}
+for b in branches {
+  advance b
+}
+let xs = [q.cost * 0.5 for q in branches where not q.finished take len([r.latest for r in branches where r.steps > 0]) - 1]
+let ys = [q for q in branches take len([r for r in branches])]
+answer majority(completed) if len(xs) + len(ys) > 100 else none
+"""
+
+
+@pytest.mark.parametrize("cap", [10, 14, 10_000])
+def test_a_query_inside_a_comprehensions_take_compiles_and_charges_alike(cap):
+    limits = Limits(max_steps=cap)
+    paths = _all_paths(api.check(TAKE_HOLDS_A_QUERY), limits=limits)
+    outs = [_episodes(p, STORE, range(3), limits) for p in paths]
+    assert outs[0] == outs[1] == outs[2]
+    assert {r[2] for r in outs[0]} == ({0} if cap == 10_000 else {2})  # answers, or hits the step cap

@@ -304,9 +304,12 @@ class _Gen:
             else:
                 inner = f"sorted({inner}, key=lambda {v}: {self.ex(q.key)}{rev})"
         if q.take is not None:  # evaluated once, in the query's own scope
-            self.nested -= 1
+            # ... unless the slice becomes a comprehension's iterable below, where Python
+            # allows no walrus (a query inside ``take`` then charges through the _q closure)
+            own = elt is None or arr is not None
+            self.nested -= own
             inner = f"{inner}[:{runtime.func_name('max')}(0, {self.ex(q.take)})]"
-            self.nested += 1
+            self.nested += own
         if elt is None:
             return inner
         if arr is not None:
