@@ -100,8 +100,9 @@ def run_guarded(cli, argv):
         return _quiet_pipe()
     except SystemExit as ex:
         # click's answer to EPIPE is exit(1) with stdout wrapped in its PacifyFlushWrapper
-        # (named, not imported: click 8.3 deprecates importing it)
-        if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+        # (recognised by name, not imported: click 8.3 made it _PacifyFlushWrapper and
+        # deprecates the public name)
+        if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
             return _quiet_pipe()
         if ex.code is None or isinstance(ex.code, int):  # a command's exit status
             return ex.code or 0
