@@ -35,6 +35,9 @@ def _same(a, b):
 
 
 ENGINES = {"fast": "fast", "vm": fast.VM}  # TTS_DSL_ENGINE -> exe.engine: the specialised code, the VM
+# the specialised code of a test's own program costs a compilation (3-5 s): in the slow set (CI
+# runs it), the VM in the default suite
+BOTH = [pytest.param("fast", marks=pytest.mark.slow), "vm"]
 
 
 # each program's specialised code costs a compilation (3-10 s): ASC and ESC on it run in the
@@ -74,7 +77,7 @@ answer majority(completed)
 
 
 @needs_numba
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", BOTH)
 def test_lists_beyond_their_limits_bail_to_the_python_engine(engine, monkeypatch):
     """A concatenation beyond max_list_len and a list var beyond the episode's memory budget
     bail: the Python engine then reports the error (L008) or runs the episode."""
@@ -99,7 +102,7 @@ def test_lists_beyond_their_limits_bail_to_the_python_engine(engine, monkeypatch
 
 
 @needs_numba
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", BOTH)
 def test_a_runtime_error_is_reported_as_by_the_python_engine(engine, monkeypatch):
     monkeypatch.setenv("TTS_DSL_ENGINE", engine)
     src = "controller z\nrepeat 3 { read }\nlet d = len(completed) // (opened - 3)\nanswer completed[d]\n"

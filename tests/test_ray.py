@@ -413,6 +413,7 @@ def test_short_discovery_through_ray_matches_local(cluster, tmp_path, monkeypatc
     assert _strip(ray_final, ("wall_s", "out", "elapsed_s")) == _strip(local_final, ("wall_s", "out", "elapsed_s"))
 
 
+@pytest.mark.slow  # docs/cluster.md's Python example on a cluster (about 4 s); CI runs the slow set
 def test_cluster_doc_python_example_runs(cluster, monkeypatch, capsys):
     """docs/cluster.md's Python example runs as written (our own documentation, not a program)."""
     import re
