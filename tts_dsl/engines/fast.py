@@ -476,13 +476,8 @@ class _Gen:
             if key.ty not in (INT, FLOAT, BOOL):
                 raise Unsupported(f"sorting by {key.ty}")
             kt = self.tmp("_k")
-            self.emit(d, f"{kt} = np.empty(len({res}), {'np.float64' if key.ty == FLOAT else 'np.int64'})")
-            self.emit(d, f"for {ix} in range(len({res})):")
-            self.d = d + 1
-            self.emit(self.d, f"{v} = {res}[{ix}]")
-            k = self.ex(key)
-            self.emit(self.d, f"{kt}[{ix}] = {f'int({k})' if key.ty == BOOL else k}")
-            self.d = d
+            self.per_element(d, kt, "np.float64" if key.ty == FLOAT else "np.int64", res, v, ix,
+                             lambda: f"int({self.ex(key)})" if key.ty == BOOL else self.ex(key))
             sres = self.tmp("_l")
             self.emit(d, f"{sres} = {res}[_r_order{'f' if key.ty == FLOAT else 'i'}({self.w(kt)}, {desc})]")
             res = sres
@@ -497,13 +492,18 @@ class _Gen:
         if dt is None:
             raise Unsupported(f"lists of {elt_ty}")
         out = self.tmp("_o")
-        self.emit(d, f"{out} = np.empty(len({res}), {dt})")
-        self.emit(d, f"for {ix} in range(len({res})):")
-        self.d = d + 1
-        self.emit(self.d, f"{v} = {res}[{ix}]")
-        self.emit(self.d, f"{out}[{ix}] = {self.coerce(elt, elt_ty)}")
-        self.d = d
+        self.per_element(d, out, dt, res, v, ix, lambda: self.coerce(elt, elt_ty))
         return out
+
+    def per_element(self, d, dst, dtype, src, v, ix, value):
+        """``dst``: a new array of ``dtype``, one ``value()`` per element of ``src`` (the
+        value's code is generated inside the loop, ``v`` bound to the element)."""
+        self.emit(d, f"{dst} = np.empty(len({src}), {dtype})")
+        self.emit(d, f"for {ix} in range(len({src})):")
+        self.d = d + 1
+        self.emit(self.d, f"{v} = {src}[{ix}]")
+        self.emit(self.d, f"{dst}[{ix}] = {value()}")
+        self.d = d
 
     def x_Comprehension(self, e):
         el = e.ty.arg
