@@ -823,11 +823,21 @@ def _three_way(source, store, beta, seeds, limits, params=None, specialised=True
     return a, True, f[1]
 
 
+# random programs of the native subset on small stores, for both native engines' properties
+FAST_SUBSET_CASES = given(src=fast_programs(), store_seed=st.integers(0, 10_000), nb=st.integers(2, 24),
+                          beta=st.sampled_from([0.0, 0.3, 1.0]),
+                          caps=st.sampled_from([(50_000, 2_000_000), (7, 40), (60, 400)]))
+
+
 def _fast_engine_agrees_on_random_programs(src, store_seed, nb, beta, caps):
+    _native_engines_agree(src, store_seed, nb, beta, caps, specialised=True)
+
+
+def _native_engines_agree(src, store_seed, nb, beta, caps, specialised):
     limits = Limits(max_actions=caps[0], max_steps=caps[1])
     store = synthetic_store(store_seed, n_questions=2, n_branches=nb)
     try:
-        _, took, _ = _three_way(src, store, beta, range(3), limits)
+        _, took, _ = _three_way(src, store, beta, range(3), limits, specialised=specialised)
     except DiagnosticsError:
         assume(False)
     # The generator aims at the fast engine's subset, but the shared statement generator also
@@ -842,8 +852,7 @@ def _fast_engine_agrees_on_random_programs(src, store_seed, nb, beta, caps):
 test_fast_engine_agrees_on_random_programs, test_fast_engine_agrees_on_random_programs_more = (
     needs_numba(t) for t in default_and_slow(
         _fast_engine_agrees_on_random_programs,
-        given(src=fast_programs(), store_seed=st.integers(0, 10_000), nb=st.integers(2, 24),
-              beta=st.sampled_from([0.0, 0.3, 1.0]), caps=st.sampled_from([(50_000, 2_000_000), (7, 40), (60, 400)])),
+        FAST_SUBSET_CASES,
         int(os.environ.get("TTS_FUZZ_FAST_EXAMPLES", "1")), int(os.environ.get("TTS_FUZZ_FAST_EXAMPLES", "8")),
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]))
 
@@ -899,21 +908,14 @@ def test_the_fast_differential_detects_a_wrong_fast_compiler(monkeypatch):
 
 
 def _vm_agrees_on_random_programs(src, store_seed, nb, beta, caps):
-    limits = Limits(max_actions=caps[0], max_steps=caps[1])
-    store = synthetic_store(store_seed, n_questions=2, n_branches=nb)
-    try:
-        _, took, _ = _three_way(src, store, beta, range(3), limits, specialised=False)
-    except DiagnosticsError:
-        assume(False)
-    assume(took)
+    _native_engines_agree(src, store_seed, nb, beta, caps, specialised=False)
 
 
 # the VM compiles nothing per program: many more examples than the specialised code's
 test_vm_agrees_on_random_programs, test_vm_agrees_on_random_programs_more = (
     needs_numba(t) for t in default_and_slow(
         _vm_agrees_on_random_programs,
-        given(src=fast_programs(), store_seed=st.integers(0, 10_000), nb=st.integers(2, 24),
-              beta=st.sampled_from([0.0, 0.3, 1.0]), caps=st.sampled_from([(50_000, 2_000_000), (7, 40), (60, 400)])),
+        FAST_SUBSET_CASES,
         int(os.environ.get("TTS_FUZZ_VM_EXAMPLES", "40")), int(os.environ.get("TTS_FUZZ_VM_EXAMPLES", "300")),
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]))
 
