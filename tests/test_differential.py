@@ -487,6 +487,7 @@ def test_random_programs_reach_the_memory_budget_alike():
     assert "CellCap" in seen, seen
 
 
+@pytest.mark.slow  # a test of the random-program generator (150 programs, about 5 s); CI runs the slow set
 def test_generator_mostly_yields_valid_programs():
     """The strategy must produce checkable programs, or the property above tests little."""
     ok = total = 0

@@ -39,6 +39,7 @@ async def call(client, tool, **args):
     return r.is_error, text_of(r)
 
 
+@pytest.mark.slow  # every MCP tool end to end over stdio (about 6 s); the reference-figure MCP test stays in the default suite; CI runs the slow set
 def test_tools_resources_check_evaluate_trace_compare_and_the_time_cap(tmp_path):
     ws = tmp_path / "ws"
 

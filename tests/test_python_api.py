@@ -159,6 +159,7 @@ enabled = false
     return cfg
 
 
+@pytest.mark.slow  # a discovery run through the Python API (about 4 s); CI runs the slow set
 def test_discover_mirrors_the_cli(tmp_path, capsys):
     from tts_dsl.cli import main
 
