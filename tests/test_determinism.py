@@ -91,3 +91,48 @@ def test_real_store_same_rows_with_one_or_two_workers():
     one = LocalExecutor(jobs=1).map(tasks)
     two = LocalExecutor(jobs=2).map(tasks)
     assert [_strip(r) for r in one] == [_strip(r) for r in two]
+
+
+def _workers() -> set[int]:
+    import os
+
+    from tts_dsl.evaluation.sweep import descendants
+
+    return set(descendants(os.getpid()))
+
+
+def test_a_kept_pool_serves_every_map_with_the_same_workers_and_close_stops_them(serial_rows):
+    before = _workers()
+    with LocalExecutor(jobs=2, keep=True) as ex:
+        first = ex.map(_tasks())
+        pids = _workers() - before
+        assert len(pids) == 2  # the pool stays up between maps
+        second = ex.map(_tasks()[:4])
+        assert _workers() - before == pids  # the same two workers served the second map
+    assert [_strip(r) for r in first] == [_strip(r) for r in serial_rows]
+    assert [_strip(r) for r in second] == [_strip(r) for r in serial_rows[:4]]
+    assert not (_workers() - before) & pids  # close() stopped them
+
+
+def test_a_pool_without_keep_is_gone_after_its_map():
+    before = _workers()
+    LocalExecutor(jobs=2).map(_tasks()[:4])
+    assert not _workers() - before
+
+
+def test_a_kept_pool_that_broke_is_replaced_by_a_fresh_one(serial_rows):
+    import os
+    import signal
+    from concurrent.futures.process import BrokenProcessPool
+
+    before = _workers()
+    with LocalExecutor(jobs=2, keep=True) as ex:
+        ex.map(_tasks()[:2])
+        dead = _workers() - before
+        for pid in dead:
+            os.kill(pid, signal.SIGKILL)
+        with pytest.raises(BrokenProcessPool):
+            ex.map(_tasks()[:4])
+        rows = ex.map(_tasks()[:4])  # a new pool, new workers
+        assert not (_workers() - before) & dead
+    assert [_strip(r) for r in rows] == [_strip(r) for r in serial_rows[:4]]

@@ -156,6 +156,37 @@ def test_evolve_end_to_end_programs_check_and_eval(tmp_path):
     assert (tmp_path / "run" / "frontier_search.png").stat().st_size > 1000
 
 
+def test_a_run_keeps_one_pool_of_workers_for_every_candidate_and_stops_it_at_the_end(tmp_path):
+    """Two workers: each candidate's evaluation is one batch on the same kept pool (the
+    workers' start is paid once per run); nothing is left running after the run."""
+    import os
+
+    from tts_dsl.discovery.evaluator import Evaluator
+    from tts_dsl.evaluation.sweep import descendants
+
+    before = set(descendants(os.getpid()))
+    seen = []
+    plain = Evaluator.evaluate
+
+    def watched(self, *a, **kw):
+        out = plain(self, *a, **kw)
+        seen.append(frozenset(set(descendants(os.getpid())) - before))
+        return out
+
+    d = Discovery.start(make_cfg(tmp_path, max_rounds=3, jobs=2), tmp_path / "run")
+    try:
+        Evaluator.evaluate = watched
+        final = d.run()
+    finally:
+        Evaluator.evaluate = plain
+    assert final["selected"] in final["programs"]
+    pools = [x for x in seen if x]  # (a single task runs in this process: SC has no beta)
+    assert len(pools) >= 4 and len(pools[0]) == 2
+    assert set(pools) == {pools[0]}  # the same two workers throughout
+    assert not set(descendants(os.getpid())) & pools[0]  # stopped at the end
+    assert d.evaluator.executor is None
+
+
 # slow: two separate runs giving identical records is also what the crash-and-resume test below
 # checks in the default suite (its resumed run must equal a straight run); CI runs this too
 @pytest.mark.slow

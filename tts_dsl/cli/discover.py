@@ -46,8 +46,11 @@ def discover(config_path, resume_dir, out, max_rounds, max_wall_s, max_llm_calls
 
             with tempfile.TemporaryDirectory() as tmp:
                 d = Discovery(discovery_config(config_path, overrides), tmp, log=log)
-                d.setup()
-                click.echo(d.open_round(0, []).prompt)
+                try:
+                    d.setup()
+                    click.echo(d.open_round(0, []).prompt)
+                finally:
+                    d.close()
             return
         try:
             d = open_discovery(config_path, resume_dir, out, overrides, log)

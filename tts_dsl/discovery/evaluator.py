@@ -42,6 +42,7 @@ class Evaluator:
         self.cfg = cfg
         self.cache = EvalCache(cache_path)
         self.executor = executor
+        self._own_executor = False  # made here (closed by close()), not passed in
         self.limits = Limits().with_(max_seconds=cfg.max_seconds)
         self._digests: dict = {}
 
@@ -49,8 +50,18 @@ class Evaluator:
         if self.executor is None:
             from ..evaluation.executors import get_executor
 
-            self.executor = get_executor(self.cfg.executor, self.cfg.jobs, self.cfg.address)
+            # kept: one batch per candidate, so the workers' start is paid once per run
+            self.executor = get_executor(self.cfg.executor, self.cfg.jobs, self.cfg.address, keep=True)
+            self._own_executor = True
         return self.executor
+
+    def close(self) -> None:
+        """Stop the executor this evaluator made (its worker processes); a passed-in one is
+        the caller's."""
+        if self._own_executor and self.executor is not None:
+            self.executor.close()
+            self.executor = None
+            self._own_executor = False
 
     def digest(self, ref: StoreRef) -> str:
         if ref not in self._digests:

@@ -478,6 +478,17 @@ class Discovery:
                     raise ProposerError(f"proposer {name}: {ex}", fatal=True) from None
 
     def run(self) -> dict:
+        try:
+            return self._run()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the evaluator's worker processes (kept between candidates during a run)."""
+        if self.evaluator is not None:
+            self.evaluator.close()
+
+    def _run(self) -> dict:
         self.preflight()
         self.setup()
         records = self._records = self.archive.records(repair=True)

@@ -2,8 +2,9 @@
 discovery loop) asks for an executor here and calls ``executor.map(tasks, progress)``;
 nothing else knows which executor runs.
 
-An executor has ``name`` and ``map(tasks: list[Task], progress=None) -> list[dict]``
-returning the rows of :func:`tts_dsl.evaluation.sweep.run_task` in task order.
+An executor has ``name``, ``map(tasks: list[Task], progress=None) -> list[dict]``
+returning the rows of :func:`tts_dsl.evaluation.sweep.run_task` in task order, and
+``close()``.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ class ExecutorError(Exception):
     pass
 
 
-def get_executor(name: str = "local", jobs: int | None = None, address: str | None = None):
+def get_executor(name: str = "local", jobs: int | None = None, address: str | None = None,
+                 keep: bool = False):
+    """``keep``: the caller maps many batches and calls ``close()`` at the end (the local
+    pool's workers then stay up between batches; Ray keeps its connection either way)."""
     if name == "local":
-        return LocalExecutor(jobs)
+        return LocalExecutor(jobs, keep=keep)
     if name == "ray":
         try:
             from .ray_executor import RayExecutor

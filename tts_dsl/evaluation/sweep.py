@@ -276,21 +276,49 @@ def _say(msg: str) -> None:
 class LocalExecutor:
     """Runs tasks in this process (jobs=1) or in a pool of worker processes.
 
+    ``keep=True`` keeps the pool between :meth:`map` calls (call :meth:`close`, or use the
+    executor as a context manager): a caller that maps many small batches, like discovery
+    with one batch per candidate, pays the workers' start (imports, the stores, the native
+    engine's load: about a second each) once instead of per batch. A pool that failed or
+    was interrupted is never reused.
+
     Ctrl-C: the first cancels the queued tasks, lets the running ones finish and raises
     :class:`Interrupted` with the rows finished so far; a second exits at once. Any other
     way out (SIGTERM as :class:`Terminated`, an error) kills the workers first."""
 
     name = "local"
 
-    def __init__(self, jobs: int | None = None):
+    def __init__(self, jobs: int | None = None, keep: bool = False):
         self.jobs = jobs or default_jobs()
+        self.keep = keep
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _get_pool(self, n: int) -> ProcessPoolExecutor:
+        if self._pool is not None:
+            return self._pool
+        pool = ProcessPoolExecutor(max_workers=self.jobs if self.keep else min(self.jobs, n),
+                                   initializer=_worker_init, initargs=(os.getpid(),))
+        if self.keep:
+            self._pool = pool
+        return pool
+
+    def close(self) -> None:
+        """Stop a kept pool's workers (they finish nothing: call between maps)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def map(self, tasks: list[Task], progress: Callable[[int], None] | None = None) -> list[dict]:
         results: list = [None] * len(tasks)
         if self.jobs <= 1 or len(tasks) <= 1:
             return self._serial(tasks, results, progress)
-        pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(tasks)), initializer=_worker_init,
-                                   initargs=(os.getpid(),))
+        pool = self._get_pool(len(tasks))
         clean = False
         try:
             futs = {pool.submit(run_task, t): i for i, t in enumerate(tasks)}
@@ -309,13 +337,16 @@ class LocalExecutor:
                         except Exception:  # a task that failed while stopping: left out
                             pass
                 clean = True
+                self._pool = None  # interrupted: not reused
                 raise Interrupted(results) from None
             clean = True
             return results
         finally:
             if not clean:
+                self._pool = None
                 _kill_workers(pool)
-            pool.shutdown(wait=clean, cancel_futures=True)
+            if pool is not self._pool:
+                pool.shutdown(wait=clean, cancel_futures=True)
 
     def _serial(self, tasks, results, progress):
         """In-process: Ctrl-C interrupts the running task itself, so the rows finished before
