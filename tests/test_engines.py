@@ -311,3 +311,24 @@ def test_a_query_inside_a_comprehensions_take_compiles_and_charges_alike(cap):
     outs = [_episodes(p, STORE, range(3), limits) for p in paths]
     assert outs[0] == outs[1] == outs[2]
     assert {r[2] for r in outs[0]} == ({0} if cap == 10_000 else {2})  # answers, or hits the step cap
+
+
+def test_analysis_is_remembered_per_program_binding_and_limits_only():
+    """One evaluation asks for the same analysis several times (Python code, engine choice,
+    bytecode): it is made once; a different binding, limit, trace flag or program gets its own."""
+    from tts_dsl.lang.schedule import Binding
+
+    src = ("controller p\nparams {\n  k: int increasing in [1, 9] = 1 + round(8 * beta)\n"
+           "  x: float increasing in [0, 1] = beta\n}\nrepeat k { open else break }\n"
+           "answer majority(completed) if x >= 0.0 else none\n")
+    a, b = api.check(src, "a.tts"), api.check(src, "b.tts")
+    lim = Limits()
+    one = analyze(a, bind(a, 0.5), lim)
+    assert analyze(a, bind(a, 0.5), lim) is one
+    assert analyze(a, bind(a, 1.0), lim) is not one
+    assert analyze(a, bind(a, 0.5), lim.with_(max_list_len=7)) is not one
+    assert analyze(a, bind(a, 0.5), lim, True) is not one
+    assert analyze(b, bind(b, 0.5), lim) is not one  # the same text, another program object
+    # equal as Python values, different bindings: 1 and True, 0.0 and -0.0
+    assert analyze(a, Binding(None, {"k": 1, "x": 0.0}), lim) is not analyze(a, Binding(None, {"k": True, "x": 0.0}), lim)
+    assert analyze(a, Binding(None, {"k": 1, "x": 0.0}), lim) is not analyze(a, Binding(None, {"k": 1, "x": -0.0}), lim)

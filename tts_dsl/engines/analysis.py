@@ -373,8 +373,26 @@ def bound_diagnostics(checked: CheckedProgram, limits: Limits | None = None,
 def analyze(checked: CheckedProgram, binding: Binding, limits: Limits | None = None,
             traced: bool = False) -> Analysis:
     """Analyse ``checked`` for ``binding``. Problems (L005) are in ``diags``; the engines
-    raise them before running anything."""
-    return _Analyzer(checked, binding, limits or Limits(), traced).run()
+    raise them before running anything.
+
+    The last few analyses are remembered: one evaluation asks for the same one up to three
+    times (the Python code, the native engine's choice, the bytecode), and nothing changes
+    an :class:`Analysis` once made. The key holds the param values' ``repr`` (``1`` and
+    ``True``, ``0.0`` and ``-0.0`` are different bindings) and the program itself."""
+    limits = limits or Limits()
+    key = (id(checked), binding.beta, tuple((k, repr(v)) for k, v in sorted(binding.values.items())),
+           limits, traced)
+    hit = _RECENT.get(key)
+    if hit is not None and hit[0] is checked:
+        return hit[1]
+    an = _Analyzer(checked, binding, limits, traced).run()
+    if len(_RECENT) >= 8:
+        _RECENT.pop(next(iter(_RECENT)))
+    _RECENT[key] = (checked, an)
+    return an
+
+
+_RECENT: dict = {}  # analyze's memory: key -> (the checked program, its Analysis)
 
 
 # ---------------------------------------------------------------------- static cost
