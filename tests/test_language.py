@@ -337,3 +337,52 @@ def test_diagnostics_error_pickles_for_worker_processes():
     back = pickle.loads(pickle.dumps(ei.value))
     assert back.diagnostics[0].code == "E309" and back.source == ei.value.source
     assert back.render() == ei.value.render()
+
+
+@pytest.fixture
+def fresh_parser(monkeypatch, tmp_path):
+    """The parser built anew under ``TTS_DSL_CACHE=tmp_path`` (and again after the test)."""
+    from tts_dsl.lang import parser as P
+
+    monkeypatch.setenv("TTS_DSL_CACHE", str(tmp_path))
+    P._lark.cache_clear()
+    yield P
+    P._lark.cache_clear()
+
+
+def _tree(P, name="cmc"):
+    return P._lark().parse((PROGRAMS / f"{name}.tts").read_text())
+
+
+def test_the_parse_tables_are_saved_in_the_cache_directory_and_used_again(fresh_parser, tmp_path):
+    P = fresh_parser
+    built = _tree(P)
+    (saved,) = (tmp_path / "grammar").glob("tts-*.lark")
+    assert saved.stat().st_size > 10_000
+    P._lark.cache_clear()
+    stamp = saved.stat().st_mtime_ns
+    assert _tree(P) == built  # loaded from the file: the same trees
+    assert saved.stat().st_mtime_ns == stamp  # read, not written again
+
+
+def test_a_damaged_tables_file_is_rebuilt_and_parsing_is_unchanged(fresh_parser, tmp_path):
+    P = fresh_parser
+    built = _tree(P, "parallel_probe")
+    (saved,) = (tmp_path / "grammar").glob("tts-*.lark")
+    for junk in (b"", b"not a pickle\n\x80\x04garbage", saved.read_bytes()[:500]):
+        saved.write_bytes(junk)
+        P._lark.cache_clear()
+        assert _tree(P, "parallel_probe") == built
+        assert saved.stat().st_size > 10_000  # rewritten whole
+
+
+def test_no_cache_directory_still_parses(fresh_parser, tmp_path, monkeypatch):
+    P = fresh_parser
+    monkeypatch.setenv("TTS_DSL_CACHE", "off")
+    assert _tree(P, "sc").data
+    blocked = tmp_path / "a-file"  # a cache root that cannot hold a directory (root ignores modes)
+    blocked.write_text("")
+    monkeypatch.setenv("TTS_DSL_CACHE", str(blocked))
+    P._lark.cache_clear()
+    assert _tree(P, "sc").data
+    assert blocked.read_text() == ""

@@ -12,6 +12,17 @@ import tempfile
 from pathlib import Path
 
 
+def cache_root() -> Path | None:
+    """The root of tts-dsl's caches (``$TTS_DSL_CACHE``, else ``$XDG_CACHE_HOME/tts-dsl``, i.e.
+    ``~/.cache/tts-dsl``): the stores' binary cache in ``stores/``, the native engine's code in
+    ``fast/``, the grammar's parse tables in ``grammar/``; None when ``TTS_DSL_CACHE=off``."""
+    env = os.environ.get("TTS_DSL_CACHE")
+    if env is not None:
+        return None if env.strip().lower() in ("off", "0", "") else Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "tts-dsl"
+
+
 def atomic_write(path: Path, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path``, fsync it, then rename it over
     ``path``: readers see the old content or the new one, never a mix."""

@@ -3,6 +3,7 @@ as :class:`Diagnostic` objects (never as Lark or Python exceptions)."""
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -81,14 +82,39 @@ class _Newlines:
 
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
+    """The parser. Building its LALR tables takes 0.2-0.4 s, every process that parses a
+    program (each command, each worker); Lark saves them in tts-dsl's cache directory
+    (``grammar/``, named by the grammar's hash; Lark checks its own hash of grammar, options
+    and version inside and rebuilds on a mismatch or an unreadable file) and loads them in
+    about 10 ms next time. No cache directory (``TTS_DSL_CACHE=off``, unwritable): built."""
+    text = grammar_text()
     return Lark(
-        grammar_text(),
+        text,
         parser="lalr",
         lexer="basic",
         postlex=_Newlines(),
         propagate_positions=True,
         maybe_placeholders=True,
+        cache=_tables_file(text) or False,
     )
+
+
+def _tables_file(text: str) -> str | None:
+    import hashlib
+
+    from ..files import cache_root
+
+    root = cache_root()
+    if root is None:
+        return None
+    d = root / "grammar"
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(d, os.W_OK):
+        return None
+    return str(d / f"tts-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}.lark")
 
 
 def _describe_terminals(names) -> list[str]:

@@ -19,16 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import cache_root
+
 FORMAT = 2  # bump when the saved arrays change meaning (2: the store's junk answers)
-
-
-def cache_root() -> Path | None:
-    """The root of tts-dsl's caches (stores here, the fast engine's code in ``fast/``)."""
-    env = os.environ.get("TTS_DSL_CACHE")
-    if env is not None:
-        return None if env.strip().lower() in ("off", "0", "") else Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "tts-dsl"
 
 
 def cache_dir() -> Path | None:
