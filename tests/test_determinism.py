@@ -136,3 +136,15 @@ def test_a_kept_pool_that_broke_is_replaced_by_a_fresh_one(serial_rows):
         rows = ex.map(_tasks()[:4])  # a new pool, new workers
         assert not (_workers() - before) & dead
     assert [_strip(r) for r in rows] == [_strip(r) for r in serial_rows[:4]]
+
+
+def test_tasks_are_submitted_largest_beta_first_and_rows_return_in_task_order(serial_rows):
+    from tts_dsl.evaluation.sweep import _largest_first
+
+    tasks = _tasks()
+    order = _largest_first(tasks)
+    assert sorted(order) == list(range(len(tasks)))
+    betas = [tasks[i].beta or 0.0 for i in order]
+    assert betas == sorted(betas, reverse=True) and betas[0] == 1.0
+    same = [i for i in order if (tasks[i].beta or 0.0) == 0.0]
+    assert same == sorted(same)  # ties keep task order

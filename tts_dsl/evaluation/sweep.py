@@ -273,6 +273,13 @@ def _say(msg: str) -> None:
         pass
 
 
+def _largest_first(tasks: list[Task]) -> list[int]:
+    """Task indices in submission order: higher beta first (more beta, more budget, so
+    usually a longer task), so the last tasks to finish are short ones and no worker waits
+    long for another at the end. Rows still come back in task order."""
+    return sorted(range(len(tasks)), key=lambda i: -(tasks[i].beta or 0.0))
+
+
 class LocalExecutor:
     """Runs tasks in this process (jobs=1) or in a pool of worker processes.
 
@@ -321,7 +328,7 @@ class LocalExecutor:
         pool = self._get_pool(len(tasks))
         clean = False
         try:
-            futs = {pool.submit(run_task, t): i for i, t in enumerate(tasks)}
+            futs = {pool.submit(run_task, tasks[i]): i for i in _largest_first(tasks)}
             try:
                 for f in as_completed(futs):
                     results[futs[f]] = f.result()
