@@ -1060,13 +1060,20 @@ class Packed:
         self.cnt = np.zeros(max(len(q.answers) for q in questions) + 2, np.int64)
 
     def orders(self, seed: int):
+        """The seed's branch order for each question size (rows of ``sizes``); kept (every task
+        of a sweep runs the same seeds on the store; read-only for the native code)."""
         import numpy as np
 
         from ..replay.store import permutation
 
-        out = np.zeros((len(self.sizes), self.maxnb), np.int64)
-        for i, n in enumerate(self.sizes):
-            out[i, :n] = permutation(n, seed)
+        memo = self.__dict__.setdefault("_orders", {})
+        out = memo.get(seed)
+        if out is None:
+            out = np.zeros((len(self.sizes), self.maxnb), np.int64)
+            for i, n in enumerate(self.sizes):
+                out[i, :n] = permutation(n, seed)
+            if len(memo) < 4096:
+                memo[seed] = out
         return out
 
 
