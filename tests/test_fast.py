@@ -197,3 +197,36 @@ def test_a_store_back_from_rays_object_store_is_packed_writable_once():
             assert v.flags.writeable, k
             assert np.array_equal(v, getattr(whole, k)), k
     assert fast.packed(shipped, shipped.questions) is again  # once per store
+
+
+def test_check_compile_makes_later_evaluations_run_on_the_specialised_code(tmp_path, monkeypatch, capsys):
+    """``tts-dsl check --compile``: the program's specialised code lands in numba's disk cache,
+    and a new process evaluating the program picks it (engine ``fast``) without compiling."""
+    import json
+    import subprocess
+    import sys
+
+    from tts_dsl.cli import main
+
+    monkeypatch.setenv("TTS_DSL_CACHE", str(tmp_path))
+    prog = tmp_path / "tiny.tts"
+    prog.write_text("controller tiny\nparams { k: int increasing in [1, 8] = 1 + round(7 * beta) }\n"
+                    "repeat k { open else break }\nanswer majority(completed)\n")
+    assert main(["check", str(prog), "--compile", "--json"]) == 0
+    (rep,) = json.loads(capsys.readouterr().out)
+    assert rep["compiled"]["ok"] and rep["engine"] == "fast"
+    assert list((tmp_path / "fast" / "__pycache__").glob("*.nbi"))
+    code = ("from tts_dsl import api; from tts_dsl.engines import fast; from tts_dsl.engines.python import "
+            "compile_program; from tts_dsl.lang.schedule import bind; import sys, time\n"
+            "c = api.check(open(sys.argv[1]).read(), sys.argv[1])\n"
+            "exe = fast.attach(compile_program(c, bind(c, 0.3)), None, 10)\n"  # even a small evaluation
+            "print(exe.engine)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(prog)], capture_output=True, text=True, check=True,
+                         env={**os.environ, "TTS_DSL_CACHE": str(tmp_path)})
+    assert out.stdout.strip() == "fast"
+    # a program the specialised code cannot take: said, and nothing fails
+    other = tmp_path / "ent.tts"
+    other.write_text("controller ent\nrepeat 4 { open else break }\n"
+                     "answer majority(completed) if entropy(completed) < 1.0 else none\n")
+    assert main(["check", str(other), "--compile"]) == 0
+    assert "compiled: not compiled (the call entropy(...) here)" in capsys.readouterr().out

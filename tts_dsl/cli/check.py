@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -91,7 +92,11 @@ def check_file(path: str, overrides: dict, strict: bool = False, limits: Limits 
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes for --behavior.")
 @click.option("--limit", "limit_sets", multiple=True, metavar="NAME=VALUE",
               help="Override a resource limit, e.g. --limit max_nesting=16 (see docs/safety.md).")
-def check(files, as_json, sets, strict, quiet, behavior, store, model, dataset, beta_spec, seeds, jobs, limit_sets):
+@click.option("--compile", "compile_", is_flag=True,
+              help="Compile each valid program's specialised native code now (numba's disk cache): "
+                   "later evaluations run on it.")
+def check(files, as_json, sets, strict, quiet, behavior, store, model, dataset, beta_spec, seeds, jobs, limit_sets,
+          compile_):
     """Check .tts programs: syntax, names, types, bounds, information safety, and a proof
     that every schedule knob is monotone in beta as declared and stays in its range.
 
@@ -101,6 +106,8 @@ def check(files, as_json, sets, strict, quiet, behavior, store, model, dataset, 
     overrides = parse_sets(sets)
     limits = parse_limits(limit_sets)
     reports = [check_file(f, overrides, strict, limits) for f in files]
+    if compile_:
+        _compile(reports, limits)
     if behavior:
         _behavior(reports, overrides, store, model, dataset, beta_spec, seeds, jobs, not quiet)
     failed = 0
@@ -122,6 +129,10 @@ def check(files, as_json, sets, strict, quiet, behavior, store, model, dataset, 
                     for line in schedule_table(r["_results"]):
                         click.echo(line)
                     click.echo(f"  engine: {r['engine']}")
+                c = r.get("compiled")
+                if c is not None:
+                    click.echo(f"  compiled: specialised native code ready in {c['seconds']:.1f} s; evaluations "
+                               "run on it" if c["ok"] else f"  compiled: not compiled ({c['reason']})")
                 if r["_text"]:
                     echo_safe(r["_text"])
                 b = r.get("behavior")
@@ -151,6 +162,23 @@ def check(files, as_json, sets, strict, quiet, behavior, store, model, dataset, 
         raise SystemExit(2)
     if failed:
         raise SystemExit(1)
+
+
+def _compile(reports, limits) -> None:
+    """``--compile``: each valid program's specialised native code, compiled now."""
+    from ..engines import fast
+
+    for r in reports:
+        if not r["ok"]:
+            continue
+        try:
+            r["compiled"] = {"ok": True, "seconds": round(fast.precompile(r["_checked"], limits), 3)}
+            if os.environ.get("TTS_DSL_ENGINE", "").lower() != "vm":
+                r["engine"] = "fast"  # compiled code is preferred to the interpreter
+        except fast.Unsupported as ex:
+            r["compiled"] = {"ok": False, "reason": str(ex)}
+        except Exception as ex:  # noqa: BLE001 - numba failing to type or compile, an unwritable cache
+            r["compiled"] = {"ok": False, "reason": f"the native engine failed: {type(ex).__name__}"}
 
 
 def _behavior(reports, overrides, store, model, dataset, beta_spec, seeds, jobs, show_progress):
