@@ -21,7 +21,7 @@ from .native import (_r_all, _r_any, _r_bail, _r_ceil, _r_count, _r_f53, _r_floo
                      _r_sumf, _r_sumi, _r_trunc, _r_votes)
 
 # numba's cache of this module does not see bytecode.py: a changed opcode table must change this file
-if hashlib.sha256(" ".join(OPS).encode()).hexdigest()[:16] != "f9f0b3101280c70a":
+if hashlib.sha256(" ".join(OPS).encode()).hexdigest()[:16] != "88551d12516f318e":
     raise ImportError("tts_dsl.engines.vm is stale: update it (and this digest) to bytecode.OPS")
 
 ARENA_I = 1 << 20  # int list elements per episode (beyond: a bail)
@@ -50,6 +50,7 @@ JLTI, JLEI, JGTI, JGEI, JEQI, JNEI = (OP[n] for n in ("JLTI", "JLEI", "JGTI", "J
 FOR, FORF, FORL, FORLF, NOPEN, GATHER = (OP[n] for n in ("FOR", "FORF", "FORL", "FORLF", "NOPEN", "GATHER"))
 NEXT, NEXTF, NEXTL, NEXTLF, JBA, FILTER = (OP[n] for n in ("NEXT", "NEXTF", "NEXTL", "NEXTLF", "JBA", "FILTER"))
 BSTEPS, BLAT, BFIN, BPR, BCOST = (OP[n] for n in ("BSTEPS", "BLAT", "BFIN", "BPR", "BCOST"))
+GATHERF, ANYM, ADVN, ADVL = (OP[n] for n in ("GATHERF", "ANYM", "ADVN", "ADVL"))
 
 LIMIT = 1 << 62
 
@@ -143,6 +144,80 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                     return (-1, spent, 2)
                 I[d] = AI[LO[b] + x]
                 pc = c
+        elif op == ADVL:  # FORLF + ADVN + NEXTLF: advance every branch of a list (fuel, then the count, each)
+            m = LN[b]
+            o = LO[b]
+            cnt = C[p + 9]
+            x = I[a] + 1
+            while x < m:
+                fuel -= 1
+                if fuel < 0:
+                    return (-1, spent, 2)
+                i = AI[o + x]
+                I[d] = i
+                if cnt:
+                    acts += 1
+                    if acts > CAP:
+                        return (-1, spent, 1)
+                if not (_fin[i] or _pr[i]):
+                    j = ORDER[i]
+                    kk = _k[i]
+                    if kk < NPROBES[j]:
+                        _lat[i] = PROBES[POFF[j] + kk]
+                        _k[i] = kk + 1
+                        _cb[i] += PF
+                        spent += PF
+                    else:
+                        y = FINAL[j]
+                        z = TOK[j] - kk * PF
+                        if z > 0:
+                            spent += z
+                            _cb[i] += z
+                        _fin[i] = True
+                        AI[nc] = y
+                        nc += 1
+                        _lat[i] = y
+                    _st[i] += 1
+                x += 1
+            I[a] = x
+            pc = c
+        elif op == ADVN:  # ADV going on either way to the next instruction, a NEXTLF: both in one dispatch
+            if d:
+                acts += 1
+                if acts > CAP:
+                    return (-1, spent, 1)
+            i = I[a]
+            if not (_fin[i] or _pr[i]):
+                j = ORDER[i]
+                kk = _k[i]
+                if kk < NPROBES[j]:
+                    _lat[i] = PROBES[POFF[j] + kk]
+                    _k[i] = kk + 1
+                    _cb[i] += PF
+                    spent += PF
+                else:
+                    x = FINAL[j]
+                    y = TOK[j] - kk * PF
+                    if y > 0:
+                        spent += y
+                        _cb[i] += y
+                    _fin[i] = True
+                    AI[nc] = x
+                    nc += 1
+                    _lat[i] = x
+                _st[i] += 1
+            a = C[p + 6]
+            b = C[p + 7]
+            x = I[a] + 1
+            I[a] = x
+            if x < LN[b]:
+                fuel -= 1
+                if fuel < 0:
+                    return (-1, spent, 2)
+                I[C[p + 9]] = AI[LO[b] + x]
+                pc = C[p + 8]
+            else:
+                pc += 1
         elif op == JBA:  # jump when a branch's int attribute compares true with a register
             i = I[a]
             x = d >> 3
@@ -343,6 +418,33 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 else:
                     y = BVI[c - 5, x]
                 AI[o + i] = y
+            LO[a] = o
+            LN[a] = m
+        elif op == ANYM:  # any opened branch in status mask c (d = 1: none is)
+            t = 0
+            for x in range(n):
+                if c == 0:
+                    keep = not _fin[x] and not _pr[x]
+                elif c == 1:
+                    keep = not _fin[x]
+                elif c == 2:
+                    keep = not _pr[x]
+                elif c == 3:
+                    keep = _fin[x]
+                else:
+                    keep = _pr[x]
+                if keep:
+                    t = 1
+                    break
+            I[a] = t ^ d
+        elif op == GATHERF:  # a float branch var of every branch of a list
+            m = LN[b]
+            o = topf
+            topf += m
+            if topf > endf:
+                _r_bail()
+            for i in range(m):
+                AF[o + i] = BVF[c, AI[LO[b] + i]]
             LO[a] = o
             LN[a] = m
         elif op == MASK:
@@ -603,9 +705,10 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 AF[o + x:o + m] = AF[LO[c]:LO[c] + y]
             LO[a] = o
             LN[a] = m
-        elif op == LI2F:
+        elif op == LI2F:  # d = 1: [float(x) for x in xs], no work charge (as its loop)
             m = LN[b]
-            w = _work(w, m, LIMS[2])
+            if d == 0:
+                w = _work(w, m, LIMS[2])
             o = topf
             topf += m
             if topf > endf:
