@@ -39,7 +39,7 @@ ACT OPEN READ ADV PRUNE VOTES VOTESC
 LEMPTY LALLOC PUSHI PUSHF LCAT LI2F LSLICE LTAKE LLEN LATI LATF LGETI LGETF LRANGE LBRANCHES LCOMP
 LSORT ALL ANY SUMI SUMF MEANI MEANF MINLI MAXLI MINLF MAXLF COUNTI INI CELLS
 MASK FILTER JLTI JLEI JGTI JGEI JEQI JNEI FOR FORF FORL FORLF NEXT NEXTF NEXTL NEXTLF JBA NOPEN BSTEPS BLAT BFIN BPR BCOST GATHER
-GATHERF ANYM ADVN ADVL
+GATHERF ANYM ADVN ADVL JZEQ
 """.split()
 OP = {name: i for i, name in enumerate(OPS)}
 NONE_REG = -1  # an absent operand (a slice bound)
@@ -53,7 +53,7 @@ CMP = {"<": "LT", "<=": "LE", ">": "GT", ">=": "GE", "==": "EQ", "!=": "NE"}
 NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 # where each jumping op keeps its target
 TARGET = {OP["JMP"]: 1, **{OP[n]: 2 for n in ("JZ", "JNZ", "OPEN", "READ", "ADV", "PRUNE", "ADVN")},
-          **{OP[n]: 3 for n in ("JBA", "LOOP", "ADVL", "FOR", "FORF", "FORL", "FORLF", "NEXT", "NEXTF", "NEXTL", "NEXTLF", "JLTI", "JLEI", "JGTI", "JGEI", "JEQI", "JNEI")}}
+          **{OP[n]: 3 for n in ("JBA", "LOOP", "ADVL", "JZEQ", "FOR", "FORF", "FORL", "FORLF", "NEXT", "NEXTF", "NEXTL", "NEXTLF", "JLTI", "JLEI", "JGTI", "JGEI", "JEQI", "JNEI")}}
 MASK_CODES = {"_act": 0, "_nfin": 1, "_npr": 2, "_fin": 3, "_pr": 4}  # MASK: the status masks of analysis.MASKS
 # each mask's truth for (finished, pruned) = (F, F), (F, T), (T, F), (T, T) (ANYM)
 MASK_TABLES = {(True, False, False, False): 0, (True, True, False, False): 1, (True, False, True, False): 2,
@@ -461,6 +461,11 @@ class _Compiler:
         ints = e.left.ty == INT and e.right.ty == INT
         if ints and e.op != "/":
             a, b = self.ex(e.left), self.ex(e.right)
+            if e.op in ("+", "-", "*") and a in self.i0 and b in self.i0:  # constants (params): folded
+                x, y = self.i0[a], self.i0[b]
+                v = x + y if e.op == "+" else x - y if e.op == "-" else x * y
+                if abs(v) <= LIMIT:
+                    return self.ci(v)
             o = self.reg("i")
             self.op({"+": "ADDI", "-": "SUBI", "*": "MULI", "//": "FDIVI", "%": "MODI"}[e.op], o, a, b)
             return o
@@ -1120,6 +1125,11 @@ def compile_bytecode(checked: CheckedProgram, binding: Binding, limits: Limits) 
         if len(shorter) == len(code):
             break
         code = shorter
+    targets = {ins[TARGET[ins[0]]] for ins in code if ins[0] in TARGET}
+    for pc in range(len(code) - 1):  # `a and x != y` (jump when either is false): one op when nothing lands between
+        if code[pc][0] == OP["JZ"] and code[pc + 1][0] == OP["JEQI"] and code[pc + 1][3] == code[pc][2] \
+                and pc + 1 not in targets:
+            code[pc] = [OP["JZEQ"], code[pc][1], code[pc + 1][1], code[pc][2], code[pc + 1][2]]
     adv, nxt, forlf = OP["ADV"], OP["NEXTLF"], OP["FORLF"]
     for pc in range(len(code) - 1):  # an advance going on to a loop's bottom test: both in one dispatch
         if code[pc][0] == adv and code[pc][2] == pc + 1 and code[pc + 1][0] == nxt:
