@@ -39,7 +39,7 @@ ACT OPEN READ ADV PRUNE VOTES VOTESC
 LEMPTY LALLOC PUSHI PUSHF LCAT LI2F LSLICE LTAKE LLEN LATI LATF LGETI LGETF LRANGE LBRANCHES LCOMP
 LSORT ALL ANY SUMI SUMF MEANI MEANF MINLI MAXLI MINLF MAXLF COUNTI INI CELLS
 MASK FILTER JLTI JLEI JGTI JGEI JEQI JNEI FOR FORF FORL FORLF NEXT NEXTF NEXTL NEXTLF JBA NOPEN BSTEPS BLAT BFIN BPR BCOST GATHER
-GATHERF ANYM ADVN ADVL JZEQ
+GATHERF ANYM ADVN ADVL JZEQ LAPP CELLSM
 """.split()
 OP = {name: i for i, name in enumerate(OPS)}
 NONE_REG = -1  # an absent operand (a slice bound)
@@ -226,6 +226,8 @@ class _Compiler:
         k = _kind(ty)
         if k == "f" and e.ty == INT:
             r = self.ex(e)
+            if r in self.i0:  # a constant: folded
+                return self.cf(float(self.i0[r]))
             o = self.reg("f")
             self.op("I2F", o, r)
             return o
@@ -452,6 +454,12 @@ class _Compiler:
             k = "lf" if ty.arg == FLOAT else "li"
             lt = list_of(FLOAT if k == "lf" else INT)
             a = self.coerce(e.left, lt)
+            r = e.right
+            if isinstance(r, A.ListLit) and len(r.items) == 1 and (k == "lf" or _kind(r.items[0].ty) == "i"):
+                x = self.coerce(r.items[0], FLOAT) if k == "lf" else self.ex(r.items[0])
+                o = self.reg(k)
+                self.op("LAPP", o, a, x, 1 if k == "lf" else 0)  # xs + [x]: one op
+                return o
             b = self.coerce(e.right, lt)
             o = self.reg(k)
             self.op("LCAT", o, a, b, 1 if k == "lf" else 0)
@@ -477,6 +485,11 @@ class _Compiler:
         if e.op not in ("+", "-", "*", "/"):
             raise Unsupported(f"'{e.op}' on floats")
         a, b = self.coerce(e.left, FLOAT), self.coerce(e.right, FLOAT)
+        if a in self.f0 and b in self.f0 and not (e.op == "/" and self.f0[b] == 0.0):  # constants: folded
+            x, y = self.f0[a], self.f0[b]
+            v = x + y if e.op == "+" else x - y if e.op == "-" else x * y if e.op == "*" else x / y
+            if math.isfinite(v):
+                return self.cf(v)
         o = self.reg("f")
         self.op({"+": "ADDF", "-": "SUBF", "*": "MULF", "/": "DIVF"}[e.op], o, a, b)
         return o
@@ -562,11 +575,9 @@ class _Compiler:
         if e.left.ty != BOOL or e.right.ty != BOOL:
             raise Unsupported(f"'{e.op}' on non-bool operands")
         o = self.reg("i")
-        a = self.ex(e.left)
-        self.op("MOVI", o, a)
+        self.arm("i", e.left, BOOL, o)
         j = self.op("JZ" if e.op == "and" else "JNZ", o, 0)
-        b = self.ex(e.right)
-        self.op("MOVI", o, b)
+        self.arm("i", e.right, BOOL, o)
         self.patch([j])
         return o
 
@@ -584,6 +595,8 @@ class _Compiler:
         if e.op == "+":
             return r
         k = "i" if e.operand.ty == INT else "f"
+        if r in (self.i0 if k == "i" else self.f0):  # a constant: folded
+            return self.ci(-self.i0[r]) if k == "i" else self.cf(-self.f0[r])
         o = self.reg(k)
         self.op("NEGI" if k == "i" else "NEGF", o, r)
         return o
@@ -897,8 +910,10 @@ class _Compiler:
         k, dest = _kind(sym.ty), self.var(sym)
         if sym in self.counted:  # the episode's memory budget (L013)
             r = self.coerce(value, ty)
-            self.op("CELLS", r, dest)
-            self.move(k, r, dest)
+            if r != dest:
+                self.op("CELLSM", r, dest)  # CELLS, then MOVL
+            else:
+                self.op("CELLS", r, dest)
             return
         self.into(k, self.coerce(value, ty), dest)
 

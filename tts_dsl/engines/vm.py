@@ -18,10 +18,10 @@ from .bytecode import OP, OPS, compile_bytecode
 from .fast import FastEpisodes, native_limits
 from .native import (_r_all, _r_any, _r_bail, _r_ceil, _r_count, _r_f53, _r_floor, _r_int,
                      _r_max, _r_maxl, _r_meanf, _r_meani, _r_min, _r_minl, _r_mul, _r_round,
-                     _r_sumf, _r_sumi, _r_trunc, _r_votes)
+                     _r_sumf, _r_sumi, _r_trunc)
 
 # numba's cache of this module does not see bytecode.py: a changed opcode table must change this file
-if hashlib.sha256(" ".join(OPS).encode()).hexdigest()[:16] != "4a699ad7dcd51258":
+if hashlib.sha256(" ".join(OPS).encode()).hexdigest()[:16] != "04f00a7caa51cab9":
     raise ImportError("tts_dsl.engines.vm is stale: update it (and this digest) to bytecode.OPS")
 
 ARENA_I = 1 << 20  # int list elements per episode (beyond: a bail)
@@ -50,7 +50,8 @@ JLTI, JLEI, JGTI, JGEI, JEQI, JNEI = (OP[n] for n in ("JLTI", "JLEI", "JGTI", "J
 FOR, FORF, FORL, FORLF, NOPEN, GATHER = (OP[n] for n in ("FOR", "FORF", "FORL", "FORLF", "NOPEN", "GATHER"))
 NEXT, NEXTF, NEXTL, NEXTLF, JBA, FILTER = (OP[n] for n in ("NEXT", "NEXTF", "NEXTL", "NEXTLF", "JBA", "FILTER"))
 BSTEPS, BLAT, BFIN, BPR, BCOST = (OP[n] for n in ("BSTEPS", "BLAT", "BFIN", "BPR", "BCOST"))
-GATHERF, ANYM, ADVN, ADVL, JZEQ = (OP[n] for n in ("GATHERF", "ANYM", "ADVN", "ADVL", "JZEQ"))
+GATHERF, ANYM, ADVN, ADVL, JZEQ, LAPP, CELLSM = (
+    OP[n] for n in ("GATHERF", "ANYM", "ADVN", "ADVL", "JZEQ", "LAPP", "CELLSM"))
 
 LIMIT = 1 << 62
 U1, U2, U3, U4, U6, U7, U8, U9 = (np.uint64(k) for k in (1, 2, 3, 4, 6, 7, 8, 9))
@@ -62,6 +63,31 @@ def _work(w, n, cap):
     if w > cap:
         _r_bail()
     return w
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _votes(AI, o, m, CNT):
+    # native._r_votes over AI[o:o+m], inlined (numba IR): no array view, no reference counting per call
+    if m == 0:
+        return (-1, 0, 0)
+    best = -2
+    top1 = 0
+    for i in range(o, o + m):
+        CNT[AI[i] + 1] += 1
+    for i in range(o, o + m):
+        c = CNT[AI[i] + 1]
+        if c > top1:
+            top1 = c
+            best = AI[i]
+    top2 = 0
+    for i in range(o, o + m):
+        a = AI[i]
+        c = CNT[a + 1]
+        if a != best and c > top2:
+            top2 = c
+    for i in range(o, o + m):
+        CNT[AI[i] + 1] = 0
+    return (best, top1, top2)
 
 
 @njit(cache=True, nogil=True)
@@ -644,14 +670,14 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
         elif op == VOTESC:
             if vcn != nc:
                 w = _work(w, nc, LIMS[2])
-                vw, v1, v2 = _r_votes(AI[:nc], CNT)
+                vw, v1, v2 = _votes(AI, 0, nc, CNT)
                 vcn = nc
             I[ua] = vw
             I[ua + U1] = v1
             I[ua + U2] = v2
         elif op == VOTES:
             w = _work(w, LN[ub], LIMS[2])
-            x, y, z = _r_votes(AI[LO[ub]:LO[ub] + LN[ub]], CNT)
+            x, y, z = _votes(AI, LO[ub], LN[ub], CNT)
             I[ua] = x
             I[ua + U1] = y
             I[ua + U2] = z
@@ -715,6 +741,38 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 AF[o + x:o + m] = AF[LO[uc]:LO[uc] + y]
             LO[ua] = o
             LN[ua] = m
+        elif op == LAPP:  # xs + [x] (d = 1: floats)
+            x = LN[ub]
+            m = x + 1
+            if m > LIMS[0]:
+                _r_bail()
+            w = _work(w, m, LIMS[2])
+            if d == 0:
+                o = topi
+                topi += m
+                if topi > endi:
+                    _r_bail()
+                y = LO[ub]
+                for i in range(x):
+                    AI[o + i] = AI[y + i]
+                AI[o + x] = I[uc]
+            else:
+                o = topf
+                topf += m
+                if topf > endf:
+                    _r_bail()
+                y = LO[ub]
+                for i in range(x):
+                    AF[o + i] = AF[y + i]
+                AF[o + x] = F[uc]
+            LO[ua] = o
+            LN[ua] = m
+        elif op == CELLSM:  # CELLS a b, then MOVL b a
+            cells += LN[ua] - LN[ub]
+            if cells > LIMS[1]:
+                _r_bail()
+            LO[ub] = LO[ua]
+            LN[ub] = LN[ua]
         elif op == LI2F:  # d = 1: [float(x) for x in xs], no work charge (as its loop)
             m = LN[ub]
             if d == 0:
