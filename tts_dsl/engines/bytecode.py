@@ -724,8 +724,10 @@ class _Compiler:
         return isinstance(e, A.Attr) and isinstance(e.obj, A.Name) and e.obj.ref is q.ref and self.attr_code(e) is not None
 
     def masked(self, q):
-        """A query whose filter starts with status terms (the analysis' mask plan): its source,
-        charge and status filter as one MASK op; (list register, the other terms) or None."""
+        """A query whose filter starts with status terms (the analysis' mask plan): its source
+        and charge now; ((source register or NONE_REG for all branches, MASK code), the other
+        terms) or None. The status filter is the caller's: a MASK op (:meth:`mask_op`), or part
+        of the first FILTER op when the source is every branch."""
         plan = self.an.mask_plans.get(id(q))
         if plan is None or plan.array not in MASK_CODES:
             return None
@@ -740,9 +742,12 @@ class _Compiler:
             self.op("LLEN", n, src)
         if id(q) in self.an.charged:
             self.op("FUELN", n)
+        return (src, MASK_CODES[plan.array]), plan.rest
+
+    def mask_op(self, mk) -> int:
         res = self.reg("li")
-        self.op("MASK", res, src, MASK_CODES[plan.array])
-        return res, plan.rest
+        self.op("MASK", res, *mk)
+        return res
 
     def gather_code(self, e, q):
         """The GATHER code of ``e`` when it is an int attribute of the query's branch, else None."""
@@ -801,14 +806,14 @@ class _Compiler:
         ok = (_kind(list_of(elt_ty)) if elt_ty != ANY else "li") if direct else sk
         m = self.masked(q)
         if m is not None and not m[1] and direct:  # status filter only: then the elements
-            return self.mapped(m[0], "li", v, elt, q, elt_ty)
+            return self.mapped(self.mask_op(m[0]), "li", v, elt, q, elt_ty)
         if m is not None and not m[1]:
-            res = m[0]
+            res = self.mask_op(m[0])
         else:
+            mk = None  # a status filter still to apply (its terms and the others are total: any order)
             if m is not None:  # the other terms, then the element, per element (the compiled engine's order)
-                n = self.reg("i")
-                self.op("LLEN", n, m[0])
-                get, where = ("li", m[0]), m[1]
+                mk, where = m
+                get = ("branch", None) if mk[0] == NONE_REG else ("li", None)
             else:
                 n, get = self.source(q)
                 where = _and_terms(q.where) if q.where is not None else []
@@ -818,12 +823,20 @@ class _Compiler:
             filters = self.filters(where, q) if get[0] in ("branch", "li") and sk == "li" else None
             if filters:  # every term compares a branch attribute: one FILTER op per term
                 res = NONE_REG if get[0] == "branch" else get[1]
+                if mk is not None and mk[0] == NONE_REG:  # every branch: the first FILTER tests the status mask too
+                    res = -2 - mk[1]
+                elif mk is not None:
+                    res = self.mask_op(mk)
                 for other, code in filters:
                     src, res = res, self.reg("li")
                     self.op("FILTER", res, src, other, code)
                 if direct:
                     return self.mapped(res, "li", v, elt, q, elt_ty)
             else:
+                if mk is not None:
+                    get = ("li", self.mask_op(mk))
+                    n = self.reg("i")
+                    self.op("LLEN", n, get[1])
                 res = self.reg(ok)
                 self.op("LALLOC", res, n, 1 if ok == "lf" else 0)
                 _, lp = self.elements(n, get, v)

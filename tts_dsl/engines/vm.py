@@ -937,17 +937,24 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 _r_bail()
         elif op == SETI:
             I[ua] = b
-        elif op == FILTER:  # the branches of a list (b < 0: all opened) whose attribute compares true
-            m = n if b < 0 else LN[ub]
+        elif op == FILTER:  # the branches of a list (b < 0: all opened; b <= -2: those in MASK code -2 - b)
+            m = n if b < 0 else LN[ub]  # whose attribute compares true
             o = topi
             if o + m > endi:
                 _r_bail()
             y = I[uc]
             at = d >> 3
             cm = d & 7
+            mk = -2 - b
             k = 0
             for i in range(m):  # inline: a helper taking the arrays costs their reference counting per call
                 j = i if b < 0 else AI[LO[ub] + i]
+                if mk == 0:
+                    if _fin[j] or _pr[j]:
+                        continue
+                elif mk > 0:
+                    if not ((not _fin[j]) if mk == 1 else (not _pr[j]) if mk == 2 else _fin[j] if mk == 3 else _pr[j]):
+                        continue
                 if at == 1:
                     x = _lat[j]
                 elif at >= 5:
