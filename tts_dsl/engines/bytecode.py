@@ -39,6 +39,7 @@ ACT OPEN READ ADV PRUNE VOTES VOTESC
 LEMPTY LALLOC PUSHI PUSHF LCAT LI2F LSLICE LTAKE LLEN LATI LATF LGETI LGETF LRANGE LBRANCHES LCOMP
 LSORT ALL ANY SUMI SUMF MEANI MEANF MINLI MAXLI MINLF MAXLF COUNTI INI CELLS
 MASK FILTER JLTI JLEI JGTI JGEI JEQI JNEI FOR FORF FORL FORLF NEXT NEXTF NEXTL NEXTLF JBA NOPEN BSTEPS BLAT BFIN BPR BCOST GATHER
+GATHERF ANYM ADVN ADVL JZEQ LAPP CELLSM
 """.split()
 OP = {name: i for i, name in enumerate(OPS)}
 NONE_REG = -1  # an absent operand (a slice bound)
@@ -51,9 +52,12 @@ MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 CMP = {"<": "LT", "<=": "LE", ">": "GT", ">=": "GE", "==": "EQ", "!=": "NE"}
 NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 # where each jumping op keeps its target
-TARGET = {OP["JMP"]: 1, **{OP[n]: 2 for n in ("JZ", "JNZ", "OPEN", "READ", "ADV", "PRUNE")},
-          **{OP[n]: 3 for n in ("JBA", "LOOP", "FOR", "FORF", "FORL", "FORLF", "NEXT", "NEXTF", "NEXTL", "NEXTLF", "JLTI", "JLEI", "JGTI", "JGEI", "JEQI", "JNEI")}}
+TARGET = {OP["JMP"]: 1, **{OP[n]: 2 for n in ("JZ", "JNZ", "OPEN", "READ", "ADV", "PRUNE", "ADVN")},
+          **{OP[n]: 3 for n in ("JBA", "LOOP", "ADVL", "JZEQ", "FOR", "FORF", "FORL", "FORLF", "NEXT", "NEXTF", "NEXTL", "NEXTLF", "JLTI", "JLEI", "JGTI", "JGEI", "JEQI", "JNEI")}}
 MASK_CODES = {"_act": 0, "_nfin": 1, "_npr": 2, "_fin": 3, "_pr": 4}  # MASK: the status masks of analysis.MASKS
+# each mask's truth for (finished, pruned) = (F, F), (F, T), (T, F), (T, T) (ANYM)
+MASK_TABLES = {(True, False, False, False): 0, (True, True, False, False): 1, (True, False, True, False): 2,
+               (False, False, True, True): 3, (False, True, False, True): 4}
 BATTR_OPS = {"steps": "BSTEPS", "latest": "BLAT", "finished": "BFIN", "pruned": "BPR", "cost": "BCOST"}
 # ops whose one result is the int (float) register in field ``a`` and that do not jump: the
 # result may be retargeted (:meth:`_Compiler.into`)
@@ -63,7 +67,7 @@ INT_RESULT = {OP[n] for n in ("MOVI", "ADDI", "SUBI", "MULI", "FDIVI", "MODI", "
                               "EQI", "NEI", "LTF", "LEF", "GTF", "GEF", "EQF", "NEF", "NOT", "ABSI", "MINI", "MAXI",
                               "ROUNDF", "FLOORF", "CEILF", "TRUNCF", "STATE", "NOPEN", "BATTR", "BSTEPS", "BLAT",
                               "BFIN", "BPR", "BCOST", "BVGI", "LLEN", "LATI", "LGETI", "ALL", "ANY", "SUMI",
-                              "MINLI", "MAXLI", "COUNTI", "INI")}
+                              "MINLI", "MAXLI", "COUNTI", "INI", "ANYM")}
 
 
 def _is_branches(e) -> bool:
@@ -222,6 +226,8 @@ class _Compiler:
         k = _kind(ty)
         if k == "f" and e.ty == INT:
             r = self.ex(e)
+            if r in self.i0:  # a constant: folded
+                return self.cf(float(self.i0[r]))
             o = self.reg("f")
             self.op("I2F", o, r)
             return o
@@ -448,6 +454,12 @@ class _Compiler:
             k = "lf" if ty.arg == FLOAT else "li"
             lt = list_of(FLOAT if k == "lf" else INT)
             a = self.coerce(e.left, lt)
+            r = e.right
+            if isinstance(r, A.ListLit) and len(r.items) == 1 and (k == "lf" or _kind(r.items[0].ty) == "i"):
+                x = self.coerce(r.items[0], FLOAT) if k == "lf" else self.ex(r.items[0])
+                o = self.reg(k)
+                self.op("LAPP", o, a, x, 1 if k == "lf" else 0)  # xs + [x]: one op
+                return o
             b = self.coerce(e.right, lt)
             o = self.reg(k)
             self.op("LCAT", o, a, b, 1 if k == "lf" else 0)
@@ -457,6 +469,11 @@ class _Compiler:
         ints = e.left.ty == INT and e.right.ty == INT
         if ints and e.op != "/":
             a, b = self.ex(e.left), self.ex(e.right)
+            if e.op in ("+", "-", "*") and a in self.i0 and b in self.i0:  # constants (params): folded
+                x, y = self.i0[a], self.i0[b]
+                v = x + y if e.op == "+" else x - y if e.op == "-" else x * y
+                if abs(v) <= LIMIT:
+                    return self.ci(v)
             o = self.reg("i")
             self.op({"+": "ADDI", "-": "SUBI", "*": "MULI", "//": "FDIVI", "%": "MODI"}[e.op], o, a, b)
             return o
@@ -468,6 +485,11 @@ class _Compiler:
         if e.op not in ("+", "-", "*", "/"):
             raise Unsupported(f"'{e.op}' on floats")
         a, b = self.coerce(e.left, FLOAT), self.coerce(e.right, FLOAT)
+        if a in self.f0 and b in self.f0 and not (e.op == "/" and self.f0[b] == 0.0):  # constants: folded
+            x, y = self.f0[a], self.f0[b]
+            v = x + y if e.op == "+" else x - y if e.op == "-" else x * y if e.op == "*" else x / y
+            if math.isfinite(v):
+                return self.cf(v)
         o = self.reg("f")
         self.op({"+": "ADDF", "-": "SUBF", "*": "MULF", "/": "DIVF"}[e.op], o, a, b)
         return o
@@ -553,11 +575,9 @@ class _Compiler:
         if e.left.ty != BOOL or e.right.ty != BOOL:
             raise Unsupported(f"'{e.op}' on non-bool operands")
         o = self.reg("i")
-        a = self.ex(e.left)
-        self.op("MOVI", o, a)
+        self.arm("i", e.left, BOOL, o)
         j = self.op("JZ" if e.op == "and" else "JNZ", o, 0)
-        b = self.ex(e.right)
-        self.op("MOVI", o, b)
+        self.arm("i", e.right, BOOL, o)
         self.patch([j])
         return o
 
@@ -575,6 +595,8 @@ class _Compiler:
         if e.op == "+":
             return r
         k = "i" if e.operand.ty == INT else "f"
+        if r in (self.i0 if k == "i" else self.f0):  # a constant: folded
+            return self.ci(-self.i0[r]) if k == "i" else self.cf(-self.f0[r])
         o = self.reg(k)
         self.op("NEGI" if k == "i" else "NEGF", o, r)
         return o
@@ -590,12 +612,19 @@ class _Compiler:
             raise Unsupported("a conditional expression mixing types")
         o = self.reg(k)
         j = self.jump_if(e.cond, False)
-        self.move(k, self.coerce(e.then, ty), o)
+        self.arm(k, e.then, ty, o)
         j2 = self.op("JMP", 0)
         self.patch(j)
-        self.move(k, self.coerce(e.orelse, ty), o)
+        self.arm(k, e.orelse, ty, o)
         self.patch([j2])
         return o
+
+    def arm(self, k, e, ty, o):
+        """``e`` into ``o``: its last instruction retargeted when it computes a temp of ``e``'s own."""
+        saved = self.fresh, self.start
+        self.mark()
+        self.into(k, self.coerce(e, ty), o)
+        self.fresh, self.start = saved
 
     def move(self, k, r, dest):
         if r != dest:
@@ -695,8 +724,10 @@ class _Compiler:
         return isinstance(e, A.Attr) and isinstance(e.obj, A.Name) and e.obj.ref is q.ref and self.attr_code(e) is not None
 
     def masked(self, q):
-        """A query whose filter starts with status terms (the analysis' mask plan): its source,
-        charge and status filter as one MASK op; (list register, the other terms) or None."""
+        """A query whose filter starts with status terms (the analysis' mask plan): its source
+        and charge now; ((source register or NONE_REG for all branches, MASK code), the other
+        terms) or None. The status filter is the caller's: a MASK op (:meth:`mask_op`), or part
+        of the first FILTER op when the source is every branch."""
         plan = self.an.mask_plans.get(id(q))
         if plan is None or plan.array not in MASK_CODES:
             return None
@@ -711,9 +742,12 @@ class _Compiler:
             self.op("LLEN", n, src)
         if id(q) in self.an.charged:
             self.op("FUELN", n)
+        return (src, MASK_CODES[plan.array]), plan.rest
+
+    def mask_op(self, mk) -> int:
         res = self.reg("li")
-        self.op("MASK", res, src, MASK_CODES[plan.array])
-        return res, plan.rest
+        self.op("MASK", res, *mk)
+        return res
 
     def gather_code(self, e, q):
         """The GATHER code of ``e`` when it is an int attribute of the query's branch, else None."""
@@ -721,13 +755,29 @@ class _Compiler:
             return self.attr_code(e)
         return None
 
+    def gathered(self, e, q, ok, sk):
+        """One op computing ``e`` of every element when ``e`` is an attribute of the query's
+        branch or ``float`` of its int element: (op, its code), else None."""
+        if sk != "li":
+            return None
+        if ok == "li":
+            g = self.gather_code(e, q)
+            return None if g is None else ("GATHER", g)
+        if isinstance(e, A.Attr) and isinstance(e.obj, A.Name) and e.obj.ref is q.ref and e.obj.ty == BRANCH \
+                and self.bv.get(e.name, ("i",))[0] == "f":
+            return "GATHERF", self.bv[e.name][1]
+        x = e.args[0] if isinstance(e, A.Call) and e.func == "float" and len(e.args) == 1 else e
+        if isinstance(x, A.Name) and x.ref is q.ref and x.ty == INT:  # float(c) (or c as a float)
+            return "LI2F", 0
+        return None
+
     def mapped(self, src, sk, v, e, q, ty) -> int:
         """``e`` of each element of the list register ``src`` (kind ``sk``) as a new list."""
         ok = _kind(list_of(ty))
-        g = self.gather_code(e, q) if ok == "li" and sk == "li" else None
+        g = self.gathered(e, q, ok, sk)
         out = self.reg(ok)
-        if g is not None:
-            self.op("GATHER", out, src, g)
+        if g is not None:  # LI2F: field d = 1, no work charge (as the loop it replaces)
+            self.op(g[0], out, src, g[1], 1 if g[0] == "LI2F" else 0)
             return out
         m = self.reg("i")
         self.op("LLEN", m, src)
@@ -756,26 +806,37 @@ class _Compiler:
         ok = (_kind(list_of(elt_ty)) if elt_ty != ANY else "li") if direct else sk
         m = self.masked(q)
         if m is not None and not m[1] and direct:  # status filter only: then the elements
-            return self.mapped(m[0], "li", v, elt, q, elt_ty)
+            return self.mapped(self.mask_op(m[0]), "li", v, elt, q, elt_ty)
         if m is not None and not m[1]:
-            res = m[0]
+            res = self.mask_op(m[0])
         else:
+            mk = None  # a status filter still to apply (its terms and the others are total: any order)
             if m is not None:  # the other terms, then the element, per element (the compiled engine's order)
-                n = self.reg("i")
-                self.op("LLEN", n, m[0])
-                get, where = ("li", m[0]), m[1]
+                mk, where = m
+                get = ("branch", None) if mk[0] == NONE_REG else ("li", None)
             else:
                 n, get = self.source(q)
                 where = _and_terms(q.where) if q.where is not None else []
+                if not where and direct and get[0] == "li" and sk == "li" \
+                        and self.gathered(elt, q, ok, sk) is not None:
+                    return self.mapped(get[1], "li", v, elt, q, elt_ty)
             filters = self.filters(where, q) if get[0] in ("branch", "li") and sk == "li" else None
             if filters:  # every term compares a branch attribute: one FILTER op per term
                 res = NONE_REG if get[0] == "branch" else get[1]
+                if mk is not None and mk[0] == NONE_REG:  # every branch: the first FILTER tests the status mask too
+                    res = -2 - mk[1]
+                elif mk is not None:
+                    res = self.mask_op(mk)
                 for other, code in filters:
                     src, res = res, self.reg("li")
                     self.op("FILTER", res, src, other, code)
                 if direct:
                     return self.mapped(res, "li", v, elt, q, elt_ty)
             else:
+                if mk is not None:
+                    get = ("li", self.mask_op(mk))
+                    n = self.reg("i")
+                    self.op("LLEN", n, get[1])
                 res = self.reg(ok)
                 self.op("LALLOC", res, n, 1 if ok == "lf" else 0)
                 _, lp = self.elements(n, get, v)
@@ -818,6 +879,11 @@ class _Compiler:
         want = call.func == "any"
         o = self.reg("i")
         n, get = self.source(q)
+        t = self.status_table(c.elt, q) if get[0] == "branch" and q.where is None else None
+        if t is not None and (t if want else tuple(not x for x in t)) in MASK_TABLES:
+            # any(elt) (all(elt): not any(not elt)) where elt is a status mask: one op
+            self.op("ANYM", o, n, MASK_TABLES[t if want else tuple(not x for x in t)], 0 if want else 1)
+            return o
         self.op("MOVI", o, self.ci(0 if want else 1))
         _, lp = self.elements(n, get, v)
         skip = self.jump_if(q.where, False) if q.where is not None else []
@@ -828,6 +894,21 @@ class _Compiler:
         self.op("MOVI", o, self.ci(1 if want else 0))
         self.patch([done])
         return o
+
+    def status_table(self, e, q):
+        """``e``'s truth for the query's branch (finished, pruned) as in :data:`MASK_TABLES`
+        when ``e`` combines only those two with and/or/not, else None."""
+        if isinstance(e, A.Attr) and isinstance(e.obj, A.Name) and e.obj.ref is q.ref and e.name in ("finished", "pruned"):
+            return tuple(f if e.name == "finished" else p for f in (False, True) for p in (False, True))
+        if isinstance(e, A.Unary) and e.op == "not":
+            t = self.status_table(e.operand, q)
+            return None if t is None else tuple(not x for x in t)
+        if isinstance(e, A.BoolOp) and e.op in ("and", "or"):
+            l, r = self.status_table(e.left, q), self.status_table(e.right, q)
+            if l is None or r is None:
+                return None
+            return tuple((x and y) if e.op == "and" else (x or y) for x, y in zip(l, r))
+        return None
 
     # ------------------------------------------------------------ statements
     def block(self, stmts):
@@ -842,8 +923,10 @@ class _Compiler:
         k, dest = _kind(sym.ty), self.var(sym)
         if sym in self.counted:  # the episode's memory budget (L013)
             r = self.coerce(value, ty)
-            self.op("CELLS", r, dest)
-            self.move(k, r, dest)
+            if r != dest:
+                self.op("CELLSM", r, dest)  # CELLS, then MOVL
+            else:
+                self.op("CELLS", r, dest)
             return
         self.into(k, self.coerce(value, ty), dest)
 
@@ -1070,6 +1153,20 @@ def compile_bytecode(checked: CheckedProgram, binding: Binding, limits: Limits) 
         if len(shorter) == len(code):
             break
         code = shorter
+    targets = {ins[TARGET[ins[0]]] for ins in code if ins[0] in TARGET}
+    for pc in range(len(code) - 1):  # `a and x != y` (jump when either is false): one op when nothing lands between
+        if code[pc][0] == OP["JZ"] and code[pc + 1][0] == OP["JEQI"] and code[pc + 1][3] == code[pc][2] \
+                and pc + 1 not in targets:
+            code[pc] = [OP["JZEQ"], code[pc][1], code[pc + 1][1], code[pc][2], code[pc + 1][2]]
+    adv, nxt, forlf = OP["ADV"], OP["NEXTLF"], OP["FORLF"]
+    for pc in range(len(code) - 1):  # an advance going on to a loop's bottom test: both in one dispatch
+        if code[pc][0] == adv and code[pc][2] == pc + 1 and code[pc + 1][0] == nxt:
+            code[pc][0] = OP["ADVN"]
+    for pc in range(len(code) - 2):  # `for b in xs { advance b }`: the whole loop in one (ADVL reads ADVN's d)
+        ctr, lst, out, var = code[pc][1:]
+        if code[pc][0] == forlf and out == pc + 3 and code[pc + 1][:2] == [OP["ADVN"], var] \
+                and code[pc + 2] == [nxt, ctr, lst, pc + 1, var]:
+            code[pc][0] = OP["ADVL"]
     code = np.array(code, np.int64).reshape(-1, 5)
     i0 = np.zeros(max(1, g.ni), np.int64)
     for r, v in g.i0.items():

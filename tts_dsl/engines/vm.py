@@ -16,12 +16,12 @@ from numba import njit
 
 from .bytecode import OP, OPS, compile_bytecode
 from .fast import FastEpisodes, native_limits
-from .native import (_r_all, _r_any, _r_bail, _r_ceil, _r_count, _r_f53, _r_floor, _r_in, _r_int,
+from .native import (_r_all, _r_any, _r_bail, _r_ceil, _r_count, _r_f53, _r_floor, _r_int,
                      _r_max, _r_maxl, _r_meanf, _r_meani, _r_min, _r_minl, _r_mul, _r_round,
-                     _r_sumf, _r_sumi, _r_trunc, _r_votes)
+                     _r_sumf, _r_sumi, _r_trunc)
 
 # numba's cache of this module does not see bytecode.py: a changed opcode table must change this file
-if hashlib.sha256(" ".join(OPS).encode()).hexdigest()[:16] != "f9f0b3101280c70a":
+if hashlib.sha256(" ".join(OPS).encode()).hexdigest()[:16] != "04f00a7caa51cab9":
     raise ImportError("tts_dsl.engines.vm is stale: update it (and this digest) to bytecode.OPS")
 
 ARENA_I = 1 << 20  # int list elements per episode (beyond: a bail)
@@ -50,8 +50,11 @@ JLTI, JLEI, JGTI, JGEI, JEQI, JNEI = (OP[n] for n in ("JLTI", "JLEI", "JGTI", "J
 FOR, FORF, FORL, FORLF, NOPEN, GATHER = (OP[n] for n in ("FOR", "FORF", "FORL", "FORLF", "NOPEN", "GATHER"))
 NEXT, NEXTF, NEXTL, NEXTLF, JBA, FILTER = (OP[n] for n in ("NEXT", "NEXTF", "NEXTL", "NEXTLF", "JBA", "FILTER"))
 BSTEPS, BLAT, BFIN, BPR, BCOST = (OP[n] for n in ("BSTEPS", "BLAT", "BFIN", "BPR", "BCOST"))
+GATHERF, ANYM, ADVN, ADVL, JZEQ, LAPP, CELLSM = (
+    OP[n] for n in ("GATHERF", "ANYM", "ADVN", "ADVL", "JZEQ", "LAPP", "CELLSM"))
 
 LIMIT = 1 << 62
+U1, U2, U3, U4, U6, U7, U8, U9 = (np.uint64(k) for k in (1, 2, 3, 4, 6, 7, 8, 9))
 
 
 @njit(cache=True, nogil=True)
@@ -60,6 +63,31 @@ def _work(w, n, cap):
     if w > cap:
         _r_bail()
     return w
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _votes(AI, o, m, CNT):
+    # native._r_votes over AI[o:o+m], inlined (numba IR): no array view, no reference counting per call
+    if m == 0:
+        return (-1, 0, 0)
+    best = -2
+    top1 = 0
+    for i in range(o, o + m):
+        CNT[AI[i] + 1] += 1
+    for i in range(o, o + m):
+        c = CNT[AI[i] + 1]
+        if c > top1:
+            top1 = c
+            best = AI[i]
+    top2 = 0
+    for i in range(o, o + m):
+        a = AI[i]
+        c = CNT[a + 1]
+        if a != best and c > top2:
+            top2 = c
+    for i in range(o, o + m):
+        CNT[AI[i] + 1] = 0
+    return (best, top1, top2)
 
 
 @njit(cache=True, nogil=True)
@@ -127,24 +155,102 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
     _lat[:NB] = -1
     pc = 0
     while True:
-        p = 5 * pc
+        p = np.uint64(5 * pc)  # unsigned indices: numba adds no negative-index fix-up
         op = C[p]
-        a = C[p + 1]
-        b = C[p + 2]
-        c = C[p + 3]
-        d = C[p + 4]
+        a = C[p + U1]
+        b = C[p + U2]
+        c = C[p + U3]
+        d = C[p + U4]
+        ua = np.uint64(a)
+        ub = np.uint64(b)
+        uc = np.uint64(c)
+        ud = np.uint64(d)
         pc += 1
         if op == NEXTLF:  # a loop's bottom test: the next element, or out
-            x = I[a] + 1
-            I[a] = x
-            if x < LN[b]:
+            x = I[ua] + 1
+            I[ua] = x
+            if x < LN[ub]:
                 fuel -= 1
                 if fuel < 0:
                     return (-1, spent, 2)
-                I[d] = AI[LO[b] + x]
+                I[ud] = AI[LO[ub] + x]
                 pc = c
+        elif op == ADVL:  # FORLF + ADVN + NEXTLF: advance every branch of a list (fuel, then the count, each)
+            m = LN[ub]
+            o = LO[ub]
+            cnt = C[p + U9]
+            x = I[ua] + 1
+            while x < m:
+                fuel -= 1
+                if fuel < 0:
+                    return (-1, spent, 2)
+                i = AI[o + x]
+                I[ud] = i
+                if cnt:
+                    acts += 1
+                    if acts > CAP:
+                        return (-1, spent, 1)
+                if not (_fin[i] or _pr[i]):
+                    j = ORDER[i]
+                    kk = _k[i]
+                    if kk < NPROBES[j]:
+                        _lat[i] = PROBES[POFF[j] + kk]
+                        _k[i] = kk + 1
+                        _cb[i] += PF
+                        spent += PF
+                    else:
+                        y = FINAL[j]
+                        z = TOK[j] - kk * PF
+                        if z > 0:
+                            spent += z
+                            _cb[i] += z
+                        _fin[i] = True
+                        AI[nc] = y
+                        nc += 1
+                        _lat[i] = y
+                    _st[i] += 1
+                x += 1
+            I[ua] = x
+            pc = c
+        elif op == ADVN:  # ADV going on either way to the next instruction, a NEXTLF: both in one dispatch
+            if d:
+                acts += 1
+                if acts > CAP:
+                    return (-1, spent, 1)
+            i = I[ua]
+            if not (_fin[i] or _pr[i]):
+                j = ORDER[i]
+                kk = _k[i]
+                if kk < NPROBES[j]:
+                    _lat[i] = PROBES[POFF[j] + kk]
+                    _k[i] = kk + 1
+                    _cb[i] += PF
+                    spent += PF
+                else:
+                    x = FINAL[j]
+                    y = TOK[j] - kk * PF
+                    if y > 0:
+                        spent += y
+                        _cb[i] += y
+                    _fin[i] = True
+                    AI[nc] = x
+                    nc += 1
+                    _lat[i] = x
+                _st[i] += 1
+            ua = np.uint64(C[p + U6])
+            ub = np.uint64(C[p + U7])
+            x = I[ua] + 1
+            I[ua] = x
+            if x < LN[ub]:
+                fuel -= 1
+                if fuel < 0:
+                    return (-1, spent, 2)
+                I[np.uint64(C[p + U9])] = AI[LO[ub] + x]
+                pc = C[p + U8]
+            else:
+                pc += 1
         elif op == JBA:  # jump when a branch's int attribute compares true with a register
-            i = I[a]
+            i = I[ua]
             x = d >> 3
             if x == 1:
                 x = _lat[i]
@@ -158,7 +264,7 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 x = 1 if _pr[i] else 0
             else:
                 x = _cb[i]
-            y = I[b]
+            y = I[ub]
             k = d & 7
             if k == 4:
                 t = x == y
@@ -174,15 +280,20 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 t = x > y
             if t:
                 pc = c
+        elif op == JZEQ:  # JZ a c, then JEQI b d c: the second's instruction is skipped
+            if I[ua] == 0 or I[ub] == I[ud]:
+                pc = c
+            else:
+                pc += 1
         elif op == JZ:
-            if I[a] == 0:
+            if I[ua] == 0:
                 pc = b
         elif op == ADV:
             if d:
                 acts += 1
                 if acts > CAP:
                     return (-1, spent, 1)
-            i = I[a]
+            i = I[ua]
             if _fin[i] or _pr[i]:
                 pc = b
             else:
@@ -205,131 +316,131 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                     _lat[i] = x
                 _st[i] += 1
         elif op == JEQI:
-            if I[a] == I[b]:
+            if I[ua] == I[ub]:
                 pc = c
         elif op == JNEI:
-            if I[a] != I[b]:
+            if I[ua] != I[ub]:
                 pc = c
         elif op == BLAT:
-            I[a] = _lat[I[b]]
+            I[ua] = _lat[I[ub]]
         elif op == BVGI:
-            I[a] = BVI[c, I[b]]
+            I[ua] = BVI[uc, I[ub]]
         elif op == MOVI:
-            I[a] = I[b]
+            I[ua] = I[ub]
         elif op == JLTI:
-            if I[a] < I[b]:
+            if I[ua] < I[ub]:
                 pc = c
         elif op == NEXTL:
-            x = I[a] + 1
-            I[a] = x
-            if x < LN[b]:
-                I[d] = AI[LO[b] + x]
+            x = I[ua] + 1
+            I[ua] = x
+            if x < LN[ub]:
+                I[ud] = AI[LO[ub] + x]
                 pc = c
         elif op == BVSI:
-            BVI[a, I[b]] = I[c]
+            BVI[ua, I[ub]] = I[uc]
         elif op == NEXTF:
-            x = I[a] + 1
-            I[a] = x
-            if x < I[b]:
+            x = I[ua] + 1
+            I[ua] = x
+            if x < I[ub]:
                 fuel -= 1
                 if fuel < 0:
                     return (-1, spent, 2)
                 if d >= 0:
-                    I[d] = x
+                    I[ud] = x
                 pc = c
         elif op == ADDI:
-            I[a] = _r_int(I[b] + I[c])
+            I[ua] = _r_int(I[ub] + I[uc])
         elif op == JNZ:
-            if I[a] != 0:
+            if I[ua] != 0:
                 pc = b
         elif op == BFIN:
-            I[a] = 1 if _fin[I[b]] else 0
+            I[ua] = 1 if _fin[I[ub]] else 0
         elif op == JMP:
             pc = a
         elif op == NEXT:
-            x = I[a] + 1
-            I[a] = x
-            if x < I[b]:
+            x = I[ua] + 1
+            I[ua] = x
+            if x < I[ub]:
                 if d >= 0:
-                    I[d] = x
+                    I[ud] = x
                 pc = c
         elif op == BPR:
-            I[a] = 1 if _pr[I[b]] else 0
+            I[ua] = 1 if _pr[I[ub]] else 0
         elif op == NOPEN:
-            I[a] = n
+            I[ua] = n
         elif op == LLEN:
-            I[a] = LN[b]
+            I[ua] = LN[ub]
         elif op == MOVF:
-            F[a] = F[b]
+            F[ua] = F[ub]
         elif op == MULF:
-            F[a] = F[b] * F[c]
+            F[ua] = F[ub] * F[uc]
         elif op == SUBF:
-            F[a] = F[b] - F[c]
+            F[ua] = F[ub] - F[uc]
         elif op == LATF:
-            x = I[c]
-            m = LN[b]
+            x = I[uc]
+            m = LN[ub]
             if x < -m or x >= m:
                 _r_bail()
-            F[a] = AF[LO[b] + (x + m if x < 0 else x)]
+            F[ua] = AF[LO[ub] + (x + m if x < 0 else x)]
         elif op == MOVL:
-            LO[a] = LO[b]
-            LN[a] = LN[b]
+            LO[ua] = LO[ub]
+            LN[ua] = LN[ub]
         elif op == FORLF:
-            x = I[a] + 1
-            I[a] = x
-            if x >= LN[b]:
+            x = I[ua] + 1
+            I[ua] = x
+            if x >= LN[ub]:
                 pc = c
             else:
                 fuel -= 1
                 if fuel < 0:
                     return (-1, spent, 2)
-                I[d] = AI[LO[b] + x]
+                I[ud] = AI[LO[ub] + x]
         elif op == FORL:
-            x = I[a] + 1
-            I[a] = x
-            if x >= LN[b]:
+            x = I[ua] + 1
+            I[ua] = x
+            if x >= LN[ub]:
                 pc = c
             else:
-                I[d] = AI[LO[b] + x]
+                I[ud] = AI[LO[ub] + x]
         elif op == FOR:
-            x = I[a] + 1
-            I[a] = x
-            if x >= I[b]:
+            x = I[ua] + 1
+            I[ua] = x
+            if x >= I[ub]:
                 pc = c
             else:
                 if d >= 0:
-                    I[d] = x
+                    I[ud] = x
         elif op == FORF:
-            x = I[a] + 1
-            I[a] = x
-            if x >= I[b]:
+            x = I[ua] + 1
+            I[ua] = x
+            if x >= I[ub]:
                 pc = c
             else:
                 fuel -= 1
                 if fuel < 0:
                     return (-1, spent, 2)
                 if d >= 0:
-                    I[d] = x
+                    I[ud] = x
         elif op == JGEI:
-            if I[a] >= I[b]:
+            if I[ua] >= I[ub]:
                 pc = c
         elif op == JLEI:
-            if I[a] <= I[b]:
+            if I[ua] <= I[ub]:
                 pc = c
         elif op == JGTI:
-            if I[a] > I[b]:
+            if I[ua] > I[ub]:
                 pc = c
         elif op == PUSHI:
-            AI[LO[a] + LN[a]] = I[b]
-            LN[a] += 1
+            AI[LO[ua] + LN[ua]] = I[ub]
+            LN[ua] += 1
         elif op == GATHER:
-            m = LN[b]
+            m = LN[ub]
             o = topi
             topi += m
             if topi > endi:
                 _r_bail()
             for i in range(m):
-                x = AI[LO[b] + i]
+                x = AI[LO[ub] + i]
                 if c == 0:
                     y = _st[x]
                 elif c == 1:
@@ -343,16 +454,43 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 else:
                     y = BVI[c - 5, x]
                 AI[o + i] = y
-            LO[a] = o
-            LN[a] = m
+            LO[ua] = o
+            LN[ua] = m
+        elif op == ANYM:  # any opened branch in status mask c (d = 1: none is)
+            t = 0
+            for x in range(n):
+                if c == 0:
+                    keep = not _fin[x] and not _pr[x]
+                elif c == 1:
+                    keep = not _fin[x]
+                elif c == 2:
+                    keep = not _pr[x]
+                elif c == 3:
+                    keep = _fin[x]
+                else:
+                    keep = _pr[x]
+                if keep:
+                    t = 1
+                    break
+            I[ua] = t ^ d
+        elif op == GATHERF:  # a float branch var of every branch of a list
+            m = LN[ub]
+            o = topf
+            topf += m
+            if topf > endf:
+                _r_bail()
+            for i in range(m):
+                AF[o + i] = BVF[uc, AI[LO[ub] + i]]
+            LO[ua] = o
+            LN[ua] = m
         elif op == MASK:
-            m = n if b < 0 else LN[b]
+            m = n if b < 0 else LN[ub]
             o = topi
             if o + m > endi:
                 _r_bail()
             y = 0
             for i in range(m):
-                x = i if b < 0 else AI[LO[b] + i]
+                x = i if b < 0 else AI[LO[ub] + i]
                 if c == 0:
                     keep = not _fin[x] and not _pr[x]
                 elif c == 1:
@@ -366,15 +504,15 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 if keep:
                     AI[o + y] = x
                     y += 1
-            LO[a] = o
-            LN[a] = y
+            LO[ua] = o
+            LN[ua] = y
             topi += y
         elif op == PRUNE:
             if d:
                 acts += 1
                 if acts > CAP:
                     return (-1, spent, 1)
-            i = I[a]
+            i = I[ua]
             if _pr[i]:
                 pc = b
             else:
@@ -389,7 +527,7 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
             else:
                 i = n
                 n += 1
-                I[a] = i
+                I[ua] = i
                 j = ORDER[i]
                 kk = _k[i]
                 if kk < NPROBES[j]:
@@ -418,7 +556,7 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
             else:
                 i = n
                 n += 1
-                I[a] = i
+                I[ua] = i
                 j = ORDER[i]
                 x = FINAL[j]
                 y = TOK[j]
@@ -430,124 +568,124 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 nc += 1
                 _st[i] += 1
         elif op == BSTEPS:
-            I[a] = _st[I[b]]
+            I[ua] = _st[I[ub]]
         elif op == BCOST:
-            I[a] = _cb[I[b]]
+            I[ua] = _cb[I[ub]]
         elif op == LOOP:
-            x = I[a] + 1
-            I[a] = x
-            if x >= I[b]:
+            x = I[ua] + 1
+            I[ua] = x
+            if x >= I[ub]:
                 pc = c
         elif op == FUEL:
             fuel -= 1
             if fuel < 0:
                 return (-1, spent, 2)
         elif op == LGETI:
-            I[a] = AI[LO[b] + I[c]]
+            I[ua] = AI[LO[ub] + I[uc]]
         elif op == BATTR:
-            i = I[b]
+            i = I[ub]
             if c == 0:
-                I[a] = _st[i]
+                I[ua] = _st[i]
             elif c == 1:
-                I[a] = _lat[i]
+                I[ua] = _lat[i]
             elif c == 2:
-                I[a] = 1 if _fin[i] else 0
+                I[ua] = 1 if _fin[i] else 0
             elif c == 3:
-                I[a] = 1 if _pr[i] else 0
+                I[ua] = 1 if _pr[i] else 0
             else:
-                I[a] = _cb[i]
+                I[ua] = _cb[i]
         elif op == EQI:
-            I[a] = 1 if I[b] == I[c] else 0
+            I[ua] = 1 if I[ub] == I[uc] else 0
         elif op == NOT:
-            I[a] = 1 if I[b] == 0 else 0
+            I[ua] = 1 if I[ub] == 0 else 0
         elif op == ACT:
             acts += 1
             if acts > CAP:
                 return (-1, spent, 1)
         elif op == LALLOC:
-            m = I[b]
+            m = I[ub]
             if c == 0:
-                LO[a] = topi
+                LO[ua] = topi
                 topi += m
                 if topi > endi:
                     _r_bail()
             else:
-                LO[a] = topf
+                LO[ua] = topf
                 topf += m
                 if topf > endf:
                     _r_bail()
-            LN[a] = 0
+            LN[ua] = 0
         elif op == PUSHF:
-            AF[LO[a] + LN[a]] = F[b]
-            LN[a] += 1
+            AF[LO[ua] + LN[ua]] = F[ub]
+            LN[ua] += 1
         elif op == GEI:
-            I[a] = 1 if I[b] >= I[c] else 0
+            I[ua] = 1 if I[ub] >= I[uc] else 0
         elif op == GTI:
-            I[a] = 1 if I[b] > I[c] else 0
+            I[ua] = 1 if I[ub] > I[uc] else 0
         elif op == LTI:
-            I[a] = 1 if I[b] < I[c] else 0
+            I[ua] = 1 if I[ub] < I[uc] else 0
         elif op == LEI:
-            I[a] = 1 if I[b] <= I[c] else 0
+            I[ua] = 1 if I[ub] <= I[uc] else 0
         elif op == NEI:
-            I[a] = 1 if I[b] != I[c] else 0
+            I[ua] = 1 if I[ub] != I[uc] else 0
         elif op == SUBI:
-            I[a] = _r_int(I[b] - I[c])
+            I[ua] = _r_int(I[ub] - I[uc])
         elif op == STATE:
             if b == 0:
-                I[a] = n
+                I[ua] = n
             elif b == 1:
-                I[a] = NB - n
+                I[ua] = NB - n
             elif b == 2:
-                I[a] = 1 if n >= NB else 0
+                I[ua] = 1 if n >= NB else 0
             elif b == 3:
-                I[a] = spent
+                I[ua] = spent
             else:
-                I[a] = PF
+                I[ua] = PF
         elif op == LGETF:
-            F[a] = AF[LO[b] + I[c]]
+            F[ua] = AF[LO[ub] + I[uc]]
         elif op == FUELN:
-            fuel -= I[a]
+            fuel -= I[ua]
             if fuel < 0:
                 return (-1, spent, 2)
         elif op == ADDF:
-            F[a] = F[b] + F[c]
+            F[ua] = F[ub] + F[uc]
         elif op == DIVF:
-            if F[c] == 0.0:
+            if F[uc] == 0.0:
                 _r_bail()
-            F[a] = F[b] / F[c]
+            F[ua] = F[ub] / F[uc]
         elif op == I2F:
-            F[a] = float(I[b])
+            F[ua] = float(I[ub])
         elif op == LTF:
-            I[a] = 1 if F[b] < F[c] else 0
+            I[ua] = 1 if F[ub] < F[uc] else 0
         elif op == LEF:
-            I[a] = 1 if F[b] <= F[c] else 0
+            I[ua] = 1 if F[ub] <= F[uc] else 0
         elif op == GTF:
-            I[a] = 1 if F[b] > F[c] else 0
+            I[ua] = 1 if F[ub] > F[uc] else 0
         elif op == GEF:
-            I[a] = 1 if F[b] >= F[c] else 0
+            I[ua] = 1 if F[ub] >= F[uc] else 0
         elif op == EQF:
-            I[a] = 1 if F[b] == F[c] else 0
+            I[ua] = 1 if F[ub] == F[uc] else 0
         elif op == NEF:
-            I[a] = 1 if F[b] != F[c] else 0
+            I[ua] = 1 if F[ub] != F[uc] else 0
         elif op == VOTESC:
             if vcn != nc:
                 w = _work(w, nc, LIMS[2])
-                vw, v1, v2 = _r_votes(AI[:nc], CNT)
+                vw, v1, v2 = _votes(AI, 0, nc, CNT)
                 vcn = nc
-            I[a] = vw
-            I[a + 1] = v1
-            I[a + 2] = v2
+            I[ua] = vw
+            I[ua + U1] = v1
+            I[ua + U2] = v2
         elif op == VOTES:
-            w = _work(w, LN[b], LIMS[2])
-            x, y, z = _r_votes(AI[LO[b]:LO[b] + LN[b]], CNT)
-            I[a] = x
-            I[a + 1] = y
-            I[a + 2] = z
+            w = _work(w, LN[ub], LIMS[2])
+            x, y, z = _votes(AI, LO[ub], LN[ub], CNT)
+            I[ua] = x
+            I[ua + U1] = y
+            I[ua + U2] = z
         elif op == BETA:  # native._r_bc inline: 0 for no votes; a value not in the table yet: ask, bail
-            x = I[b]
-            y = I[c]
+            x = I[ub]
+            y = I[uc]
             if x <= 0:
-                F[a] = 0.0
+                F[ua] = 0.0
             else:
                 m = BC.shape[0]
                 if y < 0 or x >= m or y >= m:
@@ -557,32 +695,32 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                     NEED[0] = x
                     NEED[1] = y
                     _r_bail()
-                F[a] = r
+                F[ua] = r
         elif op == RET:
-            return (I[a], spent, 0)
+            return (I[ua], spent, 0)
         elif op == END:
             return (-1, spent, 3)
         elif op == LCOMP:
-            LO[a] = 0
-            LN[a] = nc
+            LO[ua] = 0
+            LN[ua] = nc
         elif op == LEMPTY:
-            LO[a] = 0
-            LN[a] = 0
+            LO[ua] = 0
+            LN[ua] = 0
         elif op == LSLICE:
-            m = LN[b]
-            lo = 0 if c < 0 else _slice_bound(I[c], m)
-            hi = m if d < 0 else _slice_bound(I[d], m)
-            LO[a] = LO[b] + lo
-            LN[a] = hi - lo if hi > lo else 0
+            m = LN[ub]
+            lo = 0 if c < 0 else _slice_bound(I[uc], m)
+            hi = m if d < 0 else _slice_bound(I[ud], m)
+            LO[ua] = LO[ub] + lo
+            LN[ua] = hi - lo if hi > lo else 0
         elif op == LTAKE:
-            m = I[c]
+            m = I[uc]
             if m < 0:
                 m = 0
-            LO[a] = LO[b]
-            LN[a] = m if m < LN[b] else LN[b]
+            LO[ua] = LO[ub]
+            LN[ua] = m if m < LN[ub] else LN[ub]
         elif op == LCAT:
-            x = LN[b]
-            y = LN[c]
+            x = LN[ub]
+            y = LN[uc]
             m = x + y
             if m > LIMS[0]:
                 _r_bail()
@@ -592,37 +730,70 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 topi += m
                 if topi > endi:
                     _r_bail()
-                AI[o:o + x] = AI[LO[b]:LO[b] + x]
-                AI[o + x:o + m] = AI[LO[c]:LO[c] + y]
+                AI[o:o + x] = AI[LO[ub]:LO[ub] + x]
+                AI[o + x:o + m] = AI[LO[uc]:LO[uc] + y]
             else:
                 o = topf
                 topf += m
                 if topf > endf:
                     _r_bail()
-                AF[o:o + x] = AF[LO[b]:LO[b] + x]
-                AF[o + x:o + m] = AF[LO[c]:LO[c] + y]
-            LO[a] = o
-            LN[a] = m
-        elif op == LI2F:
-            m = LN[b]
+                AF[o:o + x] = AF[LO[ub]:LO[ub] + x]
+                AF[o + x:o + m] = AF[LO[uc]:LO[uc] + y]
+            LO[ua] = o
+            LN[ua] = m
+        elif op == LAPP:  # xs + [x] (d = 1: floats)
+            x = LN[ub]
+            m = x + 1
+            if m > LIMS[0]:
+                _r_bail()
             w = _work(w, m, LIMS[2])
+            if d == 0:
+                o = topi
+                topi += m
+                if topi > endi:
+                    _r_bail()
+                y = LO[ub]
+                for i in range(x):
+                    AI[o + i] = AI[y + i]
+                AI[o + x] = I[uc]
+            else:
+                o = topf
+                topf += m
+                if topf > endf:
+                    _r_bail()
+                y = LO[ub]
+                for i in range(x):
+                    AF[o + i] = AF[y + i]
+                AF[o + x] = F[uc]
+            LO[ua] = o
+            LN[ua] = m
+        elif op == CELLSM:  # CELLS a b, then MOVL b a
+            cells += LN[ua] - LN[ub]
+            if cells > LIMS[1]:
+                _r_bail()
+            LO[ub] = LO[ua]
+            LN[ub] = LN[ua]
+        elif op == LI2F:  # d = 1: [float(x) for x in xs], no work charge (as its loop)
+            m = LN[ub]
+            if d == 0:
+                w = _work(w, m, LIMS[2])
             o = topf
             topf += m
             if topf > endf:
                 _r_bail()
             for i in range(m):
-                AF[o + i] = float(AI[LO[b] + i])
-            LO[a] = o
-            LN[a] = m
+                AF[o + i] = float(AI[LO[ub] + i])
+            LO[ua] = o
+            LN[ua] = m
         elif op == LATI:  # inline (as LATF, BETA): a helper taking an array costs its reference counting
-            x = I[c]
-            m = LN[b]
+            x = I[uc]
+            m = LN[ub]
             if x < -m or x >= m:
                 _r_bail()
-            I[a] = AI[LO[b] + (x + m if x < 0 else x)]
+            I[ua] = AI[LO[ub] + (x + m if x < 0 else x)]
         elif op == LRANGE:
-            lo = I[b]
-            hi = I[c]
+            lo = I[ub]
+            hi = I[uc]
             m = hi - lo if hi > lo else 0
             w = _work(w, m, LIMS[2])
             o = topi
@@ -631,8 +802,8 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 _r_bail()
             for i in range(m):
                 AI[o + i] = lo + i
-            LO[a] = o
-            LN[a] = m
+            LO[ua] = o
+            LN[ua] = m
         elif op == LBRANCHES:
             w = _work(w, n, LIMS[2])
             o = topi
@@ -641,135 +812,149 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 _r_bail()
             for i in range(n):
                 AI[o + i] = i
-            LO[a] = o
-            LN[a] = n
+            LO[ua] = o
+            LN[ua] = n
         elif op == LSORT:
             fl = d
-            m = LN[c]
+            m = LN[uc]
             w = _work(w, m, LIMS[2])
             if fl & 4:
                 o = topf
                 topf += m
                 if topf > endf:
                     _r_bail()
-                AF[o:o + m] = AF[LO[b]:LO[b] + m]
+                AF[o:o + m] = AF[LO[ub]:LO[ub] + m]
                 if fl & 2:
-                    _sort_pairs(AF, LO[c], AF, o, m, (fl & 1) == 1)
+                    _sort_pairs(AF, LO[uc], AF, o, m, (fl & 1) == 1)
                 else:
-                    _sort_pairs(AI, LO[c], AF, o, m, (fl & 1) == 1)
+                    _sort_pairs(AI, LO[uc], AF, o, m, (fl & 1) == 1)
             else:
                 o = topi
                 topi += m
                 if topi > endi:
                     _r_bail()
-                AI[o:o + m] = AI[LO[b]:LO[b] + m]
+                AI[o:o + m] = AI[LO[ub]:LO[ub] + m]
                 if fl & 2:
-                    _sort_pairs(AF, LO[c], AI, o, m, (fl & 1) == 1)
+                    _sort_pairs(AF, LO[uc], AI, o, m, (fl & 1) == 1)
                 else:
-                    _sort_pairs(AI, LO[c], AI, o, m, (fl & 1) == 1)
-            LO[a] = o
-            LN[a] = m
+                    _sort_pairs(AI, LO[uc], AI, o, m, (fl & 1) == 1)
+            LO[ua] = o
+            LN[ua] = m
         elif op == MULI:
-            I[a] = _r_mul(I[b], I[c])
+            I[ua] = _r_mul(I[ub], I[uc])
         elif op == FDIVI:
-            if I[c] == 0:
+            if I[uc] == 0:
                 _r_bail()
-            I[a] = I[b] // I[c]
+            I[ua] = I[ub] // I[uc]
         elif op == MODI:
-            if I[c] == 0:
+            if I[uc] == 0:
                 _r_bail()
-            I[a] = I[b] % I[c]
+            I[ua] = I[ub] % I[uc]
         elif op == NEGI:
-            I[a] = -I[b]
+            I[ua] = -I[ub]
         elif op == TDIVI:
-            if I[c] == 0:
+            if I[uc] == 0:
                 _r_bail()
-            F[a] = float(_r_f53(I[b])) / float(_r_f53(I[c]))
+            F[ua] = float(_r_f53(I[ub])) / float(_r_f53(I[uc]))
         elif op == NEGF:
-            F[a] = -F[b]
+            F[ua] = -F[ub]
         elif op == F53:
-            _r_f53(I[a])
+            _r_f53(I[ua])
         elif op == ABSI:
-            I[a] = _r_int(abs(I[b]))
+            I[ua] = _r_int(abs(I[ub]))
         elif op == ABSF:
-            F[a] = abs(F[b])
+            F[ua] = abs(F[ub])
         elif op == MINI:
-            I[a] = _r_min(I[b], I[c])
+            I[ua] = _r_min(I[ub], I[uc])
         elif op == MAXI:
-            I[a] = _r_max(I[b], I[c])
+            I[ua] = _r_max(I[ub], I[uc])
         elif op == MINF:
-            F[a] = _r_min(F[b], F[c])
+            F[ua] = _r_min(F[ub], F[uc])
         elif op == MAXF:
-            F[a] = _r_max(F[b], F[c])
+            F[ua] = _r_max(F[ub], F[uc])
         elif op == ROUNDF:
-            I[a] = _r_round(F[b])
+            I[ua] = _r_round(F[ub])
         elif op == FLOORF:
-            I[a] = _r_floor(F[b])
+            I[ua] = _r_floor(F[ub])
         elif op == CEILF:
-            I[a] = _r_ceil(F[b])
+            I[ua] = _r_ceil(F[ub])
         elif op == TRUNCF:
-            I[a] = _r_trunc(F[b])
+            I[ua] = _r_trunc(F[ub])
         elif op == BVGF:
-            F[a] = BVF[c, I[b]]
+            F[ua] = BVF[uc, I[ub]]
         elif op == BVSF:
-            BVF[a, I[b]] = F[c]
+            BVF[ua, I[ub]] = F[uc]
         elif op == BVFILLI:
-            BVI[a, :NB] = I[b]
+            BVI[ua, :NB] = I[ub]
         elif op == BVFILLF:
-            BVF[a, :NB] = F[b]
+            BVF[ua, :NB] = F[ub]
         elif op == ALL:
-            w = _work(w, LN[b], LIMS[2])
-            I[a] = 1 if _r_all(AI[LO[b]:LO[b] + LN[b]]) else 0
+            w = _work(w, LN[ub], LIMS[2])
+            I[ua] = 1 if _r_all(AI[LO[ub]:LO[ub] + LN[ub]]) else 0
         elif op == ANY:
-            w = _work(w, LN[b], LIMS[2])
-            I[a] = 1 if _r_any(AI[LO[b]:LO[b] + LN[b]]) else 0
+            w = _work(w, LN[ub], LIMS[2])
+            I[ua] = 1 if _r_any(AI[LO[ub]:LO[ub] + LN[ub]]) else 0
         elif op == SUMI:
-            w = _work(w, LN[b], LIMS[2])
-            I[a] = _r_sumi(AI[LO[b]:LO[b] + LN[b]])
+            w = _work(w, LN[ub], LIMS[2])
+            I[ua] = _r_sumi(AI[LO[ub]:LO[ub] + LN[ub]])
         elif op == SUMF:
-            w = _work(w, LN[b], LIMS[2])
-            F[a] = _r_sumf(AF[LO[b]:LO[b] + LN[b]])
+            w = _work(w, LN[ub], LIMS[2])
+            F[ua] = _r_sumf(AF[LO[ub]:LO[ub] + LN[ub]])
         elif op == MEANI:
-            w = _work(w, LN[b], LIMS[2])
-            F[a] = _r_meani(AI[LO[b]:LO[b] + LN[b]])
+            w = _work(w, LN[ub], LIMS[2])
+            F[ua] = _r_meani(AI[LO[ub]:LO[ub] + LN[ub]])
         elif op == MEANF:
-            w = _work(w, LN[b], LIMS[2])
-            F[a] = _r_meanf(AF[LO[b]:LO[b] + LN[b]])
+            w = _work(w, LN[ub], LIMS[2])
+            F[ua] = _r_meanf(AF[LO[ub]:LO[ub] + LN[ub]])
         elif op == MINLI:
-            w = _work(w, LN[b], LIMS[2])
-            I[a] = _r_minl(AI[LO[b]:LO[b] + LN[b]])
+            w = _work(w, LN[ub], LIMS[2])
+            I[ua] = _r_minl(AI[LO[ub]:LO[ub] + LN[ub]])
         elif op == MAXLI:
-            w = _work(w, LN[b], LIMS[2])
-            I[a] = _r_maxl(AI[LO[b]:LO[b] + LN[b]])
+            w = _work(w, LN[ub], LIMS[2])
+            I[ua] = _r_maxl(AI[LO[ub]:LO[ub] + LN[ub]])
         elif op == MINLF:
-            w = _work(w, LN[b], LIMS[2])
-            F[a] = _r_minl(AF[LO[b]:LO[b] + LN[b]])
+            w = _work(w, LN[ub], LIMS[2])
+            F[ua] = _r_minl(AF[LO[ub]:LO[ub] + LN[ub]])
         elif op == MAXLF:
-            w = _work(w, LN[b], LIMS[2])
-            F[a] = _r_maxl(AF[LO[b]:LO[b] + LN[b]])
+            w = _work(w, LN[ub], LIMS[2])
+            F[ua] = _r_maxl(AF[LO[ub]:LO[ub] + LN[ub]])
         elif op == COUNTI:
-            w = _work(w, LN[b], LIMS[2])
-            I[a] = _r_count(AI[LO[b]:LO[b] + LN[b]], I[c])
+            w = _work(w, LN[ub], LIMS[2])
+            I[ua] = _r_count(AI[LO[ub]:LO[ub] + LN[ub]], I[uc])
         elif op == INI:
-            w = _work(w, LN[c], LIMS[2])
-            I[a] = 1 if _r_in(I[b], AI[LO[c]:LO[c] + LN[c]]) else 0
+            w = _work(w, LN[uc], LIMS[2])
+            x = I[ub]
+            o = LO[uc]
+            t = 0
+            for i in range(LN[uc]):  # inline: a helper taking the array pays its reference counting per call
+                if AI[o + i] == x:
+                    t = 1
+                    break
+            I[ua] = t
         elif op == CELLS:
-            cells += LN[a] - (0 if b < 0 else LN[b])
+            cells += LN[ua] - (0 if b < 0 else LN[ub])
             if cells > LIMS[1]:
                 _r_bail()
         elif op == SETI:
-            I[a] = b
-        elif op == FILTER:  # the branches of a list (b < 0: all opened) whose attribute compares true
-            m = n if b < 0 else LN[b]
+            I[ua] = b
+        elif op == FILTER:  # the branches of a list (b < 0: all opened; b <= -2: those in MASK code -2 - b)
+            m = n if b < 0 else LN[ub]  # whose attribute compares true
             o = topi
             if o + m > endi:
                 _r_bail()
-            y = I[c]
+            y = I[uc]
             at = d >> 3
             cm = d & 7
+            mk = -2 - b
             k = 0
             for i in range(m):  # inline: a helper taking the arrays costs their reference counting per call
-                j = i if b < 0 else AI[LO[b] + i]
+                j = i if b < 0 else AI[LO[ub] + i]
+                if mk == 0:
+                    if _fin[j] or _pr[j]:
+                        continue
+                elif mk > 0:
+                    if not ((not _fin[j]) if mk == 1 else (not _pr[j]) if mk == 2 else _fin[j] if mk == 3 else _pr[j]):
+                        continue
                 if at == 1:
                     x = _lat[j]
                 elif at >= 5:
@@ -786,8 +971,8 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                         else (x <= y) if cm == 1 else (x > y):
                     AI[o + k] = j
                     k += 1
-            LO[a] = o
-            LN[a] = k
+            LO[ua] = o
+            LN[ua] = k
             topi += k
         else:
             _r_bail()
