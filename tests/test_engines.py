@@ -332,3 +332,27 @@ def test_analysis_is_remembered_per_program_binding_and_limits_only():
     # equal as Python values, different bindings: 1 and True, 0.0 and -0.0
     assert analyze(a, Binding(None, {"k": 1, "x": 0.0}), lim) is not analyze(a, Binding(None, {"k": True, "x": 0.0}), lim)
     assert analyze(a, Binding(None, {"k": 1, "x": 0.0}), lim) is not analyze(a, Binding(None, {"k": 1, "x": -0.0}), lim)
+
+
+def test_a_deferred_executable_compiles_its_python_code_at_the_first_episode_with_the_same_results():
+    """``compile_program(..., deferred=True)`` (what sweeps use: a native engine usually runs
+    every episode): nothing generated until an episode runs on Python; then the same rows,
+    and a runtime error names the same line and column as the eager executable's."""
+    from tts_dsl.evaluation.runner import run
+
+    store = synthetic_store(5, 4, 24)
+    src = ("controller d\nparams { k: int increasing in [1, 6] = 1 + round(5 * beta) }\n"
+           "let xs: list[int] = [1, 2]\nrepeat k { read else break }\n"
+           "if len(completed) > 3 { answer none if xs[5] == 1 else none }\nanswer majority(completed)\n")
+    c = api.check(src, "d.tts")
+    for beta in (0.0, 1.0):
+        lazy = compile_program(c, bind(c, beta), deferred=True)
+        assert lazy.source == "" and lazy.line_map == {}
+        eager = compile_program(c, bind(c, beta))
+        a, b = run(lazy, store, range(4)), run(eager, store, range(4))
+        assert lazy.source == eager.source and lazy.line_map == eager.line_map
+        assert (a.accuracy, a.avg_cost, a.correct, a.cost) == (b.accuracy, b.avg_cost, b.correct, b.cost)
+        assert (a.error is None) == (b.error is None)
+        if a.error is not None:
+            assert a.error.render(src) == b.error.render(src) and "list index out of range" in a.error.message
+    assert a.error is not None and a.error.span.line == 5  # beta 1: the error happens

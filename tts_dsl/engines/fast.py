@@ -846,11 +846,13 @@ def generate(checked: CheckedProgram, binding: Binding, limits: Limits):
     return PRELUDE + body + BATCH, g, an
 
 
-def prepare(checked: CheckedProgram, binding: Binding, limits: Limits):
-    """A :class:`FastEpisodes` for the binding, or raise :class:`Unsupported`."""
+def prepare(checked: CheckedProgram, binding: Binding, limits: Limits, generated=None):
+    """A :class:`FastEpisodes` for the binding, or raise :class:`Unsupported`. ``generated``:
+    what :func:`generate` returned for these arguments, when the caller has it already."""
     if os.environ.get("TTS_DSL_ENGINE", "").lower() == "python":
         raise Unsupported("TTS_DSL_ENGINE=python")
-    src, g, an = generate(checked, binding, limits)  # first: a program it cannot take never imports numba
+    # first: a program it cannot take never imports numba
+    src, g, an = generated or generate(checked, binding, limits)
     reason = available()
     if reason:
         raise Unsupported(reason)
@@ -987,9 +989,10 @@ def attach(exe, limits: Limits | None = None, episodes: int | None = None):
     limits = limits or Limits()
     try:
         forced = os.environ.get("TTS_DSL_ENGINE", "").lower()
-        src = None
+        src = gen = None
         if forced not in ("python", "fast"):
-            src = generate(exe.checked, exe.binding, limits)[0]
+            gen = generate(exe.checked, exe.binding, limits)
+            src = gen[0]
             small = episodes is not None and episodes < MIN_EPISODES
             if (forced == "vm" or not compiled_already(src) and not (small and not vm_loaded())) \
                     and available() is None:
@@ -1006,7 +1009,7 @@ def attach(exe, limits: Limits | None = None, episodes: int | None = None):
                 exe.engine = (f"python ({episodes:,} episodes, fewer than {MIN_EPISODES:,}: compiling native "
                               "code would cost more than it saves)")
                 return exe
-        f = prepare(exe.checked, exe.binding, limits)
+        f = prepare(exe.checked, exe.binding, limits, gen)
         f.warm_up()  # compiles now (or loads numba's cache): a compilation problem falls back here
         exe.fast, exe.engine = f, "fast"
     except Unsupported as ex:

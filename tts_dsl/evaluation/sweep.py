@@ -89,7 +89,7 @@ def run_task(task: Task, store=None) -> dict:
     try:
         binding = bind(checked, task.beta, dict(task.params))
         episodes = len(task.seeds) * (len(task.questions) if task.questions is not None else len(store.questions))
-        exe = fast.attach(compile_program(checked, binding, task.limits), task.limits, episodes)
+        exe = fast.attach(compile_program(checked, binding, task.limits, deferred=True), task.limits, episodes)
     except DiagnosticsError as ex:
         r = EvalResult(checked.name, store.model, store.dataset, task.beta, {})
         r.error = ex.diagnostics[0]
