@@ -148,3 +148,26 @@ def test_tasks_are_submitted_largest_beta_first_and_rows_return_in_task_order(se
     assert betas == sorted(betas, reverse=True) and betas[0] == 1.0
     same = [i for i in order if (tasks[i].beta or 0.0) == 0.0]
     assert same == sorted(same)  # ties keep task order
+
+
+def test_a_worker_loads_numba_without_scipys_linear_algebra_and_still_evaluates():
+    """Pool workers skip numba's probe of SciPy's BLAS (0.2 s per worker start): numba loads,
+    the interpreter runs, the rows are the usual ones, and scipy.linalg never loads."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os, sys, json\n"
+            "from tts_dsl.evaluation.sweep import _worker_init, run_task\n"
+            "_worker_init(os.getppid())\n"
+            "from test_determinism import _tasks\n"
+            "rows = [run_task(t) for t in _tasks(keep=False)[:3]]\n"
+            "print(json.dumps({'numba': 'numba' in sys.modules, 'linalg': sys.modules.get('scipy.linalg') is None,"
+            " 'engine_rows': [(r['accuracy'], r['avg_cost']) for r in rows]}))\n")
+    env = {**os.environ, "TTS_DSL_ENGINE": "vm", "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["numba"] and got["linalg"]
+    want = [run_task(t) for t in _tasks(keep=False)[:3]]
+    assert [tuple(x) for x in got["engine_rows"]] == [(r["accuracy"], r["avg_cost"]) for r in want]

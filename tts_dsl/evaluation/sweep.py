@@ -179,11 +179,17 @@ def _worker_init(parent: int) -> None:  # pragma: no cover - runs in worker proc
     decides: running tasks finish on the first, everything dies on the second) and exit
     when their parent is gone."""
     import signal
+    import sys
     import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    # numba, when it loads, probes SciPy's BLAS (importing scipy.linalg: about 0.2 s per
+    # process) for linear algebra tts-dsl never compiles; a worker runs only tts-dsl's tasks,
+    # so it skips the probe (numba then just has no BLAS)
+    if "scipy.linalg" not in sys.modules:
+        sys.modules["scipy.linalg"] = None
 
 
 def _kill_workers(pool) -> None:
