@@ -39,6 +39,14 @@ CASES = [  # (op it must compile to, the program's body after HEAD)
     ("LI2F", "for i in range(30) {\n  for b in branches where not b.finished { advance b }\n"
              "  let cs = [b.cost for b in branches]\n  let fs = [float(c) for c in cs]\n"
              "  if len(fs) > 0 and mean(fs) > 2000.0 { break }\n}\n"),
+    ("BVINC", "for i in range(30) {\n  for b in branches where not b.finished { advance b }\n"
+              "  let w = majority([b.latest for b in branches])\n"
+              "  for b in branches where not b.finished {\n    b.k = 0 if b.latest == w else b.k + 1\n  }\n"
+              "  for b in branches where b.k >= 3 and not b.pruned take 1 { prune b }\n}\n"),
+    ("BVINC", "for i in range(30) {\n  for b in branches where not b.pruned {\n    advance b\n"
+              "    b.k = 2 + b.k\n  }\n  if any([b.k > 20 for b in branches]) { break }\n}\n"),
+    ("BVINC", "for i in range(20) {\n  for b in branches { b.k = 999999999999999 if b.k == 0 else b.k + b.k }\n"  # a bail
+              "  for b in branches where not b.finished { advance b }\n}\n"),
 ]
 
 
@@ -54,6 +62,19 @@ def test_the_construct_compiles_to_its_fused_op(op, body):
     assert op in ops, bc.listing()
     if op == "LI2F":  # no work charge: d = 1, as the loop it replaces
         assert [r[4] for r in bc.code.tolist() if r[0] == bytecode.OP["LI2F"]] == [1]
+
+
+def test_an_if_expression_into_a_branch_var_stores_in_each_arm_and_jumps_from_the_store():
+    checked = api.check(_source(CASES[8][1]), "f.tts")
+    bc = bytecode.compile_bytecode(checked, bind(checked, None), Limits())
+    code = bc.code.tolist()
+    [inc] = [pc for pc, r in enumerate(code) if r[0] == bytecode.OP["BVINC"]]
+    # the loop body is the test, the then-arm's store of the constant (then on to the loop's bottom
+    # test itself, d = its pc + 1: the JMP after it is never run) and the else-arm's add in place
+    assert [bytecode.OPS[r[0]] for r in code[inc - 3:inc + 2]] == ["JBA", "BVSI", "JMP", "BVINC", "NEXTLF"], \
+        bc.listing()
+    test, store = code[inc - 3], code[inc - 2]
+    assert test[3] == inc and bc.i0[store[3]] == 0 and store[4] == inc + 2, bc.listing()
 
 
 @needs_numba

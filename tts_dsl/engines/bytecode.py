@@ -39,7 +39,7 @@ ACT OPEN READ ADV PRUNE VOTES VOTESC
 LEMPTY LALLOC PUSHI PUSHF LCAT LI2F LSLICE LTAKE LLEN LATI LATF LGETI LGETF LRANGE LBRANCHES LCOMP
 LSORT ALL ANY SUMI SUMF MEANI MEANF MINLI MAXLI MINLF MAXLF COUNTI INI CELLS
 MASK FILTER JLTI JLEI JGTI JGEI JEQI JNEI FOR FORF FORL FORLF NEXT NEXTF NEXTL NEXTLF JBA NOPEN BSTEPS BLAT BFIN BPR BCOST GATHER
-GATHERF ANYM ADVN ADVL JZEQ LAPP CELLSM
+GATHERF ANYM ADVN ADVL JZEQ LAPP CELLSM BVINC
 """.split()
 OP = {name: i for i, name in enumerate(OPS)}
 NONE_REG = -1  # an absent operand (a slice bound)
@@ -965,8 +965,29 @@ class _Compiler:
         k, slot = self.bv[t.name]
         b = self.held(t.obj)
         ty = FLOAT if k == "f" else t.ty
-        r = self.coerce(st.value, ty)
-        self.op("BVSI" if k == "i" else "BVSF", slot, b, r)
+        e = st.value
+        if isinstance(e, A.IfExp) and (e.then.ty == e.orelse.ty or ty == FLOAT):
+            # `b.x = y if c else z`: a store in each arm (no move into a temp first)
+            j = self.jump_if(e.cond, False)
+            self.store_bv(k, slot, b, ty, e.then)
+            j2 = self.op("JMP", 0)
+            self.patch(j)
+            self.store_bv(k, slot, b, ty, e.orelse)
+            self.patch([j2])
+            return
+        self.store_bv(k, slot, b, ty, e)
+
+    def store_bv(self, k, slot, b, ty, e):
+        """Branch var ``slot`` of the branch in register ``b`` := ``e``; `b.x + y` (`y + b.x`) with
+        ``y`` an int that only reads: one op adding in place (BVINC)."""
+        if k == "i" and isinstance(e, A.BinOp) and e.op == "+" and e.left.ty == INT and e.right.ty == INT:
+            for me, y in ((e.left, e.right), (e.left, e.right)[::-1]):
+                if isinstance(me, A.Attr) and me.name in self.bv and self.bv[me.name] == (k, slot) \
+                        and isinstance(me.obj, A.Name) and me.obj.ty == BRANCH and self.ex(me.obj) == b \
+                        and _simple(y):
+                    self.op("BVINC", slot, b, self.ex(y))
+                    return
+        self.op("BVSI" if k == "i" else "BVSF", slot, b, self.coerce(e, ty))
 
     def s_If(self, st):
         ends = []
@@ -1158,6 +1179,9 @@ def compile_bytecode(checked: CheckedProgram, binding: Binding, limits: Limits) 
         if code[pc][0] == OP["JZ"] and code[pc + 1][0] == OP["JEQI"] and code[pc + 1][3] == code[pc][2] \
                 and pc + 1 not in targets:
             code[pc] = [OP["JZEQ"], code[pc][1], code[pc + 1][1], code[pc][2], code[pc + 1][2]]
+    for pc in range(len(code) - 1):  # a branch-var store and the jump after it: one op (d: the target + 1)
+        if code[pc][0] in (OP["BVSI"], OP["BVINC"]) and code[pc + 1][0] == OP["JMP"] and pc + 1 not in targets:
+            code[pc][4] = code[pc + 1][1] + 1
     adv, nxt, forlf = OP["ADV"], OP["NEXTLF"], OP["FORLF"]
     for pc in range(len(code) - 1):  # an advance going on to a loop's bottom test: both in one dispatch
         if code[pc][0] == adv and code[pc][2] == pc + 1 and code[pc + 1][0] == nxt:

@@ -21,7 +21,7 @@ from .native import (_r_all, _r_any, _r_bail, _r_ceil, _r_count, _r_f53, _r_floo
                      _r_sumf, _r_sumi, _r_trunc)
 
 # numba's cache of this module does not see bytecode.py: a changed opcode table must change this file
-if hashlib.sha256(" ".join(OPS).encode()).hexdigest()[:16] != "04f00a7caa51cab9":
+if hashlib.sha256(" ".join(OPS).encode()).hexdigest()[:16] != "7be5b9f27bf53474":
     raise ImportError("tts_dsl.engines.vm is stale: update it (and this digest) to bytecode.OPS")
 
 ARENA_I = 1 << 20  # int list elements per episode (beyond: a bail)
@@ -50,8 +50,8 @@ JLTI, JLEI, JGTI, JGEI, JEQI, JNEI = (OP[n] for n in ("JLTI", "JLEI", "JGTI", "J
 FOR, FORF, FORL, FORLF, NOPEN, GATHER = (OP[n] for n in ("FOR", "FORF", "FORL", "FORLF", "NOPEN", "GATHER"))
 NEXT, NEXTF, NEXTL, NEXTLF, JBA, FILTER = (OP[n] for n in ("NEXT", "NEXTF", "NEXTL", "NEXTLF", "JBA", "FILTER"))
 BSTEPS, BLAT, BFIN, BPR, BCOST = (OP[n] for n in ("BSTEPS", "BLAT", "BFIN", "BPR", "BCOST"))
-GATHERF, ANYM, ADVN, ADVL, JZEQ, LAPP, CELLSM = (
-    OP[n] for n in ("GATHERF", "ANYM", "ADVN", "ADVL", "JZEQ", "LAPP", "CELLSM"))
+GATHERF, ANYM, ADVN, ADVL, JZEQ, LAPP, CELLSM, BVINC = (
+    OP[n] for n in ("GATHERF", "ANYM", "ADVN", "ADVL", "JZEQ", "LAPP", "CELLSM", "BVINC"))
 
 LIMIT = 1 << 62
 U1, U2, U3, U4, U6, U7, U8, U9 = (np.uint64(k) for k in (1, 2, 3, 4, 6, 7, 8, 9))
@@ -336,8 +336,15 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
             if x < LN[ub]:
                 I[ud] = AI[LO[ub] + x]
                 pc = c
-        elif op == BVSI:
+        elif op == BVSI:  # d > 0: then a jump to d - 1 (the JMP after it, fused)
             BVI[ua, I[ub]] = I[uc]
+            if d:
+                pc = d - 1
+        elif op == BVINC:  # b.x = b.x + y (d as BVSI's)
+            i = I[ub]
+            BVI[ua, i] = _r_int(BVI[ua, i] + I[uc])
+            if d:
+                pc = d - 1
         elif op == NEXTF:
             x = I[ua] + 1
             I[ua] = x
@@ -489,21 +496,13 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
             if o + m > endi:
                 _r_bail()
             y = 0
+            # the mask's truth for (finished, pruned) = (F, F), (F, T), (T, F), (T, T) as bits 0-3:
+            # the element is written always and kept by its bit (no branch to mispredict)
+            tb = 1 if c == 0 else 3 if c == 1 else 5 if c == 2 else 12 if c == 3 else 10
             for i in range(m):
                 x = i if b < 0 else AI[LO[ub] + i]
-                if c == 0:
-                    keep = not _fin[x] and not _pr[x]
-                elif c == 1:
-                    keep = not _fin[x]
-                elif c == 2:
-                    keep = not _pr[x]
-                elif c == 3:
-                    keep = _fin[x]
-                else:
-                    keep = _pr[x]
-                if keep:
-                    AI[o + y] = x
-                    y += 1
+                AI[o + y] = x
+                y += (tb >> ((2 if _fin[x] else 0) + (1 if _pr[x] else 0))) & 1
             LO[ua] = o
             LN[ua] = y
             topi += y
