@@ -21,7 +21,7 @@ from .native import (_r_all, _r_any, _r_bail, _r_ceil, _r_count, _r_f53, _r_floo
                      _r_sumf, _r_sumi, _r_trunc)
 
 # numba's cache of this module does not see bytecode.py: a changed opcode table must change this file
-if hashlib.sha256(" ".join(OPS).encode()).hexdigest()[:16] != "7be5b9f27bf53474":
+if hashlib.sha256(" ".join(OPS).encode()).hexdigest()[:16] != "64b973fa9cf5e65a":
     raise ImportError("tts_dsl.engines.vm is stale: update it (and this digest) to bytecode.OPS")
 
 ARENA_I = 1 << 20  # int list elements per episode (beyond: a bail)
@@ -35,8 +35,8 @@ LTI, LEI, GTI, GEI, EQI, NEI = (OP[n] for n in ("LTI", "LEI", "GTI", "GEI", "EQI
 LTF, LEF, GTF, GEF, EQF, NEF, F53, NOT = (OP[n] for n in ("LTF", "LEF", "GTF", "GEF", "EQF", "NEF", "F53", "NOT"))
 ABSI, ABSF, MINI, MAXI, MINF, MAXF = (OP[n] for n in ("ABSI", "ABSF", "MINI", "MAXI", "MINF", "MAXF"))
 ROUNDF, FLOORF, CEILF, TRUNCF, BETA = (OP[n] for n in ("ROUNDF", "FLOORF", "CEILF", "TRUNCF", "BETA"))
-STATE, BATTR, BVGI, BVGF, BVSI, BVSF, BVFILLI, BVFILLF = (
-    OP[n] for n in ("STATE", "BATTR", "BVGI", "BVGF", "BVSI", "BVSF", "BVFILLI", "BVFILLF"))
+STATE, BVGI, BVGF, BVSI, BVSF, BVFILLI, BVFILLF = (
+    OP[n] for n in ("STATE", "BVGI", "BVGF", "BVSI", "BVSF", "BVFILLI", "BVFILLF"))
 ACT, OPEN, READ, ADV, PRUNE, VOTES, VOTESC = (OP[n] for n in ("ACT", "OPEN", "READ", "ADV", "PRUNE", "VOTES", "VOTESC"))
 LEMPTY, LALLOC, PUSHI, PUSHF, LCAT, LI2F, LSLICE, LTAKE = (
     OP[n] for n in ("LEMPTY", "LALLOC", "PUSHI", "PUSHF", "LCAT", "LI2F", "LSLICE", "LTAKE"))
@@ -581,18 +581,6 @@ def _episode(C, I, F, LO, LN, PROBES, POFF, NPROBES, TOK, FINAL, PF, NB, ORDER, 
                 return (-1, spent, 2)
         elif op == LGETI:
             I[ua] = AI[LO[ub] + I[uc]]
-        elif op == BATTR:
-            i = I[ub]
-            if c == 0:
-                I[ua] = _st[i]
-            elif c == 1:
-                I[ua] = _lat[i]
-            elif c == 2:
-                I[ua] = 1 if _fin[i] else 0
-            elif c == 3:
-                I[ua] = 1 if _pr[i] else 0
-            else:
-                I[ua] = _cb[i]
         elif op == EQI:
             I[ua] = 1 if I[ub] == I[uc] else 0
         elif op == NOT:
