@@ -112,6 +112,19 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def live_cpu(pids) -> float:
+    """CPU seconds used so far by live processes ``pids`` (from /proc; a gone one counts 0)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(f[11]) + int(f[12])) / tick  # utime, stime
+    return total
+
+
 def machine() -> str:
     load = os.getloadavg()
     return f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import PROGRAMS, REPLAY, ROOT, children_cpu, fmt, machine, stats3
+from _common import PROGRAMS, REPLAY, ROOT, children_cpu, fmt, live_cpu, machine, stats3
 
 from tts_dsl.evaluation.sweep import LocalExecutor, StoreRef, make_tasks
 
@@ -65,15 +65,7 @@ class KeptPool(LocalExecutor):
         super().__init__(jobs, keep=True)
 
     def cpu(self) -> float:
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0.0
-        for pid in list(getattr(self._pool, "_processes", None) or {}):
-            try:
-                f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += (int(f[11]) + int(f[12])) / tick  # utime, stime
-        return total
+        return live_cpu(list(getattr(self._pool, "_processes", None) or {}))
 
 
 def in_a_run(path: Path, jobs: int, cache: str) -> tuple[float, float, list]:

@@ -883,35 +883,43 @@ def native_limits(limits: Limits):
     return np.array([limits.max_list_len, LIMIT if cells is None else min(int(cells), LIMIT), WORK_CAP], np.int64)
 
 
+def _some_binding(checked: CheckedProgram, betas) -> Binding | None:
+    """The binding at the first of ``betas`` where every param binds (None: at none). The
+    native code's structure is the same for every binding: any one shows it."""
+    from ..lang.diagnostics import DiagnosticsError
+    from ..lang.schedule import bind
+
+    for beta in betas:
+        try:
+            return bind(checked, beta)
+        except DiagnosticsError:
+            continue
+    return None
+
+
 def engine_for(checked: CheckedProgram, limits: Limits | None = None) -> str:
     """By ``checked``'s structure (nothing is compiled): ``"fast (vm)"`` if the bytecode
     interpreter takes it (it runs there unless its specialised code is compiled already),
     ``"fast"`` if only the specialised native code does, else ``"python (reason)"``."""
-    from ..lang.diagnostics import DiagnosticsError
-    from ..lang.schedule import bind
-
     reason = available()
     if reason:
         return f"python ({reason})"
-    for beta in (None, 0.5):
-        try:
-            binding = bind(checked, beta)
-        except DiagnosticsError:
-            continue
-        try:
-            generate(checked, binding, limits or Limits())
-        except Unsupported as ex:
-            return f"python ({ex})"
-        if os.environ.get("TTS_DSL_ENGINE", "").lower() == "fast":
-            return "fast"
-        try:
-            from .bytecode import compile_bytecode
+    binding = _some_binding(checked, (None, 0.5))
+    if binding is None:
+        return "python (no binding to analyse)"
+    try:
+        generate(checked, binding, limits or Limits())
+    except Unsupported as ex:
+        return f"python ({ex})"
+    if os.environ.get("TTS_DSL_ENGINE", "").lower() == "fast":
+        return "fast"
+    try:
+        from .bytecode import compile_bytecode
 
-            compile_bytecode(checked, binding, limits or Limits())
-        except Unsupported:
-            return "fast"
-        return VM
-    return "python (no binding to analyse)"
+        compile_bytecode(checked, binding, limits or Limits())
+    except Unsupported:
+        return "fast"
+    return VM
 
 
 def precompile(checked: CheckedProgram, limits: Limits | None = None) -> float:
@@ -921,21 +929,15 @@ def precompile(checked: CheckedProgram, limits: Limits | None = None) -> float:
     :class:`Unsupported` with the reason when the specialised code does not take the program."""
     import time
 
-    from ..lang.diagnostics import DiagnosticsError
-    from ..lang.schedule import bind
-
     reason = available()
     if reason:
         raise Unsupported(reason)
-    for beta in ((0.5, 0.0, 1.0) if checked.uses_beta else (None,)):
-        try:
-            binding = bind(checked, beta)
-        except DiagnosticsError:
-            continue
-        t = time.perf_counter()
-        prepare(checked, binding, limits or Limits()).warm_up()  # one compilation serves every binding
-        return time.perf_counter() - t
-    raise Unsupported("no beta binds every param")
+    binding = _some_binding(checked, (0.5, 0.0, 1.0) if checked.uses_beta else (None,))
+    if binding is None:
+        raise Unsupported("no beta binds every param")
+    t = time.perf_counter()
+    prepare(checked, binding, limits or Limits()).warm_up()  # one compilation serves every binding
+    return time.perf_counter() - t
 
 
 # Compiling a new program structure costs numba seconds (4-9 s of CPU); the Python engine runs
